@@ -1,0 +1,250 @@
+//! The loop: one channel in, `update`, effects out, and a throttled render only when
+//! something visible changed. Sources, input, signals, the clock and actions are tasks that
+//! send into the channel; none of them touches the state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Timelike;
+use futures::StreamExt;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use super::event::{Effect, Event};
+use super::state::State;
+use super::terminal;
+use crate::actions::{self, audit};
+use crate::config::theme::Theme;
+
+/// Renders at most this often; events arriving in between are folded into one frame.
+const FRAME_BUDGET: Duration = Duration::from_millis(10);
+
+pub struct Runtime {
+    pub audit_log: std::path::PathBuf,
+    pub config_dir: std::path::PathBuf,
+}
+
+struct Sources {
+    tasks: Vec<JoinHandle<()>>,
+    now: Arc<Notify>,
+}
+
+impl Sources {
+    fn start(state: &State, tx: &mpsc::UnboundedSender<Event>) -> Sources {
+        let now = Arc::new(Notify::new());
+        let generation = state.generation;
+        let tasks = state
+            .specs()
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                crate::sources::spawn(
+                    spec,
+                    state.config.refresh,
+                    now.clone(),
+                    tx.clone(),
+                    move |update| Event::Source {
+                        generation,
+                        index,
+                        update,
+                    },
+                )
+            })
+            .collect();
+        Sources { tasks, now }
+    }
+
+    fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+fn spawn_input(tx: mpsc::UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        let mut events = crossterm::event::EventStream::new();
+        while let Some(ev) = events.next().await {
+            let ev = match ev {
+                Ok(crossterm::event::Event::Key(k)) => Event::Key(k),
+                Ok(crossterm::event::Event::Mouse(m)) => Event::Mouse(m),
+                Ok(crossterm::event::Event::Resize(w, h)) => Event::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => Event::Terminate,
+            };
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: mpsc::UnboundedSender<Event>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = tx.send(Event::Terminate);
+    });
+    Ok(())
+}
+
+/// Wakes the loop when the minute changes (the header shows HH:MM).
+fn spawn_clock(tx: mpsc::UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        loop {
+            let secs = 60 - chrono::Local::now().second() as u64;
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            if tx.send(Event::Clock).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+pub async fn run(mut state: State, rt: Runtime) -> color_eyre::Result<()> {
+    terminal::install_panic_hook();
+    let mut term = terminal::enter()?;
+    let size = term.size()?;
+    state.size = (size.width, size.height);
+    let result = event_loop(&mut term, state, rt).await;
+    terminal::leave();
+    result
+}
+
+async fn event_loop(
+    term: &mut terminal::Term,
+    mut state: State,
+    rt: Runtime,
+) -> color_eyre::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    // The first frame goes out before any source is even started.
+    term.draw(|f| crate::ui::draw(f, &state))?;
+    state.dirty = false;
+    let mut last_frame = Instant::now();
+    spawn_input(tx.clone());
+    spawn_signals(tx.clone())?;
+    spawn_clock(tx.clone());
+    let mut sources = Sources::start(&state, &tx);
+
+    loop {
+        let deadline = last_frame + FRAME_BUDGET;
+        let event = if state.dirty {
+            tokio::select! {
+                ev = rx.recv() => ev,
+                _ = tokio::time::sleep_until(deadline.into()) => None,
+            }
+        } else {
+            rx.recv().await
+        };
+        if let Some(ev) = event {
+            let mut effects = super::update(&mut state, ev);
+            // Fold everything already queued into this frame.
+            while let Ok(ev) = rx.try_recv() {
+                effects.extend(super::update(&mut state, ev));
+            }
+            for effect in effects {
+                match effect {
+                    Effect::Quit => {
+                        sources.stop();
+                        return Ok(());
+                    }
+                    Effect::Suspend => {
+                        terminal::suspend(term)?;
+                        state.dirty = true;
+                    }
+                    Effect::RestartSources => {
+                        sources.stop();
+                        sources = Sources::start(&state, &tx);
+                    }
+                    Effect::PollNow => sources.now.notify_waiters(),
+                    Effect::LoadTheme(name) => {
+                        let tx = tx.clone();
+                        let dir = rt.config_dir.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let r = Theme::load(&name, &dir, None).map_err(|e| e.to_string());
+                            let _ = tx.send(Event::ThemeLoaded(r));
+                        });
+                    }
+                    Effect::Execute(command, context) => {
+                        spawn_action(&state, *command, context, &rt, tx.clone())
+                    }
+                    Effect::AuditRefused(command, why) => {
+                        let path = rt.audit_log.clone();
+                        let ctx = state.context.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = audit::append(
+                                &path,
+                                &audit::AuditEntry::new(&ctx, &command, "refused", &why),
+                            ) {
+                                tracing::error!("audit log {}: {e}", path.display());
+                            }
+                        });
+                    }
+                    Effect::Bell => {
+                        use std::io::Write;
+                        let _ = term.backend_mut().write_all(b"\x07");
+                    }
+                }
+            }
+            if state.quit {
+                sources.stop();
+                return Ok(());
+            }
+        }
+        if state.dirty && Instant::now() >= deadline {
+            term.draw(|f| crate::ui::draw(f, &state))?;
+            state.dirty = false;
+            last_frame = Instant::now();
+        }
+    }
+}
+
+/// Runs a confirmed command on its own task: execute with a timeout, append the audit entry
+/// (synced), and only then report the result to the loop.
+fn spawn_action(
+    state: &State,
+    command: actions::Command,
+    context: String,
+    rt: &Runtime,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let ctx = state.ctx.clone();
+    let timeout = state.config.action_timeout;
+    let path = rt.audit_log.clone();
+    tokio::spawn(async move {
+        let result = actions::execute(&command, &ctx, timeout).await;
+        let (outcome, message) = match &result {
+            Ok(m) => ("ok", m.clone()),
+            Err(e) => ("error", e.clone()),
+        };
+        let audited = tokio::task::spawn_blocking({
+            let command = command.clone();
+            move || {
+                audit::append(
+                    &path,
+                    &audit::AuditEntry::new(&context, &command, outcome, &message),
+                )
+                .map_err(|e| format!("{}: {e}", path.display()))
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        let result = match (result, audited) {
+            (r, Ok(())) => r,
+            (Ok(m), Err(e)) => Err(format!("{m}, but the audit log was not written: {e}")),
+            (Err(m), Err(e)) => Err(format!("{m}; audit log not written: {e}")),
+        };
+        let _ = tx.send(Event::ActionDone {
+            command: Box::new(command),
+            result,
+        });
+    });
+}

@@ -1,0 +1,580 @@
+//! `update`: events in, state changed and effects out. Pure: no I/O, no await, so every
+//! behaviour here is tested by feeding events.
+
+use chrono::Local;
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+
+use super::commands;
+use super::event::{Effect, Event};
+use super::state::{Button, Confirm, Input, Mode, Pane, State};
+use crate::config::keymap::Action;
+use crate::config::theme::Theme;
+use crate::sources::{Status, Update};
+use crate::views::Level;
+
+pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
+    match event {
+        Event::Key(k) if k.kind != KeyEventKind::Release => on_key(state, k),
+        Event::Key(_) => vec![],
+        Event::Mouse(m) => on_mouse(state, m),
+        Event::Resize(w, h) => {
+            state.size = (w, h);
+            state.dirty = true;
+            vec![]
+        }
+        Event::Source {
+            generation,
+            index,
+            update,
+        } => {
+            if generation == state.generation && index < state.sources.len() {
+                on_source(state, index, update)
+            } else {
+                vec![]
+            }
+        }
+        Event::Clock => {
+            state.now = Local::now();
+            state.dirty = true;
+            vec![]
+        }
+        Event::ThemeLoaded(Ok(theme)) => {
+            state.theme = theme.honour_no_color();
+            state.message = Some((format!("theme {}", state.theme.name), Level::Info));
+            state.dirty = true;
+            vec![]
+        }
+        Event::ThemeLoaded(Err(e)) => say(state, e, Level::Crit),
+        Event::ActionDone { command, result } => {
+            state.mode = Mode::Normal;
+            match result {
+                Ok(msg) => {
+                    state.message = Some((format!("✔ {}: {msg}", command.target), Level::Ok))
+                }
+                Err(e) => {
+                    state.message = Some((format!("✘ {} failed: {e}", command.target), Level::Crit))
+                }
+            }
+            state.dirty = true;
+            vec![Effect::PollNow]
+        }
+        Event::Terminate => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+    }
+}
+
+fn say(state: &mut State, text: impl Into<String>, level: Level) -> Vec<Effect> {
+    state.message = Some((text.into(), level));
+    state.dirty = true;
+    vec![]
+}
+
+fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
+    let visible = !state.zoomed || Pane::of(state.sources[index].kind) == state.focus;
+    let before = state.alerts.clone();
+    let src = &mut state.sources[index];
+    let changed = match update {
+        Update::Status(s) => {
+            let changed = src.status != s;
+            src.status = s;
+            changed
+        }
+        Update::Sample(sample) => {
+            let model = sample.model();
+            let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
+            src.status = Status::Ok;
+            src.last_ok = Some(Local::now());
+            src.sample = Some(sample);
+            src.model = Some(model);
+            changed
+        }
+    };
+    state.recompute_alerts();
+    let alerts_changed = state.alerts != before;
+    if (changed && visible) || alerts_changed {
+        state.dirty = true;
+    }
+    vec![]
+}
+
+/// Keys of a one-line text field. These are the field's own editing keys, like in any
+/// terminal prompt, not console actions, so they are not in the keymap.
+enum Edit {
+    Submit,
+    Cancel,
+    Complete,
+    Changed,
+    None,
+}
+
+fn edit(input: &mut Input, k: &KeyEvent) -> Edit {
+    match k.code {
+        KeyCode::Enter => Edit::Submit,
+        KeyCode::Esc => Edit::Cancel,
+        KeyCode::Tab => Edit::Complete,
+        KeyCode::Backspace => {
+            input.text.pop();
+            Edit::Changed
+        }
+        KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.text.clear();
+            Edit::Changed
+        }
+        KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => Edit::Cancel,
+        KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.text.push(c);
+            Edit::Changed
+        }
+        _ => Edit::None,
+    }
+}
+
+fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
+    state.dirty = true;
+    let mode = std::mem::replace(&mut state.mode, Mode::Normal);
+    match mode {
+        Mode::Normal => {
+            state.message = None;
+            match state.keymap.action(&k) {
+                Some(a) => on_action(state, a),
+                None => vec![],
+            }
+        }
+        Mode::Command(mut input) => match edit(&mut input, &k) {
+            Edit::Submit => run_command(state, input.text.trim()),
+            Edit::Cancel => vec![],
+            Edit::Complete => {
+                let (completed, options) = complete(state, &input.text);
+                input.text = completed;
+                if options.len() > 1 {
+                    state.message = Some((options.join("  "), Level::Muted));
+                }
+                state.mode = Mode::Command(input);
+                vec![]
+            }
+            Edit::Changed | Edit::None => {
+                state.mode = Mode::Command(input);
+                vec![]
+            }
+        },
+        Mode::Filter(mut input) => {
+            let pane = state.focus;
+            match edit(&mut input, &k) {
+                Edit::Submit => {}
+                Edit::Cancel => state.pane_state_mut(pane).filter.clear(),
+                Edit::Changed => {
+                    let ps = state.pane_state_mut(pane);
+                    ps.filter = input.text.clone();
+                    ps.selected = 0;
+                    ps.selected_key = None;
+                    state.mode = Mode::Filter(input);
+                }
+                Edit::Complete | Edit::None => state.mode = Mode::Filter(input),
+            }
+            vec![]
+        }
+        Mode::Help { scroll } => {
+            match state.keymap.action(&k) {
+                Some(Action::Down) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_add(1),
+                    }
+                }
+                Some(Action::Up) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Action::PageDown) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_add(10),
+                    }
+                }
+                Some(Action::PageUp) => {
+                    state.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(10),
+                    }
+                }
+                Some(Action::Quit) => {
+                    state.quit = true;
+                    return vec![Effect::Quit];
+                }
+                Some(Action::Help) | Some(Action::Back) | Some(Action::Select) => {}
+                _ => state.mode = Mode::Help { scroll },
+            }
+            vec![]
+        }
+        Mode::Confirm(mut c) => on_confirm_key(state, &mut c, k),
+        Mode::Running(cmd) => {
+            state.mode = Mode::Running(cmd);
+            if state.keymap.action(&k) == Some(Action::Quit) {
+                state.quit = true;
+                return vec![Effect::Quit];
+            }
+            vec![]
+        }
+    }
+}
+
+fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<Effect> {
+    // The typed-name field takes printable characters first, so a name may contain any key.
+    if c.required.is_some() {
+        if let KeyCode::Char(ch) = k.code
+            && !k.modifiers.contains(KeyModifiers::CONTROL)
+        {
+            c.typed.text.push(ch);
+            state.mode = Mode::Confirm(c.clone());
+            return vec![];
+        }
+        if k.code == KeyCode::Backspace {
+            c.typed.text.pop();
+            state.mode = Mode::Confirm(c.clone());
+            return vec![];
+        }
+    }
+    let cancel = |state: &mut State| say(state, "cancelled", Level::Muted);
+    match (k.code, state.keymap.action(&k)) {
+        (KeyCode::Esc, _) | (_, Some(Action::Back)) => cancel(state),
+        (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _)
+        | (_, Some(Action::NextPane | Action::PrevPane | Action::NextView | Action::PrevView)) => {
+            c.focus = if c.focus == Button::Cancel {
+                Button::Confirm
+            } else {
+                Button::Cancel
+            };
+            state.mode = Mode::Confirm(c.clone());
+            vec![]
+        }
+        (KeyCode::Enter, _) | (_, Some(Action::Select)) => match c.focus {
+            Button::Cancel => cancel(state),
+            Button::Confirm if c.can_confirm() => {
+                state.mode = Mode::Running(Box::new(c.command.clone()));
+                vec![Effect::Execute(
+                    Box::new(c.command.clone()),
+                    state.context.clone(),
+                )]
+            }
+            Button::Confirm => {
+                state.message = Some((
+                    format!(
+                        "type {:?} to confirm",
+                        c.required.clone().unwrap_or_default()
+                    ),
+                    Level::Warn,
+                ));
+                state.mode = Mode::Confirm(c.clone());
+                vec![]
+            }
+        },
+        _ => {
+            state.mode = Mode::Confirm(c.clone());
+            vec![]
+        }
+    }
+}
+
+fn focus(state: &mut State, pane: Pane) {
+    state.focus = pane;
+}
+
+fn cycle_pane(state: &mut State, delta: isize) {
+    let i = (state.focus.index() as isize + delta).rem_euclid(Pane::ALL.len() as isize) as usize;
+    focus(state, Pane::ALL[i]);
+}
+
+/// Rows a page moves: the table's height in the zoomed layout.
+fn page(state: &State) -> usize {
+    (state.size.1 as usize).saturating_sub(12).max(1)
+}
+
+fn move_selection(state: &mut State, to: impl Fn(usize, usize) -> usize) {
+    let pane = state.focus;
+    let model = state.pane_model(pane).into_owned();
+    let rows = state.visible_rows(pane, &model);
+    if rows.is_empty() {
+        return;
+    }
+    let current = state
+        .selected_row(pane, &model)
+        .and_then(|r| rows.iter().position(|x| x.key == r.key))
+        .unwrap_or(0);
+    let next = to(current, rows.len()).min(rows.len() - 1);
+    let key = rows[next].key.clone();
+    let ps = state.pane_state_mut(pane);
+    ps.selected = next;
+    ps.selected_key = Some(key);
+}
+
+fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    let pane = state.focus;
+    if action.is_mutating() {
+        return guarded(state, action);
+    }
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            return vec![Effect::Quit];
+        }
+        Action::Suspend => return vec![Effect::Suspend],
+        Action::Help => state.mode = Mode::Help { scroll: 0 },
+        Action::Command => state.mode = Mode::Command(Input::default()),
+        Action::Filter => {
+            state.zoomed = true;
+            state.mode = Mode::Filter(Input {
+                text: state.pane_state(pane).filter.clone(),
+            });
+        }
+        Action::NextPane => cycle_pane(state, 1),
+        Action::PrevPane => cycle_pane(state, -1),
+        Action::FocusKafka => focus(state, Pane::Kafka),
+        Action::FocusPostgres => focus(state, Pane::Postgres),
+        Action::FocusRedis => focus(state, Pane::Redis),
+        Action::FocusBackups => focus(state, Pane::Backups),
+        Action::FocusAlerts => focus(state, Pane::Alerts),
+        Action::FocusHost => focus(state, Pane::Host),
+        Action::Select if !state.zoomed => state.zoomed = true,
+        Action::Select => {
+            let model = state.pane_model(pane).into_owned();
+            if let Some(row) = state.selected_row(pane, &model) {
+                let key = row.key.clone();
+                state.pane_state_mut(pane).detail = Some(key);
+            }
+        }
+        Action::Back => {
+            let ps = state.pane_state_mut(pane);
+            if ps.detail.is_some() {
+                ps.detail = None;
+            } else if !ps.filter.is_empty() {
+                ps.filter.clear();
+            } else {
+                state.zoomed = false;
+            }
+        }
+        Action::Up if !state.zoomed => cycle_pane(state, -1),
+        Action::Down if !state.zoomed => cycle_pane(state, 1),
+        Action::Up => move_selection(state, |i, _| i.saturating_sub(1)),
+        Action::Down => move_selection(state, |i, _| i + 1),
+        Action::PageUp => {
+            let p = page(state);
+            move_selection(state, |i, _| i.saturating_sub(p))
+        }
+        Action::PageDown => {
+            let p = page(state);
+            move_selection(state, |i, _| i + p)
+        }
+        Action::Top => move_selection(state, |_, _| 0),
+        Action::Bottom => move_selection(state, |_, n| n - 1),
+        Action::NextView | Action::PrevView if !state.zoomed => {
+            cycle_pane(state, if action == Action::NextView { 1 } else { -1 })
+        }
+        Action::NextView | Action::PrevView => {
+            let n = state.pane_model(pane).tables.len().max(1);
+            let ps = state.pane_state_mut(pane);
+            ps.table = if action == Action::NextView {
+                (ps.table + 1) % n
+            } else {
+                (ps.table + n - 1) % n
+            };
+            ps.selected = 0;
+            ps.selected_key = None;
+            ps.detail = None;
+        }
+        Action::NextSource => {
+            let n = state.pane_sources(pane).len().max(1);
+            let ps = state.pane_state_mut(pane);
+            ps.source = (ps.source + 1) % n;
+            ps.selected = 0;
+            ps.selected_key = None;
+        }
+        Action::Refresh => {
+            state.message = Some(("polling…".into(), Level::Muted));
+            return vec![Effect::PollNow];
+        }
+        Action::Mark => {
+            let model = state.pane_model(pane).into_owned();
+            if let Some(key) = state.selected_row(pane, &model).map(|r| r.key.clone()) {
+                let ps = state.pane_state_mut(pane);
+                if !ps.marked.remove(&key) {
+                    ps.marked.insert(key);
+                }
+            }
+            move_selection(state, |i, _| i + 1);
+        }
+        Action::Ack | Action::Silence | Action::Verify => {
+            return say(
+                state,
+                format!("{}: not available in this pane yet", action.name()),
+                Level::Muted,
+            );
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// A key that would change a system: build the command from the selection, refuse it when
+/// read-only, otherwise open the confirmation with focus on Cancel.
+fn guarded(state: &mut State, action: Action) -> Vec<Effect> {
+    let command = match commands::for_action(state, action) {
+        Ok(c) => c,
+        Err(why) => return say(state, why, Level::Warn),
+    };
+    if state.readonly() {
+        let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
+        state.message = Some((format!("refused: {why}"), Level::Warn));
+        return vec![Effect::AuditRefused(Box::new(command), why)];
+    }
+    let required = command.typed_confirmation(&state.context, state.ctx.production);
+    state.mode = Mode::Confirm(Box::new(Confirm {
+        command,
+        context: state.context.clone(),
+        production: state.ctx.production,
+        required,
+        typed: Input::default(),
+        focus: Button::Cancel,
+    }));
+    vec![]
+}
+
+/// Every `:` command with its completion.
+pub fn command_names(state: &State) -> Vec<String> {
+    let mut v: Vec<String> = Pane::ALL.iter().map(|p| p.command().to_string()).collect();
+    v.extend(state.config.contexts.keys().map(|c| format!("ctx {c}")));
+    v.extend(Theme::shipped_names().iter().map(|t| format!("theme {t}")));
+    v.extend(["q", "quit", "help"].iter().map(|s| s.to_string()));
+    v
+}
+
+/// Completes to the longest common prefix of the matching commands.
+pub fn complete(state: &State, text: &str) -> (String, Vec<String>) {
+    let options: Vec<String> = command_names(state)
+        .into_iter()
+        .filter(|c| c.starts_with(text))
+        .collect();
+    let Some(first) = options.first() else {
+        return (text.to_string(), options);
+    };
+    let mut prefix = first.clone();
+    for o in &options[1..] {
+        while !o.starts_with(&prefix) {
+            prefix.pop();
+        }
+    }
+    (
+        if prefix.len() > text.len() {
+            prefix
+        } else {
+            text.to_string()
+        },
+        options,
+    )
+}
+
+fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
+    let mut words = line.split_whitespace();
+    let head = words.next().unwrap_or("");
+    let arg = words.next();
+    if let Some(p) = Pane::ALL
+        .iter()
+        .find(|p| p.command() == head || (head == "postgres" && **p == Pane::Postgres))
+    {
+        state.focus = *p;
+        state.zoomed = true;
+        return vec![];
+    }
+    match (head, arg) {
+        ("", _) => vec![],
+        ("q" | "quit" | "q!", _) => {
+            state.quit = true;
+            vec![Effect::Quit]
+        }
+        ("help", _) => {
+            state.mode = Mode::Help { scroll: 0 };
+            vec![]
+        }
+        ("ctx" | "context", Some(name)) => match state.config.contexts.get(name).cloned() {
+            Some(ctx) => {
+                state.context = name.to_string();
+                state.ctx = ctx;
+                state.generation += 1;
+                state.reset_sources();
+                state.zoomed = false;
+                state.message = Some((format!("context {name}"), Level::Info));
+                vec![Effect::RestartSources]
+            }
+            None => {
+                let known = state
+                    .config
+                    .contexts
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                say(
+                    state,
+                    format!("no context {name:?}; known: {known}"),
+                    Level::Warn,
+                )
+            }
+        },
+        ("theme", Some(name)) => vec![Effect::LoadTheme(name.to_string())],
+        ("ctx" | "context" | "theme", None) => say(
+            state,
+            format!(":{head} needs a name (Tab completes)"),
+            Level::Warn,
+        ),
+        _ => say(
+            state,
+            format!(
+                "unknown command :{line} — try :kafka :pg :redis :backups :alerts :host :ctx :theme :q"
+            ),
+            Level::Warn,
+        ),
+    }
+}
+
+fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
+    if state.mode != Mode::Normal {
+        return vec![];
+    }
+    match m.kind {
+        MouseEventKind::ScrollDown => on_action(state, Action::Down),
+        MouseEventKind::ScrollUp => on_action(state, Action::Up),
+        MouseEventKind::Down(MouseButton::Left) => {
+            let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
+            if !state.zoomed {
+                for (pane, rect) in crate::ui::layout::tiles(area) {
+                    if rect.contains(ratatui::layout::Position::new(m.column, m.row)) {
+                        state.dirty = true;
+                        if state.focus == pane {
+                            state.zoomed = true;
+                        }
+                        state.focus = pane;
+                    }
+                }
+            } else if let Some(row) = crate::ui::layout::table_row_at(state, area, m.row) {
+                let pane = state.focus;
+                let model = state.pane_model(pane).into_owned();
+                if let Some(key) = state
+                    .visible_rows(pane, &model)
+                    .get(row)
+                    .map(|r| r.key.clone())
+                {
+                    let ps = state.pane_state_mut(pane);
+                    ps.selected = row;
+                    ps.selected_key = Some(key);
+                    state.dirty = true;
+                }
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,304 @@
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::config::Config;
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
+use crate::sources::redis::{NodeInfo, RedisSample};
+use crate::sources::{Sample, Update};
+
+fn state() -> State {
+    State::new(
+        Config::default(),
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    )
+}
+
+fn key(state: &mut State, c: char) -> Vec<Effect> {
+    update(
+        state,
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+fn code(state: &mut State, c: KeyCode) -> Vec<Effect> {
+    update(state, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+fn redis_index(s: &State) -> usize {
+    s.pane_sources(Pane::Redis)[0]
+}
+
+fn feed_redis(s: &mut State, addrs: &[&str]) {
+    let nodes = addrs
+        .iter()
+        .map(|a| NodeInfo {
+            addr: a.to_string(),
+            role: "master".into(),
+            ..Default::default()
+        })
+        .collect();
+    let index = redis_index(s);
+    update(
+        s,
+        Event::Source {
+            generation: s.generation,
+            index,
+            update: Update::Sample(Sample::Redis(Box::new(RedisSample { nodes }))),
+        },
+    );
+}
+
+#[test]
+fn number_keys_and_tab_move_between_panes() {
+    let mut s = state();
+    assert_eq!(s.focus, Pane::Kafka);
+    key(&mut s, '3');
+    assert_eq!(s.focus, Pane::Redis);
+    code(&mut s, KeyCode::Tab);
+    assert_eq!(s.focus, Pane::Backups);
+    code(&mut s, KeyCode::BackTab);
+    code(&mut s, KeyCode::BackTab);
+    assert_eq!(s.focus, Pane::Postgres);
+}
+
+#[test]
+fn enter_zooms_and_esc_goes_back() {
+    let mut s = state();
+    code(&mut s, KeyCode::Enter);
+    assert!(s.zoomed);
+    code(&mut s, KeyCode::Esc);
+    assert!(!s.zoomed);
+}
+
+#[test]
+fn q_quits() {
+    let mut s = state();
+    assert_eq!(key(&mut s, 'q'), vec![Effect::Quit]);
+    assert!(s.quit);
+}
+
+#[test]
+fn command_line_completes_and_runs() {
+    let mut s = state();
+    key(&mut s, ':');
+    for c in "re".chars() {
+        key(&mut s, c);
+    }
+    code(&mut s, KeyCode::Tab);
+    assert_eq!(
+        s.mode,
+        Mode::Command(Input {
+            text: "redis".into()
+        })
+    );
+    code(&mut s, KeyCode::Enter);
+    assert_eq!(
+        (s.focus, s.zoomed, &s.mode),
+        (Pane::Redis, true, &Mode::Normal)
+    );
+}
+
+#[test]
+fn ctx_switch_restarts_sources_and_drops_old_updates() {
+    let mut cfg = Config::default();
+    cfg.contexts.insert(
+        "other".into(),
+        crate::config::ContextSpec {
+            host: true,
+            ..Default::default()
+        },
+    );
+    let mut s = State::new(
+        cfg,
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    let old = s.generation;
+    key(&mut s, ':');
+    for c in "ctx other".chars() {
+        key(&mut s, c);
+    }
+    assert_eq!(code(&mut s, KeyCode::Enter), vec![Effect::RestartSources]);
+    assert_eq!(s.context, "other");
+    assert_eq!(s.sources.len(), 1);
+    update(
+        &mut s,
+        Event::Source {
+            generation: old,
+            index: 0,
+            update: Update::Status(crate::sources::Status::Error("x".into())),
+        },
+    );
+    assert_eq!(
+        s.sources[0].status,
+        crate::sources::Status::Connecting,
+        "an update of the old context is ignored"
+    );
+}
+
+#[test]
+fn unknown_command_says_what_exists() {
+    let mut s = state();
+    key(&mut s, ':');
+    key(&mut s, 'x');
+    code(&mut s, KeyCode::Enter);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.starts_with("unknown command :x"))
+    );
+}
+
+#[test]
+fn filter_narrows_the_focused_table() {
+    let mut s = state();
+    feed_redis(&mut s, &["10.0.0.1:6379", "10.0.0.2:6379"]);
+    key(&mut s, '3');
+    key(&mut s, '/');
+    assert!(s.zoomed);
+    for c in ".2:".chars() {
+        key(&mut s, c);
+    }
+    code(&mut s, KeyCode::Enter);
+    let model = s.pane_model(Pane::Redis).into_owned();
+    let rows: Vec<_> = s
+        .visible_rows(Pane::Redis, &model)
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
+    assert_eq!(rows, vec!["10.0.0.2:6379"]);
+    code(&mut s, KeyCode::Esc);
+    assert_eq!(
+        s.visible_rows(Pane::Redis, &model).len(),
+        2,
+        "esc clears the filter"
+    );
+}
+
+#[test]
+fn selection_follows_the_row_across_polls() {
+    let mut s = state();
+    feed_redis(&mut s, &["a:1", "b:1", "c:1"]);
+    key(&mut s, '3');
+    code(&mut s, KeyCode::Enter);
+    key(&mut s, 'j');
+    feed_redis(&mut s, &["0:1", "a:1", "b:1", "c:1"]);
+    let model = s.pane_model(Pane::Redis).into_owned();
+    assert_eq!(
+        s.selected_row(Pane::Redis, &model).map(|r| r.key.as_str()),
+        Some("b:1")
+    );
+}
+
+#[test]
+fn guarded_action_opens_confirmation_with_focus_on_cancel() {
+    let mut s = state();
+    feed_redis(&mut s, &["a:1"]);
+    key(&mut s, '3');
+    code(&mut s, KeyCode::Enter);
+    assert!(key(&mut s, 'b').is_empty());
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    assert_eq!(c.focus, Button::Cancel);
+    assert_eq!(c.command.target, "a:1");
+    // Enter on Cancel cancels.
+    assert!(code(&mut s, KeyCode::Enter).is_empty());
+    assert_eq!(s.mode, Mode::Normal);
+    // Tab to Confirm, Enter runs it.
+    key(&mut s, 'b');
+    code(&mut s, KeyCode::Tab);
+    let effects = code(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&effects[..], [Effect::Execute(cmd, ctx)] if cmd.target == "a:1" && ctx == "local"),
+        "{effects:?}"
+    );
+    assert!(matches!(s.mode, Mode::Running(_)));
+}
+
+#[test]
+fn read_only_refuses_and_audits_the_refusal() {
+    let mut s = state();
+    s.cli_readonly = true;
+    feed_redis(&mut s, &["a:1"]);
+    key(&mut s, '3');
+    code(&mut s, KeyCode::Enter);
+    let effects = key(&mut s, 'b');
+    assert!(
+        matches!(&effects[..], [Effect::AuditRefused(..)]),
+        "{effects:?}"
+    );
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.contains("read-only"))
+    );
+}
+
+#[test]
+fn production_needs_the_context_name_typed() {
+    let mut s = state();
+    s.ctx.production = true;
+    feed_redis(&mut s, &["a:1"]);
+    key(&mut s, '3');
+    code(&mut s, KeyCode::Enter);
+    key(&mut s, 'b');
+    code(&mut s, KeyCode::Tab);
+    assert!(code(&mut s, KeyCode::Enter).is_empty(), "not typed yet");
+    for c in "local".chars() {
+        key(&mut s, c);
+    }
+    let effects = code(&mut s, KeyCode::Enter);
+    assert!(matches!(&effects[..], [Effect::Execute(..)]), "{effects:?}");
+}
+
+#[test]
+fn source_errors_keep_data_and_say_stale_since() {
+    let mut s = state();
+    feed_redis(&mut s, &["a:1"]);
+    let i = redis_index(&s);
+    update(
+        &mut s,
+        Event::Source {
+            generation: 0,
+            index: i,
+            update: Update::Status(crate::sources::Status::Error("connection refused".into())),
+        },
+    );
+    let (line, level) = s.sources[i].status_line();
+    assert!(
+        line.starts_with("error: connection refused — stale since "),
+        "{line}"
+    );
+    assert_eq!(level, Level::Crit);
+    assert!(s.sources[i].sample.is_some());
+    assert_eq!(
+        s.worst_alert().map(|a| a.rule.as_str()),
+        Some("source_unreachable")
+    );
+}
+
+#[test]
+fn an_unchanged_sample_does_not_redraw() {
+    let mut s = state();
+    feed_redis(&mut s, &["a:1"]);
+    s.dirty = false;
+    feed_redis(&mut s, &["a:1"]);
+    assert!(!s.dirty);
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut s = state();
+    key(&mut s, '?');
+    assert_eq!(s.mode, Mode::Help { scroll: 0 });
+    code(&mut s, KeyCode::Esc);
+    assert_eq!(s.mode, Mode::Normal);
+}

@@ -1,0 +1,82 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "On-call console for Kafka, PostgreSQL, Redis, backups, alerts and the host"
+)]
+pub struct Cli {
+    /// Config file (default: `opsdeck config path`).
+    #[arg(long, global = true, env = "OPSDECK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Context to start in (default: the config's default_context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Refuse every action that changes a monitored system.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Theme name (shipped: dark, light, high-contrast, ansi16).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// Keymap name (shipped: default, emacs).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub keymap: Option<String>,
+    /// Log file (default: opsdeck.log in the data dir). Nothing is ever logged to the terminal.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    Check {
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+        /// Only these source kinds (kafka,postgres,redis,backup,host,endpoint).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Seconds to wait for each source.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// One poll of every source as one JSON document.
+    Snapshot {
+        #[arg(long, value_enum, default_value = "json")]
+        output: Output,
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+    /// Config file helpers.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCmd,
+    },
+    /// Shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print the config file's path.
+    Path,
+    /// Check a config file (default: the active one); every problem with file:line:column.
+    Validate { file: Option<PathBuf> },
+    /// Write a commented example config (refuses to overwrite).
+    Init {
+        #[arg(long)]
+        force: bool,
+    },
+}

@@ -1,0 +1,160 @@
+//! Overlays: the help (generated from the active keymap), the confirmation dialog and the
+//! running indicator.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+use super::widgets::centered;
+use crate::actions::{Command, Risk};
+use crate::app::state::{Button, Confirm, State};
+use crate::config::keymap::Action;
+
+pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
+    let t = &state.theme;
+    let rect = centered(area, 78, area.height.saturating_sub(2));
+    f.render_widget(Clear, rect);
+    let title = format!(" Help — keymap {} (esc closes) ", state.keymap.name);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title)
+        .border_style(Style::new().fg(t.border_focused));
+    let mut lines = Vec::new();
+    for a in Action::ALL {
+        let keys = state.keymap.keys_label(*a);
+        let disabled = a.is_mutating() && state.readonly();
+        let desc = if disabled {
+            format!("{} (disabled: read-only)", a.description())
+        } else {
+            a.description().to_string()
+        };
+        let desc_style = if disabled {
+            Style::new().fg(t.muted).add_modifier(Modifier::CROSSED_OUT)
+        } else {
+            Style::new().fg(t.fg)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{keys:>18}  "),
+                Style::new().fg(if disabled { t.muted } else { t.key }),
+            ),
+            Span::styled(desc, desc_style),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "  commands: :kafka :pg :redis :backups :alerts :host :ctx NAME :theme NAME :q  (Tab completes)",
+        Style::new().fg(t.muted),
+    )));
+    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
+}
+
+fn risk_label(r: Risk) -> &'static str {
+    match r {
+        Risk::Low => "low",
+        Risk::Medium => "medium: disrupts clients",
+        Risk::High => "HIGH: destroys data or state",
+    }
+}
+
+pub fn confirm(f: &mut Frame, area: Rect, state: &State, c: &Confirm) {
+    let t = &state.theme;
+    let rect = centered(area, 72, 14);
+    f.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .title(" Confirm action ")
+        .border_style(
+            Style::new().fg(if c.command.risk == Risk::High || c.production {
+                t.crit
+            } else {
+                t.warn
+            }),
+        );
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    let label = |s: &str| Span::styled(format!("{s:<9}"), Style::new().fg(t.muted));
+    let mut lines = vec![
+        Line::from(vec![
+            label("context"),
+            Span::styled(
+                c.context.clone(),
+                Style::new()
+                    .fg(t.context_color(state.ctx.color.as_deref()))
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(if c.production { "  (production)" } else { "" }),
+        ]),
+        Line::from(vec![
+            label("source"),
+            Span::raw(format!("{} {}", c.command.kind.label(), c.command.source)),
+        ]),
+        Line::from(vec![
+            label("target"),
+            Span::styled(
+                c.command.target.clone(),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::from(vec![label("runs"), Span::raw(c.command.describe())]),
+        Line::from(vec![label("risk"), Span::raw(risk_label(c.command.risk))]),
+        Line::default(),
+    ];
+    if let Some(req) = &c.required {
+        lines.push(Line::from(vec![
+            Span::raw("type "),
+            Span::styled(req.clone(), Style::new().add_modifier(Modifier::BOLD)),
+            Span::raw(" to confirm:"),
+        ]));
+        let ok = c.can_confirm();
+        lines.push(Line::from(Span::styled(
+            format!("> {}█", c.typed.text),
+            Style::new().fg(if ok { t.ok } else { t.fg }),
+        )));
+    } else {
+        lines.push(Line::default());
+        lines.push(Line::default());
+    }
+    lines.push(Line::default());
+    let button = |name: &str, focused: bool, enabled: bool| {
+        let mut s = Style::new().fg(if enabled { t.fg } else { t.muted });
+        if focused {
+            s = if t.colourless() {
+                s.add_modifier(Modifier::REVERSED)
+            } else {
+                s.fg(t.selection_fg).bg(t.selection_bg)
+            }
+            .add_modifier(Modifier::BOLD);
+        }
+        Span::styled(format!("[ {name} ]"), s)
+    };
+    lines.push(Line::from(vec![
+        Span::raw("      "),
+        button("Cancel", c.focus == Button::Cancel, true),
+        Span::raw("    "),
+        button("Confirm", c.focus == Button::Confirm, c.can_confirm()),
+        Span::styled(
+            "   tab switches, enter chooses, esc cancels",
+            Style::new().fg(t.muted),
+        ),
+    ]));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+pub fn running(f: &mut Frame, area: Rect, state: &State, cmd: &Command) {
+    let t = &state.theme;
+    let rect = centered(area, 64, 5);
+    f.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(" Running ")
+        .border_style(Style::new().fg(t.info));
+    f.render_widget(
+        Paragraph::new(format!("{} …", cmd.describe()))
+            .wrap(Wrap { trim: true })
+            .block(block),
+        rect,
+    );
+}

@@ -1,0 +1,181 @@
+//! Small drawing helpers shared by the panes: summary lines (text, bars, sparklines) and the
+//! virtualised table.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell as TCell, Paragraph, Row as TRow, Table as TTable};
+
+use super::{layout, level_style};
+use crate::app::state::{Pane, State};
+use crate::views::{Level, Summary, Table};
+
+const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of the last `width` points, scaled to their maximum.
+pub fn sparkline(data: &[u64], width: usize) -> String {
+    let tail = &data[data.len().saturating_sub(width)..];
+    let max = tail.iter().copied().max().unwrap_or(0).max(1);
+    tail.iter()
+        .map(|v| SPARK[((*v * 7) / max) as usize])
+        .collect()
+}
+
+pub fn bar(ratio: f64, width: usize) -> (String, String) {
+    let filled = ((ratio.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
+    ("█".repeat(filled), "░".repeat(width - filled))
+}
+
+pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
+    let t = &state.theme;
+    match s {
+        Summary::Text(cells) => Line::from(
+            cells
+                .iter()
+                .map(|c| Span::styled(c.text.clone(), level_style(state, c.level)))
+                .collect::<Vec<_>>(),
+        ),
+        Summary::Gauge {
+            label,
+            ratio,
+            text,
+            level,
+        } => {
+            let w = (width as usize)
+                .saturating_sub(label.len() + text.len() + 3)
+                .clamp(4, 30);
+            let (full, empty) = bar(*ratio, w);
+            let bar_style = if *level == Level::Normal || *level == Level::Ok {
+                Style::new().fg(t.bar)
+            } else {
+                level_style(state, *level)
+            };
+            Line::from(vec![
+                Span::styled(format!("{label} "), Style::new().fg(t.muted)),
+                Span::styled(full, bar_style),
+                Span::styled(empty, Style::new().fg(t.bar_empty)),
+                Span::styled(format!(" {text}"), level_style(state, *level)),
+            ])
+        }
+        Summary::Spark { label, data, text } => {
+            let w = (width as usize)
+                .saturating_sub(label.len() + text.len() + 3)
+                .clamp(4, 60);
+            Line::from(vec![
+                Span::styled(format!("{label} "), Style::new().fg(t.muted)),
+                Span::styled(sparkline(data, w), Style::new().fg(t.spark)),
+                Span::styled(format!(" {text}"), Style::new().fg(t.fg)),
+            ])
+        }
+    }
+}
+
+/// Draws a table, building only the rows that fit, with the selection kept in view.
+pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table) {
+    let t = &state.theme;
+    let ps = state.pane_state(pane);
+    let rows: Vec<_> = table
+        .rows
+        .iter()
+        .filter(|r| ps.filter.is_empty() || r.matches(&ps.filter))
+        .collect();
+    let header = TRow::new(table.columns.iter().map(|c| TCell::from(c.name)))
+        .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
+    if rows.is_empty() {
+        let msg = if ps.filter.is_empty() {
+            table.empty.clone()
+        } else {
+            format!("no rows match /{}", ps.filter)
+        };
+        f.render_widget(
+            Paragraph::new(vec![
+                Line::default(),
+                Line::from(Span::styled(msg, Style::new().fg(t.muted))),
+            ]),
+            area,
+        );
+        let widths: Vec<Constraint> = table
+            .columns
+            .iter()
+            .map(|c| Constraint::Min(c.width))
+            .collect();
+        f.render_widget(
+            TTable::new(Vec::<TRow>::new(), widths).header(header),
+            Rect { height: 1, ..area },
+        );
+        return;
+    }
+    let selected = ps
+        .selected_key
+        .as_ref()
+        .and_then(|k| rows.iter().position(|r| &r.key == k))
+        .unwrap_or(ps.selected)
+        .min(rows.len() - 1);
+    let height = area.height.saturating_sub(1) as usize;
+    let offset = layout::scroll_offset(selected, rows.len(), height);
+    let visible = rows
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(i, r)| {
+            let marked = ps.marked.contains(&r.key);
+            let cells = r.cells.iter().enumerate().map(|(ci, c)| {
+                let right = table.columns.get(ci).is_some_and(|col| col.right);
+                let text = if ci == 0 && marked {
+                    format!("*{}", c.text)
+                } else {
+                    c.text.clone()
+                };
+                let line = if right {
+                    Line::from(text).right_aligned()
+                } else {
+                    Line::from(text)
+                };
+                TCell::from(line).style(level_style(state, c.level))
+            });
+            let row = TRow::new(cells);
+            if i == selected {
+                let sel = if t.colourless() {
+                    Style::new().add_modifier(Modifier::REVERSED)
+                } else {
+                    Style::new().fg(t.selection_fg).bg(t.selection_bg)
+                };
+                row.style(sel)
+            } else {
+                row
+            }
+        });
+    let last = table.columns.len().saturating_sub(1);
+    let widths: Vec<Constraint> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == last {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect();
+    f.render_widget(
+        TTable::new(visible, widths)
+            .header(header)
+            .column_spacing(1),
+        area,
+    );
+}
+
+/// A centred rectangle of at most `w`×`h`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

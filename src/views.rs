@@ -1,0 +1,254 @@
+//! What a pane shows, as plain data: sources turn their samples into these models (pure,
+//! testable without a terminal) and `ui/` draws them. Nothing here imports ratatui.
+
+use serde::Serialize;
+
+/// Severity of a value, mapped to theme colours by the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    #[default]
+    Normal,
+    Muted,
+    Ok,
+    Info,
+    Warn,
+    Crit,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Cell {
+    pub text: String,
+    pub level: Level,
+}
+
+impl Cell {
+    pub fn new(text: impl Into<String>) -> Self {
+        Cell {
+            text: text.into(),
+            level: Level::Normal,
+        }
+    }
+    pub fn level(text: impl Into<String>, level: Level) -> Self {
+        Cell {
+            text: text.into(),
+            level,
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Self {
+        Cell::new(s)
+    }
+}
+impl From<&str> for Cell {
+    fn from(s: &str) -> Self {
+        Cell::new(s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: &'static str,
+    /// Minimum width in cells; the last column takes the remaining room.
+    pub width: u16,
+    pub right: bool,
+}
+
+impl Column {
+    pub const fn left(name: &'static str, width: u16) -> Self {
+        Column {
+            name,
+            width,
+            right: false,
+        }
+    }
+    pub const fn right(name: &'static str, width: u16) -> Self {
+        Column {
+            name,
+            width,
+            right: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// Stable identity of the row (a group name, a pid, a node address): selection and
+    /// actions follow it across polls.
+    pub key: String,
+    pub cells: Vec<Cell>,
+}
+
+impl Row {
+    pub fn new(key: impl Into<String>, cells: Vec<Cell>) -> Self {
+        Row {
+            key: key.into(),
+            cells,
+        }
+    }
+    /// Text the `/` filter matches against.
+    pub fn matches(&self, filter: &str) -> bool {
+        let f = filter.to_lowercase();
+        self.cells
+            .iter()
+            .any(|c| c.text.to_lowercase().contains(&f))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    /// Shown when there are no rows (e.g. "no consumer groups").
+    pub empty: String,
+}
+
+/// One line of a pane's summary: text, a usage bar, or a sparkline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Summary {
+    Text(Vec<Cell>),
+    Gauge {
+        label: String,
+        ratio: f64,
+        text: String,
+        level: Level,
+    },
+    Spark {
+        label: String,
+        data: Vec<u64>,
+        text: String,
+    },
+}
+
+impl Summary {
+    pub fn text(cells: Vec<Cell>) -> Self {
+        Summary::Text(cells)
+    }
+    pub fn line(s: impl Into<String>, level: Level) -> Self {
+        Summary::Text(vec![Cell::level(s, level)])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PaneModel {
+    /// The compact form for the overview tile (a few lines).
+    pub tile: Vec<Summary>,
+    /// The header of the zoomed pane.
+    pub summary: Vec<Summary>,
+    /// The tabs of the zoomed pane (e.g. Cluster, Topics, Groups).
+    pub tables: Vec<Table>,
+    /// Worst level shown, for the tile's border.
+    pub level: Level,
+}
+
+/// The detail view of one row (Enter on a row).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Detail {
+    pub title: String,
+    pub lines: Vec<Vec<Cell>>,
+    pub table: Option<Table>,
+}
+
+/// Humanised figures used by every pane.
+pub mod fmt {
+    use std::time::Duration;
+
+    pub fn bytes(n: u64) -> String {
+        const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+        let mut v = n as f64;
+        let mut i = 0;
+        while v >= 1024.0 && i < UNITS.len() - 1 {
+            v /= 1024.0;
+            i += 1;
+        }
+        if i == 0 {
+            format!("{n} B")
+        } else if v >= 100.0 {
+            format!("{v:.0} {}", UNITS[i])
+        } else {
+            format!("{v:.1} {}", UNITS[i])
+        }
+    }
+
+    /// Compact duration: 45s, 12m03s, 3h12m, 4d02h.
+    pub fn duration(d: Duration) -> String {
+        let s = d.as_secs();
+        if s < 60 {
+            if d.as_millis() < 10_000 && !d.as_millis().is_multiple_of(1000) && s < 10 {
+                return format!("{:.1}s", d.as_secs_f64());
+            }
+            format!("{s}s")
+        } else if s < 3600 {
+            format!("{}m{:02}s", s / 60, s % 60)
+        } else if s < 86400 {
+            format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+        } else {
+            format!("{}d{:02}h", s / 86400, (s % 86400) / 3600)
+        }
+    }
+
+    pub fn secs(s: f64) -> String {
+        if s.is_finite() && s >= 0.0 {
+            duration(Duration::from_secs_f64(s))
+        } else {
+            "-".into()
+        }
+    }
+
+    /// 1234567 -> 1.2M; counts that must stay exact use `thousands`.
+    pub fn count(n: u64) -> String {
+        match n {
+            0..=9_999 => n.to_string(),
+            10_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+            1_000_000..=999_999_999 => format!("{:.1}M", n as f64 / 1e6),
+            _ => format!("{:.1}G", n as f64 / 1e9),
+        }
+    }
+
+    pub fn thousands(n: i64) -> String {
+        let s = n.unsigned_abs().to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if n < 0 { format!("-{out}") } else { out }
+    }
+
+    pub fn rate(per_sec: f64) -> String {
+        if per_sec < 10.0 {
+            format!("{per_sec:.1}/s")
+        } else {
+            format!("{}/s", count(per_sec.round() as u64))
+        }
+    }
+
+    pub fn pct(ratio: f64) -> String {
+        format!("{:.0}%", ratio * 100.0)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        #[test]
+        fn formats() {
+            assert_eq!(bytes(512), "512 B");
+            assert_eq!(bytes(1536), "1.5 KiB");
+            assert_eq!(bytes(300 * 1024 * 1024), "300 MiB");
+            assert_eq!(duration(Duration::from_secs(45)), "45s");
+            assert_eq!(duration(Duration::from_secs(723)), "12m03s");
+            assert_eq!(duration(Duration::from_secs(3 * 3600 + 720)), "3h12m");
+            assert_eq!(duration(Duration::from_secs(4 * 86400 + 7200)), "4d02h");
+            assert_eq!(duration(Duration::from_millis(1500)), "1.5s");
+            assert_eq!(count(12_345), "12.3k");
+            assert_eq!(thousands(1234567), "1,234,567");
+            assert_eq!(thousands(-1000), "-1,000");
+            assert_eq!(pct(0.456), "46%");
+        }
+    }
+}
