@@ -217,3 +217,6 @@ fn short(a: Action) -> &'static str {
         _ => "",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Render snapshots: the whole screen as text, at 80x24 and 200x60.
+
+use chrono::TimeZone;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::app::state::{Button, Confirm, Input, Mode, Pane, State};
+use crate::config::Config;
+use crate::config::keymap::Keymap;
+use crate::config::theme::Theme;
+use crate::sources::host::{DiskInfo, HostSample};
+use crate::sources::redis::{NodeInfo, RedisSample};
+use crate::sources::{Sample, Status, Update};
+
+fn state() -> State {
+    let mut s = State::new(
+        Config::default(),
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    s.now = chrono::Local
+        .with_ymd_and_hms(2026, 11, 25, 3, 12, 0)
+        .single()
+        .expect("valid time");
+    let host = HostSample {
+        hostname: "oncall-1".into(),
+        cpu_percent: 12.0,
+        cpu_history: vec![3, 5, 9, 12, 30, 12, 8],
+        load: [0.42, 0.3, 0.2],
+        mem_used: 3 << 30,
+        mem_total: 16 << 30,
+        disks: vec![DiskInfo {
+            mount: "/".into(),
+            total: 100 << 30,
+            available: 40 << 30,
+        }],
+        ..Default::default()
+    };
+    let redis = RedisSample {
+        nodes: vec![NodeInfo {
+            addr: "127.0.0.1:6379".into(),
+            role: "master".into(),
+            used_memory: 900 << 20,
+            maxmemory: 1 << 30,
+            maxmemory_policy: "allkeys-lru".into(),
+            ops_per_sec: 1200,
+            connected_clients: 14,
+            keys: 52_000,
+            rdb_last_bgsave_status: "ok".into(),
+            ..Default::default()
+        }],
+    };
+    let feed = |s: &mut State, kind, update| {
+        let index = s
+            .sources
+            .iter()
+            .position(|x| x.kind == kind)
+            .expect("source");
+        crate::app::update(
+            s,
+            crate::app::Event::Source {
+                generation: 0,
+                index,
+                update,
+            },
+        );
+    };
+    feed(
+        &mut s,
+        crate::sources::SourceKind::Host,
+        Update::Sample(Sample::Host(Box::new(host))),
+    );
+    feed(
+        &mut s,
+        crate::sources::SourceKind::Redis,
+        Update::Sample(Sample::Redis(Box::new(redis))),
+    );
+    feed(
+        &mut s,
+        crate::sources::SourceKind::Postgres,
+        Update::Status(Status::Error("connection refused".into())),
+    );
+    // Source timestamps are wall-clock; fix them for stable snapshots.
+    for src in &mut s.sources {
+        if src.last_ok.is_some() {
+            src.last_ok = Some(s.now);
+        }
+    }
+    s
+}
+
+fn render(s: &State, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    term.draw(|f| super::draw(f, s)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn both_sizes(name: &str, s: &mut State) {
+    for (w, h) in [(80, 24), (200, 60)] {
+        s.size = (w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render(s, w, h));
+    }
+}
+
+#[test]
+fn overview() {
+    both_sizes("overview", &mut state());
+}
+
+#[test]
+fn zoomed_redis() {
+    let mut s = state();
+    s.focus = Pane::Redis;
+    s.zoomed = true;
+    both_sizes("zoomed_redis", &mut s);
+}
+
+#[test]
+fn help() {
+    let mut s = state();
+    s.mode = Mode::Help { scroll: 0 };
+    both_sizes("help", &mut s);
+}
+
+#[test]
+fn help_read_only_shows_actions_disabled() {
+    let mut s = state();
+    s.cli_readonly = true;
+    s.mode = Mode::Help { scroll: 0 };
+    let screen = render(&s, 200, 60);
+    assert!(screen.contains("READ-ONLY"));
+    assert!(screen.contains("Redis BGSAVE (disabled: read-only)"));
+}
+
+#[test]
+fn confirm_dialog() {
+    let mut s = state();
+    s.focus = Pane::Redis;
+    s.zoomed = true;
+    let command = crate::app::commands::for_action(&s, crate::config::keymap::Action::Bgsave)
+        .expect("command");
+    s.mode = Mode::Confirm(Box::new(Confirm {
+        command,
+        context: "local".into(),
+        production: false,
+        required: None,
+        typed: Input::default(),
+        focus: Button::Cancel,
+    }));
+    both_sizes("confirm", &mut s);
+}
+
+#[test]
+fn no_color_draws_without_colour() {
+    let mut s = state();
+    s.theme = Theme::default();
+    // Through the same path NO_COLOR takes.
+    let t = s.theme.clone();
+    s.theme = Theme {
+        name: t.name.clone(),
+        ..colourless(t)
+    };
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    term.draw(|f| super::draw(f, &s)).expect("draw");
+    let buf = term.backend().buffer();
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset && c.bg == ratatui::style::Color::Reset)
+    );
+}
+
+fn colourless(t: Theme) -> Theme {
+    // SAFETY of the test: set_var is process-global; this test alone reads NO_COLOR.
+    unsafe { std::env::set_var("NO_COLOR", "1") };
+    let out = t.honour_no_color();
+    unsafe { std::env::remove_var("NO_COLOR") };
+    out
+}
