@@ -45,7 +45,11 @@ fn run_child_and_kill(signal: i32) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pidfile = dir.path().join("pids");
     let mut child = Command::new(std::env::current_exe().expect("current exe"))
-        .args(["--ignored", "--exact", "reaper_child_starts_servers_and_hangs"])
+        .args([
+            "--ignored",
+            "--exact",
+            "reaper_child_starts_servers_and_hangs",
+        ])
         .env(PIDFILE_ENV, &pidfile)
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -57,8 +61,14 @@ fn run_child_and_kill(signal: i32) {
         {
             break s;
         }
-        assert!(Instant::now() < deadline, "child never reported its servers");
-        assert!(child.try_wait().expect("try_wait").is_none(), "child exited early");
+        assert!(
+            Instant::now() < deadline,
+            "child never reported its servers"
+        );
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "child exited early"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let servers: Vec<(i32, PathBuf)> = report
@@ -76,7 +86,10 @@ fn run_child_and_kill(signal: i32) {
 
     unsafe { libc::kill(child.id() as i32, signal) };
     let status = child.wait().expect("wait child");
-    assert!(!status.success(), "child should have died from the signal: {status}");
+    assert!(
+        !status.success(),
+        "child should have died from the signal: {status}"
+    );
 
     let deadline = Instant::now() + Duration::from_secs(10);
     for (pid, _) in &servers {

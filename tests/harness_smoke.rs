@@ -98,7 +98,11 @@ async fn kafka_consumer_group_seen_by_consumer_groups_tool() {
         .unwrap_or_else(|| panic!("no row for {topic}: {described}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
     // GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG ...
-    assert_eq!(&cols[..6], &[group.as_str(), topic.as_str(), "0", "2", "5", "3"], "{described}");
+    assert_eq!(
+        &cols[..6],
+        &[group.as_str(), topic.as_str(), "0", "2", "5", "3"],
+        "{described}"
+    );
 }
 
 #[test]
@@ -107,10 +111,7 @@ fn kafka_three_broker_cluster_metadata() {
     assert_eq!(metadata_broker_ids(&cluster.bootstrap()), vec![1, 2, 3]);
     let topic = unique_name("rf3");
     cluster.create_topic(&topic, 2);
-    let out = cluster.tool(
-        TOPIC_COMMAND,
-        &["--describe", "--topic", &topic],
-    );
+    let out = cluster.tool(TOPIC_COMMAND, &["--describe", "--topic", &topic]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ReplicationFactor: 3"), "{text}");
     assert!(text.contains("min.insync.replicas=2"), "{text}");
@@ -142,13 +143,18 @@ async fn postgres_primary_and_streaming_replica() {
     let primary = Postgres::start();
     let replica = primary.replica();
 
-    let mut p = sqlx::PgConnection::connect(&primary.url()).await.expect("connect primary");
+    let mut p = sqlx::PgConnection::connect(&primary.url())
+        .await
+        .expect("connect primary");
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
         .fetch_one(&mut p)
         .await
         .expect("query");
     assert!(!in_recovery);
-    sqlx::query("CREATE TABLE t (v text)").execute(&mut p).await.expect("create");
+    sqlx::query("CREATE TABLE t (v text)")
+        .execute(&mut p)
+        .await
+        .expect("create");
     sqlx::query("INSERT INTO t VALUES ('from primary')")
         .execute(&mut p)
         .await
@@ -159,7 +165,9 @@ async fn postgres_primary_and_streaming_replica() {
         .expect("show");
     assert!(preloaded.contains("pg_stat_statements"));
 
-    let mut r = sqlx::PgConnection::connect(&replica.url()).await.expect("connect replica");
+    let mut r = sqlx::PgConnection::connect(&replica.url())
+        .await
+        .expect("connect replica");
     let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
         .fetch_one(&mut r)
         .await
@@ -167,14 +175,18 @@ async fn postgres_primary_and_streaming_replica() {
     assert!(in_recovery);
     let mut seen = None;
     for _ in 0..100 {
-        if let Ok(v) = sqlx::query_scalar::<_, String>("SELECT v FROM t").fetch_one(&mut r).await {
+        if let Ok(v) = sqlx::query_scalar::<_, String>("SELECT v FROM t")
+            .fetch_one(&mut r)
+            .await
+        {
             seen = Some(v);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(seen.as_deref(), Some("from primary"));
-    let senders = primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
+    let senders =
+        primary.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'");
     assert_eq!(senders, "1");
 }
 
@@ -182,7 +194,9 @@ async fn postgres_primary_and_streaming_replica() {
 async fn postgres_password_user_needs_its_password() {
     let pg = Postgres::start();
     let url = pg.create_password_user("alice", "s3cret");
-    let mut c = sqlx::PgConnection::connect(&url).await.expect("with password");
+    let mut c = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("with password");
     let who: String = sqlx::query_scalar("SELECT current_user::text")
         .fetch_one(&mut c)
         .await
@@ -214,19 +228,31 @@ async fn redis_sentinel_resolves_master() {
         redis::sentinel::SentinelServerType::Master,
     )
     .expect("sentinel client");
-    let mut con = client.get_async_connection().await.expect("master via sentinel");
+    let mut con = client
+        .get_async_connection()
+        .await
+        .expect("master via sentinel");
     let key = unique_name("k");
     let _: () = con.set(&key, "v").await.expect("set on master");
-    let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut con).await.expect("role");
+    let role: Vec<redis::Value> = redis::cmd("ROLE")
+        .query_async(&mut con)
+        .await
+        .expect("role");
     assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
-    assert_eq!(set.master_addr_from(0), ("127.0.0.1".to_string(), set.master.port()));
+    assert_eq!(
+        set.master_addr_from(0),
+        ("127.0.0.1".to_string(), set.master.port())
+    );
 }
 
 #[tokio::test]
 async fn redis_cluster_covers_all_slots() {
     let cluster = RedisCluster::start();
     let client = redis::cluster::ClusterClient::new(cluster.urls()).expect("cluster client");
-    let mut con = client.get_async_connection().await.expect("cluster connection");
+    let mut con = client
+        .get_async_connection()
+        .await
+        .expect("cluster connection");
     let info: String = redis::cmd("CLUSTER")
         .arg("INFO")
         .query_async(&mut con)
@@ -238,7 +264,10 @@ async fn redis_cluster_covers_all_slots() {
     assert_eq!(fields["cluster_slots_ok"], "16384");
     assert_eq!(fields["cluster_size"], "3");
     for i in 0..20 {
-        let _: () = con.set(format!("key{i}"), i).await.expect("set across slots");
+        let _: () = con
+            .set(format!("key{i}"), i)
+            .await
+            .expect("set across slots");
     }
 }
 
@@ -247,13 +276,19 @@ async fn redis_kill_and_restart_keeps_port_and_key() {
     let r = Redis::start();
     let port = r.port();
     let client = redis::Client::open(r.url()).expect("client");
-    let mut con = client.get_multiplexed_async_connection().await.expect("connect");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
     let _: () = con.set("survivor", "still here").await.expect("set");
     drop(con);
     r.kill();
     r.restart();
     assert_eq!(r.port(), port);
-    let mut con = client.get_multiplexed_async_connection().await.expect("reconnect");
+    let mut con = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("reconnect");
     let v: String = con.get("survivor").await.expect("get");
     assert_eq!(v, "still here");
 }

@@ -19,7 +19,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Consumer groups tool (`kafka-consumer-groups.sh`).
-pub const CONSUMER_GROUP_COMMAND: &str = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+pub const CONSUMER_GROUP_COMMAND: &str =
+    "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
 /// Topics tool (`kafka-topics.sh`).
 pub const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
 /// `kafka-producer-perf-test.sh`.
@@ -126,7 +127,10 @@ fn tools_log4j() -> PathBuf {
 pub fn kafka_tool(class: &str, args: &[&str]) -> Output {
     let mut c = Command::new(java());
     c.args(TOOL_JVM)
-        .arg(format!("-Dlog4j2.configurationFile={}", tools_log4j().display()))
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            tools_log4j().display()
+        ))
         .arg("-cp")
         .arg(classpath())
         .arg(class)
@@ -472,10 +476,7 @@ impl KafkaCluster {
     pub fn start() -> KafkaCluster {
         let dir = TestDir::new("kafka-cluster");
         let brokers = start_nodes(&dir, 3, 3, 2);
-        let c = KafkaCluster {
-            brokers,
-            _dir: dir,
-        };
+        let c = KafkaCluster { brokers, _dir: dir };
         c.wait_brokers(3, Duration::from_secs(60));
         c
     }

@@ -79,7 +79,10 @@ impl PgBackRest {
 
     /// Runs `pgbackrest --config=<conf> --stanza=opsdeck <args>` as the server user.
     pub fn run(&self, args: &[&str]) -> Output {
-        let mut c = as_server_user(&require_program("pgbackrest", "pgbackrest"), self.dir.path());
+        let mut c = as_server_user(
+            &require_program("pgbackrest", "pgbackrest"),
+            self.dir.path(),
+        );
         c.arg(format!("--config={}", self.config.display()))
             .arg(format!("--stanza={STANZA}"))
             .args(args);

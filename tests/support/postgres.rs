@@ -187,7 +187,13 @@ impl Postgres {
         pg
     }
 
-    fn launch(dir: TestDir, data: PathBuf, socket_dir: PathBuf, port: u16, replica: bool) -> Postgres {
+    fn launch(
+        dir: TestDir,
+        data: PathBuf,
+        socket_dir: PathBuf,
+        port: u16,
+        replica: bool,
+    ) -> Postgres {
         let postgres = pg_bin("postgres");
         let isready = pg_bin("pg_isready");
         let home = dir.path().to_path_buf();
@@ -202,7 +208,16 @@ impl Postgres {
             }),
             ready: Box::new(move || {
                 let mut c = Command::new(&isready);
-                c.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "1", "-U", SUPERUSER]);
+                c.args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-t",
+                    "1",
+                    "-U",
+                    SUPERUSER,
+                ]);
                 let out = run_tool(c);
                 if out.status.success() {
                     Ok(())
@@ -235,10 +250,17 @@ impl Postgres {
         let socket_dir = dir.sub("sock");
         chown_for_server(dir.path());
         let mut bb = as_server_user(&pg_bin("pg_basebackup"), dir.path());
-        bb.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", SUPERUSER])
-            .arg("-D")
-            .arg(&data)
-            .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"]);
+        bb.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            SUPERUSER,
+        ])
+        .arg("-D")
+        .arg(&data)
+        .args(["-R", "-X", "stream", "-c", "fast", "--no-sync"]);
         let out = run_tool(bb);
         if !out.status.success() {
             panic!(
@@ -310,7 +332,14 @@ impl Postgres {
     pub fn try_psql_db(&self, db: &str, sql: &str) -> Output {
         let mut c = Command::new(pg_bin("psql"));
         c.args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", SUPERUSER])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+            ])
             .args(["-d", db, "-c", sql])
             .env_remove("PGPASSWORD");
         run_tool(c)
@@ -344,4 +373,3 @@ fn append(path: &Path, text: &str) {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     writeln!(f, "\n# added by the opsdeck test harness\n{text}").expect("append config");
 }
-

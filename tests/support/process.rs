@@ -98,7 +98,14 @@ pub fn die_with_parent(cmd: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     unsafe {
         cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(io::Error::last_os_error());
             }
             // The parent may have died between fork and prctl.
@@ -348,7 +355,8 @@ impl ServerProcess {
                 if let Some(c) = lock(&self.child).as_ref() {
                     unregister_pid(c.id() as i32);
                 }
-                if self.spec.retry_early_exit && Instant::now() + Duration::from_millis(300) < deadline
+                if self.spec.retry_early_exit
+                    && Instant::now() + Duration::from_millis(300) < deadline
                 {
                     thread::sleep(Duration::from_millis(300));
                     self.spawn();
@@ -467,10 +475,7 @@ pub fn harness_root() -> PathBuf {
         let _ = fs::create_dir_all(&root);
         // World-writable + sticky like /tmp: root and non-root runs share it, and server
         // users (postgres) must traverse it.
-        let _ = fs::set_permissions(
-            &root,
-            std::os::unix::fs::PermissionsExt::from_mode(0o1777),
-        );
+        let _ = fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
         sweep_stale_dirs_in(&root);
         root
     })

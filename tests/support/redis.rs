@@ -150,7 +150,8 @@ impl Redis {
 /// `redis-cli -h 127.0.0.1 -p port args...`, stdout.
 pub fn redis_cli(port: u16, args: &[&str]) -> String {
     let mut c = Command::new(require_program("redis-cli", "redis-tools"));
-    c.args(["-h", "127.0.0.1", "-p", &port.to_string()]).args(args);
+    c.args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args);
     run_tool_ok(c)
 }
 
@@ -286,8 +287,10 @@ impl RedisSentinel {
     fn agreement(&self) -> Result<(), String> {
         let mut masters = Vec::new();
         for s in &self.sentinels {
-            let addr: Vec<String> =
-                query(s.port, &["SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER_NAME])?;
+            let addr: Vec<String> = query(
+                s.port,
+                &["SENTINEL", "get-master-addr-by-name", SENTINEL_MASTER_NAME],
+            )?;
             masters.push(addr.join(":"));
             let replicas: Vec<HashMap<String, String>> =
                 query(s.port, &["SENTINEL", "replicas", SENTINEL_MASTER_NAME])?;
@@ -295,7 +298,8 @@ impl RedisSentinel {
                 .iter()
                 .filter(|r| {
                     let flags = r.get("flags").map(String::as_str).unwrap_or("");
-                    !flags.contains("down") && !flags.contains("disconnected")
+                    !flags.contains("down")
+                        && !flags.contains("disconnected")
                         && r.get("master-link-status").map(String::as_str) == Some("ok")
                 })
                 .count();
@@ -417,7 +421,10 @@ impl RedisCluster {
             })
         }));
         if ok.is_err() {
-            panic!("Redis Cluster not ok: {last}\n{}", self.nodes[0].log_tail(20));
+            panic!(
+                "Redis Cluster not ok: {last}\n{}",
+                self.nodes[0].log_tail(20)
+            );
         }
     }
 
