@@ -1,0 +1,154 @@
+//! End-to-end: the real binary in a pseudo-terminal against a real Redis.
+
+mod e2e;
+mod support;
+
+use e2e::pty::{Console, write_config};
+use support::Redis;
+
+fn config(dir: &std::path::Path, redis: &Redis, extra: &str) -> String {
+    let audit = dir.join("audit.jsonl");
+    write_config(
+        dir,
+        &format!(
+            "default_context = \"t\"\naudit_log = \"{}\"\n[contexts.t]\ncolor = \"cyan\"\n{extra}\n[[contexts.t.redis]]\nname = \"cache\"\nurl = \"{}\"\n",
+            audit.display(),
+            redis.url()
+        ),
+    )
+    .display()
+    .to_string()
+}
+
+fn addr(redis: &Redis) -> String {
+    format!("127.0.0.1:{}", redis.port())
+}
+
+#[test]
+fn starts_switches_panes_helps_filters_and_quits_restoring_the_terminal() {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let mut c = Console::start(&["--config", &cfg], 120, 50);
+    c.wait_for("1 Kafka");
+    c.wait_for("6 Host");
+    c.wait_for(&format!("{} master", addr(&redis)));
+    c.send("3");
+    c.send("\r");
+    c.wait_for("3 Redis — cache");
+    c.wait_for("POLICY");
+    c.send("?");
+    c.wait_for("Help — keymap default");
+    c.wait_for("Redis BGSAVE");
+    c.send("\x1b");
+    c.wait_gone("Help — keymap default");
+    c.send("/");
+    c.send("nomatch");
+    c.wait_for("no rows match /nomatch");
+    c.send("\x1b");
+    c.wait_gone("no rows match");
+    c.wait_for(&addr(&redis));
+    c.send("\x1b");
+    c.wait_for("2 Databases");
+    c.send("6");
+    c.send(":ho\t\r");
+    c.wait_for("Disks");
+    c.send("q");
+    let st = c.wait_exit();
+    assert!(st.success(), "{st:?}");
+    c.assert_restored();
+}
+
+#[test]
+fn read_only_refuses_an_action_and_audits_the_refusal() {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let mut c = Console::start(&["--config", &cfg, "--readonly"], 100, 30);
+    c.wait_for("READ-ONLY");
+    c.send(":redis\r");
+    c.wait_for("noeviction");
+    c.send("b");
+    c.wait_for("refused: read-only mode (--readonly)");
+    assert!(!c.screen().contains("Confirm action"));
+    c.send("q");
+    c.wait_exit();
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(entry["outcome"], "refused");
+    assert_eq!(entry["target"], addr(&redis));
+    assert_eq!(entry["context"], "t");
+}
+
+#[test]
+fn bgsave_goes_through_confirmation_runs_and_is_audited() {
+    let redis = Redis::start();
+    let before: i64 = support::redis::query(redis.port(), &["LASTSAVE"]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let mut c = Console::start(&["--config", &cfg], 100, 30);
+    c.send(":redis\r");
+    c.wait_for("noeviction");
+    c.send("b");
+    c.wait_for("Confirm action");
+    c.wait_for("BGSAVE on");
+    c.send("\t\r");
+    c.wait_for("Background saving started");
+    let after = support::wait_until(
+        "LASTSAVE to move",
+        std::time::Duration::from_secs(10),
+        || {
+            let t: i64 = support::redis::query(redis.port(), &["LASTSAVE"]).ok()?;
+            (t > before).then_some(t)
+        },
+    );
+    assert!(after > before);
+    c.send("q");
+    c.wait_exit();
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(entry["outcome"], "ok");
+    assert_eq!(entry["parameters"]["op"], "bgsave");
+    assert!(entry["user"].as_str().is_some_and(|u| !u.is_empty()));
+}
+
+#[test]
+fn a_dead_backend_shows_its_error_and_keys_still_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let port = support::free_port();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[contexts.t]\n[[contexts.t.redis]]\nname = \"gone\"\nurl = \"redis://127.0.0.1:{port}\"\n"
+        ),
+    );
+    let mut c = Console::start(&["--config", cfg.to_str().unwrap()], 100, 30);
+    c.wait_for("Connection refused");
+    c.send("?");
+    c.wait_for("Help — keymap");
+    c.send("q");
+    c.wait_exit();
+    c.assert_restored();
+}
+
+fn signal_restores(sig: nix::sys::signal::Signal) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "[contexts.t]\nhost = true\n");
+    let mut c = Console::start(&["--config", cfg.to_str().unwrap()], 100, 30);
+    c.wait_for("6 Host");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.pid()), sig).unwrap();
+    c.wait_exit();
+    c.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signal_restores(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn sighup_restores_the_terminal() {
+    signal_restores(nix::sys::signal::Signal::SIGHUP);
+}
