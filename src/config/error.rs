@@ -65,6 +65,11 @@ fn hint_for_toml_message(message: &str) -> Option<String> {
         Some("check the value's type (quote strings, no quotes around numbers and booleans)".into())
     } else if message.contains("duplicate key") {
         Some("each key may appear once per table; remove one of them".into())
+    } else if message.starts_with("unclosed")
+        || message.starts_with("invalid")
+        || message.starts_with("expected")
+    {
+        Some("fix the TOML syntax at this place (https://toml.io); `opsdeck config init` writes a valid example".into())
     } else {
         None
     }

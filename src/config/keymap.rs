@@ -436,12 +436,22 @@ impl Keymap {
             for (action_name, keys) in overrides {
                 let span = super::find_span(&text, action_name);
                 let Some(action) = Action::from_name(action_name) else {
-                    errors.push(ConfigError::new(
-                        &file,
-                        &text,
-                        span,
-                        format!("[keys]: unknown action {action_name:?}"),
-                    ));
+                    errors.push(
+                        ConfigError::new(
+                            &file,
+                            &text,
+                            span,
+                            format!("[keys]: unknown action {action_name:?}"),
+                        )
+                        .with_hint(format!(
+                            "valid actions: {}",
+                            Action::ALL
+                                .iter()
+                                .map(|a| a.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    );
                     continue;
                 };
                 for key in keys {

@@ -14,7 +14,8 @@ pub struct Console {
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn MasterPty + Send>,
-    pub home: tempfile::TempDir,
+    /// The temp HOME of the console (config, data and log dirs), removed on drop.
+    _home: tempfile::TempDir,
 }
 
 impl Console {
@@ -139,10 +140,6 @@ impl Console {
             tail.contains("\x1b[?1049l"),
             "no leave-alternate-screen sequence at the end: {tail:?}"
         );
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.home.path().join(rel)
     }
 }
 
