@@ -66,7 +66,7 @@ impl Console {
             writer,
             child,
             _master: pair.master,
-            home,
+            _home: home,
         };
         // Keys typed before the first frame would reach a terminal not yet in raw mode.
         c.wait_for(" opsdeck ");
