@@ -302,3 +302,55 @@ fn help_opens_and_closes() {
     code(&mut s, KeyCode::Esc);
     assert_eq!(s.mode, Mode::Normal);
 }
+
+#[test]
+fn mouse_click_focuses_then_zooms_and_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut s = state();
+    s.size = (120, 40);
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let (_, host) = crate::ui::layout::tiles(area)
+        .into_iter()
+        .find(|(p, _)| *p == Pane::Host)
+        .unwrap();
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: host.x + 2,
+        row: host.y + 2,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut s, Event::Mouse(click));
+    assert_eq!((s.focus, s.zoomed), (Pane::Host, false));
+    update(&mut s, Event::Mouse(click));
+    assert!(s.zoomed, "a second click zooms");
+    feed_redis(&mut s, &["a:1", "b:1"]);
+    key(&mut s, '3');
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 5,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut s, Event::Mouse(wheel));
+    let model = s.pane_model(Pane::Redis).into_owned();
+    assert_eq!(
+        s.selected_row(Pane::Redis, &model).map(|r| r.key.as_str()),
+        Some("b:1")
+    );
+}
+
+#[test]
+fn theme_switch_goes_through_an_effect_and_applies() {
+    let mut s = state();
+    key(&mut s, ':');
+    for c in "theme light".chars() {
+        key(&mut s, c);
+    }
+    assert_eq!(
+        code(&mut s, KeyCode::Enter),
+        vec![Effect::LoadTheme("light".into())]
+    );
+    let light = Theme::load("light", std::path::Path::new("/nonexistent"), None).unwrap();
+    update(&mut s, Event::ThemeLoaded(Ok(light.clone())));
+    assert_eq!(s.theme.name, "light");
+}
