@@ -1,26 +1,57 @@
 //! Kafka: brokers, topics, partitions and consumer-group lag.
-//! First version: cluster metadata (brokers, topics, partitions, under-replicated count).
+//!
+//! Approach (cost that does not grow with groups × partitions): the poller keeps ONE
+//! librdkafka handle per cluster (`admin::Admin`, a producer handle that never produces and
+//! never joins a group) and each cycle, in `spawn_blocking` with timeouts:
+//! - metadata (one request) and `DescribeCluster` (brokers with rack, the controller);
+//! - watermarks of all partitions with two admin `ListOffsets` calls (EARLIEST, LATEST) for
+//!   all partitions at once: librdkafka sends one request per partition leader, so the
+//!   request count grows with brokers, not partitions;
+//! - `ListConsumerGroups`, then `DescribeConsumerGroups` of all of them in one call (state,
+//!   members, assignments), then `ListConsumerGroupOffsets`, which librdkafka allows for one
+//!   group per request: all are sent at once on the same queue and awaited together.
+//!
+//! The raw result goes through `State::ingest` (pure): lag = high watermark − committed,
+//! time lag from a sliding (high watermark, time) table per partition, and a Burrow-style
+//! status over a sliding window of observations. librdkafka's logs go to `tracing` through
+//! `admin::LogContext`.
 
-use std::collections::BTreeSet;
+pub mod admin;
+pub mod lag;
+mod model;
+mod ops;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
-use crate::actions::{Op, Risk};
 use crate::config::KafkaSpec;
 use crate::config::keymap::Action;
-use crate::sources::{CommandResult, Poller, Sample};
+use crate::sources::{Poller, Sample};
+
+pub use lag::Status as LagStatus;
+pub use ops::{KafkaOp, ResetTo};
 
 /// The guarded keys this pane offers (hint bar and help).
 pub const ACTIONS: &[Action] = &[Action::DeleteTopic];
-use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table};
+
+/// Table indices of the zoomed pane.
+pub const TABLE_BROKERS: usize = 0;
+pub const TABLE_TOPICS: usize = 1;
+pub const TABLE_GROUPS: usize = 2;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KafkaSample {
     pub brokers: Vec<BrokerInfo>,
+    pub controller: Option<i32>,
     pub topics: Vec<TopicInfo>,
+    pub groups: Vec<GroupInfo>,
+    /// Whether internal topics are listed (`show_internal`).
+    pub show_internal: bool,
+    /// How long the poll's requests took, in milliseconds.
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -28,14 +59,79 @@ pub struct BrokerInfo {
     pub id: i32,
     pub host: String,
     pub port: i32,
+    pub rack: Option<String>,
+    pub controller: bool,
+    /// Partitions this broker leads (leader skew).
+    pub leaders: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TopicInfo {
     pub name: String,
-    pub partitions: usize,
+    pub internal: bool,
+    pub partition_count: usize,
     pub replication_factor: usize,
     pub under_replicated: usize,
+    /// Partitions without a leader.
+    pub offline: usize,
+    /// Messages per second from high-watermark deltas (None on the first poll).
+    pub messages_per_sec: Option<f64>,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    /// -1 when the partition has no leader.
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// Replicas not in the ISR.
+    pub missing: Vec<i32>,
+    pub low: Option<i64>,
+    pub high: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MemberInfo {
+    pub client_id: String,
+    pub consumer_id: String,
+    pub host: String,
+    pub assignment: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupInfo {
+    pub name: String,
+    pub state: String,
+    pub members: Vec<MemberInfo>,
+    /// Sum of partition lags (partitions without a committed offset not counted).
+    pub total_lag: i64,
+    pub max_partition_lag: i64,
+    /// Worst partition's time lag (None while unknown).
+    pub lag_seconds: Option<f64>,
+    /// Recent total lags, oldest first.
+    pub trend: Vec<u64>,
+    pub status: LagStatus,
+    pub reason: String,
+    /// Set when the group's offsets could not be read.
+    pub error: Option<String>,
+    pub partitions: Vec<GroupPartition>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupPartition {
+    pub topic: String,
+    pub partition: i32,
+    /// None: the group never committed this partition.
+    pub committed: Option<i64>,
+    pub high: Option<i64>,
+    pub lag: Option<i64>,
+    pub lag_seconds: Option<f64>,
+    /// The member owning the partition: "client-id@host".
+    pub owner: Option<String>,
+    pub status: LagStatus,
+    pub reason: String,
 }
 
 pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
@@ -51,164 +147,388 @@ pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
     Ok(cfg)
 }
 
+/// What one poll read from the cluster, before any state is applied.
+#[derive(Debug, Default)]
+pub struct Raw {
+    pub cluster: Option<admin::Cluster>,
+    /// (name, internal, partitions: (id, leader, replicas, isr)).
+    pub topics: Vec<(String, bool, Vec<(i32, i32, Vec<i32>, Vec<i32>)>)>,
+    pub brokers: Vec<(i32, String, i32)>,
+    pub watermarks: admin::Watermarks,
+    pub groups: Vec<admin::GroupDescription>,
+    pub offsets: HashMap<String, Result<admin::Committed, String>>,
+    pub elapsed: Duration,
+}
+
+/// One poll cycle against `a` (blocking).
+pub fn collect(a: &admin::Admin) -> Result<Raw, String> {
+    let started = std::time::Instant::now();
+    a.drain_logs();
+    let md = a.metadata()?;
+    let cluster = a.describe_cluster().ok();
+    let topics: Vec<_> = md
+        .topics()
+        .iter()
+        .filter(|t| t.error().is_none())
+        .map(|t| {
+            (
+                t.name().to_string(),
+                t.name().starts_with("__"),
+                t.partitions()
+                    .iter()
+                    .map(|p| (p.id(), p.leader(), p.replicas().to_vec(), p.isr().to_vec()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let parts: Vec<(String, i32)> = topics
+        .iter()
+        .flat_map(|(n, _, ps)| {
+            ps.iter()
+                .filter(|p| p.1 >= 0)
+                .map(move |p| (n.clone(), p.0))
+        })
+        .collect();
+    let watermarks = a.watermarks(&parts)?;
+    let names = a.list_groups()?;
+    let groups = a.describe_groups(&names)?;
+    let offsets = a.group_offsets(&names)?;
+    Ok(Raw {
+        cluster,
+        brokers: md
+            .brokers()
+            .iter()
+            .map(|b| (b.id(), b.host().to_string(), b.port()))
+            .collect(),
+        topics,
+        watermarks,
+        groups,
+        offsets,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Sizes of the sliding windows.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// Observations that make a complete Burrow window.
+    pub status: usize,
+    /// (high watermark, time) points kept per partition.
+    pub hwm_points: usize,
+    /// Points of the group trend sparkline.
+    pub trend: usize,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            status: 10,
+            hwm_points: 60,
+            trend: 30,
+        }
+    }
+}
+
+/// What the poller remembers between polls.
+#[derive(Debug, Default)]
+pub struct State {
+    pub windows: Windows,
+    hwm: HashMap<(String, i32), lag::HwmTable>,
+    obs: HashMap<(String, String, i32), VecDeque<lag::Obs>>,
+    trend: HashMap<String, VecDeque<u64>>,
+}
+
+impl State {
+    pub fn new(windows: Windows) -> Self {
+        State {
+            windows,
+            ..Default::default()
+        }
+    }
+
+    /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
+    pub fn ingest(&mut self, raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
+        let w = self.windows;
+        for (k, (_, h)) in &raw.watermarks {
+            self.hwm
+                .entry(k.clone())
+                .or_insert_with(|| lag::HwmTable::new(w.hwm_points))
+                .push(*h, now);
+        }
+        self.hwm.retain(|k, _| raw.watermarks.contains_key(k));
+        let controller = raw.cluster.as_ref().and_then(|c| c.controller);
+        let racks: HashMap<i32, Option<String>> = raw
+            .cluster
+            .iter()
+            .flat_map(|c| c.nodes.iter().map(|n| (n.id, n.rack.clone())))
+            .collect();
+        let mut leaders: HashMap<i32, usize> = HashMap::new();
+        let mut topics = Vec::new();
+        let mut topic_parts: HashMap<&str, Vec<i32>> = HashMap::new();
+        for (name, internal, parts) in &raw.topics {
+            topic_parts.insert(name, parts.iter().map(|p| p.0).collect());
+            let mut rate = None::<f64>;
+            let mut partitions: Vec<PartitionInfo> = parts
+                .iter()
+                .map(|(id, leader, replicas, isr)| {
+                    if *leader >= 0 {
+                        *leaders.entry(*leader).or_default() += 1;
+                    }
+                    let key = (name.clone(), *id);
+                    if let Some(r) = self.hwm.get(&key).and_then(|t| t.rate(now)) {
+                        *rate.get_or_insert(0.0) += r;
+                    }
+                    let wm = raw.watermarks.get(&key);
+                    PartitionInfo {
+                        partition: *id,
+                        leader: *leader,
+                        replicas: replicas.clone(),
+                        isr: isr.clone(),
+                        missing: replicas
+                            .iter()
+                            .filter(|r| !isr.contains(r))
+                            .copied()
+                            .collect(),
+                        low: wm.map(|w| w.0),
+                        high: wm.map(|w| w.1),
+                    }
+                })
+                .collect();
+            partitions.sort_by_key(|p| p.partition);
+            topics.push(TopicInfo {
+                name: name.clone(),
+                internal: *internal,
+                partition_count: partitions.len(),
+                replication_factor: partitions.first().map(|p| p.replicas.len()).unwrap_or(0),
+                under_replicated: partitions.iter().filter(|p| !p.missing.is_empty()).count(),
+                offline: partitions.iter().filter(|p| p.leader < 0).count(),
+                messages_per_sec: rate,
+                partitions,
+            });
+        }
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut brokers: Vec<BrokerInfo> = raw
+            .brokers
+            .iter()
+            .map(|(id, host, port)| BrokerInfo {
+                id: *id,
+                host: host.clone(),
+                port: *port,
+                rack: racks.get(id).cloned().flatten(),
+                controller: controller == Some(*id),
+                leaders: leaders.get(id).copied().unwrap_or(0),
+            })
+            .collect();
+        brokers.sort_by_key(|b| b.id);
+
+        let mut groups = Vec::new();
+        let mut seen_obs = BTreeSet::new();
+        for g in &raw.groups {
+            let mut owners: HashMap<(String, i32), String> = HashMap::new();
+            for m in &g.members {
+                for (t, p) in &m.assignment {
+                    owners.insert((t.clone(), *p), format!("{}@{}", m.client_id, m.host));
+                }
+            }
+            let (committed, error) = match raw.offsets.get(&g.name) {
+                Some(Ok(c)) => (c.clone(), None),
+                Some(Err(e)) => (HashMap::new(), Some(e.clone())),
+                None => (HashMap::new(), None),
+            };
+            // Every partition of every topic the group commits to or is assigned.
+            let group_topics: BTreeSet<&str> = committed
+                .keys()
+                .chain(owners.keys())
+                .map(|(t, _)| t.as_str())
+                .collect();
+            let active = !g.members.is_empty();
+            let mut partitions = Vec::new();
+            for t in group_topics {
+                let ids = topic_parts.get(t).cloned().unwrap_or_default();
+                for p in ids {
+                    let key = (t.to_string(), p);
+                    let c = committed.get(&key).copied();
+                    let high = raw.watermarks.get(&key).map(|w| w.1);
+                    let lag = high.and_then(|h| lag::offset_lag(h, c));
+                    let lag_seconds = match (c, self.hwm.get(&key)) {
+                        (Some(c), Some(tab)) => tab.lag_seconds(c, now),
+                        _ => None,
+                    };
+                    let (status, reason) = match (c, lag) {
+                        (Some(c), Some(l)) => {
+                            let ok = (g.name.clone(), t.to_string(), p);
+                            let win = self.obs.entry(ok.clone()).or_default();
+                            win.push_back(lag::Obs {
+                                t: now,
+                                committed: c,
+                                lag: l,
+                            });
+                            while win.len() > w.status.max(2) {
+                                win.pop_front();
+                            }
+                            seen_obs.insert(ok);
+                            let v: Vec<_> = win.iter().copied().collect();
+                            lag::evaluate(&v, w.status, active)
+                        }
+                        _ => (LagStatus::Ok, "no committed offset".into()),
+                    };
+                    partitions.push(GroupPartition {
+                        topic: t.to_string(),
+                        partition: p,
+                        committed: c,
+                        high,
+                        lag,
+                        lag_seconds,
+                        owner: owners.get(&key).cloned(),
+                        status,
+                        reason,
+                    });
+                }
+            }
+            let total_lag: i64 = partitions.iter().filter_map(|p| p.lag).sum();
+            let trend = self.trend.entry(g.name.clone()).or_default();
+            trend.push_back(total_lag.max(0) as u64);
+            while trend.len() > w.trend {
+                trend.pop_front();
+            }
+            let worst = partitions.iter().max_by(|a, b| {
+                a.status
+                    .cmp(&b.status)
+                    .then(a.lag.unwrap_or(0).cmp(&b.lag.unwrap_or(0)))
+            });
+            let (status, reason) = worst
+                .filter(|p| p.status != LagStatus::Ok)
+                .map(|p| {
+                    (
+                        p.status,
+                        format!("{}[{}]: {}", p.topic, p.partition, p.reason),
+                    )
+                })
+                .unwrap_or((
+                    LagStatus::Ok,
+                    if partitions.is_empty() {
+                        "no committed offsets".into()
+                    } else {
+                        "all partitions OK".into()
+                    },
+                ));
+            groups.push(GroupInfo {
+                name: g.name.clone(),
+                state: g.state.clone(),
+                members: g
+                    .members
+                    .iter()
+                    .map(|m| MemberInfo {
+                        client_id: m.client_id.clone(),
+                        consumer_id: m.consumer_id.clone(),
+                        host: m.host.clone(),
+                        assignment: m
+                            .assignment
+                            .iter()
+                            .map(|(t, p)| format!("{t}[{p}]"))
+                            .collect(),
+                    })
+                    .collect(),
+                total_lag,
+                max_partition_lag: partitions.iter().filter_map(|p| p.lag).max().unwrap_or(0),
+                lag_seconds: partitions
+                    .iter()
+                    .filter_map(|p| p.lag_seconds)
+                    .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
+                trend: trend.iter().copied().collect(),
+                status,
+                reason,
+                error: error.or_else(|| g.error.clone()),
+                partitions,
+            });
+        }
+        self.obs.retain(|k, _| seen_obs.contains(k));
+        let names: BTreeSet<&String> = groups.iter().map(|g| &g.name).collect();
+        self.trend.retain(|k, _| names.contains(k));
+        groups.sort_by(|a, b| {
+            b.status
+                .cmp(&a.status)
+                .then(
+                    b.lag_seconds
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.lag_seconds.unwrap_or(0.0)),
+                )
+                .then(b.total_lag.cmp(&a.total_lag))
+                .then(a.name.cmp(&b.name))
+        });
+        KafkaSample {
+            brokers,
+            controller,
+            topics,
+            groups,
+            show_internal,
+            poll_ms: raw.elapsed.as_millis() as u64,
+        }
+    }
+}
+
 pub struct KafkaPoller {
     spec: KafkaSpec,
+    admin: Option<admin::Admin>,
+    state: State,
+    timeout: Duration,
 }
 
 impl KafkaPoller {
     pub fn new(spec: KafkaSpec) -> Self {
-        Self { spec }
+        Self::with_windows(spec, Windows::default())
     }
+
+    /// A poller with chosen window sizes (tests use short ones).
+    pub fn with_windows(spec: KafkaSpec, windows: Windows) -> Self {
+        Self {
+            spec,
+            admin: None,
+            state: State::new(windows),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 impl Poller for KafkaPoller {
     async fn poll(&mut self) -> Result<Sample, String> {
-        let cfg = client_config(&self.spec)?;
-        tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = cfg.create().map_err(|e| e.to_string())?;
-            let md = consumer
-                .fetch_metadata(None, Duration::from_secs(5))
-                .map_err(|e| e.to_string())?;
-            let brokers = md
-                .brokers()
-                .iter()
-                .map(|b| BrokerInfo {
-                    id: b.id(),
-                    host: b.host().into(),
-                    port: b.port(),
-                })
-                .collect();
-            let topics = md
-                .topics()
-                .iter()
-                .map(|t| TopicInfo {
-                    name: t.name().into(),
-                    partitions: t.partitions().len(),
-                    replication_factor: t
-                        .partitions()
-                        .first()
-                        .map(|p| p.replicas().len())
-                        .unwrap_or(0),
-                    under_replicated: t
-                        .partitions()
-                        .iter()
-                        .filter(|p| p.isr().len() < p.replicas().len())
-                        .count(),
-                })
-                .collect();
-            Ok(Sample::Kafka(Box::new(KafkaSample { brokers, topics })))
+        let admin = match self.admin.take() {
+            Some(a) => a,
+            None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
+        };
+        let (admin, raw) = tokio::task::spawn_blocking(move || {
+            let r = collect(&admin);
+            (admin, r)
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        // Kept across polls (one long-lived client); dropped by `reset` after errors.
+        self.admin = Some(admin);
+        let raw = raw?;
+        let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
+        Ok(Sample::Kafka(Box::new(s)))
+    }
+
+    fn reset(&mut self) {
+        self.admin = None;
     }
 }
 
-impl KafkaSample {
-    pub fn model(&self) -> PaneModel {
-        let urp: usize = self.topics.iter().map(|t| t.under_replicated).sum();
-        let level = if urp > 0 { Level::Warn } else { Level::Ok };
-        let parts: usize = self.topics.iter().map(|t| t.partitions).sum();
-        let line = format!(
-            "{} brokers  {} topics  {} partitions  {} under-replicated",
-            self.brokers.len(),
-            self.topics.len(),
-            parts,
-            urp
-        );
-        PaneModel {
-            tile: vec![Summary::line(line.clone(), level)],
-            summary: vec![Summary::line(line, level)],
-            tables: vec![Table {
-                title: "Topics".into(),
-                columns: vec![
-                    Column::left("TOPIC", 30),
-                    Column::right("PARTS", 6),
-                    Column::right("RF", 3),
-                    Column::right("URP", 4),
-                ],
-                rows: self
-                    .topics
-                    .iter()
-                    .map(|t| {
-                        Row::new(
-                            t.name.clone(),
-                            vec![
-                                Cell::new(t.name.clone()),
-                                Cell::new(t.partitions.to_string()),
-                                Cell::new(t.replication_factor.to_string()),
-                                Cell::level(
-                                    t.under_replicated.to_string(),
-                                    if t.under_replicated > 0 {
-                                        Level::Warn
-                                    } else {
-                                        Level::Normal
-                                    },
-                                ),
-                            ],
-                        )
-                    })
-                    .collect(),
-                empty: "no topics".into(),
-            }],
-            level,
+/// Groups per topic name, for the topics view.
+pub fn groups_by_topic(s: &KafkaSample) -> BTreeMap<&str, usize> {
+    let mut m = BTreeMap::new();
+    for g in &s.groups {
+        let ts: BTreeSet<&str> = g.partitions.iter().map(|p| p.topic.as_str()).collect();
+        for t in ts {
+            *m.entry(t).or_default() += 1;
         }
     }
-
-    /// Delete the selected topic (its name must be typed to confirm).
-    pub fn command(
-        &self,
-        table: usize,
-        key: &str,
-        _marked: &BTreeSet<String>,
-        action: Action,
-    ) -> Option<CommandResult> {
-        match (table, action) {
-            (0, Action::DeleteTopic) => Some(Ok((
-                key.to_string(),
-                Op::Kafka(KafkaOp::DeleteTopic {
-                    topic: key.to_string(),
-                }),
-                Risk::High,
-            ))),
-            _ => None,
-        }
-    }
-
-    pub fn detail(&self, _table: usize, _key: &str) -> Option<Detail> {
-        None
-    }
-}
-
-/// Guarded Kafka operations.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum KafkaOp {
-    DeleteTopic { topic: String },
-}
-
-impl KafkaOp {
-    pub fn describe(&self) -> String {
-        match self {
-            KafkaOp::DeleteTopic { topic } => format!("delete topic {topic} and all its data"),
-        }
-    }
-
-    pub async fn execute(&self, spec: &KafkaSpec) -> Result<String, String> {
-        use rdkafka::admin::{AdminClient, AdminOptions};
-        use rdkafka::client::DefaultClientContext;
-        let admin: AdminClient<DefaultClientContext> =
-            client_config(spec)?.create().map_err(|e| e.to_string())?;
-        match self {
-            KafkaOp::DeleteTopic { topic } => {
-                let res = admin
-                    .delete_topics(&[topic.as_str()], &AdminOptions::new())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for r in res {
-                    r.map_err(|(t, e)| format!("{t}: {e}"))?;
-                }
-                Ok(format!("topic {topic} deleted"))
-            }
-        }
-    }
+    m
 }

@@ -1,0 +1,642 @@
+//! A small safe wrapper over librdkafka's admin API (through `rdkafka-sys`), for the calls
+//! the `rdkafka` crate does not expose: `ListOffsets`, `DescribeCluster`,
+//! `ListConsumerGroups`, `DescribeConsumerGroups`, `ListConsumerGroupOffsets`,
+//! `AlterConsumerGroupOffsets`.
+//!
+//! Every librdkafka object is owned by an RAII type (`Queue`, `Options`, `Event`,
+//! `PartList`) that destroys it on drop; results are copied into owned Rust values before
+//! the event holding them is destroyed. All calls block (up to the admin's timeout) and
+//! must run in `spawn_blocking`. Requests are sent asynchronously on one result queue and
+//! then awaited together, so N group-offset requests are in flight at once.
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::bindings as rd;
+use rdkafka::client::{Client, ClientContext};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::metadata::Metadata;
+use rdkafka::types::RDKafkaType;
+
+/// Routes librdkafka's logs and errors to `tracing` (the log file), never the terminal.
+pub struct LogContext;
+
+impl ClientContext for LogContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, msg: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{msg}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{msg}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", fac, "{msg}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{msg}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+    }
+}
+
+fn cstr(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        // SAFETY: librdkafka returns NUL-terminated strings valid while their owner lives.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+fn err_name(code: rd::rd_kafka_resp_err_t) -> String {
+    // SAFETY: rd_kafka_err2str returns a static string for any code.
+    cstr(unsafe { rd::rd_kafka_err2str(code) })
+}
+
+fn error_string(e: *const rd::rd_kafka_error_t) -> Option<String> {
+    if e.is_null() {
+        return None;
+    }
+    // SAFETY: e is a valid error object owned by the enclosing result.
+    Some(cstr(unsafe { rd::rd_kafka_error_string(e) }))
+}
+
+fn c(s: &str) -> Result<CString, String> {
+    CString::new(s).map_err(|_| format!("name contains a NUL byte: {s:?}"))
+}
+
+struct Queue(*mut rd::rd_kafka_queue_t);
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // SAFETY: we own this queue reference.
+        unsafe { rd::rd_kafka_queue_destroy(self.0) }
+    }
+}
+
+struct Options(*mut rd::rd_kafka_AdminOptions_t);
+impl Drop for Options {
+    fn drop(&mut self) {
+        // SAFETY: created by rd_kafka_AdminOptions_new; requests copy what they need.
+        unsafe { rd::rd_kafka_AdminOptions_destroy(self.0) }
+    }
+}
+
+struct Event(*mut rd::rd_kafka_event_t);
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: we own the event returned by rd_kafka_queue_poll.
+        unsafe { rd::rd_kafka_event_destroy(self.0) }
+    }
+}
+
+impl Event {
+    fn tag(&self) -> usize {
+        // SAFETY: valid event; the opaque is the integer tag we set.
+        unsafe { rd::rd_kafka_event_opaque(self.0) as usize }
+    }
+    fn check(&self) -> Result<(), String> {
+        // SAFETY: valid event.
+        let code = unsafe { rd::rd_kafka_event_error(self.0) };
+        if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            Ok(())
+        } else {
+            Err(cstr(unsafe { rd::rd_kafka_event_error_string(self.0) }))
+        }
+    }
+}
+
+/// An owned topic-partition list.
+struct PartList(*mut rd::rd_kafka_topic_partition_list_t);
+impl Drop for PartList {
+    fn drop(&mut self) {
+        // SAFETY: created by rd_kafka_topic_partition_list_new; requests copy it.
+        unsafe { rd::rd_kafka_topic_partition_list_destroy(self.0) }
+    }
+}
+
+impl PartList {
+    fn new(parts: &[(String, i32, i64)]) -> Result<Self, String> {
+        // SAFETY: plain allocation; filled through the API below.
+        let list =
+            PartList(unsafe { rd::rd_kafka_topic_partition_list_new(parts.len().max(1) as i32) });
+        for (t, p, off) in parts {
+            let name = c(t)?;
+            // SAFETY: list is valid; the topic name is copied by librdkafka.
+            let tp = unsafe { rd::rd_kafka_topic_partition_list_add(list.0, name.as_ptr(), *p) };
+            if !tp.is_null() {
+                // SAFETY: tp points into the list just extended.
+                unsafe { (*tp).offset = *off };
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Copies a borrowed list out: (topic, partition, offset, error).
+fn read_list(
+    list: *const rd::rd_kafka_topic_partition_list_t,
+) -> Vec<(String, i32, i64, Option<String>)> {
+    if list.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: list is valid while its owning event lives; cnt elements are initialised.
+    let l = unsafe { &*list };
+    (0..l.cnt.max(0) as usize)
+        .map(|i| {
+            let e = unsafe { &*l.elems.add(i) };
+            let err = (e.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+                .then(|| err_name(e.err));
+            (cstr(e.topic), e.partition, e.offset, err)
+        })
+        .collect()
+}
+
+/// Reads a C array of `n` pointers.
+fn slice<'a, T>(p: *mut *const T, n: usize) -> &'a [*const T] {
+    if p.is_null() || n == 0 {
+        &[]
+    } else {
+        // SAFETY: librdkafka returns an array of n valid pointers owned by the event.
+        unsafe { std::slice::from_raw_parts(p, n) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub controller: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub client_id: String,
+    pub consumer_id: String,
+    pub host: String,
+    pub assignment: Vec<(String, i32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupDescription {
+    pub name: String,
+    pub state: String,
+    pub error: Option<String>,
+    pub members: Vec<Member>,
+}
+
+/// Committed offsets of one group: (topic, partition) → offset (only partitions with one).
+pub type Committed = HashMap<(String, i32), i64>;
+
+/// Low and high watermark of each partition.
+pub type Watermarks = HashMap<(String, i32), (i64, i64)>;
+
+/// One long-lived librdkafka handle plus its admin result queue.
+pub struct Admin {
+    // Field order is drop order: queues before the client that owns them.
+    queue: Queue,
+    main: Queue,
+    client: Client<LogContext>,
+    timeout: Duration,
+}
+
+// SAFETY: librdkafka handles and queues are thread-safe; an Admin is used by one thread at a
+// time (it is moved into spawn_blocking), never shared.
+unsafe impl Send for Admin {}
+
+impl Admin {
+    pub fn new(cfg: &ClientConfig, timeout: Duration) -> Result<Self, String> {
+        let native = cfg.create_native_config().map_err(|e| e.to_string())?;
+        // librdkafka only has consumer and producer handles; a producer that never produces
+        // is the lightest (as rdkafka's AdminClient does). It never joins a group.
+        let client = Client::new(cfg, native, RDKafkaType::RD_KAFKA_PRODUCER, LogContext)
+            .map_err(|e| e.to_string())?;
+        // SAFETY: the handle is valid; both queue references are released in Drop.
+        let queue = Queue(unsafe { rd::rd_kafka_queue_new(client.native_ptr()) });
+        let main = Queue(unsafe { rd::rd_kafka_queue_get_main(client.native_ptr()) });
+        Ok(Admin {
+            queue,
+            main,
+            client,
+            timeout,
+        })
+    }
+
+    /// Hands queued librdkafka log lines to the ClientContext (rdkafka sends logs to the
+    /// main queue, which nothing else polls for this handle).
+    pub fn drain_logs(&self) {
+        loop {
+            // SAFETY: valid queue; a 0 ms poll never blocks.
+            let ev = unsafe { rd::rd_kafka_queue_poll(self.main.0, 0) };
+            if ev.is_null() {
+                return;
+            }
+            let ev = Event(ev);
+            if unsafe { rd::rd_kafka_event_type(ev.0) } == rd::RD_KAFKA_EVENT_LOG {
+                let (mut fac, mut msg, mut level) = (ptr::null(), ptr::null(), 0);
+                if unsafe { rd::rd_kafka_event_log(ev.0, &mut fac, &mut msg, &mut level) } == 0 {
+                    let level = match level {
+                        0..=3 => RDKafkaLogLevel::Error,
+                        4 => RDKafkaLogLevel::Warning,
+                        5 | 6 => RDKafkaLogLevel::Info,
+                        _ => RDKafkaLogLevel::Debug,
+                    };
+                    self.client
+                        .context()
+                        .log(level, cstr(fac).trim(), cstr(msg).trim());
+                }
+            }
+        }
+    }
+
+    pub fn metadata(&self) -> Result<Metadata, String> {
+        self.client
+            .fetch_metadata(None, self.timeout)
+            .map_err(|e| format!("metadata: {e}"))
+    }
+
+    fn options(
+        &self,
+        op: rd::rd_kafka_admin_op_t,
+        tag: usize,
+        validate_only: bool,
+    ) -> Result<Options, String> {
+        // SAFETY: valid handle; options are destroyed by Options' Drop.
+        let o = Options(unsafe { rd::rd_kafka_AdminOptions_new(self.client.native_ptr(), op) });
+        if o.0.is_null() {
+            return Err("librdkafka refused admin options".into());
+        }
+        let mut buf = [0 as c_char; 256];
+        let ms = self.timeout.as_millis().min(i32::MAX as u128) as i32;
+        unsafe {
+            rd::rd_kafka_AdminOptions_set_request_timeout(o.0, ms, buf.as_mut_ptr(), buf.len());
+            rd::rd_kafka_AdminOptions_set_opaque(o.0, tag as *mut c_void);
+            if validate_only {
+                rd::rd_kafka_AdminOptions_set_validate_only(o.0, 1, buf.as_mut_ptr(), buf.len());
+            }
+        }
+        Ok(o)
+    }
+
+    /// Waits for `n` result events on the admin queue (or the timeout).
+    fn wait(&self, n: usize) -> Result<Vec<Event>, String> {
+        let deadline = Instant::now() + self.timeout + Duration::from_secs(1);
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "no admin answer within {}s ({} of {n} results)",
+                    self.timeout.as_secs(),
+                    out.len()
+                ));
+            }
+            // SAFETY: valid queue; blocks at most `left`.
+            let ev = unsafe { rd::rd_kafka_queue_poll(self.queue.0, left.as_millis() as i32) };
+            if !ev.is_null() {
+                out.push(Event(ev));
+            }
+        }
+        self.drain_logs();
+        Ok(out)
+    }
+
+    /// Brokers (with rack) and the controller, in one request.
+    pub fn describe_cluster(&self) -> Result<Cluster, String> {
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
+            0,
+            false,
+        )?;
+        unsafe { rd::rd_kafka_DescribeCluster(self.client.native_ptr(), o.0, self.queue.0) };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check().map_err(|e| format!("describe cluster: {e}"))?;
+        let res = unsafe { rd::rd_kafka_event_DescribeCluster_result(ev.0) };
+        if res.is_null() {
+            return Err("describe cluster: unexpected event".into());
+        }
+        let mut n = 0;
+        let nodes = unsafe { rd::rd_kafka_DescribeCluster_result_nodes(res, &mut n) };
+        let node = |p: *const rd::rd_kafka_Node_t| unsafe {
+            let rack = rd::rd_kafka_Node_rack(p);
+            Node {
+                id: rd::rd_kafka_Node_id(p),
+                host: cstr(rd::rd_kafka_Node_host(p)),
+                port: rd::rd_kafka_Node_port(p),
+                rack: (!rack.is_null()).then(|| cstr(rack)),
+            }
+        };
+        let nodes = slice(nodes, n).iter().map(|p| node(*p)).collect();
+        let ctl = unsafe { rd::rd_kafka_DescribeCluster_result_controller(res) };
+        Ok(Cluster {
+            nodes,
+            controller: (!ctl.is_null()).then(|| unsafe { rd::rd_kafka_Node_id(ctl) }),
+        })
+    }
+
+    /// Offsets for `spec` of each partition, in one ListOffsets call (librdkafka groups it
+    /// into one request per partition leader). `spec`: -2 earliest, -1 latest, or a
+    /// timestamp in ms (the first offset at or after it).
+    fn list_offsets_send(
+        &self,
+        parts: &[(String, i32)],
+        spec: i64,
+        tag: usize,
+    ) -> Result<(), String> {
+        let list = PartList::new(
+            &parts
+                .iter()
+                .map(|(t, p)| (t.clone(), *p, spec))
+                .collect::<Vec<_>>(),
+        )?;
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
+            tag,
+            false,
+        )?;
+        // SAFETY: librdkafka copies the list and options.
+        unsafe { rd::rd_kafka_ListOffsets(self.client.native_ptr(), list.0, o.0, self.queue.0) };
+        Ok(())
+    }
+
+    fn list_offsets_read(ev: &Event) -> Result<HashMap<(String, i32), i64>, String> {
+        ev.check().map_err(|e| format!("list offsets: {e}"))?;
+        let res = unsafe { rd::rd_kafka_event_ListOffsets_result(ev.0) };
+        if res.is_null() {
+            return Err("list offsets: unexpected event".into());
+        }
+        let mut n = 0;
+        let infos = unsafe { rd::rd_kafka_ListOffsets_result_infos(res, &mut n) };
+        let mut out = HashMap::new();
+        for info in slice(infos, n) {
+            let tp = unsafe { rd::rd_kafka_ListOffsetsResultInfo_topic_partition(*info) };
+            if tp.is_null() {
+                continue;
+            }
+            let tp = unsafe { &*tp };
+            if tp.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                out.insert((cstr(tp.topic), tp.partition), tp.offset);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Offsets at `spec` (see `list_offsets_send`); partitions in error are left out.
+    pub fn offsets_at(
+        &self,
+        parts: &[(String, i32)],
+        spec: i64,
+    ) -> Result<HashMap<(String, i32), i64>, String> {
+        if parts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.list_offsets_send(parts, spec, 0)?;
+        let evs = self.wait(1)?;
+        Self::list_offsets_read(&evs[0])
+    }
+
+    /// Low and high watermarks of all `parts`: two ListOffsets calls in flight together.
+    pub fn watermarks(&self, parts: &[(String, i32)]) -> Result<Watermarks, String> {
+        if parts.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.list_offsets_send(parts, -2, 0)?;
+        self.list_offsets_send(parts, -1, 1)?;
+        let evs = self.wait(2)?;
+        let (mut low, mut high) = (HashMap::new(), HashMap::new());
+        for ev in &evs {
+            let m = Self::list_offsets_read(ev)?;
+            if ev.tag() == 0 { low = m } else { high = m }
+        }
+        Ok(high
+            .into_iter()
+            .map(|(k, h)| {
+                let l = low.get(&k).copied().unwrap_or(h);
+                (k, (l, h))
+            })
+            .collect())
+    }
+
+    /// All consumer groups' names (one request per broker).
+    pub fn list_groups(&self) -> Result<Vec<String>, String> {
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
+            0,
+            false,
+        )?;
+        unsafe { rd::rd_kafka_ListConsumerGroups(self.client.native_ptr(), o.0, self.queue.0) };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check().map_err(|e| format!("list groups: {e}"))?;
+        let res = unsafe { rd::rd_kafka_event_ListConsumerGroups_result(ev.0) };
+        if res.is_null() {
+            return Err("list groups: unexpected event".into());
+        }
+        let mut n = 0;
+        let valid = unsafe { rd::rd_kafka_ListConsumerGroups_result_valid(res, &mut n) };
+        let mut names: Vec<String> = slice(valid, n)
+            .iter()
+            .map(|g| cstr(unsafe { rd::rd_kafka_ConsumerGroupListing_group_id(*g) }))
+            .collect();
+        let mut ne = 0;
+        let errs = unsafe { rd::rd_kafka_ListConsumerGroups_result_errors(res, &mut ne) };
+        for e in slice(errs, ne) {
+            if let Some(e) = error_string(*e) {
+                tracing::warn!(error = %e, "listing consumer groups on one broker failed");
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// State and members (client id, host, assignment) of `groups`, in one call.
+    pub fn describe_groups(&self, groups: &[String]) -> Result<Vec<GroupDescription>, String> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names = groups.iter().map(|g| c(g)).collect::<Result<Vec<_>, _>>()?;
+        let mut ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
+            0,
+            false,
+        )?;
+        // SAFETY: librdkafka copies the names.
+        unsafe {
+            rd::rd_kafka_DescribeConsumerGroups(
+                self.client.native_ptr(),
+                ptrs.as_mut_ptr(),
+                ptrs.len(),
+                o.0,
+                self.queue.0,
+            )
+        };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check().map_err(|e| format!("describe groups: {e}"))?;
+        let res = unsafe { rd::rd_kafka_event_DescribeConsumerGroups_result(ev.0) };
+        if res.is_null() {
+            return Err("describe groups: unexpected event".into());
+        }
+        let mut n = 0;
+        let descs = unsafe { rd::rd_kafka_DescribeConsumerGroups_result_groups(res, &mut n) };
+        Ok(slice(descs, n)
+            .iter()
+            .map(|d| unsafe {
+                let d = *d;
+                let members = (0..rd::rd_kafka_ConsumerGroupDescription_member_count(d))
+                    .map(|i| {
+                        let m = rd::rd_kafka_ConsumerGroupDescription_member(d, i);
+                        let a = rd::rd_kafka_MemberDescription_assignment(m);
+                        let parts = if a.is_null() {
+                            ptr::null()
+                        } else {
+                            rd::rd_kafka_MemberAssignment_partitions(a)
+                        };
+                        Member {
+                            client_id: cstr(rd::rd_kafka_MemberDescription_client_id(m)),
+                            consumer_id: cstr(rd::rd_kafka_MemberDescription_consumer_id(m)),
+                            host: cstr(rd::rd_kafka_MemberDescription_host(m)),
+                            assignment: read_list(parts)
+                                .into_iter()
+                                .map(|(t, p, _, _)| (t, p))
+                                .collect(),
+                        }
+                    })
+                    .collect();
+                GroupDescription {
+                    name: cstr(rd::rd_kafka_ConsumerGroupDescription_group_id(d)),
+                    state: cstr(rd::rd_kafka_consumer_group_state_name(
+                        rd::rd_kafka_ConsumerGroupDescription_state(d),
+                    )),
+                    error: error_string(rd::rd_kafka_ConsumerGroupDescription_error(d)),
+                    members,
+                }
+            })
+            .collect())
+    }
+
+    /// Committed offsets of every group in `groups`. librdkafka takes one group per
+    /// ListConsumerGroupOffsets request, so all requests are sent first on the one queue and
+    /// awaited together.
+    pub fn group_offsets(
+        &self,
+        groups: &[String],
+    ) -> Result<HashMap<String, Result<Committed, String>>, String> {
+        for (i, g) in groups.iter().enumerate() {
+            let name = c(g)?;
+            // SAFETY: NULL partitions = all committed partitions; the request object is
+            // copied by the call and destroyed right after.
+            let mut req =
+                unsafe { rd::rd_kafka_ListConsumerGroupOffsets_new(name.as_ptr(), ptr::null()) };
+            let o = self.options(
+                rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
+                i,
+                false,
+            )?;
+            unsafe {
+                rd::rd_kafka_ListConsumerGroupOffsets(
+                    self.client.native_ptr(),
+                    &mut req,
+                    1,
+                    o.0,
+                    self.queue.0,
+                );
+                rd::rd_kafka_ListConsumerGroupOffsets_destroy(req);
+            }
+        }
+        let evs = self.wait(groups.len())?;
+        let mut out = HashMap::new();
+        for ev in &evs {
+            let Some(group) = groups.get(ev.tag()) else {
+                continue;
+            };
+            let r = (|| {
+                ev.check()?;
+                let res = unsafe { rd::rd_kafka_event_ListConsumerGroupOffsets_result(ev.0) };
+                if res.is_null() {
+                    return Err("unexpected event".to_string());
+                }
+                let mut n = 0;
+                let grs =
+                    unsafe { rd::rd_kafka_ListConsumerGroupOffsets_result_groups(res, &mut n) };
+                let mut m = HashMap::new();
+                for gr in slice(grs, n) {
+                    if let Some(e) = error_string(unsafe { rd::rd_kafka_group_result_error(*gr) }) {
+                        return Err(e);
+                    }
+                    for (t, p, off, err) in
+                        read_list(unsafe { rd::rd_kafka_group_result_partitions(*gr) })
+                    {
+                        if err.is_none() && off >= 0 {
+                            m.insert((t, p), off);
+                        }
+                    }
+                }
+                Ok(m)
+            })();
+            out.insert(group.clone(), r);
+        }
+        Ok(out)
+    }
+
+    /// Commits `offsets` for `group` (the group must have no members).
+    pub fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<(), String> {
+        let name = c(group)?;
+        let list = PartList::new(offsets)?;
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS,
+            0,
+            false,
+        )?;
+        unsafe {
+            let mut req = rd::rd_kafka_AlterConsumerGroupOffsets_new(name.as_ptr(), list.0);
+            rd::rd_kafka_AlterConsumerGroupOffsets(
+                self.client.native_ptr(),
+                &mut req,
+                1,
+                o.0,
+                self.queue.0,
+            );
+            rd::rd_kafka_AlterConsumerGroupOffsets_destroy(req);
+        }
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check()?;
+        let res = unsafe { rd::rd_kafka_event_AlterConsumerGroupOffsets_result(ev.0) };
+        if res.is_null() {
+            return Err("alter offsets: unexpected event".into());
+        }
+        let mut n = 0;
+        let grs = unsafe { rd::rd_kafka_AlterConsumerGroupOffsets_result_groups(res, &mut n) };
+        for gr in slice(grs, n) {
+            if let Some(e) = error_string(unsafe { rd::rd_kafka_group_result_error(*gr) }) {
+                return Err(e);
+            }
+            for (t, p, _, err) in read_list(unsafe { rd::rd_kafka_group_result_partitions(*gr) }) {
+                if let Some(e) = err {
+                    return Err(format!("{t}[{p}]: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

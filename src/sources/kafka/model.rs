@@ -1,0 +1,467 @@
+//! The Kafka pane as plain data: tiles, the Brokers/Topics/Groups tables, topic and group
+//! details, and the guarded commands a selected row maps to. Pure.
+
+use std::collections::BTreeSet;
+
+use super::{KafkaOp, KafkaSample, LagStatus, ResetTo, TABLE_GROUPS, TABLE_TOPICS};
+use crate::actions::{Op, Risk};
+use crate::config::keymap::Action;
+use crate::sources::CommandResult;
+use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
+
+fn status_level(s: LagStatus) -> Level {
+    match s {
+        LagStatus::Ok => Level::Ok,
+        LagStatus::Warn | LagStatus::Rewind => Level::Warn,
+        LagStatus::Stall | LagStatus::Stop => Level::Crit,
+    }
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map(fmt::thousands).unwrap_or_else(|| "-".into())
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(fmt::secs).unwrap_or_else(|| "-".into())
+}
+
+/// Sparkline glyphs for a trend (the generic table has text cells only).
+pub fn spark(data: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = data.iter().copied().max().unwrap_or(0);
+    data.iter()
+        .rev()
+        .take(12)
+        .rev()
+        .map(|&v| {
+            if max == 0 {
+                BARS[0]
+            } else {
+                BARS[((v * 7) / max) as usize]
+            }
+        })
+        .collect()
+}
+
+impl KafkaSample {
+    fn visible_topics(&self) -> impl Iterator<Item = &super::TopicInfo> {
+        self.topics
+            .iter()
+            .filter(move |t| self.show_internal || !t.internal)
+    }
+
+    pub fn model(&self) -> PaneModel {
+        let urp: usize = self.topics.iter().map(|t| t.under_replicated).sum();
+        let offline: usize = self.topics.iter().map(|t| t.offline).sum();
+        let parts: usize = self.topics.iter().map(|t| t.partition_count).sum();
+        let worst = self
+            .groups
+            .iter()
+            .map(|g| g.status)
+            .max()
+            .unwrap_or_default();
+        let mut level = if offline > 0 {
+            Level::Crit
+        } else if urp > 0 {
+            Level::Warn
+        } else {
+            Level::Ok
+        };
+        level = level.max(match status_level(worst) {
+            Level::Ok => Level::Ok,
+            l => l,
+        });
+        let cluster = format!(
+            "{} brokers  {} topics  {} partitions  {} under-replicated  {} offline",
+            self.brokers.len(),
+            self.visible_topics().count(),
+            parts,
+            urp,
+            offline
+        );
+        let behind = self
+            .groups
+            .iter()
+            .filter(|g| g.status != LagStatus::Ok)
+            .count();
+        let groups_line = match self.groups.first() {
+            Some(g) if g.status != LagStatus::Ok => format!(
+                "{} groups, {} not OK; worst {} {} lag {} ({})",
+                self.groups.len(),
+                behind,
+                g.name,
+                g.status.label(),
+                fmt::thousands(g.total_lag),
+                secs(g.lag_seconds)
+            ),
+            _ => format!("{} groups, all OK", self.groups.len()),
+        };
+        let summary = vec![
+            Summary::line(
+                cluster.clone(),
+                if urp + offline > 0 { level } else { Level::Ok },
+            ),
+            Summary::line(groups_line.clone(), status_level(worst)),
+        ];
+        PaneModel {
+            tile: summary.clone(),
+            summary,
+            tables: vec![
+                self.brokers_table(),
+                self.topics_table(),
+                self.groups_table(),
+            ],
+            level,
+        }
+    }
+
+    fn brokers_table(&self) -> Table {
+        Table {
+            title: "Brokers".into(),
+            columns: vec![
+                Column::right("ID", 4),
+                Column::left("HOST", 24),
+                Column::left("RACK", 8),
+                Column::right("LEADERS", 7),
+                Column::left("ROLE", 10),
+            ],
+            rows: self
+                .brokers
+                .iter()
+                .map(|b| {
+                    Row::new(
+                        b.id.to_string(),
+                        vec![
+                            Cell::new(b.id.to_string()),
+                            Cell::new(format!("{}:{}", b.host, b.port)),
+                            Cell::new(b.rack.clone().unwrap_or_else(|| "-".into())),
+                            Cell::new(b.leaders.to_string()),
+                            Cell::new(if b.controller { "controller" } else { "" }),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no brokers".into(),
+        }
+    }
+
+    fn topics_table(&self) -> Table {
+        Table {
+            title: "Topics".into(),
+            columns: vec![
+                Column::left("TOPIC", 30),
+                Column::right("PARTS", 6),
+                Column::right("RF", 3),
+                Column::right("URP", 4),
+                Column::right("OFFLINE", 7),
+                Column::right("MSG/S", 8),
+            ],
+            rows: self
+                .visible_topics()
+                .map(|t| {
+                    let lv = |n: usize, l: Level| if n > 0 { l } else { Level::Normal };
+                    Row::new(
+                        t.name.clone(),
+                        vec![
+                            Cell::new(t.name.clone()),
+                            Cell::new(t.partition_count.to_string()),
+                            Cell::new(t.replication_factor.to_string()),
+                            Cell::level(
+                                t.under_replicated.to_string(),
+                                lv(t.under_replicated, Level::Warn),
+                            ),
+                            Cell::level(t.offline.to_string(), lv(t.offline, Level::Crit)),
+                            Cell::new(
+                                t.messages_per_sec
+                                    .map(fmt::rate)
+                                    .unwrap_or_else(|| "-".into()),
+                            ),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no topics".into(),
+        }
+    }
+
+    fn groups_table(&self) -> Table {
+        Table {
+            title: "Groups".into(),
+            columns: vec![
+                Column::left("GROUP", 28),
+                Column::left("STATE", 11),
+                Column::right("MEMBERS", 7),
+                Column::right("LAG", 10),
+                Column::right("MAX", 8),
+                Column::right("LAG TIME", 8),
+                Column::left("TREND", 12),
+                Column::left("STATUS", 6),
+            ],
+            rows: self
+                .groups
+                .iter()
+                .map(|g| {
+                    Row::new(
+                        g.name.clone(),
+                        vec![
+                            Cell::new(g.name.clone()),
+                            Cell::new(g.state.clone()),
+                            Cell::new(g.members.len().to_string()),
+                            Cell::new(fmt::thousands(g.total_lag)),
+                            Cell::new(fmt::thousands(g.max_partition_lag)),
+                            Cell::new(secs(g.lag_seconds)),
+                            Cell::new(spark(&g.trend)),
+                            Cell::level(g.status.label(), status_level(g.status)),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no consumer groups".into(),
+        }
+    }
+
+    pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
+        match table {
+            TABLE_TOPICS => {
+                let t = self.topics.iter().find(|t| t.name == key)?;
+                Some(Detail {
+                    title: format!("topic {}", t.name),
+                    lines: vec![vec![Cell::new(format!(
+                        "{} partitions, RF {}, {} under-replicated, {} offline",
+                        t.partition_count, t.replication_factor, t.under_replicated, t.offline
+                    ))]],
+                    table: Some(Table {
+                        title: "Partitions".into(),
+                        columns: vec![
+                            Column::right("PART", 4),
+                            Column::right("LEADER", 6),
+                            Column::left("REPLICAS", 12),
+                            Column::left("ISR", 12),
+                            Column::left("MISSING", 8),
+                            Column::right("LOW", 10),
+                            Column::right("HIGH", 10),
+                        ],
+                        rows: t
+                            .partitions
+                            .iter()
+                            .map(|p| {
+                                let join = |v: &[i32]| {
+                                    v.iter()
+                                        .map(|i| i.to_string())
+                                        .collect::<Vec<_>>()
+                                        .join(",")
+                                };
+                                Row::new(
+                                    p.partition.to_string(),
+                                    vec![
+                                        Cell::new(p.partition.to_string()),
+                                        if p.leader < 0 {
+                                            Cell::level("none", Level::Crit)
+                                        } else {
+                                            Cell::new(p.leader.to_string())
+                                        },
+                                        Cell::new(join(&p.replicas)),
+                                        Cell::new(join(&p.isr)),
+                                        Cell::level(
+                                            join(&p.missing),
+                                            if p.missing.is_empty() {
+                                                Level::Normal
+                                            } else {
+                                                Level::Warn
+                                            },
+                                        ),
+                                        Cell::new(opt(p.low)),
+                                        Cell::new(opt(p.high)),
+                                    ],
+                                )
+                            })
+                            .collect(),
+                        empty: "no partitions".into(),
+                    }),
+                })
+            }
+            TABLE_GROUPS => {
+                let g = self.groups.iter().find(|g| g.name == key)?;
+                let mut lines = vec![
+                    vec![
+                        Cell::new(format!(
+                            "state {}  members {}  status ",
+                            g.state,
+                            g.members.len()
+                        )),
+                        Cell::level(g.status.label(), status_level(g.status)),
+                    ],
+                    vec![Cell::new(format!("reason: {}", g.reason))],
+                ];
+                if let Some(e) = &g.error {
+                    lines.push(vec![Cell::level(format!("error: {e}"), Level::Crit)]);
+                }
+                Some(Detail {
+                    title: format!("group {}", g.name),
+                    lines,
+                    table: Some(Table {
+                        title: "Partitions".into(),
+                        columns: vec![
+                            Column::left("TOPIC", 20),
+                            Column::right("PART", 4),
+                            Column::right("COMMITTED", 10),
+                            Column::right("HIGH", 10),
+                            Column::right("LAG", 8),
+                            Column::right("LAG TIME", 8),
+                            Column::left("STATUS", 6),
+                            Column::left("OWNER", 20),
+                        ],
+                        rows: g
+                            .partitions
+                            .iter()
+                            .map(|p| {
+                                Row::new(
+                                    format!("{}[{}]", p.topic, p.partition),
+                                    vec![
+                                        Cell::new(p.topic.clone()),
+                                        Cell::new(p.partition.to_string()),
+                                        Cell::new(opt(p.committed)),
+                                        Cell::new(opt(p.high)),
+                                        Cell::new(opt(p.lag)),
+                                        Cell::new(secs(p.lag_seconds)),
+                                        Cell::level(p.status.label(), status_level(p.status)),
+                                        Cell::new(p.owner.clone().unwrap_or_else(|| "-".into())),
+                                    ],
+                                )
+                            })
+                            .collect(),
+                        empty: "no committed offsets".into(),
+                    }),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Topics: delete (typed name). Groups: delete, reset to latest (refused with members).
+    pub fn command(
+        &self,
+        table: usize,
+        key: &str,
+        _marked: &BTreeSet<String>,
+        action: Action,
+    ) -> Option<CommandResult> {
+        match (table, action) {
+            (TABLE_TOPICS, Action::DeleteTopic) => Some(Ok((
+                key.to_string(),
+                Op::Kafka(KafkaOp::DeleteTopic {
+                    topic: key.to_string(),
+                }),
+                Risk::High,
+            ))),
+            (TABLE_GROUPS, Action::DeleteTopic | Action::ResetOffsets) => {
+                let g = self.groups.iter().find(|g| g.name == key)?;
+                if !g.members.is_empty() {
+                    return Some(Err(format!(
+                        "group {} has {} active members: stop its consumers first",
+                        g.name,
+                        g.members.len()
+                    )));
+                }
+                let op = if action == Action::DeleteTopic {
+                    KafkaOp::DeleteGroup { group: key.into() }
+                } else {
+                    KafkaOp::ResetOffsets {
+                        group: key.into(),
+                        topic: None,
+                        to: ResetTo::Latest,
+                        dry_run: false,
+                    }
+                };
+                Some(Ok((key.to_string(), Op::Kafka(op), Risk::High)))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    fn raw(committed: i64, high: i64, members: usize) -> Raw {
+        Raw {
+            topics: vec![(
+                "orders".into(),
+                false,
+                vec![(0, 1, vec![1], vec![1]), (1, 1, vec![1, 2], vec![1])],
+            )],
+            brokers: vec![(1, "localhost".into(), 9092)],
+            watermarks: [
+                (("orders".to_string(), 0), (0, high)),
+                (("orders".to_string(), 1), (0, 5)),
+            ]
+            .into_iter()
+            .collect(),
+            groups: vec![admin::GroupDescription {
+                name: "g".into(),
+                state: "Empty".into(),
+                error: None,
+                members: (0..members)
+                    .map(|_| admin::Member {
+                        client_id: "c".into(),
+                        consumer_id: "id".into(),
+                        host: "/127.0.0.1".into(),
+                        assignment: vec![("orders".into(), 0)],
+                    })
+                    .collect(),
+            }],
+            offsets: [(
+                "g".to_string(),
+                Ok([(("orders".to_string(), 0), committed)]
+                    .into_iter()
+                    .collect()),
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lag_model_shows_missing_commit_as_dash_and_goes_to_stop() {
+        let mut st = State::new(Windows {
+            status: 3,
+            hwm_points: 10,
+            trend: 5,
+        });
+        let s = st.ingest(raw(40, 100, 0), 0.0, false);
+        let g = &s.groups[0];
+        assert_eq!(g.total_lag, 60);
+        assert_eq!(g.partitions[0].lag, Some(60));
+        assert_eq!(g.partitions[1].committed, None);
+        assert_eq!(g.partitions[1].lag, None);
+        assert_eq!(s.topics[0].under_replicated, 1);
+        let d = s.detail(TABLE_GROUPS, "g").unwrap();
+        let t = d.table.unwrap();
+        assert_eq!(t.rows[1].cells[2].text, "-");
+        st.ingest(raw(40, 150, 0), 10.0, false);
+        let s = st.ingest(raw(40, 200, 0), 20.0, false);
+        let g = &s.groups[0];
+        assert_eq!(g.status, LagStatus::Stop, "{}", g.reason);
+        assert!(g.reason.contains("orders[0]"), "{}", g.reason);
+        // Committed 40 was the high watermark... before the table: extrapolated at 5/s → t=-12.
+        assert!(g.lag_seconds.unwrap() > 20.0);
+        let s = {
+            let mut st = State::new(Windows {
+                status: 3,
+                hwm_points: 10,
+                trend: 5,
+            });
+            st.ingest(raw(40, 100, 1), 0.0, false);
+            st.ingest(raw(40, 150, 1), 10.0, false);
+            st.ingest(raw(40, 200, 1), 20.0, false)
+        };
+        assert_eq!(s.groups[0].status, LagStatus::Stall);
+        assert!(
+            matches!(s.command(TABLE_GROUPS, "g", &BTreeSet::new(), Action::ResetOffsets), Some(Err(e)) if e.contains("active members"))
+        );
+        assert_eq!(spark(&[0, 7, 14]), "▁▄█");
+    }
+}
