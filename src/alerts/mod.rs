@@ -69,24 +69,8 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
         }
         match s.sample {
             Some(Sample::Postgres(p)) => {
-                let total: i64 = p.by_state.iter().map(|(_, n)| n).sum();
-                if p.max_connections > 0 {
-                    let r = total as f64 / p.max_connections as f64;
-                    let sev = if r >= 0.95 {
-                        Some(Severity::Critical)
-                    } else if r >= 0.8 {
-                        Some(Severity::Warning)
-                    } else {
-                        None
-                    };
-                    if let Some(sev) = sev {
-                        push(
-                            "pg_connections",
-                            sev,
-                            String::new(),
-                            format!("{total} of {} connections in use", p.max_connections),
-                        );
-                    }
+                for (rule, sev, subject, summary) in postgres_rules(p) {
+                    push(rule, sev, subject, summary);
                 }
             }
             Some(Sample::Redis(r)) => {
@@ -154,6 +138,101 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
     out
 }
 
+/// PostgreSQL rules: connections over 80/95% of the usable slots, a query running over
+/// 5 min, a session idle in transaction over 5 min, replication lag.
+fn postgres_rules(
+    p: &crate::sources::postgres::PgSample,
+) -> Vec<(&'static str, Severity, String, String)> {
+    use crate::sources::postgres::{
+        IDLE_IN_TX_SECS, LAG_WARN_BYTES, LAG_WARN_SECS, LONG_QUERY_SECS,
+    };
+    let mut out = Vec::new();
+    let r = p.connection_ratio();
+    if r >= 0.8 {
+        out.push((
+            "pg_connections",
+            if r >= 0.95 {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            String::new(),
+            format!(
+                "{} of {} usable connections in use",
+                p.connections.total, p.usable_connections
+            ),
+        ));
+    }
+    for s in p.activity.iter().filter(|s| !s.own) {
+        let subject = format!("pid {}", s.pid);
+        if s.state == "active" && s.query_seconds.unwrap_or(0.0) >= LONG_QUERY_SECS {
+            out.push((
+                "pg_long_query",
+                Severity::Warning,
+                subject,
+                format!(
+                    "pid {} ({}@{}) query running {:.0}s",
+                    s.pid,
+                    s.user,
+                    s.database,
+                    s.query_seconds.unwrap_or(0.0)
+                ),
+            ));
+        } else if s.state.starts_with("idle in transaction")
+            && s.state_seconds.unwrap_or(0.0) >= IDLE_IN_TX_SECS
+        {
+            out.push((
+                "pg_idle_in_transaction",
+                Severity::Warning,
+                subject,
+                format!(
+                    "pid {} ({}@{}) idle in transaction {:.0}s",
+                    s.pid,
+                    s.user,
+                    s.database,
+                    s.state_seconds.unwrap_or(0.0)
+                ),
+            ));
+        }
+    }
+    for s in &p.replication.standbys {
+        let secs = s.replay_lag_seconds.unwrap_or(0.0);
+        if s.replay_lag_bytes >= LAG_WARN_BYTES || secs >= LAG_WARN_SECS {
+            out.push((
+                "pg_replication_lag",
+                if secs >= 10.0 * LAG_WARN_SECS {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                s.application.clone(),
+                format!(
+                    "standby {} replay lag {} bytes, {secs:.0}s",
+                    s.application, s.replay_lag_bytes
+                ),
+            ));
+        }
+    }
+    if let Some(r) = &p.replication.receiver {
+        if r.status != "streaming" {
+            out.push((
+                "pg_replication_lag",
+                Severity::Critical,
+                "receiver".into(),
+                format!("WAL receiver {}", r.status),
+            ));
+        } else if r.replay_lag_bytes >= LAG_WARN_BYTES {
+            out.push((
+                "pg_replication_lag",
+                Severity::Warning,
+                "receiver".into(),
+                format!("{} bytes received but not replayed", r.replay_lag_bytes),
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +252,49 @@ mod tests {
             alerts[0].summary,
             "redis cache unreachable: connection refused"
         );
+    }
+
+    #[test]
+    fn postgres_connections_and_idle_in_transaction() {
+        use crate::sources::postgres::{PgSample, Session, count_connections};
+        let mut p = PgSample {
+            usable_connections: 10,
+            ..Default::default()
+        };
+        p.activity = (0..9)
+            .map(|i| Session {
+                pid: i,
+                state: if i == 0 {
+                    "idle in transaction"
+                } else {
+                    "idle"
+                }
+                .into(),
+                state_seconds: Some(if i == 0 { 600.0 } else { 1.0 }),
+                ..Default::default()
+            })
+            .collect();
+        p.connections = count_connections(&p.activity);
+        let st = Status::Ok;
+        let sample = Sample::Postgres(Box::new(p));
+        let alerts = evaluate([SourceView {
+            kind: SourceKind::Postgres,
+            name: "db",
+            status: &st,
+            sample: Some(&sample),
+        }]);
+        let rules: Vec<_> = alerts
+            .iter()
+            .map(|a| (a.rule.as_str(), a.severity))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("pg_connections", Severity::Warning),
+                ("pg_idle_in_transaction", Severity::Warning)
+            ]
+        );
+        assert_eq!(alerts[0].summary, "9 of 10 usable connections in use");
     }
 
     #[test]

@@ -1,0 +1,245 @@
+//! The sample's shape: a public, stable JSON API (`opsdeck snapshot --output json`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Counts per session state label (see [`state_label`]).
+pub type StateCounts = BTreeMap<String, i64>;
+
+/// The states the overview counts, in display order.
+pub const STATES: [&str; 5] = [
+    "active",
+    "waiting on a lock",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+    "idle",
+];
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PgSample {
+    /// `version()` of the server.
+    pub version: String,
+    /// `server_version_num`, e.g. 150004.
+    pub version_num: i32,
+    pub in_recovery: bool,
+    /// "primary" or "standby".
+    pub role: String,
+    pub uptime_seconds: f64,
+    /// The role the console connects as, and whether it sees everything.
+    pub connected_as: String,
+    pub max_connections: i64,
+    /// `superuser_reserved_connections` (+ `reserved_connections` on 16+).
+    pub reserved_connections: i64,
+    /// `max_connections` minus the reserved slots: what applications can use.
+    pub usable_connections: i64,
+    pub connections: Connections,
+    /// pg_stat_database deltas since the previous poll (absent on the first poll).
+    pub rates: Option<DbRates>,
+    /// Client sessions, longest running first.
+    pub activity: Vec<Session>,
+    /// The blocking tree, flattened depth-first, root blockers first.
+    pub locks: Vec<LockNode>,
+    /// Top statements by time spent since the previous poll (or in total on the first).
+    pub statements: Vec<Statement>,
+    pub replication: Replication,
+    pub maintenance: Maintenance,
+    /// Login roles with their connection limit (-1 = none) and current sessions.
+    pub roles: Vec<RoleLimit>,
+    /// What the console cannot show and how to fix it (missing extension, privileges).
+    pub hints: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Connections {
+    /// Client backends, all states (the console's own included).
+    pub total: i64,
+    pub by_state: StateCounts,
+    pub by_database: BTreeMap<String, StateCounts>,
+    pub by_role: BTreeMap<String, StateCounts>,
+    pub by_application: BTreeMap<String, StateCounts>,
+    pub by_client: BTreeMap<String, StateCounts>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DbRates {
+    pub interval_seconds: f64,
+    pub transactions_per_second: f64,
+    pub rollbacks_per_second: f64,
+    /// Buffer hits / (hits + reads) over the interval; None when nothing was read.
+    pub cache_hit_ratio: Option<f64>,
+    /// New deadlocks during the interval.
+    pub deadlocks: i64,
+    pub temp_bytes_per_second: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Session {
+    pub pid: i32,
+    pub database: String,
+    pub user: String,
+    pub application: String,
+    /// Client address, "local" for a Unix socket, empty when unknown.
+    pub client: String,
+    /// One of [`STATES`], or "unknown" when privileges hide it.
+    pub state: String,
+    pub wait_event: String,
+    pub xact_seconds: Option<f64>,
+    pub query_seconds: Option<f64>,
+    /// Time in the current state (how long idle in transaction has lasted).
+    pub state_seconds: Option<f64>,
+    pub query: String,
+    /// The console's own connection: never a target of an action.
+    pub own: bool,
+}
+
+impl Session {
+    pub fn hidden(&self) -> bool {
+        self.query == "<insufficient privilege>"
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LockNode {
+    pub pid: i32,
+    /// 0 for a root blocker.
+    pub depth: usize,
+    /// The pids this one waits for (empty for a root).
+    pub blocked_by: Vec<i32>,
+    /// Sessions waiting behind this one, directly or transitively.
+    pub waiters: usize,
+    /// The longest wait among them (or this session's own wait when it is a waiter).
+    pub longest_wait_seconds: f64,
+    pub state: String,
+    pub user: String,
+    pub database: String,
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Statement {
+    pub queryid: i64,
+    pub database: String,
+    pub user: String,
+    pub calls: i64,
+    pub total_ms: f64,
+    pub mean_ms: f64,
+    pub rows: i64,
+    /// Since the previous poll (None on the first poll for this statement).
+    pub calls_per_second: Option<f64>,
+    /// Milliseconds of execution per second of wall time since the previous poll.
+    pub ms_per_second: Option<f64>,
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Replication {
+    /// On a primary: one entry per connected standby.
+    pub standbys: Vec<Standby>,
+    /// On a standby: the WAL receiver.
+    pub receiver: Option<Receiver>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Standby {
+    pub application: String,
+    pub client: String,
+    pub state: String,
+    pub sync_state: String,
+    pub sent_lag_bytes: i64,
+    pub write_lag_bytes: i64,
+    pub flush_lag_bytes: i64,
+    pub replay_lag_bytes: i64,
+    pub write_lag_seconds: Option<f64>,
+    pub flush_lag_seconds: Option<f64>,
+    pub replay_lag_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Receiver {
+    /// "streaming", "waiting", ... or "stopped" when no receiver runs.
+    pub status: String,
+    pub sender: String,
+    /// WAL received but not yet replayed.
+    pub replay_lag_bytes: i64,
+    /// now() - last replayed transaction's commit time (grows on an idle primary too).
+    pub replay_delay_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Maintenance {
+    pub dead_tuples: Vec<TableHealth>,
+    pub seq_scan_heavy: Vec<TableHealth>,
+    pub unused_indexes: Vec<UnusedIndex>,
+    pub databases: Vec<DbHealth>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TableHealth {
+    pub table: String,
+    pub live_tuples: i64,
+    pub dead_tuples: i64,
+    pub seq_scans: i64,
+    pub seq_tuples_read: i64,
+    pub index_scans: i64,
+    /// Seconds since the last (auto)vacuum / (auto)analyze, None if never.
+    pub last_vacuum_seconds: Option<f64>,
+    pub last_analyze_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct UnusedIndex {
+    pub index: String,
+    pub table: String,
+    /// Estimated from pg_class.relpages (takes no lock).
+    pub size_bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DbHealth {
+    pub database: String,
+    /// None when the role may not connect to it.
+    pub size_bytes: Option<i64>,
+    /// age(datfrozenxid): wraparound at ~2.1 billion, autovacuum forces at 200 million.
+    pub xid_age: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RoleLimit {
+    pub role: String,
+    /// -1 means no limit.
+    pub connection_limit: i32,
+    pub connections: i64,
+}
+
+/// The label a session is counted under.
+pub fn state_label(state: Option<&str>, wait_event_type: Option<&str>) -> String {
+    if wait_event_type == Some("Lock") {
+        return "waiting on a lock".into();
+    }
+    match state {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => "unknown".into(),
+    }
+}
+
+/// Counts sessions by state, overall and per database, role, application and client.
+pub fn count_connections(sessions: &[Session]) -> Connections {
+    let mut c = Connections::default();
+    for s in sessions {
+        c.total += 1;
+        *c.by_state.entry(s.state.clone()).or_default() += 1;
+        for (map, key) in [
+            (&mut c.by_database, &s.database),
+            (&mut c.by_role, &s.user),
+            (&mut c.by_application, &s.application),
+            (&mut c.by_client, &s.client),
+        ] {
+            *map.entry(key.clone())
+                .or_default()
+                .entry(s.state.clone())
+                .or_default() += 1;
+        }
+    }
+    c
+}

@@ -1,0 +1,786 @@
+//! What the pane shows: the sample as a `PaneModel` (pure), the detail of a row, and the
+//! guarded command a key means on a row.
+
+use std::collections::BTreeSet;
+
+use super::PgOp;
+use super::model::*;
+use crate::actions::{Op, Risk};
+use crate::config::keymap::Action;
+use crate::sources::CommandResult;
+use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
+
+pub const TAB_ACTIVITY: usize = 0;
+pub const TAB_CONNECTIONS: usize = 1;
+pub const TAB_LOCKS: usize = 2;
+pub const TAB_STATEMENTS: usize = 3;
+pub const TAB_REPLICATION: usize = 4;
+pub const TAB_VACUUM: usize = 5;
+pub const TAB_INDEXES: usize = 6;
+pub const TAB_DATABASES: usize = 7;
+pub const TAB_ROLES: usize = 8;
+
+/// Thresholds shared with the alert rules.
+pub const LONG_QUERY_SECS: f64 = 300.0;
+pub const IDLE_IN_TX_SECS: f64 = 300.0;
+pub const LAG_WARN_BYTES: i64 = 16 * 1024 * 1024;
+pub const LAG_WARN_SECS: f64 = 30.0;
+
+fn opt_secs(s: Option<f64>) -> String {
+    s.map(fmt::secs).unwrap_or_else(|| "-".into())
+}
+
+fn bytes(n: i64) -> String {
+    fmt::bytes(n.max(0) as u64)
+}
+
+fn one_line(q: &str, max: usize) -> String {
+    let s: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > max {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    } else {
+        s
+    }
+}
+
+impl PgSample {
+    pub fn connection_ratio(&self) -> f64 {
+        self.connections.total as f64 / self.usable_connections.max(1) as f64
+    }
+
+    pub fn connection_level(&self) -> Level {
+        let r = self.connection_ratio();
+        if r >= 0.95 {
+            Level::Crit
+        } else if r >= 0.8 {
+            Level::Warn
+        } else {
+            Level::Ok
+        }
+    }
+
+    /// The single most alarming thing, for the tile.
+    pub fn worst(&self) -> Option<(String, Level)> {
+        if let Some(root) = self.locks.first() {
+            return Some((
+                format!(
+                    "pid {} blocks {} for {}",
+                    root.pid,
+                    root.waiters,
+                    fmt::secs(root.longest_wait_seconds)
+                ),
+                Level::Crit,
+            ));
+        }
+        let lag = self
+            .replication
+            .standbys
+            .iter()
+            .map(|s| (s.replay_lag_bytes, s.replay_lag_seconds.unwrap_or(0.0)))
+            .chain(self.replication.receiver.iter().map(|r| {
+                (
+                    r.replay_lag_bytes,
+                    if r.replay_lag_bytes > 0 {
+                        r.replay_delay_seconds.unwrap_or(0.0)
+                    } else {
+                        0.0
+                    },
+                )
+            }))
+            .max_by(|a, b| a.0.cmp(&b.0));
+        if let Some((b, s)) = lag
+            && (b >= LAG_WARN_BYTES || s >= LAG_WARN_SECS)
+        {
+            return Some((
+                format!("replay lag {} / {}", bytes(b), fmt::secs(s)),
+                Level::Warn,
+            ));
+        }
+        if let Some(r) = &self.replication.receiver
+            && r.status != "streaming"
+        {
+            return Some((format!("WAL receiver {}", r.status), Level::Crit));
+        }
+        let idle = self
+            .activity
+            .iter()
+            .filter(|s| s.state.starts_with("idle in transaction"))
+            .filter_map(|s| s.state_seconds.map(|t| (s.pid, t)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((pid, t)) = idle
+            && t >= IDLE_IN_TX_SECS
+        {
+            return Some((
+                format!("pid {pid} idle in transaction {}", fmt::secs(t)),
+                Level::Warn,
+            ));
+        }
+        let long = self
+            .activity
+            .iter()
+            .filter(|s| s.state == "active" && !s.own)
+            .filter_map(|s| s.query_seconds.map(|t| (s.pid, t)))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((pid, t)) = long
+            && t >= LONG_QUERY_SECS
+        {
+            return Some((
+                format!("pid {pid} query running {}", fmt::secs(t)),
+                Level::Warn,
+            ));
+        }
+        None
+    }
+
+    pub fn model(&self) -> PaneModel {
+        let conn_level = self.connection_level();
+        let gauge_text = format!(
+            "{} / {} connections ({} reserved)",
+            self.connections.total, self.usable_connections, self.reserved_connections
+        );
+        let gauge = Summary::Gauge {
+            label: "connections".into(),
+            ratio: self.connection_ratio().min(1.0),
+            text: gauge_text,
+            level: conn_level,
+        };
+        let worst = self.worst();
+        let mut level = conn_level;
+        let mut tile = vec![
+            Summary::line(
+                format!("{}  up {}", self.role, fmt::secs(self.uptime_seconds)),
+                Level::Normal,
+            ),
+            gauge.clone(),
+        ];
+        match &worst {
+            Some((text, l)) => {
+                level = level.max(*l);
+                tile.push(Summary::line(text.clone(), *l));
+            }
+            None => tile.push(Summary::line("no blocking, lag or long queries", Level::Ok)),
+        }
+
+        let states: Vec<Cell> = STATES
+            .iter()
+            .map(|st| {
+                let n = self.connections.by_state.get(*st).copied().unwrap_or(0);
+                let l = match (*st, n) {
+                    (_, 0) => Level::Muted,
+                    ("waiting on a lock", _) => Level::Warn,
+                    ("idle in transaction" | "idle in transaction (aborted)", _) => Level::Warn,
+                    _ => Level::Normal,
+                };
+                Cell::level(format!("{st} {n}  "), l)
+            })
+            .collect();
+        let mut summary = vec![
+            Summary::line(
+                format!(
+                    "{}  {}  up {}  as {}",
+                    self.version.split(" on ").next().unwrap_or(""),
+                    self.role,
+                    fmt::secs(self.uptime_seconds),
+                    self.connected_as
+                ),
+                Level::Normal,
+            ),
+            gauge,
+            Summary::text(states),
+        ];
+        if let Some(r) = &self.rates {
+            summary.push(Summary::line(
+                format!(
+                    "tps {}  cache hit {}  deadlocks +{}  temp {}/s",
+                    fmt::rate(r.transactions_per_second),
+                    r.cache_hit_ratio
+                        .map(fmt::pct)
+                        .unwrap_or_else(|| "-".into()),
+                    r.deadlocks,
+                    bytes(r.temp_bytes_per_second as i64)
+                ),
+                if r.deadlocks > 0 {
+                    Level::Warn
+                } else {
+                    Level::Normal
+                },
+            ));
+        }
+        if let Some((text, l)) = &worst {
+            summary.push(Summary::line(text.clone(), *l));
+        }
+        for h in &self.hints {
+            summary.push(Summary::line(format!("hint: {h}"), Level::Info));
+        }
+
+        PaneModel {
+            tile,
+            summary,
+            tables: vec![
+                self.activity_table(),
+                self.connections_table(),
+                self.locks_table(),
+                self.statements_table(),
+                self.replication_table(),
+                self.vacuum_table(),
+                self.indexes_table(),
+                self.databases_table(),
+                self.roles_table(),
+            ],
+            level,
+        }
+    }
+
+    fn activity_table(&self) -> Table {
+        Table {
+            title: "Activity".into(),
+            columns: vec![
+                Column::right("PID", 7),
+                Column::left("DB", 10),
+                Column::left("USER", 10),
+                Column::left("APP", 10),
+                Column::left("CLIENT", 13),
+                Column::left("STATE", 14),
+                Column::left("WAIT", 14),
+                Column::right("XACT", 7),
+                Column::right("QUERY", 7),
+                Column::left("SQL", 20),
+            ],
+            rows: self
+                .activity
+                .iter()
+                .map(|s| {
+                    let state_level = match s.state.as_str() {
+                        "waiting on a lock" => Level::Crit,
+                        st if st.starts_with("idle in transaction") => Level::Warn,
+                        "active" => Level::Ok,
+                        _ => Level::Muted,
+                    };
+                    let q = s.query_seconds.filter(|_| s.state != "idle");
+                    Row::new(
+                        s.pid.to_string(),
+                        vec![
+                            Cell::level(
+                                s.pid.to_string(),
+                                if s.own { Level::Muted } else { Level::Normal },
+                            ),
+                            s.database.as_str().into(),
+                            s.user.as_str().into(),
+                            if s.own {
+                                Cell::level("opsdeck (self)", Level::Muted)
+                            } else {
+                                s.application.as_str().into()
+                            },
+                            s.client.as_str().into(),
+                            Cell::level(s.state.clone(), state_level),
+                            s.wait_event.as_str().into(),
+                            opt_secs(s.xact_seconds).into(),
+                            Cell::level(
+                                opt_secs(q),
+                                if q.unwrap_or(0.0) >= LONG_QUERY_SECS {
+                                    Level::Warn
+                                } else {
+                                    Level::Normal
+                                },
+                            ),
+                            one_line(&s.query, 200).into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no client sessions".into(),
+        }
+    }
+
+    fn connections_table(&self) -> Table {
+        let c = &self.connections;
+        let mut rows = Vec::new();
+        for (dim, map) in [
+            ("database", &c.by_database),
+            ("role", &c.by_role),
+            ("application", &c.by_application),
+            ("client", &c.by_client),
+        ] {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by_key(|(name, m)| (-m.values().sum::<i64>(), (*name).clone()));
+            for (name, m) in entries {
+                let g = |s: &str| m.get(s).copied().unwrap_or(0).to_string();
+                rows.push(Row::new(
+                    format!("{dim}:{name}"),
+                    vec![
+                        dim.into(),
+                        name.as_str().into(),
+                        m.values().sum::<i64>().to_string().into(),
+                        g("active").into(),
+                        g("waiting on a lock").into(),
+                        g("idle in transaction").into(),
+                        g("idle in transaction (aborted)").into(),
+                        g("idle").into(),
+                    ],
+                ));
+            }
+        }
+        Table {
+            title: "Connections".into(),
+            columns: vec![
+                Column::left("BY", 11),
+                Column::left("NAME", 20),
+                Column::right("TOTAL", 6),
+                Column::right("ACTIVE", 6),
+                Column::right("LOCK", 5),
+                Column::right("IDLE-TX", 7),
+                Column::right("ABORTED", 7),
+                Column::right("IDLE", 6),
+            ],
+            rows,
+            empty: "no client sessions".into(),
+        }
+    }
+
+    fn locks_table(&self) -> Table {
+        Table {
+            title: "Locks".into(),
+            columns: vec![
+                Column::left("PID", 12),
+                Column::right("WAITERS", 7),
+                Column::right("LONGEST", 8),
+                Column::left("STATE", 14),
+                Column::left("USER", 10),
+                Column::left("DB", 10),
+                Column::left("SQL", 20),
+            ],
+            rows: self
+                .locks
+                .iter()
+                .map(|n| {
+                    Row::new(
+                        n.pid.to_string(),
+                        vec![
+                            Cell::level(
+                                format!("{}{}", "  ".repeat(n.depth), n.pid),
+                                if n.depth == 0 {
+                                    Level::Crit
+                                } else {
+                                    Level::Warn
+                                },
+                            ),
+                            n.waiters.to_string().into(),
+                            fmt::secs(n.longest_wait_seconds).into(),
+                            n.state.as_str().into(),
+                            n.user.as_str().into(),
+                            n.database.as_str().into(),
+                            one_line(&n.query, 200).into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no session waits on a lock".into(),
+        }
+    }
+
+    fn statements_table(&self) -> Table {
+        Table {
+            title: "Statements".into(),
+            columns: vec![
+                Column::right("CALLS/S", 8),
+                Column::right("MS/S", 8),
+                Column::right("CALLS", 8),
+                Column::right("TOTAL", 8),
+                Column::right("MEAN", 8),
+                Column::right("ROWS", 8),
+                Column::left("DB", 10),
+                Column::left("SQL", 20),
+            ],
+            rows: self
+                .statements
+                .iter()
+                .map(|s| {
+                    Row::new(
+                        format!("{}:{}:{}", s.queryid, s.database, s.user),
+                        vec![
+                            s.calls_per_second
+                                .map(fmt::rate)
+                                .unwrap_or_else(|| "-".into())
+                                .into(),
+                            s.ms_per_second
+                                .map(|m| format!("{m:.1}"))
+                                .unwrap_or_else(|| "-".into())
+                                .into(),
+                            fmt::count(s.calls.max(0) as u64).into(),
+                            fmt::secs(s.total_ms / 1000.0).into(),
+                            format!("{:.2}ms", s.mean_ms).into(),
+                            fmt::count(s.rows.max(0) as u64).into(),
+                            s.database.as_str().into(),
+                            one_line(&s.query, 200).into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: if self.hints.iter().any(|h| h.contains("pg_stat_statements")) {
+                "pg_stat_statements is not available (see the hint above)".into()
+            } else {
+                "no statements recorded yet".into()
+            },
+        }
+    }
+
+    fn replication_table(&self) -> Table {
+        let lag_level = |b: i64, s: Option<f64>| {
+            if b >= LAG_WARN_BYTES || s.unwrap_or(0.0) >= LAG_WARN_SECS {
+                Level::Warn
+            } else {
+                Level::Normal
+            }
+        };
+        let mut rows: Vec<Row> = self
+            .replication
+            .standbys
+            .iter()
+            .map(|s| {
+                Row::new(
+                    format!("{}@{}", s.application, s.client),
+                    vec![
+                        format!("{} ({})", s.application, s.client).into(),
+                        Cell::level(
+                            format!("{} {}", s.state, s.sync_state),
+                            if s.state == "streaming" {
+                                Level::Ok
+                            } else {
+                                Level::Warn
+                            },
+                        ),
+                        bytes(s.write_lag_bytes).into(),
+                        bytes(s.flush_lag_bytes).into(),
+                        Cell::level(
+                            bytes(s.replay_lag_bytes),
+                            lag_level(s.replay_lag_bytes, s.replay_lag_seconds),
+                        ),
+                        opt_secs(s.write_lag_seconds).into(),
+                        opt_secs(s.flush_lag_seconds).into(),
+                        opt_secs(s.replay_lag_seconds).into(),
+                    ],
+                )
+            })
+            .collect();
+        if let Some(r) = &self.replication.receiver {
+            rows.push(Row::new(
+                "receiver",
+                vec![
+                    format!("receiver from {}", r.sender).into(),
+                    Cell::level(
+                        r.status.clone(),
+                        if r.status == "streaming" {
+                            Level::Ok
+                        } else {
+                            Level::Crit
+                        },
+                    ),
+                    "-".into(),
+                    "-".into(),
+                    Cell::level(
+                        bytes(r.replay_lag_bytes),
+                        lag_level(r.replay_lag_bytes, None),
+                    ),
+                    "-".into(),
+                    "-".into(),
+                    opt_secs(r.replay_delay_seconds).into(),
+                ],
+            ));
+        }
+        Table {
+            title: "Replication".into(),
+            columns: vec![
+                Column::left("STANDBY", 22),
+                Column::left("STATE", 14),
+                Column::right("WRITE", 9),
+                Column::right("FLUSH", 9),
+                Column::right("REPLAY", 9),
+                Column::right("W-LAG", 7),
+                Column::right("F-LAG", 7),
+                Column::right("R-LAG", 7),
+            ],
+            rows,
+            empty: "no standby connected".into(),
+        }
+    }
+
+    fn vacuum_table(&self) -> Table {
+        Table {
+            title: "Vacuum".into(),
+            columns: vec![
+                Column::left("TABLE", 24),
+                Column::right("LIVE", 9),
+                Column::right("DEAD", 9),
+                Column::right("DEAD%", 6),
+                Column::right("VACUUMED", 9),
+                Column::right("ANALYZED", 9),
+            ],
+            rows: self
+                .maintenance
+                .dead_tuples
+                .iter()
+                .map(|t| {
+                    let pct = t.dead_tuples as f64 / (t.live_tuples + t.dead_tuples).max(1) as f64;
+                    Row::new(
+                        t.table.clone(),
+                        vec![
+                            t.table.as_str().into(),
+                            fmt::count(t.live_tuples.max(0) as u64).into(),
+                            fmt::count(t.dead_tuples.max(0) as u64).into(),
+                            Cell::level(
+                                fmt::pct(pct),
+                                if pct >= 0.2 {
+                                    Level::Warn
+                                } else {
+                                    Level::Normal
+                                },
+                            ),
+                            opt_secs(t.last_vacuum_seconds).into(),
+                            opt_secs(t.last_analyze_seconds).into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no dead tuples in this database".into(),
+        }
+    }
+
+    fn indexes_table(&self) -> Table {
+        let m = &self.maintenance;
+        let mut rows: Vec<Row> = m
+            .unused_indexes
+            .iter()
+            .map(|i| {
+                Row::new(
+                    format!("unused:{}", i.index),
+                    vec![
+                        "unused index".into(),
+                        i.index.as_str().into(),
+                        i.table.as_str().into(),
+                        bytes(i.size_bytes).into(),
+                        "0 scans".into(),
+                    ],
+                )
+            })
+            .collect();
+        rows.extend(m.seq_scan_heavy.iter().map(|t| {
+            Row::new(
+                format!("seq:{}", t.table),
+                vec![
+                    "seq scans".into(),
+                    "".into(),
+                    t.table.as_str().into(),
+                    "".into(),
+                    format!(
+                        "{} seq ({} rows read) vs {} idx",
+                        t.seq_scans, t.seq_tuples_read, t.index_scans
+                    )
+                    .into(),
+                ],
+            )
+        }));
+        Table {
+            title: "Indexes".into(),
+            columns: vec![
+                Column::left("KIND", 13),
+                Column::left("INDEX", 24),
+                Column::left("TABLE", 20),
+                Column::right("SIZE", 9),
+                Column::left("USE", 20),
+            ],
+            rows,
+            empty: "no unused indexes or seq-scan-heavy tables".into(),
+        }
+    }
+
+    fn databases_table(&self) -> Table {
+        Table {
+            title: "Databases".into(),
+            columns: vec![
+                Column::left("DATABASE", 20),
+                Column::right("SIZE", 10),
+                Column::right("XID AGE", 14),
+                Column::right("TO WRAP", 8),
+            ],
+            rows: self
+                .maintenance
+                .databases
+                .iter()
+                .map(|d| {
+                    // Wraparound at 2^31; autovacuum_freeze_max_age defaults to 200M.
+                    let used = d.xid_age as f64 / 2_147_483_648.0;
+                    Row::new(
+                        d.database.clone(),
+                        vec![
+                            d.database.as_str().into(),
+                            d.size_bytes.map(bytes).unwrap_or_else(|| "-".into()).into(),
+                            Cell::level(
+                                fmt::thousands(d.xid_age),
+                                if d.xid_age >= 1_000_000_000 {
+                                    Level::Crit
+                                } else if d.xid_age >= 200_000_000 {
+                                    Level::Warn
+                                } else {
+                                    Level::Normal
+                                },
+                            ),
+                            fmt::pct(used).into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no databases visible".into(),
+        }
+    }
+
+    fn roles_table(&self) -> Table {
+        Table {
+            title: "Roles".into(),
+            columns: vec![
+                Column::left("ROLE", 20),
+                Column::right("CONNECTIONS", 11),
+                Column::right("LIMIT", 8),
+            ],
+            rows: self
+                .roles
+                .iter()
+                .map(|r| {
+                    Row::new(
+                        r.role.clone(),
+                        vec![
+                            r.role.as_str().into(),
+                            r.connections.to_string().into(),
+                            if r.connection_limit < 0 {
+                                "none".to_string()
+                            } else {
+                                r.connection_limit.to_string()
+                            }
+                            .into(),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no login roles visible".into(),
+        }
+    }
+
+    /// Cancel or terminate the selected session, or every marked one (Activity and Locks
+    /// tabs, whose row keys are pids). The console's own sessions are never targets.
+    pub fn command(
+        &self,
+        table: usize,
+        key: &str,
+        marked: &BTreeSet<String>,
+        action: Action,
+    ) -> Option<CommandResult> {
+        if !matches!(action, Action::CancelQuery | Action::Terminate) {
+            return None;
+        }
+        if table != TAB_ACTIVITY && table != TAB_LOCKS {
+            return Some(Err(
+                "cancel/terminate work on the Activity and Locks tabs".into()
+            ));
+        }
+        let keys: Vec<&str> = if marked.is_empty() {
+            vec![key]
+        } else {
+            marked.iter().map(String::as_str).collect()
+        };
+        let own: BTreeSet<i32> = self
+            .activity
+            .iter()
+            .filter(|s| s.own)
+            .map(|s| s.pid)
+            .collect();
+        let parsed: Vec<i32> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+        if parsed.is_empty() {
+            return Some(Err("select a session (a row with a pid) first".into()));
+        }
+        let pids: Vec<i32> = parsed
+            .iter()
+            .copied()
+            .filter(|p| !own.contains(p))
+            .collect();
+        if pids.is_empty() {
+            return Some(Err(
+                "that is the console's own session: not touching it".into()
+            ));
+        }
+        let target = format!(
+            "pid {}",
+            pids.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        Some(Ok(if action == Action::CancelQuery {
+            (target, Op::Postgres(PgOp::Cancel { pids }), Risk::Low)
+        } else {
+            (target, Op::Postgres(PgOp::Terminate { pids }), Risk::Medium)
+        }))
+    }
+
+    /// The full query (and where it waits) of a session or a statement.
+    pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
+        let kv =
+            |k: &str, v: String| vec![Cell::level(format!("{k:<12}"), Level::Muted), Cell::new(v)];
+        let query_lines = |q: &str| {
+            q.lines()
+                .map(|l| vec![Cell::new(l.to_string())])
+                .collect::<Vec<_>>()
+        };
+        match table {
+            TAB_ACTIVITY | TAB_LOCKS => {
+                let pid: i32 = key.parse().ok()?;
+                let s = self.activity.iter().find(|s| s.pid == pid)?;
+                let mut lines = vec![
+                    kv("database", s.database.clone()),
+                    kv("user", s.user.clone()),
+                    kv("application", s.application.clone()),
+                    kv("client", s.client.clone()),
+                    kv("state", s.state.clone()),
+                    kv("wait event", s.wait_event.clone()),
+                    kv("transaction", opt_secs(s.xact_seconds)),
+                    kv("query", opt_secs(s.query_seconds)),
+                ];
+                if let Some(n) = self.locks.iter().find(|n| n.pid == pid) {
+                    if !n.blocked_by.is_empty() {
+                        lines.push(kv("blocked by", format!("{:?}", n.blocked_by)));
+                    }
+                    if n.waiters > 0 {
+                        lines.push(kv("blocks", format!("{} sessions", n.waiters)));
+                    }
+                }
+                lines.push(vec![]);
+                lines.extend(query_lines(&s.query));
+                Some(Detail {
+                    title: format!("pid {pid}"),
+                    lines,
+                    table: None,
+                })
+            }
+            TAB_STATEMENTS => {
+                let s = self
+                    .statements
+                    .iter()
+                    .find(|s| format!("{}:{}:{}", s.queryid, s.database, s.user) == key)?;
+                let mut lines = vec![
+                    kv("database", s.database.clone()),
+                    kv("user", s.user.clone()),
+                    kv("calls", s.calls.to_string()),
+                    kv("total", format!("{:.1} ms", s.total_ms)),
+                    kv("mean", format!("{:.3} ms", s.mean_ms)),
+                    kv("rows", s.rows.to_string()),
+                    vec![],
+                ];
+                lines.extend(query_lines(&s.query));
+                Some(Detail {
+                    title: format!("statement {}", s.queryid),
+                    lines,
+                    table: None,
+                })
+            }
+            _ => None,
+        }
+    }
+}
