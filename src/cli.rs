@@ -48,9 +48,13 @@ pub enum Cmd {
         /// Only these source kinds (kafka,postgres,redis,backup,host,endpoint).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
-        /// Seconds to wait for each source.
+        /// How long to wait for each source; with --wait, for everything to become healthy.
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+        /// Poll again (about every second, progress on stderr) until every source is healthy
+        /// or --timeout passes; for scripts waiting on a local stack.
+        #[arg(long)]
+        wait: bool,
     },
     /// One poll of every source as one JSON document.
     Snapshot {

@@ -125,24 +125,55 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| e.to_string())?;
 
+    let looked_at = config_path(&cli).0.display().to_string();
     match cli.command {
         Some(Cmd::Check {
             output,
             only,
             timeout,
+            wait,
         }) => {
-            let snap = rt.block_on(report::take(&ctx, &only, timeout));
+            let only = match report::parse_only(&only) {
+                Ok(o) => o,
+                Err(e) => {
+                    // The monitoring-plugin convention: a check that cannot run is "unknown".
+                    eprintln!("{e}");
+                    return Ok(ExitCode::from(3));
+                }
+            };
+            let config = cfg.path.as_ref().map(|p| p.display().to_string());
+            let snap = if wait {
+                let per_poll = timeout.min(std::time::Duration::from_secs(5));
+                rt.block_on(report::wait_healthy(
+                    &ctx,
+                    config,
+                    &only,
+                    per_poll,
+                    timeout,
+                    |s, elapsed| eprintln!("{}", report::progress_line(s, elapsed)),
+                ))
+            } else {
+                rt.block_on(report::take(&ctx, config, &only, timeout))
+            };
             match output {
                 Output::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&snap).map_err(|e| e.to_string())?
                 ),
-                Output::Table => print!("{}", report::table(&snap)),
+                Output::Table => {
+                    print!("{}", report::table(&snap));
+                    if cfg.path.is_none() {
+                        print!("{}", report::defaults_hint(&snap, &looked_at));
+                    }
+                }
             }
+            // A source stuck in a blocking client call must not hold the exit.
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
             Ok(ExitCode::from(report::exit_code(&snap) as u8))
         }
         Some(Cmd::Snapshot { output, timeout }) => {
-            let snap = rt.block_on(report::take(&ctx, &[], timeout));
+            let config = cfg.path.as_ref().map(|p| p.display().to_string());
+            let snap = rt.block_on(report::take(&ctx, config, &[], timeout));
             match output {
                 Output::Json => println!(
                     "{}",
@@ -150,6 +181,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 ),
                 Output::Table => print!("{}", report::table(&snap)),
             }
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
             Ok(ExitCode::SUCCESS)
         }
         _ => {

@@ -1,61 +1,199 @@
 //! `opsdeck check` and `opsdeck snapshot`: one poll of every source, the alert rules over it,
 //! as a table or a JSON document whose shape is documented in docs/snapshot.md.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::alerts::{self, Alert, Severity, SourceView};
 use crate::config::Context;
-use crate::sources::{self, Sample, SourceKind, Status};
+use crate::config::secrets::redact_urls;
+use crate::sources::{self, Sample, SourceKind, SourceSpec, Status};
+
+/// Health of one source or of the whole check, in the monitoring-plugin order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Health {
+    pub fn label(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Warning => "warning",
+            Health::Critical => "critical",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    /// 0 ok, 1 warning, 2 critical, 3 unknown.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Health::Ok => 0,
+            Health::Warning => 1,
+            Health::Critical => 2,
+            Health::Unknown => 3,
+        }
+    }
+
+    fn of(sev: Severity) -> Health {
+        match sev {
+            Severity::Info => Health::Ok,
+            Severity::Warning => Health::Warning,
+            Severity::Critical => Health::Critical,
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct SourceReport {
     pub kind: SourceKind,
     pub name: String,
-    /// "ok" | "error"
-    pub status: &'static str,
+    /// Where it was polled (URL or address, passwords redacted); empty for the host.
+    pub target: String,
+    /// Worst alert of this source: ok | warning | critical (an unreachable source is critical).
+    pub status: Health,
+    /// Whether the poll answered.
+    pub reachable: bool,
+    /// The source's headline figure, as in its tile.
+    pub figure: String,
+    /// The worst alert's summary, or the poll error; null when healthy.
+    pub problem: Option<String>,
+    /// The poll error (timeout, refused, auth); null when the poll answered.
     pub error: Option<String>,
+    /// The full sample (the source's own fields, see docs/snapshot.md); null when unreachable.
     pub data: Option<Sample>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Snapshot {
     pub context: String,
+    /// The config file used; null when none was found and the localhost defaults were checked.
+    pub config: Option<String>,
     pub taken_at: String,
+    /// Worst status over all sources; `unknown` when nothing was checked.
+    pub status: Health,
+    pub exit_code: i32,
     pub sources: Vec<SourceReport>,
     pub alerts: Vec<Alert>,
 }
 
+/// The kinds `--only` accepts (plural spellings too).
+pub fn parse_only(only: &[String]) -> Result<Vec<SourceKind>, String> {
+    only.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| match s.trim().to_ascii_lowercase().as_str() {
+            "kafka" => Ok(SourceKind::Kafka),
+            "postgres" | "postgresql" | "pg" => Ok(SourceKind::Postgres),
+            "redis" => Ok(SourceKind::Redis),
+            "backup" | "backups" => Ok(SourceKind::Backup),
+            "host" => Ok(SourceKind::Host),
+            "endpoint" | "endpoints" => Ok(SourceKind::Endpoint),
+            other => Err(format!(
+                "error: --only {other:?}: unknown source kind\n  hint: use kafka, postgres, redis, backup, host, endpoint"
+            )),
+        })
+        .collect()
+}
+
+fn target(spec: &SourceSpec) -> String {
+    let t = match spec {
+        SourceSpec::Kafka(s) => s.brokers.clone(),
+        SourceSpec::Postgres(s) => s.url.clone(),
+        SourceSpec::Redis(s) => s
+            .url
+            .clone()
+            .or_else(|| {
+                (!s.sentinels.is_empty()).then(|| format!("sentinel {}", s.sentinels.join(",")))
+            })
+            .unwrap_or_else(|| s.cluster.join(",")),
+        SourceSpec::Backup(b, _) => match b.kind.as_str() {
+            "pgbackrest" => format!("stanza {}", b.stanza.clone().unwrap_or_default()),
+            "files" => format!(
+                "{}/{}",
+                b.dir.clone().unwrap_or_default(),
+                b.pattern.clone().unwrap_or_else(|| "*".into())
+            ),
+            _ => b.source.clone().unwrap_or_default(),
+        },
+        SourceSpec::Host => String::new(),
+        SourceSpec::Endpoint(e) => e.url.clone(),
+    };
+    redact_urls(&t)
+}
+
 /// Polls every source of the context at once.
-pub async fn take(ctx: &Context, only: &[String], timeout: Duration) -> Snapshot {
+pub async fn take(
+    ctx: &Context,
+    config: Option<String>,
+    only: &[SourceKind],
+    timeout: Duration,
+) -> Snapshot {
     let specs: Vec<_> = sources::plan(&ctx.spec)
         .into_iter()
-        .filter(|s| only.is_empty() || only.iter().any(|o| o == s.kind().label()))
+        .filter(|s| only.is_empty() || only.contains(&s.kind()))
         .collect();
-    let polls = specs
-        .iter()
-        .cloned()
-        .map(|s| sources::poll_once(s, timeout));
+    let polls = specs.iter().cloned().map(|s| async move {
+        // librdkafka retries a refused broker until the timeout; a refused TCP connect to
+        // every bootstrap address is a faster, clearer answer for `check`.
+        if let SourceSpec::Kafka(k) = &s
+            && let Some(e) = kafka_refused(&k.brokers).await
+        {
+            return Err(e);
+        }
+        sources::poll_once(s, timeout).await
+    });
     let results = futures::future::join_all(polls).await;
-    let sources: Vec<SourceReport> = specs
+    build(ctx, config, &specs, results)
+}
+
+/// `Some(error)` when every bootstrap broker refuses a TCP connection.
+async fn kafka_refused(brokers: &str) -> Option<String> {
+    let mut errors = Vec::new();
+    for b in brokers.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        let addr = b.rsplit("://").next().unwrap_or(b);
+        match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr))
+            .await
+        {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                errors.push(format!("{addr}: {e}"))
+            }
+            _ => return None,
+        }
+    }
+    (!errors.is_empty()).then(|| format!("no broker reachable: {}", errors.join("; ")))
+}
+
+/// Assembles a snapshot from poll results (pure: unit-tested).
+pub fn build(
+    ctx: &Context,
+    config: Option<String>,
+    specs: &[SourceSpec],
+    results: Vec<Result<Sample, String>>,
+) -> Snapshot {
+    let mut sources: Vec<SourceReport> = specs
         .iter()
         .zip(results)
-        .map(|(spec, r)| match r {
-            Ok(sample) => SourceReport {
+        .map(|(spec, r)| {
+            let (error, data) = match r {
+                Ok(s) => (None, Some(s)),
+                Err(e) => (Some(redact_urls(&e)), None),
+            };
+            SourceReport {
                 kind: spec.kind(),
                 name: spec.name().into(),
-                status: "ok",
-                error: None,
-                data: Some(sample),
-            },
-            Err(e) => SourceReport {
-                kind: spec.kind(),
-                name: spec.name().into(),
-                status: "error",
-                error: Some(e),
-                data: None,
-            },
+                target: target(spec),
+                status: Health::Ok,
+                reachable: error.is_none(),
+                figure: data.as_ref().map(figure).unwrap_or_default(),
+                problem: None,
+                error,
+                data,
+            }
         })
         .collect();
     let statuses: Vec<Status> = sources
@@ -68,9 +206,33 @@ pub async fn take(ctx: &Context, only: &[String], timeout: Duration) -> Snapshot
         status: st,
         sample: s.data.as_ref(),
     }));
+    // Alerts come worst first, so the first one of a source is its status.
+    for src in &mut sources {
+        if let Some(a) = alerts
+            .iter()
+            .find(|a| a.kind == src.kind && a.source == src.name)
+        {
+            src.status = Health::of(a.severity);
+            if src.status != Health::Ok {
+                src.problem = Some(a.summary.clone());
+            }
+        }
+        if let Some(e) = &src.error {
+            src.status = Health::Critical;
+            src.problem = Some(e.clone());
+        }
+    }
+    let status = sources
+        .iter()
+        .map(|s| s.status)
+        .max()
+        .unwrap_or(Health::Unknown);
     Snapshot {
         context: ctx.name.clone(),
+        config,
         taken_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        status,
+        exit_code: status.exit_code(),
         sources,
         alerts,
     }
@@ -78,21 +240,11 @@ pub async fn take(ctx: &Context, only: &[String], timeout: Duration) -> Snapshot
 
 /// Monitoring-plugin convention: 0 ok, 1 warning, 2 critical, 3 unknown.
 pub fn exit_code(s: &Snapshot) -> i32 {
-    if s.sources.is_empty() {
-        return 3;
-    }
-    match s.alerts.iter().map(|a| a.severity).max() {
-        Some(Severity::Critical) => 2,
-        Some(Severity::Warning) => 1,
-        _ => 0,
-    }
+    s.status.exit_code()
 }
 
-/// Key figure of a source for the check table.
-fn figure(s: &SourceReport) -> String {
-    let Some(data) = &s.data else {
-        return String::new();
-    };
+/// Key figure of a source for the check table: the first line of its tile.
+fn figure(data: &Sample) -> String {
     let model = data.model();
     model
         .tile
@@ -107,27 +259,230 @@ fn figure(s: &SourceReport) -> String {
         .unwrap_or_default()
 }
 
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The compact table: one line per source, then the alerts.
 pub fn table(s: &Snapshot) -> String {
     let mut out = format!("context {}\n", s.context);
+    let w = s
+        .sources
+        .iter()
+        .map(|x| x.kind.label().len() + 1 + x.name.len())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 32);
     out.push_str(&format!(
-        "{:<9} {:<14} {:<6} {}\n",
-        "KIND", "NAME", "STATUS", "DETAIL"
+        "{:<w$}  {:<8}  {:<34}  {}\n",
+        "SOURCE", "STATUS", "FIGURE", "PROBLEM"
     ));
     for src in &s.sources {
-        let detail = src.error.clone().unwrap_or_else(|| figure(src));
-        out.push_str(&format!(
-            "{:<9} {:<14} {:<6} {}\n",
-            src.kind.label(),
-            src.name,
-            src.status,
-            detail
-        ));
+        let name = if src.kind.label() == src.name {
+            src.name.clone()
+        } else {
+            format!("{} {}", src.kind.label(), src.name)
+        };
+        out.push_str(
+            format!(
+                "{:<w$}  {:<8}  {:<34}  {}",
+                clip(&name, w),
+                src.status.label(),
+                clip(&src.figure, 34),
+                src.problem.as_deref().unwrap_or("")
+            )
+            .trim_end(),
+        );
+        out.push('\n');
     }
-    if s.alerts.is_empty() {
-        out.push_str("no alerts\n");
+    if s.sources.is_empty() {
+        out.push_str("nothing to check (no sources selected)\n");
     }
-    for a in &s.alerts {
+    for a in s.alerts.iter().filter(|a| a.rule != "source_unreachable") {
         out.push_str(&format!("{} {}\n", a.severity.label(), a.summary));
     }
+    out.push_str(&format!(
+        "{}: {}\n",
+        s.status.label().to_uppercase(),
+        summary_line(s)
+    ));
     out
+}
+
+fn summary_line(s: &Snapshot) -> String {
+    let bad: Vec<String> = s
+        .sources
+        .iter()
+        .filter(|x| x.status != Health::Ok)
+        .map(|x| format!("{} {}", x.kind.label(), x.name))
+        .collect();
+    if s.sources.is_empty() {
+        "nothing checked".into()
+    } else if bad.is_empty() {
+        format!("all {} sources healthy", s.sources.len())
+    } else {
+        format!(
+            "{} of {} unhealthy: {}",
+            bad.len(),
+            s.sources.len(),
+            bad.join(", ")
+        )
+    }
+}
+
+/// With no config file: which local defaults are not running, and how to point elsewhere.
+pub fn defaults_hint(s: &Snapshot, looked_at: &str) -> String {
+    let down: Vec<String> = s
+        .sources
+        .iter()
+        .filter(|x| !x.reachable)
+        .map(|x| format!("  {} on {}", x.kind.label(), x.target))
+        .collect();
+    let mut out =
+        format!("no config file ({looked_at} does not exist): checked the localhost defaults\n");
+    if down.is_empty() {
+        out.push_str("every local default answered\n");
+    } else {
+        out.push_str("not running (or not on the default port):\n");
+        for d in down {
+            out.push_str(&d);
+            out.push('\n');
+        }
+    }
+    out.push_str(
+        "to check other servers: `opsdeck config init` writes an example config to edit, \
+         or pass `--config FILE` (or OPSDECK_CONFIG); `--only redis,postgres` limits the check\n",
+    );
+    out
+}
+
+/// One progress line of `check --wait`.
+pub fn progress_line(s: &Snapshot, elapsed: Duration) -> String {
+    format!(
+        "[{:>3}s] {}: {}",
+        elapsed.as_secs(),
+        s.status.label(),
+        summary_line(s)
+    )
+}
+
+/// `check --wait`: polls until everything is ok or `deadline` passes, calling `progress` after
+/// each unhealthy round; returns the last snapshot.
+pub async fn wait_healthy(
+    ctx: &Context,
+    config: Option<String>,
+    only: &[SourceKind],
+    poll_timeout: Duration,
+    total: Duration,
+    mut progress: impl FnMut(&Snapshot, Duration),
+) -> Snapshot {
+    let started = Instant::now();
+    let interval = Duration::from_secs(1);
+    loop {
+        let round = Instant::now();
+        let remaining = total.saturating_sub(started.elapsed());
+        let snap = take(
+            ctx,
+            config.clone(),
+            only,
+            poll_timeout.min(remaining.max(Duration::from_millis(200))),
+        )
+        .await;
+        if snap.status == Health::Ok || started.elapsed() >= total {
+            return snap;
+        }
+        progress(&snap, started.elapsed());
+        let left = total.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return snap;
+        }
+        tokio::time::sleep(interval.saturating_sub(round.elapsed()).min(left)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ContextSpec, RedisSpec};
+
+    fn ctx() -> Context {
+        Context {
+            name: "t".into(),
+            spec: ContextSpec {
+                redis: vec![RedisSpec {
+                    name: "cache".into(),
+                    url: Some("redis://:pw@127.0.0.1:1".into()),
+                    ..Default::default()
+                }],
+                host: true,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn unreachable_source_is_critical_and_named() {
+        let c = ctx();
+        let specs = sources::plan(&c.spec);
+        let snap = build(
+            &c,
+            None,
+            &specs,
+            vec![
+                Err("connection refused".into()),
+                Ok(Sample::Host(Box::default())),
+            ],
+        );
+        assert_eq!(snap.status, Health::Critical);
+        assert_eq!(exit_code(&snap), 2);
+        let t = table(&snap);
+        assert!(t.contains("redis cache"), "{t}");
+        assert!(t.contains("critical"), "{t}");
+        assert!(t.contains("connection refused"), "{t}");
+        assert!(!t.contains(":pw@"), "password leaked: {t}");
+        assert!(!snap.sources[0].target.contains("pw"));
+    }
+
+    #[test]
+    fn nothing_checked_is_unknown() {
+        let c = ctx();
+        let snap = build(&c, None, &[], vec![]);
+        assert_eq!(exit_code(&snap), 3);
+        assert!(table(&snap).contains("nothing"));
+    }
+
+    #[test]
+    fn only_accepts_plurals_and_rejects_typos() {
+        assert_eq!(
+            parse_only(&["backups".into(), "redis".into()]).unwrap(),
+            vec![SourceKind::Backup, SourceKind::Redis]
+        );
+        assert!(
+            parse_only(&["rediss".into()])
+                .unwrap_err()
+                .contains("rediss")
+        );
+    }
+
+    #[test]
+    fn hint_names_the_sources_not_running() {
+        let c = ctx();
+        let specs = sources::plan(&c.spec);
+        let snap = build(
+            &c,
+            None,
+            &specs,
+            vec![Err("refused".into()), Ok(Sample::Host(Box::default()))],
+        );
+        let h = defaults_hint(&snap, "/x/config.toml");
+        assert!(h.contains("redis on redis://"), "{h}");
+        assert!(h.contains("--config"), "{h}");
+        assert!(h.contains("opsdeck config init"), "{h}");
+    }
 }
