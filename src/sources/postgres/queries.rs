@@ -13,8 +13,9 @@ pub const SERVER: &str = "select version(), current_setting('server_version_num'
     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
     exists(select 1 from pg_extension where extname = 'pg_stat_statements')";
 
-/// Client backends. Sessions of other roles show NULL state and
-/// `<insufficient privilege>` as query without pg_read_all_stats.
+/// Client backends. Without pg_read_all_stats, other roles' sessions show NULL state and
+/// backend_type and `<insufficient privilege>` as query: they are kept (counted as
+/// "unknown") when they have a user, so the total stays right.
 pub const ACTIVITY: &str = "select pid, coalesce(datname, ''), coalesce(usename, ''), \
     coalesce(application_name, ''), \
     coalesce(host(client_addr), case when client_port = -1 then 'local' else '' end), \
@@ -25,7 +26,8 @@ pub const ACTIVITY: &str = "select pid, coalesce(datname, ''), coalesce(usename,
     extract(epoch from now() - state_change)::float8, \
     coalesce(query, ''), \
     pid = pg_backend_pid() or application_name = 'opsdeck' \
-    from pg_stat_activity where backend_type = 'client backend'";
+    from pg_stat_activity where backend_type = 'client backend' \
+    or (backend_type is null and usesysid is not null)";
 
 /// Only sessions waiting on a heavyweight lock are asked for their blockers.
 pub const BLOCKING: &str = "select pid, pg_blocking_pids(pid) from pg_stat_activity \

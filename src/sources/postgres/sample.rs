@@ -15,10 +15,12 @@ use super::queries;
 #[derive(Debug, Default)]
 pub struct Previous {
     totals: Option<(Instant, [i64; 6])>,
-    statements: Option<(Instant, HashMap<StatementKey, (i64, f64)>)>,
+    statements: Option<(Instant, StatementTotals)>,
 }
 
 type StatementKey = (i64, String, String);
+/// Calls and total milliseconds per statement at the previous poll.
+type StatementTotals = HashMap<StatementKey, (i64, f64)>;
 
 type E = sqlx::Error;
 

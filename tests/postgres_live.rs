@@ -1,0 +1,486 @@
+//! The PostgreSQL pane against the harness's real servers: exact session counts, the
+//! blocking tree and the actions that clear it, replication lag (with the replica paused),
+//! recovery after a restart, and the reduced view of a role without pg_read_all_stats.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use opsdeck::config::PostgresSpec;
+use opsdeck::config::keymap::Action;
+use opsdeck::sources::postgres::{PgOp, PgPoller, PgSample, TAB_ACTIVITY};
+use opsdeck::sources::{self, Sample, Status, Update};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Executor};
+use support::{Postgres, unique_name};
+
+fn shared() -> &'static Postgres {
+    static PG: OnceLock<Postgres> = OnceLock::new();
+    PG.get_or_init(Postgres::start)
+}
+
+fn spec(url: String) -> PostgresSpec {
+    PostgresSpec {
+        name: "db".into(),
+        url,
+        ..Default::default()
+    }
+}
+
+async fn poll(p: &mut PgPoller) -> PgSample {
+    p.sample().await.expect("poll")
+}
+
+/// Polls until `f` holds (state changes of other sessions land asynchronously).
+async fn poll_until(p: &mut PgPoller, what: &str, f: impl Fn(&PgSample) -> bool) -> PgSample {
+    for _ in 0..150 {
+        let s = poll(p).await;
+        if f(&s) {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = poll(p).await;
+    panic!("{what}: never true; last sample {:#?}", s.connections);
+}
+
+async fn connect(pg: &Postgres, db: &str, user: &str, app: &str) -> PgConnection {
+    let opts: PgConnectOptions = pg.url_for(db).parse().expect("url");
+    PgConnection::connect_with(&opts.username(user).application_name(app))
+        .await
+        .expect("connect")
+}
+
+fn create_role(pg: &Postgres, prefix: &str, extra: &str) -> String {
+    let role = unique_name(prefix);
+    pg.psql(&format!("CREATE ROLE {role} LOGIN {extra}"));
+    role
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_in_known_states_are_counted_exactly() {
+    let pg = shared();
+    let db = pg.create_database("counts");
+    let role = create_role(pg, "counter", "");
+    pg.psql(&format!("GRANT ALL ON DATABASE {db} TO {role}"));
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(connect(pg, &db, &role, "app_idle").await);
+    }
+    let mut itx = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect(pg, &db, &role, "app_tx").await;
+        c.execute("begin; select 1").await.expect("begin");
+        itx.push(c);
+    }
+    let mut aborted = connect(pg, &db, &role, "app_tx").await;
+    aborted.execute("begin").await.expect("begin");
+    assert!(aborted.execute("select 1/0").await.is_err());
+    let mut busy = connect(pg, &db, &role, "app_busy").await;
+    let sleeper = tokio::spawn(async move {
+        let _ = busy.execute("select pg_sleep(60)").await;
+        busy
+    });
+
+    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    // The poller itself is connected to this db too (as the superuser, active).
+    let s = poll_until(&mut p, "the sleeper is active", |s| {
+        s.connections
+            .by_database
+            .get(&db)
+            .and_then(|m| m.get("active"))
+            == Some(&2)
+    })
+    .await;
+    let want: Vec<(String, i64)> = vec![
+        ("active".into(), 1),
+        ("idle".into(), 2),
+        ("idle in transaction".into(), 2),
+        ("idle in transaction (aborted)".into(), 1),
+    ];
+    let got = |m: Option<&std::collections::BTreeMap<String, i64>>| -> Vec<(String, i64)> {
+        m.map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    };
+    let mut by_db = got(s.connections.by_database.get(&db));
+    by_db.iter_mut().for_each(|(k, v)| {
+        if k == "active" {
+            *v -= 1
+        }
+    });
+    assert_eq!(by_db, want);
+    assert_eq!(got(s.connections.by_role.get(&role)), want);
+    assert_eq!(
+        got(s.connections.by_application.get("app_tx")),
+        vec![
+            ("idle in transaction".into(), 2),
+            ("idle in transaction (aborted)".into(), 1)
+        ]
+    );
+    assert_eq!(
+        got(s.connections.by_application.get("app_idle")),
+        vec![("idle".into(), 2)]
+    );
+    assert!(s.usable_connections < s.max_connections);
+    assert_eq!(s.role, "primary");
+    // The activity table: the sleeper's full query in the detail view.
+    let sleeper_pid = s
+        .activity
+        .iter()
+        .find(|a| a.application == "app_busy")
+        .expect("sleeper row")
+        .pid;
+    let detail = Sample::Postgres(Box::new(s.clone()))
+        .detail(TAB_ACTIVITY, &sleeper_pid.to_string())
+        .expect("detail");
+    assert!(
+        detail
+            .lines
+            .iter()
+            .any(|l| l.iter().any(|c| c.text == "select pg_sleep(60)"))
+    );
+    // pg_stat_statements lives in db postgres only: here the pane says so.
+    assert!(
+        s.hints
+            .iter()
+            .any(|h| h.contains("pg_stat_statements is not installed")),
+        "{:?}",
+        s.hints
+    );
+    // The console's own session is never a target.
+    let own = s.activity.iter().find(|a| a.own).expect("own session").pid;
+    let cmd = Sample::Postgres(Box::new(s))
+        .command(
+            TAB_ACTIVITY,
+            &own.to_string(),
+            &BTreeSet::new(),
+            Action::Terminate,
+        )
+        .expect("applies");
+    assert!(cmd.is_err(), "{cmd:?}");
+    sleeper.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_tree_then_cancel_and_terminate_clear_it() {
+    let pg = shared();
+    let db = pg.create_database("locks");
+    pg.psql_db(
+        &db,
+        "create table t (id int primary key, v int); insert into t values (1, 0)",
+    );
+    let mut a = connect(pg, &db, "postgres", "holder").await;
+    a.execute("begin; update t set v = 1 where id = 1")
+        .await
+        .expect("lock");
+    let a_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut a)
+        .await
+        .expect("pid");
+    let mut waiters = Vec::new();
+    let mut pids = Vec::new();
+    for name in ["waiter_b", "waiter_c"] {
+        let mut c = connect(pg, &db, "postgres", name).await;
+        pids.push(
+            sqlx::query_scalar::<_, i32>("select pg_backend_pid()")
+                .fetch_one(&mut c)
+                .await
+                .expect("pid"),
+        );
+        waiters.push(tokio::spawn(async move {
+            c.execute("update t set v = 2 where id = 1")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }));
+        // B waits first, then C: a stable order under A.
+        let mut p = PgPoller::new(spec(pg.url_for(&db)));
+        let n = pids.len();
+        poll_until(&mut p, "waiter queued", |s| {
+            s.locks.first().map(|r| r.waiters) == Some(n)
+        })
+        .await;
+    }
+    let (b_pid, c_pid) = (pids[0], pids[1]);
+    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    let s = poll(&mut p).await;
+    let tree: Vec<(i32, usize)> = s.locks.iter().map(|n| (n.pid, n.depth)).collect();
+    assert_eq!(tree[0], (a_pid, 0), "{:#?}", s.locks);
+    assert_eq!(s.locks[0].waiters, 2);
+    let mut children: Vec<i32> = tree[1..].iter().map(|(p, _)| *p).collect();
+    children.sort();
+    let mut want = vec![b_pid, c_pid];
+    want.sort();
+    assert_eq!(children, want);
+    assert_eq!(s.connections.by_state.get("waiting on a lock"), Some(&2));
+
+    // Cancel B through the row's command mapping.
+    let (_, op, _) = Sample::Postgres(Box::new(s))
+        .command(2, &b_pid.to_string(), &BTreeSet::new(), Action::CancelQuery)
+        .expect("applies")
+        .expect("ok");
+    let opsdeck::actions::Op::Postgres(op) = op else {
+        panic!("{op:?}")
+    };
+    assert_eq!(op, PgOp::Cancel { pids: vec![b_pid] });
+    let spec_db = spec(pg.url_for(&db));
+    op.execute(&spec_db).await.expect("cancel");
+    let b_result = waiters.remove(0).await.expect("join");
+    assert!(
+        b_result
+            .as_ref()
+            .is_err_and(|e| e.contains("canceling statement due to user request")),
+        "{b_result:?}"
+    );
+    let s = poll_until(&mut p, "one waiter left", |s| {
+        s.locks.first().map(|r| (r.pid, r.waiters)) == Some((a_pid, 1))
+    })
+    .await;
+    assert_eq!(s.locks.len(), 2);
+
+    // Terminate A: C gets the row, the tree empties, A is gone from pg_stat_activity.
+    PgOp::Terminate { pids: vec![a_pid] }
+        .execute(&spec_db)
+        .await
+        .expect("terminate");
+    let c_result = waiters.remove(0).await.expect("join");
+    assert!(c_result.is_ok(), "{c_result:?}");
+    let s = poll(&mut p).await;
+    assert!(s.locks.is_empty(), "{:#?}", s.locks);
+    support::wait_until("A gone", Duration::from_secs(10), || {
+        (pg.psql(&format!(
+            "select count(*) from pg_stat_activity where pid = {a_pid}"
+        )) == "0")
+            .then_some(())
+    });
+    drop(a);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
+    let pg = shared();
+    let db = pg.create_database("idletx");
+    let mut stuck = connect(pg, &db, "postgres", "stuck").await;
+    stuck.execute("begin; select 1").await.expect("begin");
+    let stuck_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut stuck)
+        .await
+        .expect("pid");
+    let _idle = connect(pg, &db, "postgres", "idle_ok").await;
+    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    let s = poll_until(&mut p, "stuck past 1s", |s| {
+        s.activity
+            .iter()
+            .any(|a| a.pid == stuck_pid && a.state_seconds.unwrap_or(0.0) > 1.5)
+    })
+    .await;
+    // Sessions of other tests' databases may be idle in transaction too: keep ours.
+    let op = PgOp::idle_in_transaction(&s, 1);
+    let PgOp::TerminateIdleInTransaction { preview, .. } = &op else {
+        panic!("{op:?}")
+    };
+    assert!(preview.contains(&stuck_pid), "{preview:?}");
+    let ours: Vec<i32> = s
+        .activity
+        .iter()
+        .filter(|a| a.database == db && preview.contains(&a.pid))
+        .map(|a| a.pid)
+        .collect();
+    assert_eq!(ours, vec![stuck_pid]);
+    let op = PgOp::TerminateIdleInTransaction {
+        older_than_seconds: 1,
+        preview: ours,
+    };
+    assert!(op.describe().contains(&format!("pid {stuck_pid}")));
+    let out = op.execute(&spec(pg.url())).await.expect("bulk");
+    assert_eq!(
+        out,
+        format!("terminated 1 of 1 previewed idle-in-transaction sessions (pid {stuck_pid})")
+    );
+    support::wait_until("stuck gone", Duration::from_secs(10), || {
+        (pg.psql(&format!(
+            "select count(*) from pg_stat_activity where pid = {stuck_pid}"
+        )) == "0")
+            .then_some(())
+    });
+    assert!(stuck.execute("select 1").await.is_err());
+
+    // Throttle a role: the preview shows the current limit, the server holds the new one.
+    let role = create_role(pg, "throttled", "");
+    let s = poll(&mut p).await;
+    let op = PgOp::connection_limit(&s, &role, 3);
+    assert_eq!(
+        op.describe(),
+        format!("ALTER ROLE {role} CONNECTION LIMIT 3 (currently no limit)")
+    );
+    let out = op.execute(&spec(pg.url())).await.expect("alter");
+    assert_eq!(out, format!("role {role}: connection limit -1 -> 3"));
+    assert_eq!(
+        pg.psql(&format!(
+            "select rolconnlimit from pg_roles where rolname = '{role}'"
+        )),
+        "3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_with_deltas_and_reduced_view_without_pg_read_all_stats() {
+    let pg = shared();
+    let plain = create_role(pg, "plain", "");
+    let monitor = create_role(pg, "monitor", "IN ROLE pg_monitor");
+    // A superuser session idle in db postgres: its state is hidden from `plain`.
+    let mut other = connect(pg, "postgres", "postgres", "hidden_app").await;
+    let other_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut other)
+        .await
+        .expect("pid");
+
+    let url = |role: &str| {
+        let base = pg.url();
+        base.replacen("postgres@", &format!("{role}@"), 1)
+    };
+    let mut reduced = PgPoller::new(spec(url(&plain)));
+    let s = poll(&mut reduced).await;
+    let row = s.activity.iter().find(|a| a.pid == other_pid).expect("row");
+    assert_eq!(row.query, "<insufficient privilege>");
+    assert_eq!(row.state, "unknown");
+    assert!(
+        s.hints.iter().any(|h| h.contains(&format!(
+            "GRANT pg_monitor (or pg_read_all_stats) TO {plain}"
+        ))),
+        "{:?}",
+        s.hints
+    );
+
+    let mut full = PgPoller::new(spec(url(&monitor)));
+    let s = poll(&mut full).await;
+    let row = s.activity.iter().find(|a| a.pid == other_pid).expect("row");
+    assert_eq!(row.state, "idle");
+    assert!(
+        !s.hints.iter().any(|h| h.contains("GRANT")),
+        "{:?}",
+        s.hints
+    );
+
+    // Top statements as pg_monitor, with per-second deltas on the second poll.
+    let marker = unique_name("stmt_marker");
+    for _ in 0..5 {
+        other
+            .execute(sqlx::AssertSqlSafe(format!("select 1 as {marker}")))
+            .await
+            .expect("run");
+    }
+    let s = poll(&mut full).await;
+    let st = s
+        .statements
+        .iter()
+        .find(|st| st.query.contains(&marker))
+        .expect("statement listed");
+    assert_eq!(st.calls, 5);
+    for _ in 0..3 {
+        other
+            .execute(sqlx::AssertSqlSafe(format!("select 1 as {marker}")))
+            .await
+            .expect("run");
+    }
+    let s = poll(&mut full).await;
+    let st = s
+        .statements
+        .iter()
+        .find(|st| st.query.contains(&marker))
+        .expect("statement listed");
+    assert_eq!(st.calls, 8);
+    assert!(st.calls_per_second.is_some_and(|r| r > 0.0), "{st:?}");
+    assert!(s.rates.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_lag_visible_while_replica_paused() {
+    let primary = Postgres::start();
+    let replica = primary.replica();
+    let mut p = PgPoller::new(spec(primary.url()));
+    let s = poll_until(&mut p, "standby streaming", |s| {
+        s.replication
+            .standbys
+            .iter()
+            .any(|r| r.state == "streaming")
+    })
+    .await;
+    assert_eq!(s.replication.standbys.len(), 1);
+    let mut r = PgPoller::new(spec(replica.url()));
+    let rs = poll(&mut r).await;
+    assert_eq!(rs.role, "standby");
+    assert_eq!(
+        rs.replication.receiver.as_ref().map(|r| r.status.as_str()),
+        Some("streaming")
+    );
+
+    replica.pause();
+    primary.psql(
+        "create table filler (x text); \
+         insert into filler select repeat('x', 1000) from generate_series(1, 20000)",
+    );
+    let s = poll_until(&mut p, "replay lag while paused", |s| {
+        s.replication
+            .standbys
+            .first()
+            .is_some_and(|r| r.replay_lag_bytes > 1_000_000)
+    })
+    .await;
+    let model = Sample::Postgres(Box::new(s)).model();
+    assert_eq!(model.tables[4].title, "Replication");
+    assert_eq!(model.tables[4].rows.len(), 1);
+    replica.resume();
+    poll_until(&mut p, "caught up after resume", |s| {
+        s.replication
+            .standbys
+            .first()
+            .is_some_and(|r| r.replay_lag_bytes == 0)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_restart_mid_session_errors_then_recovers_by_itself() {
+    let pg = Postgres::start();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(sources::run(
+        PgPoller::new(spec(pg.url())),
+        Duration::from_millis(200),
+        Arc::new(tokio::sync::Notify::new()),
+        move |u| tx.send(u).is_ok(),
+    ));
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("an update within 60s")
+            .expect("runner alive")
+    };
+    assert!(matches!(next().await, Update::Status(Status::Connecting)));
+    assert!(matches!(next().await, Update::Sample(Sample::Postgres(_))));
+    pg.stop();
+    loop {
+        match next().await {
+            Update::Status(Status::Error(e)) => {
+                assert!(!e.is_empty());
+                break;
+            }
+            Update::Sample(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    pg.restart();
+    loop {
+        match next().await {
+            Update::Sample(Sample::Postgres(s)) => {
+                assert_eq!(s.role, "primary");
+                break;
+            }
+            Update::Status(Status::Error(_)) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+    task.abort();
+}
