@@ -1,0 +1,527 @@
+//! Apache Kafka 4.x in KRaft mode, run from jars resolved from Maven Central by
+//! `scripts/fetch-kafka-libs` (cached in ~/.cache/opsdeck-test/kafka-<ver>/libs).
+//!
+//! Every node is a combined broker+controller with a static voter set
+//! (`controller.quorum.voters`), so storage is formatted without --standalone. A 3-node
+//! cluster keeps a controller quorum (2 of 3) when one node is killed.
+
+use super::process::{ProcessSpec, ServerProcess, TestDir, free_port, run_tool};
+use super::require_program;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use std::fs;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Consumer groups tool (`kafka-consumer-groups.sh`).
+pub const CONSUMER_GROUP_COMMAND: &str =
+    "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand";
+/// Topics tool (`kafka-topics.sh`).
+pub const TOPIC_COMMAND: &str = "org.apache.kafka.tools.TopicCommand";
+/// `kafka-producer-perf-test.sh`.
+pub const PRODUCER_PERFORMANCE: &str = "org.apache.kafka.tools.ProducerPerformance";
+/// `kafka-console-producer.sh`.
+pub const CONSOLE_PRODUCER: &str = "org.apache.kafka.tools.ConsoleProducer";
+/// `kafka-console-consumer.sh`.
+pub const CONSOLE_CONSUMER: &str = "org.apache.kafka.tools.consumer.ConsoleConsumer";
+/// `kafka-storage.sh`.
+pub const STORAGE_TOOL: &str = "kafka.tools.StorageTool";
+/// The broker's main class.
+pub const KAFKA_MAIN: &str = "kafka.Kafka";
+
+const SERVER_JVM: &[&str] = &[
+    "-Xmx384m",
+    "-Xms128m",
+    "-Xss512k",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-Djava.awt.headless=true",
+];
+const TOOL_JVM: &[&str] = &[
+    "-Xmx256m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-Djava.awt.headless=true",
+];
+
+/// The dir holding Kafka's jars: `$OPSDECK_KAFKA_LIBS`, else whatever
+/// `scripts/fetch-kafka-libs` prints (it fetches into the cache on first use).
+pub fn kafka_libs() -> PathBuf {
+    static LIBS: OnceLock<PathBuf> = OnceLock::new();
+    LIBS.get_or_init(|| {
+        if let Some(d) = std::env::var_os("OPSDECK_KAFKA_LIBS") {
+            let d = PathBuf::from(d);
+            if has_kafka_jar(&d) {
+                return d;
+            }
+            panic!(
+                "OPSDECK_KAFKA_LIBS={} holds no kafka_2.13-*.jar. Unset it or run scripts/test.",
+                d.display()
+            );
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fetch-kafka-libs");
+        let out = run_tool(Command::new(&script));
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if !out.status.success() || !has_kafka_jar(&dir) {
+            panic!(
+                "could not get Kafka's jars with {} ({}):\n{}\nRun `scripts/test` once (it \
+                 installs Java 17 and Maven and fetches the jars).",
+                script.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        dir
+    })
+    .clone()
+}
+
+fn has_kafka_jar(dir: &Path) -> bool {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("kafka_2.13-"))
+}
+
+fn java() -> PathBuf {
+    match std::env::var_os("OPSDECK_JAVA") {
+        Some(j) => PathBuf::from(j),
+        None => require_program("java", "openjdk-17-jre-headless"),
+    }
+}
+
+fn classpath() -> String {
+    format!("{}/*", kafka_libs().display())
+}
+
+/// A log4j2 config for the CLI tools: warnings to stderr only.
+fn tools_log4j() -> PathBuf {
+    static CONF: OnceLock<(TestDir, PathBuf)> = OnceLock::new();
+    CONF.get_or_init(|| {
+        let dir = TestDir::new("kafka-tools");
+        let p = dir.path().join("log4j2.properties");
+        fs::write(
+            &p,
+            "status = error\n\
+             appender.err.type = Console\nappender.err.name = err\nappender.err.target = SYSTEM_ERR\n\
+             appender.err.layout.type = PatternLayout\nappender.err.layout.pattern = %p %m (%c)%n\n\
+             rootLogger.level = WARN\nrootLogger.appenderRef.err.ref = err\n",
+        )
+        .expect("write tools log4j2 config");
+        (dir, p)
+    })
+    .1
+    .clone()
+}
+
+/// Runs one of Kafka's own tools (same jars as the broker) to completion, e.g.
+/// `kafka_tool(CONSUMER_GROUP_COMMAND, &["--bootstrap-server", b, "--describe", "--group", g])`.
+pub fn kafka_tool(class: &str, args: &[&str]) -> Output {
+    let mut c = Command::new(java());
+    c.args(TOOL_JVM)
+        .arg(format!(
+            "-Dlog4j2.configurationFile={}",
+            tools_log4j().display()
+        ))
+        .arg("-cp")
+        .arg(classpath())
+        .arg(class)
+        .args(args);
+    run_tool(c)
+}
+
+/// [`kafka_tool`], panicking unless it exits 0; returns stdout.
+pub fn kafka_tool_ok(class: &str, args: &[&str]) -> String {
+    let out = kafka_tool(class, args);
+    if !out.status.success() {
+        panic!(
+            "{class} {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Broker ids that `bootstrap` reports in its metadata (rdkafka, 2 s timeout).
+pub fn broker_ids(bootstrap: &str) -> Result<Vec<i32>, String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "opsdeck-harness-probe")
+        .set("socket.timeout.ms", "2000")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let md = consumer
+        .fetch_metadata(None, Duration::from_secs(2))
+        .map_err(|e| e.to_string())?;
+    let mut ids: Vec<i32> = md.brokers().iter().map(|b| b.id()).collect();
+    ids.sort();
+    Ok(ids)
+}
+
+fn random_cluster_id() -> String {
+    // 16 random bytes, base64url without padding: what `kafka-storage.sh random-uuid` prints.
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut s = String::new();
+    for b in bytes {
+        bits = (bits << 8) | b as u32;
+        n += 8;
+        while n >= 6 {
+            n -= 6;
+            s.push(A[((bits >> n) & 63) as usize] as char);
+        }
+    }
+    if n > 0 {
+        s.push(A[((bits << (6 - n)) & 63) as usize] as char);
+    }
+    s
+}
+
+/// One Kafka node (combined broker + controller). `Deref`s to its [`ServerProcess`].
+pub struct KafkaNode {
+    process: ServerProcess,
+    id: i32,
+    port: u16,
+    controller_port: u16,
+    dir: PathBuf,
+}
+
+impl Deref for KafkaNode {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.process
+    }
+}
+
+impl KafkaNode {
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    pub fn controller_port(&self) -> u16 {
+        self.controller_port
+    }
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+struct NodePlan {
+    id: i32,
+    port: u16,
+    controller_port: u16,
+    dir: PathBuf,
+}
+
+/// Starts `n` combined nodes with replication factor `rf` and `min.insync.replicas`.
+fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<KafkaNode> {
+    let libs = kafka_libs();
+    let java = java();
+    let plans: Vec<NodePlan> = (1..=n as i32)
+        .map(|id| NodePlan {
+            id,
+            port: free_port(),
+            controller_port: free_port(),
+            dir: root.sub(&format!("node{id}")),
+        })
+        .collect();
+    let voters = plans
+        .iter()
+        .map(|p| format!("{}@127.0.0.1:{}", p.id, p.controller_port))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cluster_id = random_cluster_id();
+    let mut nodes = Vec::new();
+    for p in plans {
+        let props = p.dir.join("server.properties");
+        let log4j = p.dir.join("log4j2.properties");
+        let server_log = p.dir.join("server.log");
+        fs::write(
+            &props,
+            format!(
+                "process.roles=broker,controller\n\
+                 node.id={id}\n\
+                 controller.quorum.voters={voters}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 controller.listener.names=CONTROLLER\n\
+                 inter.broker.listener.name=PLAINTEXT\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+                 log.dirs={data}\n\
+                 num.partitions=1\n\
+                 default.replication.factor={rf}\n\
+                 min.insync.replicas={min_isr}\n\
+                 offsets.topic.replication.factor={rf}\n\
+                 offsets.topic.num.partitions=4\n\
+                 transaction.state.log.replication.factor={rf}\n\
+                 transaction.state.log.min.isr={min_isr}\n\
+                 transaction.state.log.num.partitions=4\n\
+                 share.coordinator.state.topic.replication.factor={rf}\n\
+                 share.coordinator.state.topic.min.isr={min_isr}\n\
+                 share.coordinator.state.topic.num.partitions=4\n\
+                 group.initial.rebalance.delay.ms=0\n\
+                 auto.create.topics.enable=true\n\
+                 num.network.threads=2\n\
+                 num.io.threads=2\n\
+                 num.recovery.threads.per.data.dir=1\n\
+                 background.threads=2\n",
+                id = p.id,
+                port = p.port,
+                cport = p.controller_port,
+                data = p.dir.join("data").display(),
+            ),
+        )
+        .expect("write server.properties");
+        fs::write(
+            &log4j,
+            format!(
+                "status = error\n\
+                 appender.file.type = File\nappender.file.name = file\n\
+                 appender.file.fileName = {}\n\
+                 appender.file.layout.type = PatternLayout\n\
+                 appender.file.layout.pattern = [%d] %p %m (%c)%n\n\
+                 rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = file\n\
+                 logger.kafka.name = org.apache.kafka\nlogger.kafka.level = INFO\n",
+                server_log.display()
+            ),
+        )
+        .expect("write log4j2.properties");
+
+        // Format storage (kafka-storage.sh format).
+        let mut fmt = Command::new(&java);
+        fmt.args(TOOL_JVM)
+            .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
+            .arg("-cp")
+            .arg(format!("{}/*", libs.display()))
+            .arg(STORAGE_TOOL)
+            .args(["format", "-t", &cluster_id, "-c"])
+            .arg(&props);
+        let out = run_tool(fmt);
+        if !out.status.success() {
+            panic!(
+                "Kafka storage format failed for node {}:\n{}\n{}",
+                p.id,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+
+        let java2 = java.clone();
+        let cp = format!("{}/*", libs.display());
+        let props2 = props.clone();
+        let log_dir = p.dir.clone();
+        let bootstrap = format!("127.0.0.1:{}", p.port);
+        let id = p.id;
+        let process = ServerProcess::spawn_only(ProcessSpec {
+            name: format!("kafka-node{}:{}", p.id, p.port),
+            command: Box::new(move || {
+                let mut c = Command::new(&java2);
+                c.args(SERVER_JVM)
+                    .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
+                    .arg(format!("-Dkafka.logs.dir={}", log_dir.display()))
+                    .arg("-cp")
+                    .arg(&cp)
+                    .arg(KAFKA_MAIN)
+                    .arg(&props2);
+                c
+            }),
+            ready: Box::new(move || {
+                let ids = broker_ids(&bootstrap)?;
+                if ids.contains(&id) {
+                    Ok(())
+                } else {
+                    Err(format!("metadata lists brokers {ids:?}, not yet {id}"))
+                }
+            }),
+            stdout_log: p.dir.join("stdout.log"),
+            extra_logs: vec![server_log],
+            stop_signal: libc::SIGTERM,
+            start_timeout: Duration::from_secs(120),
+            stop_timeout: Duration::from_secs(30),
+            retry_early_exit: false,
+        });
+        nodes.push(KafkaNode {
+            process,
+            id: p.id,
+            port: p.port,
+            controller_port: p.controller_port,
+            dir: p.dir,
+        });
+    }
+    for node in &nodes {
+        node.wait_ready();
+    }
+    nodes
+}
+
+/// Creates a topic through rdkafka's admin API and waits for it (panics on failure).
+pub fn create_topic(bootstrap: &str, name: &str, partitions: i32, replication: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(replication));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let res = futures::executor::block_on(admin.create_topics([&topic], &opts))
+        .unwrap_or_else(|e| panic!("create topic {name}: {e}"));
+    for r in res {
+        if let Err((t, e)) = r {
+            panic!("create topic {t}: {e}");
+        }
+    }
+}
+
+/// A single Kafka broker (+ controller), replication factor 1. `Deref`s to its
+/// [`ServerProcess`] for `stop/kill/pause/resume/restart`.
+pub struct Kafka {
+    node: KafkaNode,
+    _dir: TestDir,
+}
+
+impl Deref for Kafka {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.node.process
+    }
+}
+
+impl Kafka {
+    /// Starts a fresh broker of its own (~3-5 s). Prefer [`shared_kafka`] unless the test
+    /// stops, kills or pauses it.
+    pub fn start() -> Kafka {
+        let dir = TestDir::new("kafka");
+        let mut nodes = start_nodes(&dir, 1, 1, 1);
+        Kafka {
+            node: nodes.remove(0),
+            _dir: dir,
+        }
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.node.bootstrap()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.node.port
+    }
+
+    pub fn node(&self) -> &KafkaNode {
+        &self.node
+    }
+
+    /// Runs a Kafka tool with `--bootstrap-server <this>` prepended to `args`.
+    pub fn tool(&self, class: &str, args: &[&str]) -> Output {
+        let b = self.bootstrap();
+        let mut all = vec!["--bootstrap-server", b.as_str()];
+        all.extend_from_slice(args);
+        kafka_tool(class, &all)
+    }
+
+    /// `kafka-consumer-groups.sh --bootstrap-server <this> <args>`; stdout, panics on failure.
+    pub fn consumer_groups(&self, args: &[&str]) -> String {
+        let b = self.bootstrap();
+        let mut all = vec!["--bootstrap-server", b.as_str()];
+        all.extend_from_slice(args);
+        kafka_tool_ok(CONSUMER_GROUP_COMMAND, &all)
+    }
+
+    /// `kafka-topics.sh --bootstrap-server <this> <args>`; stdout, panics on failure.
+    pub fn topics(&self, args: &[&str]) -> String {
+        let b = self.bootstrap();
+        let mut all = vec!["--bootstrap-server", b.as_str()];
+        all.extend_from_slice(args);
+        kafka_tool_ok(TOPIC_COMMAND, &all)
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32) {
+        create_topic(&self.bootstrap(), name, partitions, 1);
+    }
+}
+
+/// The broker shared by all tests of one test binary, started on first use and killed
+/// when the binary exits. Tests must not stop it; isolate with `unique_name`.
+pub fn shared_kafka() -> &'static Kafka {
+    static SHARED: OnceLock<Kafka> = OnceLock::new();
+    SHARED.get_or_init(Kafka::start)
+}
+
+/// Three combined broker+controller nodes; RF 3, min.insync.replicas 2.
+pub struct KafkaCluster {
+    pub brokers: Vec<KafkaNode>,
+    _dir: TestDir,
+}
+
+impl KafkaCluster {
+    pub fn start() -> KafkaCluster {
+        let dir = TestDir::new("kafka-cluster");
+        let brokers = start_nodes(&dir, 3, 3, 2);
+        let c = KafkaCluster { brokers, _dir: dir };
+        c.wait_brokers(3, Duration::from_secs(60));
+        c
+    }
+
+    /// Bootstrap list of all nodes.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .iter()
+            .map(KafkaNode::bootstrap)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn broker(&self, i: usize) -> &KafkaNode {
+        &self.brokers[i]
+    }
+
+    /// Waits until metadata lists exactly `n` brokers.
+    pub fn wait_brokers(&self, n: usize, timeout: Duration) {
+        let mut last;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match broker_ids(&self.bootstrap()) {
+                Ok(ids) if ids.len() == n => return,
+                Ok(ids) => last = format!("brokers {ids:?}"),
+                Err(e) => last = e,
+            }
+            if std::time::Instant::now() >= deadline {
+                panic!(
+                    "Kafka cluster: expected {n} brokers, last: {last}\n{}",
+                    self.brokers[0].log_tail(30)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn tool(&self, class: &str, args: &[&str]) -> Output {
+        let b = self.bootstrap();
+        let mut all = vec!["--bootstrap-server", b.as_str()];
+        all.extend_from_slice(args);
+        kafka_tool(class, &all)
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32) {
+        create_topic(&self.bootstrap(), name, partitions, 3);
+    }
+}
