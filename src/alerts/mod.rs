@@ -74,19 +74,43 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                 }
             }
             Some(Sample::Redis(r)) => {
-                for n in &r.nodes {
-                    if n.maxmemory > 0 && n.used_memory as f64 >= 0.9 * n.maxmemory as f64 {
+                for n in r.nodes.iter().filter(|n| n.error.is_none()) {
+                    if let Some(ratio) = n.memory_ratio()
+                        && ratio >= 0.9
+                    {
                         push(
                             "redis_memory",
                             Severity::Warning,
                             n.addr.clone(),
-                            format!(
-                                "{} memory at {:.0}% of maxmemory",
-                                n.addr,
-                                100.0 * n.used_memory as f64 / n.maxmemory as f64
-                            ),
+                            format!("{} memory at {:.0}% of maxmemory", n.addr, 100.0 * ratio),
                         );
                     }
+                    if let Some(rate) = n.evicted_per_sec
+                        && rate > 0.0
+                    {
+                        push(
+                            "redis_evictions",
+                            Severity::Warning,
+                            n.addr.clone(),
+                            format!("{} evicting {rate:.1} keys/s", n.addr),
+                        );
+                    }
+                }
+                for (replica, why) in r.links_down() {
+                    push(
+                        "redis_replica_link_down",
+                        Severity::Warning,
+                        replica.clone(),
+                        format!("replica {replica} link down: {why}"),
+                    );
+                }
+                if let Some(f) = r.recent_failover() {
+                    push(
+                        "redis_failover",
+                        Severity::Warning,
+                        f.to.clone(),
+                        format!("failover: {} -> {}", f.from, f.to),
+                    );
                 }
             }
             Some(Sample::Host(h)) => {

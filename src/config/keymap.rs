@@ -53,6 +53,10 @@ pub enum Action {
     Terminate,
     Bgsave,
     Failover,
+    /// Redis BGREWRITEAOF on the selected node.
+    Bgrewriteaof,
+    /// Redis CONFIG SET maxmemory-policy to the selected policy.
+    SetPolicy,
     ResetOffsets,
     CreateTopic,
     DeleteTopic,
@@ -95,6 +99,8 @@ impl Action {
         Action::Terminate,
         Action::Bgsave,
         Action::Failover,
+        Action::Bgrewriteaof,
+        Action::SetPolicy,
         Action::ResetOffsets,
         Action::CreateTopic,
         Action::DeleteTopic,
@@ -128,6 +134,8 @@ impl Action {
                 | Action::Terminate
                 | Action::Bgsave
                 | Action::Failover
+                | Action::Bgrewriteaof
+                | Action::SetPolicy
                 | Action::ResetOffsets
                 | Action::CreateTopic
                 | Action::DeleteTopic
@@ -167,6 +175,8 @@ impl Action {
             Action::Terminate => "terminate the selected session",
             Action::Bgsave => "Redis BGSAVE",
             Action::Failover => "fail over",
+            Action::Bgrewriteaof => "Redis BGREWRITEAOF",
+            Action::SetPolicy => "set Redis maxmemory-policy to the selected one",
             Action::ResetOffsets => "reset the group's offsets",
             Action::CreateTopic => "create a topic",
             Action::DeleteTopic => "delete the selected topic",
@@ -509,6 +519,8 @@ impl Keymap {
             (Terminate, &["K"]),
             (Bgsave, &["b"]),
             (Failover, &["F"]),
+            (Bgrewriteaof, &["A"]),
+            (SetPolicy, &["P"]),
             (ResetOffsets, &["o"]),
             (CreateTopic, &["N"]),
             (DeleteTopic, &["D"]),

@@ -47,7 +47,10 @@ fn feed_redis(s: &mut State, addrs: &[&str]) {
         Event::Source {
             generation: s.generation,
             index,
-            update: Update::Sample(Sample::Redis(Box::new(RedisSample { nodes }))),
+            update: Update::Sample(Sample::Redis(Box::new(RedisSample {
+                nodes,
+                ..Default::default()
+            }))),
         },
     );
 }

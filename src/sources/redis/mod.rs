@@ -1,138 +1,100 @@
 //! Redis: standalone servers, Sentinel-managed masters and Clusters.
-//! This first version polls `INFO` of a standalone server (or the master a sentinel names);
-//! the full pane (latency, persistence, replication, Sentinel timeline, Cluster) builds on it.
+//!
+//! One poll asks the topology first (the sentinels for the master and its replicas, or a
+//! cluster node for `CLUSTER NODES`), then polls every data node concurrently (`PING` timed,
+//! `INFO`), and the master's `CLIENT LIST`. Connections are kept per address across polls and
+//! dropped on error. A node that does not answer becomes a row with its error; the poll fails
+//! only when nothing answers. Sentinel events arrive through subscriber tasks (`sentinel.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+pub mod info;
+pub mod model;
+pub mod ops;
+pub mod sentinel;
+mod view;
 
-use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
-use crate::actions::{Op, Risk};
+use redis::aio::MultiplexedConnection;
+
 use crate::config::RedisSpec;
 use crate::config::keymap::Action;
 use crate::config::secrets::{Secret, scrub};
-use crate::sources::{CommandResult, Poller, Sample};
+use crate::sources::{Poller, Sample};
+
+pub use info::parse_info;
+pub use model::*;
+pub use ops::RedisOp;
 
 /// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[Action::Bgsave];
-use crate::views::{Cell, Detail, Level, PaneModel, Row, Summary, Table, fmt};
+pub const ACTIONS: &[Action] = &[
+    Action::Bgsave,
+    Action::Bgrewriteaof,
+    Action::Failover,
+    Action::SetPolicy,
+    Action::Terminate,
+];
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RedisSample {
-    pub nodes: Vec<NodeInfo>,
+/// PING round trips kept per node for p50/p99 and the sparkline.
+const LATENCY_WINDOW: usize = 60;
+/// How long one node may take to answer before it counts as unreachable this poll.
+const NODE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most clients listed.
+const MAX_CLIENTS: usize = 500;
+
+/// How to reach the data nodes: ACL user, password (resolved once), TLS.
+#[derive(Clone)]
+pub struct Auth {
+    pub username: Option<String>,
+    pub secret: Option<Secret>,
+    pub tls: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct NodeInfo {
-    pub addr: String,
-    pub role: String,
-    pub version: String,
-    pub used_memory: u64,
-    pub maxmemory: u64,
-    pub maxmemory_policy: String,
-    pub connected_clients: u64,
-    pub ops_per_sec: u64,
-    pub rdb_last_save_time: i64,
-    pub rdb_last_bgsave_status: String,
-    pub rdb_bgsave_in_progress: bool,
-    pub evicted_keys: u64,
-    pub keys: u64,
-}
-
-/// Parses `INFO` output into field → value.
-pub fn parse_info(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-impl NodeInfo {
-    pub fn from_info(addr: &str, info: &BTreeMap<String, String>) -> Self {
-        let num = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let keys = info
-            .iter()
-            .filter(|(k, _)| k.starts_with("db"))
-            .filter_map(|(_, v)| {
-                v.split(',')
-                    .next()?
-                    .strip_prefix("keys=")?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .sum();
-        NodeInfo {
-            addr: addr.to_string(),
-            role: info.get("role").cloned().unwrap_or_default(),
-            version: info.get("redis_version").cloned().unwrap_or_default(),
-            used_memory: num("used_memory"),
-            maxmemory: num("maxmemory"),
-            maxmemory_policy: info.get("maxmemory_policy").cloned().unwrap_or_default(),
-            connected_clients: num("connected_clients"),
-            ops_per_sec: num("instantaneous_ops_per_sec"),
-            rdb_last_save_time: num("rdb_last_save_time") as i64,
-            rdb_last_bgsave_status: info
-                .get("rdb_last_bgsave_status")
-                .cloned()
-                .unwrap_or_default(),
-            rdb_bgsave_in_progress: num("rdb_bgsave_in_progress") == 1,
-            evicted_keys: num("evicted_keys"),
-            keys,
-        }
+impl Auth {
+    pub fn from_spec(spec: &RedisSpec) -> Result<Self, String> {
+        Ok(Auth {
+            username: spec.username.clone(),
+            secret: spec.secret().resolve()?,
+            tls: spec.tls,
+        })
     }
 
-    fn memory_ratio(&self) -> Option<f64> {
-        (self.maxmemory > 0).then(|| self.used_memory as f64 / self.maxmemory as f64)
-    }
-}
-
-pub struct RedisPoller {
-    spec: RedisSpec,
-    secret: Option<Secret>,
-    conn: Option<(String, redis::aio::MultiplexedConnection)>,
-}
-
-impl RedisPoller {
-    pub fn new(spec: RedisSpec) -> Self {
-        Self {
-            spec,
+    /// No credentials: sentinels usually run without the data nodes' ACL.
+    pub fn sentinel(&self) -> Self {
+        Auth {
+            username: None,
             secret: None,
-            conn: None,
+            tls: self.tls,
         }
     }
 
-    fn scrub(&self, e: impl std::fmt::Display) -> String {
+    pub fn scrub(&self, e: impl std::fmt::Display) -> String {
         let secrets: Vec<&Secret> = self.secret.iter().collect();
         scrub(&e.to_string(), &secrets)
     }
 
-    async fn connect(&mut self) -> Result<(String, redis::aio::MultiplexedConnection), String> {
-        if self.secret.is_none() {
-            self.secret = self.spec.secret().resolve()?;
-        }
-        let url = target_url(&self.spec)?;
-        let info = connection_info(&url, self.spec.username.as_deref(), self.secret.as_ref())
-            .map_err(|e| self.scrub(e))?;
-        let addr = info.addr().to_string();
-        let client = redis::Client::open(info).map_err(|e| self.scrub(e))?;
+    /// Connection info for `host:port` (or a redis:// URL).
+    pub fn info(&self, addr: &str) -> Result<redis::ConnectionInfo, String> {
+        let url = if addr.contains("://") {
+            addr.to_string()
+        } else if self.tls {
+            format!("rediss://{addr}")
+        } else {
+            format!("redis://{addr}")
+        };
+        connection_info(&url, self.username.as_deref(), self.secret.as_ref())
+            .map_err(|e| self.scrub(e))
+    }
+
+    pub async fn connect(&self, addr: &str) -> Result<MultiplexedConnection, String> {
+        let client = redis::Client::open(self.info(addr)?).map_err(|e| self.scrub(e))?;
         let cfg = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(5)));
-        let conn = client
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(NODE_TIMEOUT));
+        client
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
-            .map_err(|e| format!("{addr}: {}", self.scrub(e)))?;
-        Ok((addr, conn))
-    }
-}
-
-/// The URL of the standalone server this spec points at.
-fn target_url(spec: &RedisSpec) -> Result<String, String> {
-    match &spec.url {
-        Some(u) => Ok(u.clone()),
-        None if !spec.cluster.is_empty() => Ok(format!("redis://{}", spec.cluster[0])),
-        None => Err("only standalone redis is supported by this poller so far".into()),
+            .map_err(|e| explain(&self.scrub(e), self.username.as_deref()))
     }
 }
 
@@ -154,204 +116,487 @@ pub fn connection_info(
     Ok(info)
 }
 
+/// `host:port` of a configured address (`host:port` or `redis://host:port/`).
+pub fn host_port(addr: &str) -> String {
+    let a = addr.split_once("://").map(|(_, r)| r).unwrap_or(addr);
+    let a = a.rsplit_once('@').map(|(_, r)| r).unwrap_or(a);
+    a.trim_end_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or(a)
+        .to_string()
+}
+
+/// Turns an ACL refusal into something a person can act on.
+pub fn explain(err: &str, user: Option<&str>) -> String {
+    if err.contains("NOPERM") {
+        format!(
+            "not permitted for user {} (ACL): {err}",
+            user.unwrap_or("default")
+        )
+    } else if err.contains("WRONGPASS") || err.contains("NOAUTH") {
+        format!("authentication failed (check username/password): {err}")
+    } else {
+        err.to_string()
+    }
+}
+
+/// What one node's poll brings back.
+struct Fetched {
+    info: String,
+    ping_us: u64,
+}
+
+async fn fetch_node(conn: &mut MultiplexedConnection) -> Result<Fetched, String> {
+    let started = Instant::now();
+    let _: String = redis::cmd("PING")
+        .query_async(conn)
+        .await
+        .map_err(|e| format!("PING: {e}"))?;
+    let ping_us = started.elapsed().as_micros() as u64;
+    let info: String = redis::cmd("INFO")
+        .query_async(conn)
+        .await
+        .map_err(|e| format!("INFO: {e}"))?;
+    Ok(Fetched { info, ping_us })
+}
+
+/// Counters of the previous poll of a node, for per-second rates.
+struct History {
+    at: Instant,
+    evicted: u64,
+    expired: u64,
+    hits: u64,
+    misses: u64,
+    latency: VecDeque<u64>,
+}
+
+pub struct RedisPoller {
+    spec: RedisSpec,
+    auth: Option<Auth>,
+    conns: HashMap<String, MultiplexedConnection>,
+    history: HashMap<String, History>,
+    timeline: sentinel::Timeline,
+    subscribers: HashMap<String, tokio::task::JoinHandle<()>>,
+    /// Sentinels discovered through `SENTINEL SENTINELS`.
+    known_sentinels: Vec<String>,
+    /// Cluster nodes discovered through `CLUSTER NODES`.
+    known_cluster: Vec<String>,
+    last_master: Option<String>,
+    /// Cluster: node id → (role, master id).
+    last_roles: HashMap<String, (String, Option<String>)>,
+    last_failover: Option<Failover>,
+}
+
+impl Drop for RedisPoller {
+    fn drop(&mut self) {
+        for h in self.subscribers.values() {
+            h.abort();
+        }
+    }
+}
+
+impl RedisPoller {
+    pub fn new(spec: RedisSpec) -> Self {
+        Self {
+            spec,
+            auth: None,
+            conns: HashMap::new(),
+            history: HashMap::new(),
+            timeline: sentinel::Timeline::default(),
+            subscribers: HashMap::new(),
+            known_sentinels: Vec::new(),
+            known_cluster: Vec::new(),
+            last_master: None,
+            last_roles: HashMap::new(),
+            last_failover: None,
+        }
+    }
+
+    fn mode(&self) -> &'static str {
+        if !self.spec.sentinels.is_empty() {
+            "sentinel"
+        } else if !self.spec.cluster.is_empty() {
+            "cluster"
+        } else {
+            "standalone"
+        }
+    }
+
+    /// A kept connection to `addr`, or a new one.
+    async fn conn(&mut self, addr: &str, auth: &Auth) -> Result<MultiplexedConnection, String> {
+        if let Some(c) = self.conns.get(addr) {
+            return Ok(c.clone());
+        }
+        let c = auth.connect(addr).await?;
+        self.conns.insert(addr.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// Polls every node concurrently; unreachable ones come back with their error.
+    async fn poll_nodes(&mut self, addrs: &[String], auth: &Auth) -> Vec<NodeInfo> {
+        let jobs = addrs.iter().map(|addr| {
+            let kept = self.conns.get(addr).cloned();
+            let auth = auth.clone();
+            let addr = addr.clone();
+            async move {
+                let run = async {
+                    let mut c = match kept {
+                        Some(c) => c,
+                        None => auth.connect(&addr).await?,
+                    };
+                    let f = fetch_node(&mut c).await?;
+                    Ok::<_, String>((c, f))
+                };
+                let r = match tokio::time::timeout(NODE_TIMEOUT * 2, run).await {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "no answer within {}s",
+                        (NODE_TIMEOUT * 2).as_secs()
+                    )),
+                };
+                (
+                    addr,
+                    r.map_err(|e| explain(&auth.scrub(e), auth.username.as_deref())),
+                )
+            }
+        });
+        let results = futures::future::join_all(jobs).await;
+        let mut out = Vec::new();
+        for (addr, r) in results {
+            match r {
+                Ok((conn, f)) => {
+                    self.conns.insert(addr.clone(), conn);
+                    let mut n = NodeInfo::from_info(&addr, &parse_info(&f.info));
+                    self.measure(&mut n, f.ping_us);
+                    out.push(n);
+                }
+                Err(e) => {
+                    self.conns.remove(&addr);
+                    out.push(NodeInfo {
+                        addr,
+                        error: Some(e),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Rates since the previous poll and the latency window.
+    fn measure(&mut self, n: &mut NodeInfo, ping_us: u64) {
+        let now = Instant::now();
+        let h = self.history.entry(n.addr.clone()).or_insert(History {
+            at: now,
+            evicted: n.evicted_keys,
+            expired: n.expired_keys,
+            hits: 0,
+            misses: 0,
+            latency: VecDeque::new(),
+        });
+        let dt = now.duration_since(h.at).as_secs_f64();
+        if dt > 0.0 {
+            // A restart resets counters: treat a decrease as zero, not a negative rate.
+            n.evicted_per_sec = Some(n.evicted_keys.saturating_sub(h.evicted) as f64 / dt);
+            n.expired_per_sec = Some(n.expired_keys.saturating_sub(h.expired) as f64 / dt);
+        }
+        let hits = n.keyspace_hits.saturating_sub(h.hits);
+        let misses = n.keyspace_misses.saturating_sub(h.misses);
+        n.hit_ratio = (hits + misses > 0).then(|| hits as f64 / (hits + misses) as f64);
+        h.at = now;
+        h.evicted = n.evicted_keys;
+        h.expired = n.expired_keys;
+        h.hits = n.keyspace_hits;
+        h.misses = n.keyspace_misses;
+        h.latency.push_back(ping_us);
+        while h.latency.len() > LATENCY_WINDOW {
+            h.latency.pop_front();
+        }
+        let w: Vec<u64> = h.latency.iter().copied().collect();
+        n.latency = Latency {
+            last_us: Some(ping_us),
+            p50_us: info::percentile(&w, 50),
+            p99_us: info::percentile(&w, 99),
+            window_us: w,
+        };
+    }
+
+    fn noticed_failover(&mut self, from: String, to: String) {
+        self.last_failover = Some(Failover {
+            from,
+            to,
+            at: chrono::Utc::now().timestamp(),
+        });
+    }
+
+    /// Sentinel: ask the sentinels, follow the master, keep a subscriber on each sentinel.
+    async fn sentinel_topology(
+        &mut self,
+        auth: &Auth,
+        notes: &mut Vec<String>,
+    ) -> Result<(SentinelView, Vec<String>), String> {
+        let name = self
+            .spec
+            .master
+            .clone()
+            .ok_or("sentinel deployments need `master` (the monitored master's name)")?;
+        let sauth = auth.sentinel();
+        let mut addrs: Vec<String> = self.spec.sentinels.iter().map(|s| host_port(s)).collect();
+        for s in &self.known_sentinels {
+            if !addrs.contains(s) {
+                addrs.push(s.clone());
+            }
+        }
+        let mut says: BTreeMap<String, Result<String, String>> = BTreeMap::new();
+        let mut view: Option<SentinelView> = None;
+        for a in &addrs {
+            let r = async {
+                let mut c = self.conn(a, &sauth).await?;
+                let m = tokio::time::timeout(NODE_TIMEOUT, sentinel::master_addr(&mut c, &name))
+                    .await
+                    .map_err(|_| "no answer".to_string())??;
+                if view.is_none() {
+                    view = Some(
+                        tokio::time::timeout(NODE_TIMEOUT, sentinel::view(&mut c, &name, a))
+                            .await
+                            .map_err(|_| "no answer".to_string())??,
+                    );
+                }
+                Ok::<_, String>(m)
+            }
+            .await;
+            if r.is_err() {
+                self.conns.remove(a);
+            }
+            says.insert(a.clone(), r);
+        }
+        let Some(mut view) = view else {
+            let why: Vec<String> = says
+                .iter()
+                .map(|(a, r)| format!("{a}: {}", r.as_ref().err().map_or("?", |e| e.as_str())))
+                .collect();
+            return Err(format!("no sentinel answered ({})", why.join("; ")));
+        };
+        for s in &view.sentinels {
+            if !addrs.contains(&s.addr) && !self.known_sentinels.contains(&s.addr) {
+                self.known_sentinels.push(s.addr.clone());
+            }
+        }
+        // Every sentinel gets a row, asked directly when possible.
+        for (a, r) in &says {
+            let says_master = Some(match r {
+                Ok(m) => m.clone(),
+                Err(e) => format!("unreachable: {e}"),
+            });
+            match view.sentinels.iter_mut().find(|s| &s.addr == a) {
+                Some(s) => s.says_master = says_master,
+                None => view.sentinels.insert(
+                    0,
+                    SentinelPeer {
+                        addr: a.clone(),
+                        flags: "asked".into(),
+                        says_master,
+                    },
+                ),
+            }
+        }
+        let all: Vec<String> = view.sentinels.iter().map(|s| s.addr.clone()).collect();
+        for a in all {
+            let alive = self.subscribers.get(&a).is_some_and(|h| !h.is_finished());
+            if !alive {
+                match sauth.info(&a) {
+                    Ok(i) => {
+                        let h = sentinel::spawn_subscriber(a.clone(), i, self.timeline.clone());
+                        self.subscribers.insert(a, h);
+                    }
+                    Err(e) => notes.push(format!("sentinel {a}: {e}")),
+                }
+            }
+        }
+        view.events = sentinel::snapshot(&self.timeline);
+        if let Some(prev) = self.last_master.clone()
+            && prev != view.master_addr
+        {
+            self.noticed_failover(prev, view.master_addr.clone());
+        }
+        self.last_master = Some(view.master_addr.clone());
+        let mut nodes = vec![view.master_addr.clone()];
+        nodes.extend(view.replicas.iter().map(|r| r.addr.clone()));
+        Ok((view, nodes))
+    }
+
+    /// Cluster: `CLUSTER NODES` from the first node that answers; every node gets polled.
+    async fn cluster_topology(
+        &mut self,
+        auth: &Auth,
+    ) -> Result<(ClusterView, Vec<String>), String> {
+        let mut candidates = self.known_cluster.clone();
+        for s in &self.spec.cluster {
+            let s = host_port(s);
+            if !candidates.contains(&s) {
+                candidates.push(s);
+            }
+        }
+        let mut errors = Vec::new();
+        for a in candidates {
+            let r = async {
+                let mut c = self.conn(&a, auth).await?;
+                let nodes: String = redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| explain(&e.to_string(), auth.username.as_deref()))?;
+                let info: String = redis::cmd("CLUSTER")
+                    .arg("INFO")
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((nodes, info))
+            }
+            .await;
+            match r {
+                Ok((text, info)) => {
+                    let nodes = info::parse_cluster_nodes(&text);
+                    let covered = info::slots_covered(&nodes);
+                    let view = ClusterView {
+                        state: parse_info(&info)
+                            .get("cluster_state")
+                            .cloned()
+                            .unwrap_or_default(),
+                        asked: a.clone(),
+                        slots_covered: covered,
+                        all_slots_covered: covered == 16384,
+                        nodes,
+                    };
+                    let addrs: Vec<String> = view
+                        .nodes
+                        .iter()
+                        .filter(|n| !n.addr.is_empty() && !n.addr.starts_with(':'))
+                        .map(|n| n.addr.clone())
+                        .collect();
+                    // Healthy nodes first, so the next poll asks one that answers.
+                    let mut known: Vec<&ClusterNode> = view.nodes.iter().collect();
+                    known.sort_by_key(|n| n.failed() || n.suspected());
+                    self.known_cluster = known.iter().map(|n| n.addr.clone()).collect();
+                    self.track_promotions(&view.nodes);
+                    return Ok((view, addrs));
+                }
+                Err(e) => {
+                    self.conns.remove(&a);
+                    errors.push(format!("{a}: {e}"));
+                }
+            }
+        }
+        Err(format!("no cluster node answered ({})", errors.join("; ")))
+    }
+
+    fn track_promotions(&mut self, nodes: &[ClusterNode]) {
+        let by_id: HashMap<&str, &ClusterNode> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+        let mut promoted = None;
+        for n in nodes {
+            if let Some((role, master)) = self.last_roles.get(&n.id)
+                && role == "replica"
+                && n.role == "master"
+            {
+                let from = master
+                    .as_deref()
+                    .and_then(|m| by_id.get(m))
+                    .map_or_else(|| "?".to_string(), |m| m.addr.clone());
+                promoted = Some((from, n.addr.clone()));
+            }
+        }
+        if let Some((from, to)) = promoted {
+            self.noticed_failover(from, to);
+        }
+        self.last_roles = nodes
+            .iter()
+            .map(|n| (n.id.clone(), (n.role.clone(), n.master_id.clone())))
+            .collect();
+    }
+
+    async fn clients(&mut self, addr: &str, auth: &Auth) -> Result<Vec<ClientInfo>, String> {
+        let mut c = self.conn(addr, auth).await?;
+        let text: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut c)
+            .await
+            .map_err(|e| explain(&e.to_string(), auth.username.as_deref()))?;
+        let mut list = info::parse_client_list(&text);
+        list.truncate(MAX_CLIENTS);
+        Ok(list)
+    }
+}
+
 impl Poller for RedisPoller {
     async fn poll(&mut self) -> Result<Sample, String> {
-        if self.conn.is_none() {
-            self.conn = Some(self.connect().await?);
+        if self.auth.is_none() {
+            self.auth = Some(Auth::from_spec(&self.spec)?);
         }
-        let Some((addr, conn)) = self.conn.as_mut() else {
-            return Err("not connected".into());
+        let Some(auth) = self.auth.clone() else {
+            return Err("no credentials".into());
         };
-        let info: String = redis::cmd("INFO")
-            .arg("everything")
-            .query_async(conn)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut node = NodeInfo::from_info(addr, &parse_info(&info));
-        if node.maxmemory_policy.is_empty() {
-            node.maxmemory_policy = "?".into();
+        let mut sample = RedisSample {
+            mode: self.mode().into(),
+            ..Default::default()
+        };
+        let addrs = match sample.mode.as_str() {
+            "sentinel" => {
+                let (view, addrs) = self.sentinel_topology(&auth, &mut sample.notes).await?;
+                sample.sentinel = Some(view);
+                addrs
+            }
+            "cluster" => {
+                let (view, addrs) = self.cluster_topology(&auth).await?;
+                sample.cluster = Some(view);
+                addrs
+            }
+            _ => {
+                let url = self
+                    .spec
+                    .url
+                    .clone()
+                    .ok_or("set `url`, `sentinels` + `master`, or `cluster`")?;
+                vec![host_port(&url)]
+            }
+        };
+        sample.nodes = self.poll_nodes(&addrs, &auth).await;
+        if sample.mode == "standalone"
+            && let Some(n) = sample.nodes.first()
+            && let Some(e) = &n.error
+        {
+            return Err(format!("{}: {e}", n.addr));
         }
-        Ok(Sample::Redis(Box::new(RedisSample { nodes: vec![node] })))
+        if sample.nodes.iter().all(|n| n.error.is_some()) && sample.mode == "cluster" {
+            return Err("no cluster node answered INFO".into());
+        }
+        let master = sample
+            .nodes
+            .iter()
+            .find(|n| n.error.is_none() && n.is_master())
+            .map(|n| n.addr.clone());
+        if let Some(m) = master {
+            match self.clients(&m, &auth).await {
+                Ok(c) => sample.clients = c,
+                Err(e) => sample
+                    .notes
+                    .push(format!("clients of {m}: CLIENT LIST {e}")),
+            }
+            sample.clients_node = m;
+        }
+        for n in &sample.nodes {
+            if let Some(e) = &n.error
+                && e.contains("not permitted")
+            {
+                sample.notes.push(format!("{}: {e}", n.addr));
+            }
+        }
+        sample.last_failover = self.last_failover.clone();
+        Ok(Sample::Redis(Box::new(sample)))
     }
 
     fn reset(&mut self) {
-        self.conn = None;
-    }
-}
-
-impl RedisSample {
-    pub fn model(&self) -> PaneModel {
-        let mut m = PaneModel::default();
-        for n in &self.nodes {
-            let mem = match n.memory_ratio() {
-                Some(r) => format!(
-                    "{} / {} ({})",
-                    fmt::bytes(n.used_memory),
-                    fmt::bytes(n.maxmemory),
-                    fmt::pct(r)
-                ),
-                None => format!("{} (no maxmemory)", fmt::bytes(n.used_memory)),
-            };
-            let level = match n.memory_ratio() {
-                Some(r) if r >= 0.95 => Level::Crit,
-                Some(r) if r >= 0.9 => Level::Warn,
-                _ => Level::Ok,
-            };
-            m.level = m.level.max(level);
-            m.tile.push(Summary::text(vec![
-                Cell::new(format!("{} {} ", n.addr, n.role)),
-                Cell::level(mem.clone(), level),
-                Cell::new(format!(" {} ops/s", n.ops_per_sec)),
-            ]));
-            match n.memory_ratio() {
-                Some(r) => m.summary.push(Summary::Gauge {
-                    label: format!("{} memory", n.addr),
-                    ratio: r,
-                    text: mem,
-                    level,
-                }),
-                None => m.summary.push(Summary::line(
-                    format!("{} memory {mem}", n.addr),
-                    Level::Normal,
-                )),
-            }
-        }
-        let rows = self
-            .nodes
-            .iter()
-            .map(|n| {
-                let save = if n.rdb_bgsave_in_progress {
-                    "saving".to_string()
-                } else {
-                    save_age(n.rdb_last_save_time)
-                };
-                Row::new(
-                    n.addr.clone(),
-                    vec![
-                        Cell::new(n.addr.clone()),
-                        Cell::new(n.role.clone()),
-                        Cell::new(fmt::bytes(n.used_memory)),
-                        Cell::new(if n.maxmemory > 0 {
-                            fmt::bytes(n.maxmemory)
-                        } else {
-                            "-".into()
-                        }),
-                        Cell::new(n.maxmemory_policy.clone()),
-                        Cell::new(n.ops_per_sec.to_string()),
-                        Cell::new(n.connected_clients.to_string()),
-                        Cell::new(n.keys.to_string()),
-                        Cell::level(
-                            format!("{save} {}", n.rdb_last_bgsave_status),
-                            if n.rdb_last_bgsave_status == "ok" {
-                                Level::Normal
-                            } else {
-                                Level::Crit
-                            },
-                        ),
-                    ],
-                )
-            })
-            .collect();
-        m.tables.push(Table {
-            title: "Nodes".into(),
-            columns: vec![
-                crate::views::Column::left("NODE", 21),
-                crate::views::Column::left("ROLE", 7),
-                crate::views::Column::right("USED", 10),
-                crate::views::Column::right("MAX", 10),
-                crate::views::Column::left("POLICY", 14),
-                crate::views::Column::right("OPS/S", 7),
-                crate::views::Column::right("CLIENTS", 7),
-                crate::views::Column::right("KEYS", 8),
-                crate::views::Column::left("LAST SAVE", 12),
-            ],
-            rows,
-            empty: "no nodes".into(),
-        });
-        m
-    }
-
-    /// Guarded keys of the pane: BGSAVE on the selected node.
-    pub fn command(
-        &self,
-        _table: usize,
-        key: &str,
-        _marked: &BTreeSet<String>,
-        action: Action,
-    ) -> Option<CommandResult> {
-        match action {
-            Action::Bgsave => Some(Ok((
-                key.to_string(),
-                Op::Redis(RedisOp::Bgsave {
-                    node: key.to_string(),
-                }),
-                Risk::Low,
-            ))),
-            _ => None,
-        }
-    }
-
-    pub fn detail(&self, _table: usize, key: &str) -> Option<Detail> {
-        let n = self.nodes.iter().find(|n| n.addr == key)?;
-        Some(Detail {
-            title: format!("Redis {}", n.addr),
-            lines: vec![
-                vec![Cell::new(format!("version {}  role {}", n.version, n.role))],
-                vec![Cell::new(format!("evicted keys {}", n.evicted_keys))],
-            ],
-            table: None,
-        })
-    }
-}
-
-fn save_age(unix: i64) -> String {
-    let now = chrono::Utc::now().timestamp();
-    if unix <= 0 {
-        "never".into()
-    } else {
-        format!(
-            "{} ago",
-            fmt::duration(Duration::from_secs((now - unix).max(0) as u64))
-        )
-    }
-}
-
-/// Guarded Redis operations.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum RedisOp {
-    /// `BGSAVE` on one node.
-    Bgsave { node: String },
-}
-
-impl RedisOp {
-    pub fn describe(&self) -> String {
-        match self {
-            RedisOp::Bgsave { node } => format!("BGSAVE on {node}: fork and write an RDB snapshot"),
-        }
-    }
-
-    pub async fn execute(&self, spec: &RedisSpec) -> Result<String, String> {
-        match self {
-            RedisOp::Bgsave { node } => {
-                let mut p = RedisPoller::new(spec.clone());
-                let url = format!("redis://{node}");
-                let secret = spec.secret().resolve()?;
-                let info = connection_info(&url, spec.username.as_deref(), secret.as_ref())
-                    .map_err(|e| p.scrub(e))?;
-                let client = redis::Client::open(info).map_err(|e| p.scrub(e))?;
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .map_err(|e| p.scrub(e))?;
-                p.secret = secret;
-                let reply: String = redis::cmd("BGSAVE")
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(|e| p.scrub(e))?;
-                Ok(reply)
-            }
-        }
+        self.conns.clear();
     }
 }
 
@@ -360,13 +605,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_info() {
-        let info = parse_info(
-            "# Server\r\nredis_version:7.0.15\r\nrole:master\r\nused_memory:2048\r\nmaxmemory:4096\r\n# Keyspace\r\ndb0:keys=3,expires=0,avg_ttl=0\r\ndb1:keys=2,expires=0\r\n",
+    fn addresses_from_config_forms() {
+        assert_eq!(host_port("redis://127.0.0.1:6379/"), "127.0.0.1:6379");
+        assert_eq!(host_port("redis://u:p@h:1/0"), "h:1");
+        assert_eq!(host_port("h:2"), "h:2");
+    }
+
+    #[test]
+    fn acl_refusals_are_explained() {
+        let e = explain(
+            "NOPERM: User reader has no permissions to run the 'client|list' command",
+            Some("reader"),
         );
-        let n = NodeInfo::from_info("h:1", &info);
-        assert_eq!(n.version, "7.0.15");
-        assert_eq!(n.keys, 5);
-        assert_eq!(n.memory_ratio(), Some(0.5));
+        assert!(e.starts_with("not permitted for user reader (ACL)"), "{e}");
     }
 }
