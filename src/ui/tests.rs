@@ -48,9 +48,14 @@ fn state() -> State {
             ops_per_sec: 1200,
             connected_clients: 14,
             keys: 52_000,
-            rdb_last_bgsave_status: "ok".into(),
+            persistence: crate::sources::redis::model::Persistence {
+                rdb_last_bgsave_status: "ok".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }],
+        mode: "standalone".into(),
+        ..Default::default()
     };
     let feed = |s: &mut State, kind, update| {
         let index = s

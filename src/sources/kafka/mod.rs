@@ -147,12 +147,15 @@ pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
     Ok(cfg)
 }
 
+/// One topic as read from metadata: (name, internal, partitions: (id, leader, replicas, isr)).
+pub type RawTopic = (String, bool, Vec<(i32, i32, Vec<i32>, Vec<i32>)>);
+
 /// What one poll read from the cluster, before any state is applied.
 #[derive(Debug, Default)]
 pub struct Raw {
     pub cluster: Option<admin::Cluster>,
     /// (name, internal, partitions: (id, leader, replicas, isr)).
-    pub topics: Vec<(String, bool, Vec<(i32, i32, Vec<i32>, Vec<i32>)>)>,
+    pub topics: Vec<RawTopic>,
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
     pub groups: Vec<admin::GroupDescription>,

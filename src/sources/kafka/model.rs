@@ -33,12 +33,9 @@ pub fn spark(data: &[u64]) -> String {
         .rev()
         .take(12)
         .rev()
-        .map(|&v| {
-            if max == 0 {
-                BARS[0]
-            } else {
-                BARS[((v * 7) / max) as usize]
-            }
+        .map(|&v| match (v * 7).checked_div(max) {
+            None => BARS[0],
+            Some(i) => BARS[i as usize],
         })
         .collect()
 }

@@ -241,8 +241,10 @@ pub fn reset(
     dry_run: bool,
 ) -> Result<String, String> {
     let desc = a.describe_groups(&[group.to_string()])?;
-    if let Some(d) = desc.first() {
-        if !d.members.is_empty() {
+    if let Some(d) = desc.first()
+        && !d.members.is_empty()
+    {
+        {
             return Err(format!(
                 "group {group} has {} active members ({}): stop its consumers before resetting",
                 d.members.len(),
@@ -303,10 +305,10 @@ pub fn plan_reset(
             );
         }
     }
-    if let Some(x) = topic {
-        if parts.is_empty() {
-            return Err(format!("topic {x} does not exist"));
-        }
+    if let Some(x) = topic
+        && parts.is_empty()
+    {
+        return Err(format!("topic {x} does not exist"));
     }
     parts.sort();
     let wm = a.watermarks(&parts)?;
