@@ -19,6 +19,8 @@ pub const TAB_VACUUM: usize = 5;
 pub const TAB_INDEXES: usize = 6;
 pub const TAB_DATABASES: usize = 7;
 pub const TAB_ROLES: usize = 8;
+/// Present only when PgBouncer is configured.
+pub const TAB_PGBOUNCER: usize = 9;
 
 /// Thresholds shared with the alert rules.
 pub const LONG_QUERY_SECS: f64 = 300.0;
@@ -40,6 +42,48 @@ fn one_line(q: &str, max: usize) -> String {
         format!("{}…", s.chars().take(max).collect::<String>())
     } else {
         s
+    }
+}
+
+fn pgbouncer_table(pools: &[super::pgbouncer::Pool]) -> Table {
+    Table {
+        title: "PgBouncer".into(),
+        columns: vec![
+            Column::left("POOL", 24),
+            Column::left("MODE", 11),
+            Column::right("CL-ACT", 6),
+            Column::right("CL-WAIT", 7),
+            Column::right("SV-ACT", 6),
+            Column::right("SV-IDLE", 7),
+            Column::right("SV-USED", 7),
+            Column::right("MAXWAIT", 8),
+        ],
+        rows: pools
+            .iter()
+            .map(|p| {
+                Row::new(
+                    format!("{}/{}", p.database, p.user),
+                    vec![
+                        format!("{}/{}", p.database, p.user).into(),
+                        p.pool_mode.as_str().into(),
+                        p.clients_active.to_string().into(),
+                        Cell::level(
+                            p.clients_waiting.to_string(),
+                            if p.clients_waiting > 0 {
+                                Level::Warn
+                            } else {
+                                Level::Normal
+                            },
+                        ),
+                        p.servers_active.to_string().into(),
+                        p.servers_idle.to_string().into(),
+                        p.servers_used.to_string().into(),
+                        fmt::secs(p.max_wait_seconds).into(),
+                    ],
+                )
+            })
+            .collect(),
+        empty: "no PgBouncer pools (see the hint if it is unreachable)".into(),
     }
 }
 
@@ -213,20 +257,24 @@ impl PgSample {
             summary.push(Summary::line(format!("hint: {h}"), Level::Info));
         }
 
+        let mut tables = vec![
+            self.activity_table(),
+            self.connections_table(),
+            self.locks_table(),
+            self.statements_table(),
+            self.replication_table(),
+            self.vacuum_table(),
+            self.indexes_table(),
+            self.databases_table(),
+            self.roles_table(),
+        ];
+        if let Some(pools) = &self.pgbouncer_pools {
+            tables.push(pgbouncer_table(pools));
+        }
         PaneModel {
             tile,
             summary,
-            tables: vec![
-                self.activity_table(),
-                self.connections_table(),
-                self.locks_table(),
-                self.statements_table(),
-                self.replication_table(),
-                self.vacuum_table(),
-                self.indexes_table(),
-                self.databases_table(),
-                self.roles_table(),
-            ],
+            tables,
             level,
         }
     }
