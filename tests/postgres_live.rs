@@ -307,6 +307,22 @@ async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
     });
     assert!(stuck.execute("select 1").await.is_err());
 
+    // Even handed the console's own pid, terminate leaves it alone and polling goes on.
+    let s = poll(&mut p).await;
+    let own = s
+        .activity
+        .iter()
+        .find(|a| a.own && a.database == db)
+        .expect("own")
+        .pid;
+    let out = PgOp::Terminate { pids: vec![own] }
+        .execute(&spec(pg.url()))
+        .await
+        .expect("terminate");
+    assert_eq!(out, "pg_terminate_backend: 0 of 1 sessions signalled");
+    let again = poll(&mut p).await;
+    assert!(again.activity.iter().any(|a| a.pid == own));
+
     // Throttle a role: the preview shows the current limit, the server holds the new one.
     let role = create_role(pg, "throttled", "");
     let s = poll(&mut p).await;
