@@ -129,12 +129,16 @@ pub fn host_port(addr: &str) -> String {
 
 /// Turns an ACL refusal into something a person can act on.
 pub fn explain(err: &str, user: Option<&str>) -> String {
-    if err.contains("NOPERM") {
+    let lower = err.to_lowercase();
+    if lower.contains("noperm") {
         format!(
             "not permitted for user {} (ACL): {err}",
             user.unwrap_or("default")
         )
-    } else if err.contains("WRONGPASS") || err.contains("NOAUTH") {
+    } else if lower.contains("wrongpass")
+        || lower.contains("noauth")
+        || lower.contains("authentication")
+    {
         format!("authentication failed (check username/password): {err}")
     } else {
         err.to_string()
