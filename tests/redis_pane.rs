@@ -539,3 +539,99 @@ fn cluster_failover_and_a_killed_master_are_shown_until_coverage_is_back() {
         .expect("node");
     assert!(down.error.is_some());
 }
+
+#[test]
+fn tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let ssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(p("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.crt"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=opsdeck-test-ca",
+    ]);
+    ssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        &p("srv.key"),
+        "-out",
+        &p("srv.csr"),
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("srv.csr"),
+        "-CA",
+        &p("ca.crt"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        &p("srv.crt"),
+        "-days",
+        "2",
+        "-extfile",
+        &p("san.ext"),
+    ]);
+    let tls_port = support::free_port();
+    let r = Redis::start_with(&[
+        ("tls-port", &tls_port.to_string()),
+        ("tls-cert-file", &p("srv.crt")),
+        ("tls-key-file", &p("srv.key")),
+        ("tls-ca-cert-file", &p("ca.crt")),
+        ("tls-auth-clients", "no"),
+    ]);
+    let spec = RedisSpec {
+        name: "tls".into(),
+        url: Some(format!("rediss://127.0.0.1:{tls_port}/")),
+        tls: true,
+        tls_ca_file: Some(p("ca.crt")),
+        ..Default::default()
+    };
+    let mut c = Console::new(spec.clone());
+    let s = c.poll();
+    assert_eq!(s.nodes[0].role, "master");
+    assert!(s.nodes[0].error.is_none() && s.nodes[0].latency.last_us.is_some());
+    // The connection really is TLS: the server counts it on its TLS port.
+    let conns = r.cli(&["CLIENT", "LIST"]);
+    assert!(
+        conns
+            .lines()
+            .any(|l| l.contains(&format!("laddr=127.0.0.1:{tls_port}"))),
+        "{conns}"
+    );
+    // Without the CA the server's certificate is not trusted, and the pane says so.
+    let mut untrusted = Console::new(RedisSpec {
+        tls_ca_file: None,
+        ..spec
+    });
+    let err = untrusted.try_poll().expect_err("untrusted certificate");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+}

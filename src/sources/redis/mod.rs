@@ -48,6 +48,8 @@ pub struct Auth {
     pub username: Option<String>,
     pub secret: Option<Secret>,
     pub tls: bool,
+    /// PEM bytes of `tls_ca_file`.
+    pub ca: Option<Vec<u8>>,
 }
 
 impl Auth {
@@ -56,6 +58,12 @@ impl Auth {
             username: spec.username.clone(),
             secret: spec.secret().resolve()?,
             tls: spec.tls,
+            ca: match &spec.tls_ca_file {
+                Some(f) => {
+                    Some(std::fs::read(f).map_err(|e| format!("redis tls_ca_file {f}: {e}"))?)
+                }
+                None => None,
+            },
         })
     }
 
@@ -65,6 +73,7 @@ impl Auth {
             username: None,
             secret: None,
             tls: self.tls,
+            ca: self.ca.clone(),
         }
     }
 
@@ -86,8 +95,24 @@ impl Auth {
             .map_err(|e| self.scrub(e))
     }
 
+    /// A client for `addr`, trusting `tls_ca_file` when set.
+    pub fn client(&self, addr: &str) -> Result<redis::Client, String> {
+        let info = self.info(addr)?;
+        match &self.ca {
+            Some(ca) if self.tls => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            _ => redis::Client::open(info),
+        }
+        .map_err(|e| self.scrub(e))
+    }
+
     pub async fn connect(&self, addr: &str) -> Result<MultiplexedConnection, String> {
-        let client = redis::Client::open(self.info(addr)?).map_err(|e| self.scrub(e))?;
+        let client = self.client(addr)?;
         let cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(NODE_TIMEOUT));
@@ -409,7 +434,7 @@ impl RedisPoller {
         for a in all {
             let alive = self.subscribers.get(&a).is_some_and(|h| !h.is_finished());
             if !alive {
-                match sauth.info(&a) {
+                match sauth.client(&a) {
                     Ok(i) => {
                         let h = sentinel::spawn_subscriber(a.clone(), i, self.timeline.clone());
                         self.subscribers.insert(a, h);
