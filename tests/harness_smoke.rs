@@ -314,3 +314,16 @@ fn pgbackrest_stanza_with_backup_and_survives_postgres_kill() {
     b.check();
     assert_eq!(b.info_json()[0]["backup"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn redis_pause_blocks_answers_until_resume() {
+    let r = Redis::start();
+    r.pause();
+    // SIGSTOPped: the port still accepts (kernel backlog) but nothing answers.
+    assert!(support::redis::query::<String>(r.port(), &["PING"]).is_err());
+    r.resume();
+    assert_eq!(
+        support::redis::query::<String>(r.port(), &["PING"]).as_deref(),
+        Ok("PONG")
+    );
+}

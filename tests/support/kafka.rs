@@ -285,7 +285,9 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
                  num.network.threads=2\n\
                  num.io.threads=2\n\
                  num.recovery.threads.per.data.dir=1\n\
-                 background.threads=2\n",
+                 background.threads=2\n\
+                 broker.heartbeat.interval.ms=500\n\
+                 broker.session.timeout.ms=3000\n",
                 id = p.id,
                 port = p.port,
                 cport = p.controller_port,
