@@ -635,3 +635,186 @@ fn tls_with_a_private_ca() {
     let err = untrusted.try_poll().expect_err("untrusted certificate");
     assert!(err.to_lowercase().contains("certificate"), "{err}");
 }
+
+/// A Sentinel deployment just after a failover, as plain data, for render snapshots.
+fn sentinel_sample() -> RedisSample {
+    use opsdeck::sources::redis::*;
+    let now = chrono::Utc::now().timestamp();
+    let node = |addr: &str, role: &str| NodeInfo {
+        addr: addr.into(),
+        role: role.into(),
+        version: "7.0.15".into(),
+        used_memory: 1_900_000,
+        used_memory_peak: 2_000_000,
+        used_memory_rss: 9_000_000,
+        maxmemory: 2 * 1024 * 1024,
+        maxmemory_policy: "allkeys-lru".into(),
+        allocator_frag_ratio: 1.12,
+        mem_fragmentation_ratio: 4.5,
+        evicted_per_sec: Some(if role == "master" { 120.0 } else { 0.0 }),
+        expired_per_sec: Some(0.0),
+        ops_per_sec: 1500,
+        hit_ratio: Some(0.92),
+        connected_clients: 12,
+        blocked_clients: 1,
+        keys: 1800,
+        keys_per_db: vec![("db0".into(), 1800)],
+        latency: Latency {
+            last_us: Some(300),
+            p50_us: Some(250),
+            p99_us: Some(1800),
+            window_us: vec![200, 250, 300, 1800, 260, 240, 300],
+        },
+        persistence: Persistence {
+            rdb_last_save_time: now - 3600,
+            rdb_last_bgsave_status: "ok".into(),
+            rdb_changes_since_last_save: 42,
+            aof_enabled: true,
+            aof_last_bgrewrite_status: "ok".into(),
+            aof_last_write_status: "ok".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut master = node("10.0.0.2:6379", "master");
+    master.replication.master_repl_offset = 5000;
+    master.replication.replicas = vec![
+        ReplicaLink {
+            addr: "10.0.0.1:6379".into(),
+            state: "online".into(),
+            offset: 4000,
+            lag_bytes: 1000,
+            lag_secs: 0,
+        },
+        ReplicaLink {
+            addr: "10.0.0.3:6379".into(),
+            state: "online".into(),
+            offset: 3000,
+            lag_bytes: 2000,
+            lag_secs: 7,
+        },
+    ];
+    let replica = node("10.0.0.1:6379", "slave");
+    let down = NodeInfo {
+        addr: "10.0.0.3:6379".into(),
+        error: Some("no answer within 4s".into()),
+        ..Default::default()
+    };
+    let peer = |a: &str, f: &str, says: Option<&str>| SentinelPeer {
+        addr: a.into(),
+        flags: f.into(),
+        says_master: says.map(str::to_string),
+    };
+    RedisSample {
+        mode: "sentinel".into(),
+        nodes: vec![master, replica, down],
+        sentinel: Some(SentinelView {
+            master_name: "mymaster".into(),
+            master_addr: "10.0.0.2:6379".into(),
+            master_flags: "master".into(),
+            quorum: 2,
+            ckquorum: "OK 3 usable Sentinels. Quorum and failover authorization can be reached"
+                .into(),
+            ckquorum_ok: true,
+            replicas: vec![
+                peer("10.0.0.1:6379", "slave", None),
+                peer("10.0.0.3:6379", "slave,s_down", None),
+            ],
+            sentinels: vec![
+                peer("10.0.0.5:26379", "sentinel", Some("10.0.0.2:6379")),
+                peer("10.0.0.6:26379", "sentinel", Some("10.0.0.2:6379")),
+            ],
+            asked: "10.0.0.4:26379".into(),
+            events: vec![],
+        }),
+        clients: vec![ClientInfo {
+            id: 7,
+            addr: "10.0.1.9:51234".into(),
+            name: "checkout".into(),
+            user: "default".into(),
+            cmd: "get".into(),
+            flags: "N".into(),
+            age_secs: 3600,
+            idle_secs: 2,
+            ..Default::default()
+        }],
+        clients_node: "10.0.0.2:6379".into(),
+        last_failover: Some(Failover {
+            from: "10.0.0.1:6379".into(),
+            to: "10.0.0.2:6379".into(),
+            at: now - 30,
+        }),
+        notes: vec![],
+        cluster: None,
+    }
+}
+
+#[test]
+fn render_every_view_of_the_sentinel_pane() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use opsdeck::app::state::Pane;
+    use opsdeck::app::{Event, State, update};
+    use opsdeck::config::Config;
+    use opsdeck::config::keymap::Keymap;
+    use opsdeck::config::theme::Theme;
+    use opsdeck::sources::Update;
+
+    let mut st = State::new(
+        Config::default(),
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    let index = st.pane_sources(Pane::Redis)[0];
+    let generation = st.generation;
+    update(
+        &mut st,
+        Event::Source {
+            generation,
+            index,
+            update: Update::Sample(Sample::Redis(Box::new(sentinel_sample()))),
+        },
+    );
+    let press = |st: &mut State, c: KeyCode| {
+        update(st, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    press(&mut st, KeyCode::Char('3'));
+    press(&mut st, KeyCode::Enter);
+    let render = |st: &State| {
+        let mut term =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(130, 32)).expect("term");
+        term.draw(|f| opsdeck::ui::draw(f, st)).expect("draw");
+        let buf = term.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut screens = Vec::new();
+    for tab in sentinel_sample().tabs() {
+        let screen = render(&st);
+        // The header clock changes; everything else of the pane is stable.
+        let body: String = screen.lines().skip(1).collect::<Vec<_>>().join("\n");
+        assert!(body.contains(tab.title()), "{tab:?} not shown:\n{screen}");
+        screens.push((tab.title(), body));
+        press(&mut st, KeyCode::Char(']'));
+    }
+    for (title, body) in &screens {
+        insta::assert_snapshot!(format!("redis_sentinel_{title}"), body);
+    }
+    if std::env::var("OPSDECK_SCREENSHOTS").is_ok() {
+        std::fs::create_dir_all("screenshots").expect("dir");
+        std::fs::write("screenshots/redis-sentinel.txt", render_first(&screens)).expect("write");
+    }
+}
+
+fn render_first(screens: &[(&str, String)]) -> String {
+    screens.first().map(|(_, b)| b.clone()).unwrap_or_default() + "\n"
+}

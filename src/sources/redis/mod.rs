@@ -11,6 +11,7 @@ pub mod model;
 pub mod ops;
 pub mod sentinel;
 mod view;
+pub use view::Tab;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -308,10 +308,12 @@ impl RedisSample {
             .iter()
             .map(|n| {
                 if let Some(e) = &n.error {
-                    let mut cells =
-                        vec![Cell::new(n.addr.clone()), Cell::level("down", Level::Crit)];
+                    let mut cells = vec![
+                        Cell::new(n.addr.clone()),
+                        Cell::level("down", Level::Crit),
+                        Cell::level(e.clone(), Level::Crit),
+                    ];
                     cells.extend((0..9).map(|_| Cell::new("")));
-                    cells.push(Cell::level(e.clone(), Level::Crit));
                     return Row::new(n.addr.clone(), cells);
                 }
                 let ratio = n.memory_ratio();
