@@ -818,3 +818,112 @@ fn render_every_view_of_the_sentinel_pane() {
 fn render_first(screens: &[(&str, String)]) -> String {
     screens.first().map(|(_, b)| b.clone()).unwrap_or_default() + "\n"
 }
+
+#[test]
+fn cluster_tabs_show_flags_coverage_and_shard_offsets() {
+    use opsdeck::sources::redis::*;
+    let cn = |id: &str, addr: &str, role: &str, master: Option<&str>, flags: &[&str], slots| {
+        ClusterNode {
+            id: id.into(),
+            addr: addr.into(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            role: role.into(),
+            master_id: master.map(str::to_string),
+            link_state: if flags.contains(&"fail") {
+                "disconnected"
+            } else {
+                "connected"
+            }
+            .into(),
+            slots,
+        }
+    };
+    let mut m1 = NodeInfo {
+        addr: "10.0.0.1:7000".into(),
+        role: "master".into(),
+        ..Default::default()
+    };
+    m1.replication.master_repl_offset = 9000;
+    m1.replication.replicas = vec![ReplicaLink {
+        addr: "10.0.0.4:7000".into(),
+        state: "online".into(),
+        offset: 8000,
+        lag_bytes: 1000,
+        lag_secs: 0,
+    }];
+    let s = RedisSample {
+        mode: "cluster".into(),
+        nodes: vec![m1],
+        cluster: Some(ClusterView {
+            state: "fail".into(),
+            asked: "10.0.0.1:7000".into(),
+            nodes: vec![
+                cn(
+                    "a",
+                    "10.0.0.1:7000",
+                    "master",
+                    None,
+                    &["master"],
+                    vec![(0, 5460)],
+                ),
+                cn(
+                    "b",
+                    "10.0.0.2:7000",
+                    "master",
+                    None,
+                    &["master", "fail"],
+                    vec![(5461, 10922)],
+                ),
+                cn(
+                    "c",
+                    "10.0.0.3:7000",
+                    "master",
+                    None,
+                    &["master"],
+                    vec![(10923, 16383)],
+                ),
+                cn(
+                    "d",
+                    "10.0.0.4:7000",
+                    "replica",
+                    Some("a"),
+                    &["slave"],
+                    vec![],
+                ),
+                cn(
+                    "e",
+                    "10.0.0.5:7000",
+                    "replica",
+                    Some("b"),
+                    &["slave", "fail?"],
+                    vec![],
+                ),
+            ],
+            slots_covered: 10922,
+            all_slots_covered: false,
+        }),
+        ..Default::default()
+    };
+    let m = s.model();
+    assert_eq!(m.level, opsdeck::views::Level::Crit);
+    let text = |t: &opsdeck::views::Table| {
+        t.rows
+            .iter()
+            .map(|r| {
+                r.cells
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let header = format!("{:?}", m.summary);
+    assert!(
+        header.contains("cluster fail · 10922/16384 slots covered · 5 nodes · 2 failing"),
+        "{header}"
+    );
+    insta::assert_snapshot!("redis_cluster_Cluster", text(table(&m, "Cluster")));
+    insta::assert_snapshot!("redis_cluster_Shards", text(table(&m, "Shards")));
+}

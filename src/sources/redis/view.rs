@@ -678,7 +678,11 @@ impl RedisSample {
                             Cell::level(flags, l),
                             Cell::new(n.link_state.clone()),
                             Cell::new(master),
-                            Cell::new(format!("{} {}", n.slot_count(), slots.join(" "))),
+                            Cell::new(if n.slots.is_empty() {
+                                "-".to_string()
+                            } else {
+                                format!("{} {}", n.slot_count(), slots.join(" "))
+                            }),
                         ],
                     )
                 })
@@ -726,7 +730,14 @@ impl RedisSample {
                             })
                             .collect()
                     })
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| {
+                        // Master not polled: its replicas from the topology, offsets unknown.
+                        c.nodes
+                            .iter()
+                            .filter(|r| r.master_id.as_deref() == Some(m.id.as_str()))
+                            .map(|r| format!("{} offset ?", r.addr))
+                            .collect()
+                    });
                 rows.push(Row::new(
                     m.addr.clone(),
                     vec![
