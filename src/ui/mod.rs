@@ -209,6 +209,8 @@ fn short(a: Action) -> &'static str {
         Action::DeleteTopic => "delete",
         Action::Mark => "mark",
         Action::Failover => "failover",
+        Action::Bgrewriteaof => "aof rewrite",
+        Action::SetPolicy => "set policy",
         Action::ResetOffsets => "reset offsets",
         Action::Ack => "ack",
         Action::Silence => "silence",
