@@ -147,12 +147,15 @@ pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
     Ok(cfg)
 }
 
+/// A partition as metadata shows it: (id, leader, replicas, isr).
+pub type RawPartition = (i32, i32, Vec<i32>, Vec<i32>);
+
 /// What one poll read from the cluster, before any state is applied.
 #[derive(Debug, Default)]
 pub struct Raw {
     pub cluster: Option<admin::Cluster>,
-    /// (name, internal, partitions: (id, leader, replicas, isr)).
-    pub topics: Vec<(String, bool, Vec<(i32, i32, Vec<i32>, Vec<i32>)>)>,
+    /// (name, internal, partitions).
+    pub topics: Vec<(String, bool, Vec<RawPartition>)>,
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
     pub groups: Vec<admin::GroupDescription>,

@@ -33,13 +33,7 @@ pub fn spark(data: &[u64]) -> String {
         .rev()
         .take(12)
         .rev()
-        .map(|&v| {
-            if max == 0 {
-                BARS[0]
-            } else {
-                BARS[((v * 7) / max) as usize]
-            }
-        })
+        .map(|&v| BARS[(v * 7).checked_div(max).unwrap_or(0).min(7) as usize])
         .collect()
 }
 

@@ -241,14 +241,14 @@ pub fn reset(
     dry_run: bool,
 ) -> Result<String, String> {
     let desc = a.describe_groups(&[group.to_string()])?;
-    if let Some(d) = desc.first() {
-        if !d.members.is_empty() {
-            return Err(format!(
-                "group {group} has {} active members ({}): stop its consumers before resetting",
-                d.members.len(),
-                d.state
-            ));
-        }
+    if let Some(d) = desc.first()
+        && !d.members.is_empty()
+    {
+        return Err(format!(
+            "group {group} has {} active members ({}): stop its consumers before resetting",
+            d.members.len(),
+            d.state
+        ));
     }
     let plan = plan_reset(a, group, topic, to)?;
     if plan.is_empty() {
@@ -303,10 +303,10 @@ pub fn plan_reset(
             );
         }
     }
-    if let Some(x) = topic {
-        if parts.is_empty() {
-            return Err(format!("topic {x} does not exist"));
-        }
+    if let Some(x) = topic
+        && parts.is_empty()
+    {
+        return Err(format!("topic {x} does not exist"));
     }
     parts.sort();
     let wm = a.watermarks(&parts)?;
