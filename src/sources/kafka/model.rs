@@ -458,4 +458,36 @@ mod tests {
         );
         assert_eq!(spark(&[0, 7, 14]), "▁▄█");
     }
+
+    #[test]
+    fn internal_topics_hidden_and_missing_replicas_marked() {
+        let mut r = raw(0, 10, 0);
+        r.topics.push((
+            "__consumer_offsets".into(),
+            true,
+            vec![(0, 1, vec![1], vec![1])],
+        ));
+        let mut st = State::new(Windows::default());
+        let s = st.ingest(r, 0.0, false);
+        let m = s.model();
+        let keys: Vec<_> = m.tables[TABLE_TOPICS]
+            .rows
+            .iter()
+            .map(|r| r.key.as_str())
+            .collect();
+        assert_eq!(keys, vec!["orders"]);
+        assert_eq!(m.level, Level::Warn);
+        let d = s.detail(TABLE_TOPICS, "orders").expect("detail");
+        let rows = d.table.expect("partitions").rows;
+        assert_eq!(rows[1].cells[4], Cell::level("2", Level::Warn));
+        assert_eq!(rows[0].cells[4].text, "");
+        let mut r = raw(0, 10, 0);
+        r.topics.push((
+            "__consumer_offsets".into(),
+            true,
+            vec![(0, 1, vec![1], vec![1])],
+        ));
+        let s = State::new(Windows::default()).ingest(r, 0.0, true);
+        assert_eq!(s.model().tables[TABLE_TOPICS].rows.len(), 2);
+    }
 }
