@@ -54,6 +54,7 @@ pub enum Action {
     Bgsave,
     Failover,
     ResetOffsets,
+    ResetOffsetsEarliest,
     CreateTopic,
     DeleteTopic,
     Verify,
@@ -96,6 +97,7 @@ impl Action {
         Action::Bgsave,
         Action::Failover,
         Action::ResetOffsets,
+        Action::ResetOffsetsEarliest,
         Action::CreateTopic,
         Action::DeleteTopic,
         Action::Verify,
@@ -129,6 +131,7 @@ impl Action {
                 | Action::Bgsave
                 | Action::Failover
                 | Action::ResetOffsets
+                | Action::ResetOffsetsEarliest
                 | Action::CreateTopic
                 | Action::DeleteTopic
                 | Action::BackupNow
@@ -167,7 +170,8 @@ impl Action {
             Action::Terminate => "terminate the selected session",
             Action::Bgsave => "Redis BGSAVE",
             Action::Failover => "fail over",
-            Action::ResetOffsets => "reset the group's offsets",
+            Action::ResetOffsets => "reset the group's offsets to latest (skip the backlog)",
+            Action::ResetOffsetsEarliest => "reset the group's offsets to earliest (replay)",
             Action::CreateTopic => "create a topic",
             Action::DeleteTopic => "delete the selected topic",
             Action::Verify => "verify the selected backup",
@@ -500,6 +504,7 @@ impl Keymap {
             (Bgsave, &["b"]),
             (Failover, &["F"]),
             (ResetOffsets, &["o"]),
+            (ResetOffsetsEarliest, &["O"]),
             (CreateTopic, &["N"]),
             (DeleteTopic, &["D"]),
             (Verify, &["v"]),

@@ -210,6 +210,7 @@ fn short(a: Action) -> &'static str {
         Action::Mark => "mark",
         Action::Failover => "failover",
         Action::ResetOffsets => "reset offsets",
+        Action::ResetOffsetsEarliest => "replay",
         Action::Ack => "ack",
         Action::Silence => "silence",
         Action::Verify => "verify",

@@ -35,7 +35,11 @@ pub use lag::Status as LagStatus;
 pub use ops::{KafkaOp, ResetTo};
 
 /// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[Action::DeleteTopic, Action::ResetOffsets];
+pub const ACTIONS: &[Action] = &[
+    Action::DeleteTopic,
+    Action::ResetOffsets,
+    Action::ResetOffsetsEarliest,
+];
 
 /// Table indices of the zoomed pane.
 pub const TABLE_BROKERS: usize = 0;

@@ -332,7 +332,8 @@ impl KafkaSample {
         }
     }
 
-    /// Topics: delete (typed name). Groups: delete, reset to latest (refused with members).
+    /// Topics: delete (typed name). Groups: delete, reset to latest or earliest (refused while
+    /// the group has members).
     pub fn command(
         &self,
         table: usize,
@@ -348,7 +349,10 @@ impl KafkaSample {
                 }),
                 Risk::High,
             ))),
-            (TABLE_GROUPS, Action::DeleteTopic | Action::ResetOffsets) => {
+            (
+                TABLE_GROUPS,
+                Action::DeleteTopic | Action::ResetOffsets | Action::ResetOffsetsEarliest,
+            ) => {
                 let g = self.groups.iter().find(|g| g.name == key)?;
                 if !g.members.is_empty() {
                     return Some(Err(format!(
@@ -357,15 +361,16 @@ impl KafkaSample {
                         g.members.len()
                     )));
                 }
-                let op = if action == Action::DeleteTopic {
-                    KafkaOp::DeleteGroup { group: key.into() }
-                } else {
-                    KafkaOp::ResetOffsets {
-                        group: key.into(),
-                        topic: None,
-                        to: ResetTo::Latest,
-                        dry_run: false,
-                    }
+                let reset = |to| KafkaOp::ResetOffsets {
+                    group: key.into(),
+                    topic: None,
+                    to,
+                    dry_run: false,
+                };
+                let op = match action {
+                    Action::ResetOffsets => reset(ResetTo::Latest),
+                    Action::ResetOffsetsEarliest => reset(ResetTo::Earliest),
+                    _ => KafkaOp::DeleteGroup { group: key.into() },
                 };
                 Some(Ok((key.to_string(), Op::Kafka(op), Risk::High)))
             }
