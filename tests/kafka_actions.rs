@@ -71,6 +71,30 @@ async fn create_grow_and_delete_topic() {
         futures::executor::block_on(partitions(&b, &topic)).filter(|n| *n == 3)
     });
 
+    // Incremental: setting one config keeps the others.
+    let e = KafkaOp::AlterTopicConfigs {
+        topic: topic.clone(),
+        configs: vec![("cleanup.policy".into(), "shred".into())],
+    }
+    .execute(&spec)
+    .await
+    .expect_err("bad value refused");
+    assert!(e.contains("validation refused"), "{e}");
+    KafkaOp::AlterTopicConfigs {
+        topic: topic.clone(),
+        configs: vec![("max.message.bytes".into(), "200000".into())],
+    }
+    .execute(&spec)
+    .await
+    .expect("alter configs");
+    let described = kafka.topics(&["--describe", "--topic", &topic]);
+    assert!(
+        described.contains("max.message.bytes=200000"),
+        "{described}"
+    );
+    assert!(described.contains("retention.ms=3600000"), "{described}");
+    assert!(!described.contains("shred"), "{described}");
+
     KafkaOp::AddPartitions {
         topic: topic.clone(),
         total: 5,

@@ -639,4 +639,77 @@ impl Admin {
         }
         Ok(())
     }
+
+    /// Sets `configs` on `topic` with IncrementalAlterConfigs: only the named keys change
+    /// (the older AlterConfigs would reset every other dynamic config of the topic).
+    pub fn set_topic_configs(
+        &self,
+        topic: &str,
+        configs: &[(String, String)],
+        validate_only: bool,
+    ) -> Result<(), String> {
+        struct Resource(*mut rd::rd_kafka_ConfigResource_t);
+        impl Drop for Resource {
+            fn drop(&mut self) {
+                // SAFETY: created below; the request copies it.
+                unsafe { rd::rd_kafka_ConfigResource_destroy(self.0) }
+            }
+        }
+        let name = c(topic)?;
+        // SAFETY: the name is copied.
+        let res = Resource(unsafe {
+            rd::rd_kafka_ConfigResource_new(
+                rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                name.as_ptr(),
+            )
+        });
+        for (k, v) in configs {
+            let (k, v) = (c(k)?, c(v)?);
+            // SAFETY: valid resource; key and value are copied; the error is ours to free.
+            let e = unsafe {
+                rd::rd_kafka_ConfigResource_add_incremental_config(
+                    res.0,
+                    k.as_ptr(),
+                    rd::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
+                    v.as_ptr(),
+                )
+            };
+            if let Some(msg) = error_string(e) {
+                unsafe { rd::rd_kafka_error_destroy(e) };
+                return Err(msg);
+            }
+        }
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
+            0,
+            validate_only,
+        )?;
+        let mut arr = [res.0];
+        unsafe {
+            rd::rd_kafka_IncrementalAlterConfigs(
+                self.client.native_ptr(),
+                arr.as_mut_ptr(),
+                1,
+                o.0,
+                self.queue.0,
+            )
+        };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check()?;
+        let r = unsafe { rd::rd_kafka_event_IncrementalAlterConfigs_result(ev.0) };
+        if r.is_null() {
+            return Err("alter configs: unexpected event".into());
+        }
+        let mut n = 0;
+        let rs = unsafe { rd::rd_kafka_IncrementalAlterConfigs_result_resources(r, &mut n) };
+        for x in slice(rs, n) {
+            let code = unsafe { rd::rd_kafka_ConfigResource_error(*x) };
+            if code != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let why = cstr(unsafe { rd::rd_kafka_ConfigResource_error_string(*x) });
+                return Err(if why.is_empty() { err_name(code) } else { why });
+            }
+        }
+        Ok(())
+    }
 }

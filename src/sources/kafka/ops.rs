@@ -40,6 +40,11 @@ pub enum KafkaOp {
         topic: String,
         total: usize,
     },
+    /// Set these configs on the topic; other configs stay as they are.
+    AlterTopicConfigs {
+        topic: String,
+        configs: Vec<(String, String)>,
+    },
     DeleteGroup {
         group: String,
     },
@@ -84,6 +89,14 @@ impl KafkaOp {
             KafkaOp::DeleteGroup { group } => {
                 format!("delete consumer group {group} and its committed offsets")
             }
+            KafkaOp::AlterTopicConfigs { topic, configs } => format!(
+                "set {} on topic {topic}",
+                configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             KafkaOp::ResetOffsets {
                 group,
                 topic,
@@ -197,6 +210,17 @@ impl KafkaOp {
                     r.map_err(|(g, e)| format!("group {g}: {e}"))?;
                 }
                 Ok(format!("group {group} deleted"))
+            }
+            KafkaOp::AlterTopicConfigs { topic, configs } => {
+                let (topic, configs) = (topic.clone(), configs.clone());
+                blocking(cfg, move |a| {
+                    // Validated by the broker first, so a bad value changes nothing.
+                    a.set_topic_configs(&topic, &configs, true)
+                        .map_err(|e| format!("validation refused: {e}"))?;
+                    a.set_topic_configs(&topic, &configs, false)?;
+                    Ok(format!("topic {topic} configs updated"))
+                })
+                .await
             }
             KafkaOp::ResetOffsets {
                 group,
