@@ -71,6 +71,14 @@ async fn create_grow_and_delete_topic() {
         futures::executor::block_on(partitions(&b, &topic)).filter(|n| *n == 3)
     });
 
+    // The Topics view reads topic configs too.
+    let s = poll(&mut poller(&b, Windows::default())).await;
+    let t = s.topics.iter().find(|t| t.name == topic).expect("topic");
+    assert_eq!(t.retention_ms, Some(3_600_000));
+    assert_eq!(t.cleanup_policy.as_deref(), Some("delete"));
+    assert_eq!(t.min_insync_replicas, Some(1));
+    assert_eq!(t.under_min_isr, 0);
+
     // Incremental: setting one config keeps the others.
     let e = KafkaOp::AlterTopicConfigs {
         topic: topic.clone(),

@@ -142,6 +142,17 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                         format!("{urp} under-replicated partitions"),
                     );
                 }
+                let under_min: usize = k.topics.iter().map(|t| t.under_min_isr).sum();
+                if under_min > 0 {
+                    push(
+                        "kafka_under_min_isr",
+                        Severity::Critical,
+                        String::new(),
+                        format!(
+                            "{under_min} partitions below min.insync.replicas (acks=all writes fail)"
+                        ),
+                    );
+                }
                 let offline: usize = k.topics.iter().map(|t| t.offline).sum();
                 if offline > 0 {
                     push(

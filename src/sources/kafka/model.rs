@@ -47,6 +47,7 @@ impl KafkaSample {
     pub fn model(&self) -> PaneModel {
         let urp: usize = self.topics.iter().map(|t| t.under_replicated).sum();
         let offline: usize = self.topics.iter().map(|t| t.offline).sum();
+        let under_min: usize = self.topics.iter().map(|t| t.under_min_isr).sum();
         let parts: usize = self.topics.iter().map(|t| t.partition_count).sum();
         let worst = self
             .groups
@@ -54,7 +55,7 @@ impl KafkaSample {
             .map(|g| g.status)
             .max()
             .unwrap_or_default();
-        let mut level = if offline > 0 {
+        let mut level = if offline + under_min > 0 {
             Level::Crit
         } else if urp > 0 {
             Level::Warn
@@ -66,11 +67,12 @@ impl KafkaSample {
             l => l,
         });
         let cluster = format!(
-            "{} brokers  {} topics  {} partitions  {} under-replicated  {} offline",
+            "{} brokers  {} topics  {} partitions  {} under-replicated  {} under-min-ISR  {} offline",
             self.brokers.len(),
             self.visible_topics().count(),
             parts,
             urp,
+            under_min,
             offline
         );
         let behind = self
@@ -149,6 +151,8 @@ impl KafkaSample {
                 Column::right("URP", 4),
                 Column::right("OFFLINE", 7),
                 Column::right("MSG/S", 8),
+                Column::right("RETENTION", 9),
+                Column::left("CLEANUP", 14),
             ],
             rows: self
                 .visible_topics()
