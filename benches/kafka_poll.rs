@@ -155,7 +155,10 @@ async fn main() {
          A poll sends: 1 metadata request, 1 DescribeCluster, 2 ListOffsets (EARLIEST and LATEST for all\n\
          partitions: librdkafka sends one request per partition leader), 1 ListConsumerGroups\n\
          (one per broker), 1 DescribeConsumerGroups (one per coordinator) and one\n\
-         ListConsumerGroupOffsets per group, all in flight together on one queue.\n",
+         ListConsumerGroupOffsets per group, all in flight together on one queue. Topic configs\n\
+         (DescribeConfigs, one call) are read on the first poll and every 10th.\n\n\
+         The dev machine is shared (2 cores, other builds running): repeated runs varied between\n\
+         1.5 s and 2.4 s for the poll cycle and 19 s and 22 s for the tool.\n",
         shape.0,
         shape.1,
         shape.2,
