@@ -1,6 +1,6 @@
 //! Guarded Kafka actions against a real broker, each verified by reading the cluster back.
 
-#[path = "kafka_common.rs"]
+#[path = "kafka_common/mod.rs"]
 mod common;
 mod support;
 

@@ -2,7 +2,7 @@
 //! shrunken ISR (the dead broker listed as missing) within a few polls of the same
 //! long-lived poller; restarting it clears them.
 
-#[path = "kafka_common.rs"]
+#[path = "kafka_common/mod.rs"]
 mod common;
 mod support;
 

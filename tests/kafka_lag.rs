@@ -2,7 +2,7 @@
 //! consumer-groups tool; `snapshot --output json` shows the same; a group whose commits stop
 //! while a producer writes turns STOP.
 
-#[path = "kafka_common.rs"]
+#[path = "kafka_common/mod.rs"]
 mod common;
 mod support;
 
