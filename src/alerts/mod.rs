@@ -150,6 +150,46 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                         format!("{urp} under-replicated partitions"),
                     );
                 }
+                let under_min: usize = k.topics.iter().map(|t| t.under_min_isr).sum();
+                if under_min > 0 {
+                    push(
+                        "kafka_under_min_isr",
+                        Severity::Critical,
+                        String::new(),
+                        format!(
+                            "{under_min} partitions below min.insync.replicas (acks=all writes fail)"
+                        ),
+                    );
+                }
+                let offline: usize = k.topics.iter().map(|t| t.offline).sum();
+                if offline > 0 {
+                    push(
+                        "kafka_offline_partitions",
+                        Severity::Critical,
+                        String::new(),
+                        format!("{offline} partitions without a leader"),
+                    );
+                }
+                use crate::sources::kafka::LagStatus;
+                for g in &k.groups {
+                    let sev = match g.status {
+                        LagStatus::Stop | LagStatus::Stall => Severity::Critical,
+                        LagStatus::Warn | LagStatus::Rewind => Severity::Warning,
+                        LagStatus::Ok => continue,
+                    };
+                    push(
+                        "kafka_group_lag",
+                        sev,
+                        g.name.clone(),
+                        format!(
+                            "group {} {}: lag {}; {}",
+                            g.name,
+                            g.status.label(),
+                            g.total_lag,
+                            g.reason
+                        ),
+                    );
+                }
             }
             _ => {}
         }

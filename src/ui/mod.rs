@@ -212,6 +212,7 @@ fn short(a: Action) -> &'static str {
         Action::Bgrewriteaof => "aof rewrite",
         Action::SetPolicy => "set policy",
         Action::ResetOffsets => "reset offsets",
+        Action::ResetOffsetsEarliest => "replay",
         Action::Ack => "ack",
         Action::Silence => "silence",
         Action::Verify => "verify",
