@@ -132,6 +132,16 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                 ),
                 _ => {}
             },
+            Some(Sample::Endpoint(e)) => {
+                if let Some(err) = &e.error {
+                    push(
+                        "endpoint_down",
+                        Severity::Critical,
+                        String::new(),
+                        format!("endpoint {} down: {err}", e.name),
+                    );
+                }
+            }
             Some(Sample::Kafka(k)) => {
                 let urp: usize = k.topics.iter().map(|t| t.under_replicated).sum();
                 if urp > 0 {

@@ -399,7 +399,11 @@ impl State {
                 .map(|s| {
                     let (status, level) = s.status_line();
                     let latency = match &s.sample {
-                        Some(Sample::Endpoint(e)) => format!("{:.1} ms", e.latency_ms),
+                        Some(Sample::Endpoint(e)) => match (&e.error, e.latency_ms) {
+                            (Some(err), _) => format!("DOWN {err}"),
+                            (None, Some(ms)) => format!("{ms:.1} ms"),
+                            (None, None) => "-".into(),
+                        },
                         _ => "-".into(),
                     };
                     m.level = m.level.max(if level == Level::Crit {
