@@ -117,14 +117,14 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                     }
                 }
             }
-            Some(Sample::Backup(b)) => match b.verdict.as_str() {
-                "stale" => push(
+            Some(Sample::Backup(b)) => match b.verdict {
+                crate::sources::backups::Verdict::Stale => push(
                     "backup_stale",
                     Severity::Warning,
                     String::new(),
                     format!("backup {} stale: {}", b.name, b.reason),
                 ),
-                "failed" => push(
+                crate::sources::backups::Verdict::Failed => push(
                     "backup_failed",
                     Severity::Critical,
                     String::new(),

@@ -303,14 +303,14 @@ impl State {
                 m.level = m.level.max(b.level());
                 m.tile.push(Summary::text(vec![
                     Cell::new(format!("{} ", b.name)),
-                    Cell::level(b.verdict.clone(), b.level()),
+                    Cell::level(b.verdict.label(), b.level()),
                 ]));
                 rows.push(Row::new(
                     b.name.clone(),
                     vec![
                         Cell::new(b.name.clone()),
                         Cell::new(b.kind.clone()),
-                        Cell::level(b.verdict.clone(), b.level()),
+                        Cell::level(b.verdict.label(), b.level()),
                         Cell::new(b.reason.clone()),
                     ],
                 ));
