@@ -191,7 +191,7 @@ pub fn pgbackrest_from_json(
     s.newest_age_secs = items.iter().find(|i| !i.error).and_then(|i| i.age_secs);
     let code = s.status_code.unwrap_or(-1);
     let msg = s.status_message.clone().unwrap_or_default();
-    if code != 0 && !items.is_empty() || code != 0 && code != 2 {
+    if code != 0 && (!items.is_empty() || code != 2) {
         // 2 = "no valid backups": judged below as "no backup found".
         s.verdict = Verdict::Failed;
         s.reason = format!("stanza {stanza}: {msg} (status {code})");
