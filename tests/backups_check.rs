@@ -73,16 +73,14 @@ fn pgbackrest_fresh_then_stale_with_a_tiny_objective() {
 }
 
 #[test]
-#[ignore = "the harness runs Redis as root here and BGSAVE still succeeds; needs a failing-save setup that holds for root"]
-fn redis_with_an_unwritable_dir_fails_with_its_own_status() {
-    let r = Redis::start();
+fn redis_with_a_failing_save_is_failed_with_its_own_status() {
+    let r = Redis::start_with(&[("dbfilename", "blocked.rdb")]);
     let dir = TestDir::new("bk-redis");
-    // Root ignores directory permissions, so make the final rename fail instead: the RDB
-    // file's name is taken by a directory.
+    // Root ignores directory permissions (and `dir`/`dbfilename` are protected configs), so
+    // the save fails at its final rename instead: the RDB file's name is taken by a directory.
     let got = r.cli(&["CONFIG", "GET", "dir"]);
     let rdir = got.lines().nth(1).unwrap().trim().to_string();
     std::fs::create_dir(Path::new(&rdir).join("blocked.rdb")).unwrap();
-    r.cli(&["CONFIG", "SET", "dbfilename", "blocked.rdb"]);
     r.cli(&["SET", "k", "v"]);
     let started = r.cli(&["BGSAVE"]);
     support::wait_until(
