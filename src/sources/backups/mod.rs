@@ -2,6 +2,7 @@
 //! PostgreSQL WAL archiving, Redis persistence and backup files. Each poll gives a verdict
 //! (fresh, stale, failed, unknown) with the reason, plus the figures it was made from.
 
+mod ops;
 mod probes;
 
 use std::collections::BTreeSet;
@@ -14,10 +15,11 @@ use crate::config::{BackupSpec, ContextSpec, parse_duration};
 use crate::sources::{CommandResult, Poller, Sample};
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
+pub use ops::{BackupOp, Verification, last_verification};
 pub use probes::{glob_match, pgbackrest_from_json, redis_from_info};
 
 /// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[];
+pub const ACTIONS: &[Action] = &[Action::Verify, Action::BackupNow];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +99,14 @@ pub struct BackupSample {
     pub size_drop: Option<f64>,
     /// The configured restore runbook.
     pub runbook: Option<String>,
+    /// The latest verification run from this console (null: none yet).
+    pub last_verification: Option<Verification>,
+    /// Where the backups are (pgBackRest stanza/config, files dir), for the actions.
+    pub stanza: Option<String>,
+    pub pgbackrest_config: Option<String>,
+    pub dir: Option<String>,
+    /// redis: the context's redis entry.
+    pub source: Option<String>,
 }
 
 impl BackupSample {
@@ -149,6 +159,11 @@ impl Poller for BackupPoller {
             kind: spec.kind.clone(),
             max_age_secs: max_age.map(|d| d.as_secs()),
             runbook: spec.runbook.clone(),
+            last_verification: last_verification(&spec.name),
+            stanza: spec.stanza.clone(),
+            pgbackrest_config: spec.pgbackrest_config.clone(),
+            dir: spec.dir.clone(),
+            source: spec.source.clone(),
             ..Default::default()
         };
         match spec.kind.as_str() {
@@ -280,30 +295,131 @@ impl BackupSample {
     pub fn command(
         &self,
         _table: usize,
-        _key: &str,
+        key: &str,
         _marked: &BTreeSet<String>,
-        _action: Action,
+        action: Action,
     ) -> Option<CommandResult> {
-        None
+        use crate::actions::{Op, Risk};
+        let op = match (action, self.kind.as_str()) {
+            (Action::Verify, "pgbackrest") => BackupOp::VerifyStanza {
+                stanza: self.stanza.clone()?,
+                config: self.pgbackrest_config.clone(),
+            },
+            (Action::Verify, "files") => {
+                let path = format!("{}/{key}", self.dir.as_deref()?);
+                if key.ends_with(".rdb") {
+                    BackupOp::VerifyRdb { path }
+                } else {
+                    BackupOp::VerifyDump { path }
+                }
+            }
+            (Action::Verify, _) => {
+                return Some(Err(format!(
+                    "{} backups cannot be verified here; point a `files` backup source at the \
+                     backup files (e.g. pattern \"*.rdb\") and verify those",
+                    self.kind
+                )));
+            }
+            (Action::BackupNow, "pgbackrest") => BackupOp::PgBackRestBackup {
+                stanza: self.stanza.clone()?,
+                config: self.pgbackrest_config.clone(),
+                backup_type: self
+                    .items
+                    .iter()
+                    .find(|i| i.label == key)
+                    .map(|i| i.kind.clone())
+                    .filter(|k| ["full", "diff", "incr"].contains(&k.as_str()))
+                    .unwrap_or_else(|| "incr".into()),
+            },
+            (Action::BackupNow, "redis") => BackupOp::RedisBgsave {
+                redis: self.source.clone()?,
+            },
+            (Action::BackupNow, _) => {
+                return Some(Err(format!(
+                    "opsdeck does not run {} backups; run the job that writes them",
+                    self.kind
+                )));
+            }
+            _ => return None,
+        };
+        let risk = if matches!(op, BackupOp::PgBackRestBackup { .. }) {
+            Risk::Medium
+        } else {
+            Risk::Low
+        };
+        let target = if key.is_empty() {
+            self.name.clone()
+        } else {
+            key.to_string()
+        };
+        Some(Ok((target, Op::Backup(op), risk)))
     }
 
-    pub fn detail(&self, _table: usize, _key: &str) -> Option<Detail> {
-        None
+    /// The selected backup, the latest verification and the restore runbook.
+    pub fn detail(&self, _table: usize, key: &str) -> Option<Detail> {
+        let mut lines = vec![vec![Cell::level(
+            format!("{}: {}", self.verdict.label(), self.reason),
+            self.level(),
+        )]];
+        if let Some(i) = self.items.iter().find(|i| i.label == key) {
+            lines.push(vec![Cell::new(format!(
+                "{} {}  finished {}  took {}  size {}{}",
+                i.kind,
+                i.label,
+                i.age_secs
+                    .map(|a| format!("{} ago", fmt::duration(Duration::from_secs(a))))
+                    .unwrap_or_else(|| "?".into()),
+                i.duration_secs
+                    .map(|a| fmt::duration(Duration::from_secs(a)))
+                    .unwrap_or_else(|| "?".into()),
+                i.size.map(fmt::bytes).unwrap_or_else(|| "?".into()),
+                if i.error { "  ERRORS" } else { "" }
+            ))]);
+        }
+        lines.push(vec![Cell::new(match &self.last_verification {
+            Some(v) => format!(
+                "last verified {} ({}): {} {}",
+                v.at,
+                v.target,
+                if v.ok { "ok" } else { "FAILED" },
+                v.message
+            ),
+            None => "not verified from this console yet (v verifies)".into(),
+        })]);
+        lines.push(vec![Cell::level("Restore runbook", Level::Info)]);
+        let runbook = self
+            .runbook
+            .clone()
+            .unwrap_or_else(|| default_runbook(&self.kind));
+        for l in runbook.lines() {
+            lines.push(vec![Cell::new(l.to_string())]);
+        }
+        Some(Detail {
+            title: format!("Backup {}", self.name),
+            lines,
+            table: None,
+        })
     }
 }
 
-/// Guarded backup operations (verify, back up now).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum BackupOp {}
-
-impl BackupOp {
-    pub fn describe(&self) -> String {
-        match *self {}
-    }
-
-    pub async fn execute(&self, _spec: &BackupSpec, _ctx: &ContextSpec) -> Result<String, String> {
-        match *self {}
+/// The runbook shown when the config gives none: the steps are for the person.
+fn default_runbook(kind: &str) -> String {
+    match kind {
+        "pgbackrest" => "1. stop PostgreSQL on the target\n\
+             2. pgbackrest --stanza=<stanza> --delta restore [--type=time --target=\"<time>\"]\n\
+             3. start PostgreSQL; watch the log until recovery completes\n\
+             4. check the data, then pgbackrest check"
+            .into(),
+        "pg_archiver" => "WAL archiving feeds point-in-time recovery: restore the base backup, \
+             set restore_command, create recovery.signal, start PostgreSQL"
+            .into(),
+        "redis" => "1. stop Redis\n2. copy the RDB (or AOF directory) into its dir\n\
+             3. start Redis and check DBSIZE"
+            .into(),
+        "files" => "createdb <db>; pg_restore -d <db> --jobs 4 <file>  (check with \
+             pg_restore --list <file> first)"
+            .into(),
+        _ => "no runbook configured (set `runbook` on this backup source)".into(),
     }
 }
 
