@@ -140,3 +140,29 @@ fn dump_files_newest_count_and_size_drop() {
     assert!(s["reason"].as_str().unwrap().contains("90% smaller"));
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn a_broken_archive_command_shows_archiving_failures() {
+    let pg =
+        support::Postgres::start_with(&[("archive_mode", "on"), ("archive_command", "'false'")]);
+    pg.psql("CREATE TABLE t AS SELECT 1 AS x; SELECT pg_switch_wal();");
+    support::wait_until(
+        "an archive failure",
+        std::time::Duration::from_secs(20),
+        || (pg.psql("SELECT failed_count FROM pg_stat_archiver").trim() != "0").then_some(()),
+    );
+    let dir = TestDir::new("bk-arch");
+    let (o, v) = check(
+        dir.path(),
+        &format!(
+            "[[contexts.t.postgres]]\nname = \"main\"\nurl = \"{}\"\n[[contexts.t.backups]]\nname = \"wal\"\nkind = \"pg_archiver\"\nsource = \"main\"\nmax_age = \"1h\"\n",
+            pg.url()
+        ),
+    );
+    let s = &backup(&v, "wal")["data"];
+    assert_eq!(s["verdict"], "failed", "{v}");
+    assert_eq!(s["failing"], true);
+    assert!(s["failed_count"].as_i64().unwrap() >= 1);
+    assert!(s["reason"].as_str().unwrap().contains("archiving failing"));
+    assert_eq!(o.status.code(), Some(2));
+}
