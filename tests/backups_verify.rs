@@ -92,3 +92,44 @@ async fn good_dump_passes_truncated_dump_fails() {
     );
     assert_ne!(s.verdict, Verdict::Unknown);
 }
+
+#[tokio::test]
+async fn back_up_now_on_redis_runs_bgsave() {
+    let r = support::Redis::start();
+    r.cli(&["SET", "k", "v"]);
+    let ctx = ContextSpec {
+        redis: vec![opsdeck::config::RedisSpec {
+            name: "cache".into(),
+            url: Some(r.url()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let spec = BackupSpec {
+        name: "cache-rdb".into(),
+        kind: "redis".into(),
+        source: Some("cache".into()),
+        ..Default::default()
+    };
+    let mut poller = BackupPoller::new(spec.clone(), ctx.clone());
+    let Sample::Backup(s) = poller.poll().await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.rdb_changes_since_last_save, Some(1), "{s:?}");
+    let (_, op, _) = s
+        .command(0, "", &BTreeSet::new(), Action::BackupNow)
+        .unwrap()
+        .unwrap();
+    let Op::Backup(op) = op else { panic!() };
+    assert_eq!(op.describe(), "BGSAVE on redis cache");
+    op.execute(&spec, &ctx).await.unwrap();
+    support::wait_until("the save", std::time::Duration::from_secs(10), || {
+        r.cli(&["INFO", "persistence"])
+            .contains("rdb_changes_since_last_save:0")
+            .then_some(())
+    });
+    let Sample::Backup(s) = poller.poll().await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(s.verdict, Verdict::Fresh, "{}", s.reason);
+}
