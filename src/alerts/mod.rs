@@ -125,14 +125,14 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                     }
                 }
             }
-            Some(Sample::Backup(b)) => match b.verdict.as_str() {
-                "stale" => push(
+            Some(Sample::Backup(b)) => match b.verdict {
+                crate::sources::backups::Verdict::Stale => push(
                     "backup_stale",
                     Severity::Warning,
                     String::new(),
                     format!("backup {} stale: {}", b.name, b.reason),
                 ),
-                "failed" => push(
+                crate::sources::backups::Verdict::Failed => push(
                     "backup_failed",
                     Severity::Critical,
                     String::new(),
@@ -140,6 +140,16 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
                 ),
                 _ => {}
             },
+            Some(Sample::Endpoint(e)) => {
+                if let Some(err) = &e.error {
+                    push(
+                        "endpoint_down",
+                        Severity::Critical,
+                        String::new(),
+                        format!("endpoint {} down: {err}", e.name),
+                    );
+                }
+            }
             Some(Sample::Kafka(k)) => {
                 let urp: usize = k.topics.iter().map(|t| t.under_replicated).sum();
                 if urp > 0 {
