@@ -155,12 +155,23 @@ impl Confirm {
     }
 }
 
+/// A guarded action waiting for a typed parameter (a count, a duration, a name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    pub action: crate::config::keymap::Action,
+    pub table: usize,
+    pub key: String,
+    pub question: String,
+    pub input: Input,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
     Command(Input),
     Filter(Input),
     Help { scroll: u16 },
+    Ask(Box<Ask>),
     Confirm(Box<Confirm>),
     Running(Box<Command>),
 }

@@ -208,6 +208,23 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
+        Mode::Ask(mut ask) => match edit(&mut ask.input, &k) {
+            Edit::Submit => match commands::answered(state, &ask) {
+                Ok(command) => confirm(state, command),
+                Err(why) => {
+                    // Keep the question open so the answer can be corrected.
+                    state.message = Some((why, Level::Warn));
+                    state.mode = Mode::Ask(ask);
+                    vec![]
+                }
+            },
+            Edit::Cancel => say(state, "cancelled", Level::Muted),
+            Edit::Changed | Edit::Complete | Edit::None => {
+                state.message = None;
+                state.mode = Mode::Ask(ask);
+                vec![]
+            }
+        },
         Mode::Confirm(mut c) => on_confirm_key(state, &mut c, k),
         Mode::Running(cmd) => {
             state.mode = Mode::Running(cmd);
@@ -419,10 +436,23 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// A key that would change a system: build the command from the selection, refuse it when
 /// read-only, otherwise open the confirmation with focus on Cancel.
 fn guarded(state: &mut State, action: Action) -> Vec<Effect> {
-    let command = match commands::for_action(state, action) {
-        Ok(c) => c,
+    let command = match commands::plan(state, action) {
+        Ok(commands::Next::Ready(c)) => c,
+        Ok(commands::Next::Ask(_)) if state.readonly() => {
+            let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
+            return say(state, format!("refused: {why}"), Level::Warn);
+        }
+        Ok(commands::Next::Ask(ask)) => {
+            state.mode = Mode::Ask(ask);
+            return vec![];
+        }
         Err(why) => return say(state, why, Level::Warn),
     };
+    confirm(state, command)
+}
+
+/// Refuses when read-only, otherwise opens the confirmation with the focus on Cancel.
+fn confirm(state: &mut State, command: crate::actions::Command) -> Vec<Effect> {
     if state.readonly() {
         let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
         state.message = Some((format!("refused: {why}"), Level::Warn));

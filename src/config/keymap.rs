@@ -59,6 +59,10 @@ pub enum Action {
     SetPolicy,
     ResetOffsets,
     ResetOffsetsEarliest,
+    ResetOffsetsTo,
+    AddPartitions,
+    TerminateIdle,
+    ConnectionLimit,
     CreateTopic,
     DeleteTopic,
     Verify,
@@ -104,6 +108,10 @@ impl Action {
         Action::SetPolicy,
         Action::ResetOffsets,
         Action::ResetOffsetsEarliest,
+        Action::ResetOffsetsTo,
+        Action::AddPartitions,
+        Action::TerminateIdle,
+        Action::ConnectionLimit,
         Action::CreateTopic,
         Action::DeleteTopic,
         Action::Verify,
@@ -140,6 +148,10 @@ impl Action {
                 | Action::SetPolicy
                 | Action::ResetOffsets
                 | Action::ResetOffsetsEarliest
+                | Action::ResetOffsetsTo
+                | Action::AddPartitions
+                | Action::TerminateIdle
+                | Action::ConnectionLimit
                 | Action::CreateTopic
                 | Action::DeleteTopic
                 | Action::BackupNow
@@ -182,6 +194,12 @@ impl Action {
             Action::SetPolicy => "set Redis maxmemory-policy to the selected one",
             Action::ResetOffsets => "reset the group's offsets to latest (skip the backlog)",
             Action::ResetOffsetsEarliest => "reset the group's offsets to earliest (replay)",
+            Action::ResetOffsetsTo => {
+                "reset the group's offsets to an offset, a time or by a shift"
+            }
+            Action::AddPartitions => "add partitions to the selected topic",
+            Action::TerminateIdle => "terminate sessions idle in transaction longer than …",
+            Action::ConnectionLimit => "set the selected role's connection limit",
             Action::CreateTopic => "create a topic",
             Action::DeleteTopic => "delete the selected topic",
             Action::Verify => "verify the selected backup",
@@ -527,6 +545,10 @@ impl Keymap {
             (SetPolicy, &["P"]),
             (ResetOffsets, &["o"]),
             (ResetOffsetsEarliest, &["O"]),
+            (ResetOffsetsTo, &["T"]),
+            (AddPartitions, &["+"]),
+            (TerminateIdle, &["I"]),
+            (ConnectionLimit, &["L"]),
             (CreateTopic, &["N"]),
             (DeleteTopic, &["D"]),
             (Verify, &["v"]),

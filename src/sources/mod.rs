@@ -158,6 +158,31 @@ impl Sample {
         }
     }
 
+    /// The question to ask before `action` on the selected row can become a command (a
+    /// count, a duration, a name), or `None` when it needs no input.
+    pub fn prompt(&self, table: usize, key: &str, action: Action) -> Option<String> {
+        match self {
+            Sample::Kafka(s) => s.prompt(table, key, action),
+            Sample::Postgres(s) => s.prompt(table, key, action),
+            _ => None,
+        }
+    }
+
+    /// The command for `action` once the person answered its prompt with `input`.
+    pub fn command_with_input(
+        &self,
+        table: usize,
+        key: &str,
+        action: Action,
+        input: &str,
+    ) -> Option<CommandResult> {
+        match self {
+            Sample::Kafka(s) => s.command_with_input(table, key, action, input),
+            Sample::Postgres(s) => s.command_with_input(table, key, action, input),
+            _ => None,
+        }
+    }
+
     pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
         match self {
             Sample::Kafka(s) => s.detail(table, key),

@@ -119,6 +119,23 @@ fn draw_message(f: &mut Frame, area: Rect, state: &State) {
             Span::raw(input.text.clone()),
             Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
         ]),
+        (Mode::Ask(ask), message) => {
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} ", ask.question),
+                    level_style(state, Level::Info),
+                ),
+                Span::raw(ask.input.text.clone()),
+                Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
+            ];
+            if let Some((text, level)) = message {
+                spans.push(Span::styled(
+                    format!("  {text}"),
+                    level_style(state, *level),
+                ));
+            }
+            Line::from(spans)
+        }
         (_, Some((text, level))) => {
             Line::from(Span::styled(text.clone(), level_style(state, *level)))
         }
@@ -213,6 +230,11 @@ fn short(a: Action) -> &'static str {
         Action::SetPolicy => "set policy",
         Action::ResetOffsets => "reset offsets",
         Action::ResetOffsetsEarliest => "replay",
+        Action::ResetOffsetsTo => "reset to…",
+        Action::AddPartitions => "partitions",
+        Action::TerminateIdle => "kill idle-in-tx",
+        Action::ConnectionLimit => "conn limit",
+        Action::CreateTopic => "new topic",
         Action::Ack => "ack",
         Action::Silence => "silence",
         Action::Verify => "verify",

@@ -357,3 +357,84 @@ fn theme_switch_goes_through_an_effect_and_applies() {
     update(&mut s, Event::ThemeLoaded(Ok(light.clone())));
     assert_eq!(s.theme.name, "light");
 }
+
+fn feed_pg_idle_session(s: &mut State) {
+    use crate::sources::postgres::model::{PgSample, Session};
+    let pg = PgSample {
+        activity: vec![Session {
+            pid: 777,
+            state: "idle in transaction".into(),
+            state_seconds: Some(600.0),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let index = s.pane_sources(Pane::Postgres)[0];
+    update(
+        s,
+        Event::Source {
+            generation: s.generation,
+            index,
+            update: Update::Sample(Sample::Postgres(Box::new(pg))),
+        },
+    );
+}
+
+#[test]
+fn an_action_with_a_parameter_asks_then_confirms() {
+    let mut s = state();
+    feed_pg_idle_session(&mut s);
+    key(&mut s, '2');
+    code(&mut s, KeyCode::Enter);
+    key(&mut s, 'I');
+    assert!(
+        matches!(&s.mode, Mode::Ask(a) if a.question.starts_with("terminate sessions idle in transaction")),
+        "{:?}",
+        s.mode
+    );
+    for c in "20m".chars() {
+        key(&mut s, c);
+    }
+    code(&mut s, KeyCode::Enter);
+    assert!(
+        matches!(&s.mode, Mode::Ask(_)),
+        "nobody idle that long: the question stays open"
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.contains("no session is idle in transaction longer than 20m"))
+    );
+    for _ in 0..3 {
+        code(&mut s, KeyCode::Backspace);
+    }
+    for c in "5m".chars() {
+        key(&mut s, c);
+    }
+    code(&mut s, KeyCode::Enter);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    assert_eq!(c.focus, Button::Cancel);
+    assert!(
+        c.command.describe().contains("777"),
+        "{}",
+        c.command.describe()
+    );
+}
+
+#[test]
+fn read_only_refuses_before_asking() {
+    let mut s = state();
+    s.cli_readonly = true;
+    feed_pg_idle_session(&mut s);
+    key(&mut s, '2');
+    code(&mut s, KeyCode::Enter);
+    key(&mut s, 'I');
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|(m, _)| m.starts_with("refused: read-only mode"))
+    );
+}

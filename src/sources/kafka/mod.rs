@@ -39,6 +39,9 @@ pub const ACTIONS: &[Action] = &[
     Action::DeleteTopic,
     Action::ResetOffsets,
     Action::ResetOffsetsEarliest,
+    Action::ResetOffsetsTo,
+    Action::AddPartitions,
+    Action::CreateTopic,
 ];
 
 /// Table indices of the zoomed pane.

@@ -500,3 +500,174 @@ mod tests {
         assert_eq!(s.model().tables[TABLE_TOPICS].rows.len(), 2);
     }
 }
+
+/// Actions that need a typed parameter: the question, then the command from the answer.
+impl KafkaSample {
+    pub fn prompt(&self, table: usize, key: &str, action: Action) -> Option<String> {
+        match (table, action) {
+            (_, Action::CreateTopic) => {
+                Some("new topic: NAME PARTITIONS [REPLICATION] [key=value ...]:".into())
+            }
+            (TABLE_TOPICS, Action::AddPartitions) => {
+                let t = self.topics.iter().find(|t| t.name == key)?;
+                Some(format!(
+                    "new partition count for {key} (now {}):",
+                    t.partitions.len()
+                ))
+            }
+            (TABLE_GROUPS, Action::ResetOffsetsTo) => Some(format!(
+                "reset {key} to: an offset (1234), a time (2026-11-25T03:00:00Z) or a shift (+100 / -100):"
+            )),
+            _ => None,
+        }
+    }
+
+    pub fn command_with_input(
+        &self,
+        table: usize,
+        key: &str,
+        action: Action,
+        input: &str,
+    ) -> Option<CommandResult> {
+        let input = input.trim();
+        match (table, action) {
+            (_, Action::CreateTopic) => Some(parse_new_topic(input, self.brokers.len())),
+            (TABLE_TOPICS, Action::AddPartitions) => {
+                let t = self.topics.iter().find(|t| t.name == key)?;
+                Some(match input.parse::<usize>() {
+                    Ok(n) if n > t.partitions.len() => Ok((
+                        key.to_string(),
+                        Op::Kafka(KafkaOp::AddPartitions {
+                            topic: key.to_string(),
+                            total: n,
+                        }),
+                        Risk::Medium,
+                    )),
+                    Ok(n) => Err(format!(
+                        "{key} has {} partitions: Kafka can only add partitions, not remove them (asked for {n})",
+                        t.partitions.len()
+                    )),
+                    Err(_) => Err(format!("{input:?} is not a partition count")),
+                })
+            }
+            (TABLE_GROUPS, Action::ResetOffsetsTo) => {
+                let g = self.groups.iter().find(|g| g.name == key)?;
+                if !g.members.is_empty() {
+                    return Some(Err(format!(
+                        "group {key} has {} active members: stop its consumers first",
+                        g.members.len()
+                    )));
+                }
+                Some(parse_reset(input).map(|to| {
+                    let op = KafkaOp::ResetOffsets {
+                        group: key.to_string(),
+                        topic: None,
+                        to,
+                        dry_run: false,
+                    };
+                    (key.to_string(), Op::Kafka(op), Risk::High)
+                }))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `NAME PARTITIONS [REPLICATION] [key=value ...]`; replication defaults to min(3, brokers).
+fn parse_new_topic(input: &str, brokers: usize) -> CommandResult {
+    let mut words = input.split_whitespace();
+    let name = words
+        .next()
+        .ok_or("type at least a name and a partition count")?
+        .to_string();
+    let partitions: i32 = words
+        .next()
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p > 0)
+        .ok_or("the partition count must be a number above 0")?;
+    let mut replication_factor = (brokers.clamp(1, 3)) as i32;
+    let mut configs = Vec::new();
+    for w in words {
+        match w.split_once('=') {
+            Some((k, v)) => configs.push((k.to_string(), v.to_string())),
+            None => {
+                replication_factor = w
+                    .parse()
+                    .map_err(|_| format!("{w:?} is neither a replication factor nor key=value"))?
+            }
+        }
+    }
+    let op = KafkaOp::CreateTopic {
+        topic: name.clone(),
+        partitions,
+        replication_factor,
+        configs,
+    };
+    Ok((name, Op::Kafka(op), Risk::Low))
+}
+
+/// `1234` | `2026-11-25T03:00:00Z` | `+100` / `-100` | `earliest` | `latest`.
+fn parse_reset(input: &str) -> Result<ResetTo, String> {
+    match input {
+        "earliest" => return Ok(ResetTo::Earliest),
+        "latest" => return Ok(ResetTo::Latest),
+        _ => {}
+    }
+    if let Some(n) = input
+        .strip_prefix('+')
+        .or_else(|| input.starts_with('-').then_some(input))
+    {
+        return n
+            .parse::<i64>()
+            .map(ResetTo::ShiftBy)
+            .map_err(|_| format!("{input:?} is not a shift"));
+    }
+    if let Ok(n) = input.parse::<i64>() {
+        return Ok(ResetTo::Offset(n));
+    }
+    chrono::DateTime::parse_from_rfc3339(input)
+        .map(|t| ResetTo::Timestamp(t.timestamp_millis()))
+        .map_err(|_| format!("{input:?} is not an offset, an RFC 3339 time or a +/- shift"))
+}
+
+#[cfg(test)]
+mod prompt_tests {
+    use super::*;
+
+    #[test]
+    fn parses_reset_targets() {
+        assert_eq!(parse_reset("1234"), Ok(ResetTo::Offset(1234)));
+        assert_eq!(parse_reset("+100"), Ok(ResetTo::ShiftBy(100)));
+        assert_eq!(parse_reset("-100"), Ok(ResetTo::ShiftBy(-100)));
+        assert_eq!(
+            parse_reset("2026-11-25T03:00:00Z"),
+            Ok(ResetTo::Timestamp(1_795_575_600_000))
+        );
+        assert!(parse_reset("yesterday").is_err());
+    }
+
+    #[test]
+    fn parses_new_topics() {
+        let (name, op, _) = parse_new_topic("orders 12 2 retention.ms=3600000", 3).unwrap();
+        assert_eq!(name, "orders");
+        assert_eq!(
+            op,
+            Op::Kafka(KafkaOp::CreateTopic {
+                topic: "orders".into(),
+                partitions: 12,
+                replication_factor: 2,
+                configs: vec![("retention.ms".into(), "3600000".into())]
+            })
+        );
+        let (_, op, _) = parse_new_topic("t 1", 1).unwrap();
+        assert!(matches!(
+            op,
+            Op::Kafka(KafkaOp::CreateTopic {
+                replication_factor: 1,
+                ..
+            })
+        ));
+        assert!(parse_new_topic("t 0", 1).is_err());
+        assert!(parse_new_topic("", 1).is_err());
+    }
+}

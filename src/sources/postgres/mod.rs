@@ -30,7 +30,12 @@ pub use sample::rates;
 pub use view::*;
 
 /// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[Action::CancelQuery, Action::Terminate];
+pub const ACTIONS: &[Action] = &[
+    Action::CancelQuery,
+    Action::Terminate,
+    Action::TerminateIdle,
+    Action::ConnectionLimit,
+];
 
 pub struct PgPoller {
     spec: PostgresSpec,

@@ -833,6 +833,81 @@ impl PgSample {
     }
 }
 
+/// Actions that need a typed parameter: the question, then the command from the answer.
+impl PgSample {
+    pub fn prompt(&self, table: usize, key: &str, action: Action) -> Option<String> {
+        match action {
+            Action::TerminateIdle => {
+                Some("terminate sessions idle in transaction longer than (e.g. 5m):".into())
+            }
+            Action::ConnectionLimit if table == TAB_ROLES => {
+                let current = self
+                    .roles
+                    .iter()
+                    .find(|r| r.role == key)
+                    .map(|r| r.connection_limit)?;
+                let now = if current < 0 {
+                    "none".to_string()
+                } else {
+                    current.to_string()
+                };
+                Some(format!(
+                    "connection limit for role {key} (now {now}; -1 removes it):"
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn command_with_input(
+        &self,
+        table: usize,
+        key: &str,
+        action: Action,
+        input: &str,
+    ) -> Option<CommandResult> {
+        match action {
+            Action::TerminateIdle => {
+                let older = match crate::config::parse_duration(input) {
+                    Ok(d) => d,
+                    Err(e) => return Some(Err(e)),
+                };
+                let op = PgOp::idle_in_transaction(self, older.as_secs());
+                if let PgOp::TerminateIdleInTransaction { preview, .. } = &op
+                    && preview.is_empty()
+                {
+                    return Some(Err(format!(
+                        "no session is idle in transaction longer than {}",
+                        crate::views::fmt::duration(older)
+                    )));
+                }
+                let target = format!(
+                    "idle in transaction > {}",
+                    crate::views::fmt::duration(older)
+                );
+                Some(Ok((target, Op::Postgres(op), Risk::Medium)))
+            }
+            Action::ConnectionLimit if table == TAB_ROLES => {
+                let limit: i32 = match input.trim().parse() {
+                    Ok(n) if n >= -1 => n,
+                    _ => {
+                        return Some(Err(format!(
+                            "{input:?} is not a connection limit (a number, -1 for none)"
+                        )));
+                    }
+                };
+                Some(Ok((
+                    format!("role {key}"),
+                    Op::Postgres(PgOp::connection_limit(self, key, limit)),
+                    Risk::Medium,
+                )))
+            }
+            Action::ConnectionLimit => Some(Err("select a role on the Roles tab first".into())),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
