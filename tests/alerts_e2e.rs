@@ -54,11 +54,12 @@ fn ack_and_silence_survive_a_restart_and_alertmanager_works_both_ways() {
     c.send("5");
     c.send("\r");
     c.wait_for("Inbox");
-    c.wait_for("external");
+    c.wait_for("alertmanager");
     c.send(":ack paged the cache team\r");
-    c.wait_for("acked: paged the cache team");
+    c.wait_for("acked at ");
+    c.wait_for(": paged the cache team");
     c.send("s");
-    c.wait_for("silenced 59m");
+    c.wait_for("muted 59m");
     // Silenced: gone from the header.
     c.wait_for("ctx t  ");
     wait_until("the header to clear", Duration::from_secs(10), || {
@@ -82,8 +83,9 @@ fn ack_and_silence_survive_a_restart_and_alertmanager_works_both_ways() {
     let mut c = Console::start_with_env(&["--config", &cfg], 140, 40, &env);
     c.send("5");
     c.send("\r");
-    c.wait_for("acked: paged the cache team");
-    c.wait_for("silenced 59m");
+    c.wait_for("acked at ");
+    c.wait_for(": paged the cache team");
+    c.wait_for("muted 59m");
     c.wait_for("acked at ");
     let screen = c.screen();
     assert!(

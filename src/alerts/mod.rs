@@ -166,6 +166,8 @@ pub struct Desk {
     pub external: Vec<alertmanager::External>,
     /// The last Alertmanager problem, shown in the pane.
     pub alertmanager_error: Option<String>,
+    /// A fixed clock for the pane's ages (render snapshots); None: the wall clock.
+    pub clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What one evaluation changed.

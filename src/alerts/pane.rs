@@ -65,18 +65,16 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
             .then_with(|| a.key().cmp(&b.key()))
     });
     let silenced = |k: &str| desk.inbox.silenced_until(k, now);
+    // Compact: the ack's note and the silence's end are in the detail above the table.
     let state_of = |k: &str| -> (String, Level) {
         let mut parts = Vec::new();
-        if let Some(a) = desk.inbox.acked(k) {
-            parts.push(match &a.note {
-                Some(n) => format!("acked: {n}"),
-                None => "acked".into(),
-            });
+        if desk.inbox.acked(k).is_some() {
+            parts.push("acked".to_string());
         }
         if let Some(u) = silenced(k) {
-            parts.push(format!("silenced {}", age(now, u)));
+            parts.push(format!("muted {}", age(now, u)));
         }
-        (parts.join(", "), Level::Muted)
+        (parts.join(" "), Level::Muted)
     };
     let mut rows = Vec::new();
     let mut level = Level::Ok;
@@ -104,11 +102,7 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
                 e.alert.summary.clone(),
             ),
             Item::External(x) => {
-                if state.is_empty() {
-                    state = "external".into();
-                } else {
-                    state = format!("external, {state}");
-                }
+                state = format!("ext {state}").trim_end().to_string();
                 (x.name.clone(), "alertmanager".into(), x.summary.clone())
             }
         };
@@ -119,8 +113,8 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
                 Cell::new(age(i.since(), now)),
                 Cell::new(rule),
                 Cell::new(source),
-                Cell::level(summary, if quiet { Level::Muted } else { Level::Normal }),
                 Cell::level(state, Level::Muted),
+                Cell::level(summary, if quiet { Level::Muted } else { Level::Normal }),
             ],
         ));
     }
@@ -138,8 +132,8 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
                     format!("{} {}", e.alert.kind.label(), e.alert.source),
                     Level::Muted,
                 ),
+                Cell::level(format!("pending ({for_})"), Level::Info),
                 Cell::level(e.alert.summary.clone(), Level::Muted),
-                Cell::level(format!("pending (for {for_})"), Level::Info),
             ],
         ));
     }
@@ -163,8 +157,8 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
                         .join(" "),
                     Level::Muted,
                 ),
-                Cell::level(h.summary.clone(), Level::Muted),
                 Cell::level(format!("resolved {}", hhmm(at)), Level::Muted),
+                Cell::level(h.summary.clone(), Level::Muted),
             ],
         ));
     }
@@ -234,12 +228,12 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
     let inbox = Table {
         title: "Inbox".into(),
         columns: vec![
-            Column::left("SEV", 5),
-            Column::right("AGE", 7),
-            Column::left("RULE", 22),
-            Column::left("SOURCE", 16),
-            Column::left("SUMMARY", 40),
-            Column::left("STATE", 12),
+            Column::left("SEV", 4),
+            Column::right("AGE", 6),
+            Column::left("RULE", 18),
+            Column::left("SOURCE", 14),
+            Column::left("STATE", 16),
+            Column::left("SUMMARY", 30),
         ],
         rows,
         empty: "nothing firing".into(),
@@ -327,11 +321,18 @@ fn detail(desk: &Desk, rules: &RuleSet, key: &str, now: DateTime<Utc>) -> Vec<Su
             Cell::level(format!("{} ", a.severity.label()), a.severity.level()),
             Cell::new(a.summary.clone()),
         ]));
+        let value = if unit == Unit::Flag {
+            String::new()
+        } else {
+            format!(
+                "value {}   threshold {cmp} {}   ",
+                unit.format(a.value),
+                unit.format(a.threshold)
+            )
+        };
         out.push(Summary::line(
             format!(
-                "value {}   threshold {cmp} {}   since {} ({})   {}",
-                unit.format(a.value),
-                unit.format(a.threshold),
+                "{value}since {} ({})   {}",
                 hhmm(e.since),
                 age(e.since, now),
                 if a.jump.is_some() {

@@ -358,7 +358,7 @@ impl State {
                 filter: &ps.filter,
                 table: ps.table,
             },
-            chrono::Utc::now(),
+            self.alert_desk.clock.unwrap_or_else(chrono::Utc::now),
         )
     }
 
