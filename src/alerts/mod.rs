@@ -202,10 +202,46 @@ impl Desk {
             self.inbox.record_resolved(a, now);
         }
         let expired = self.inbox.expire(now);
+        let closed = self.close_stale_episodes(sources, now);
         Outcome {
-            inbox_changed: !t.is_empty() || expired,
+            inbox_changed: !t.is_empty() || expired || closed,
             transitions: t,
         }
+    }
+
+    /// Episodes left open by a previous run (the console quit while they fired) whose
+    /// source now answers without raising them are closed, and their acks dropped.
+    fn close_stale_episodes(
+        &mut self,
+        sources: &[SourceView],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let answered = |key: &str| {
+            let mut parts = key.splitn(4, '/');
+            let (_, kind, source) = (parts.next(), parts.next(), parts.next());
+            sources.iter().any(|s| {
+                Some(s.kind.label()) == kind
+                    && Some(s.name) == source
+                    && (s.sample.is_some() || matches!(s.status, Status::Error(_)))
+            })
+        };
+        let stale: Vec<String> = self
+            .inbox
+            .history
+            .iter()
+            .filter(|h| h.resolved_at.is_none())
+            .filter(|h| !self.engine.entries.contains_key(&h.key) && answered(&h.key))
+            .map(|h| h.key.clone())
+            .collect();
+        for key in &stale {
+            self.inbox.acks.remove(key);
+            for h in self.inbox.history.iter_mut() {
+                if &h.key == key && h.resolved_at.is_none() {
+                    h.resolved_at = Some(now);
+                }
+            }
+        }
+        !stale.is_empty()
     }
 
     /// Firing alerts that are not silenced, worst first then oldest: the header's list.

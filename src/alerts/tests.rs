@@ -487,6 +487,48 @@ fn silence_expires_and_hides_from_the_header() {
 }
 
 #[test]
+fn an_episode_left_open_by_a_previous_run_closes_when_its_source_is_fine() {
+    let rules = memory_rules(0);
+    let st = Status::Ok;
+    let node = |ratio: f64| {
+        Sample::Redis(Box::new(RedisSample {
+            nodes: vec![NodeInfo {
+                addr: "n1".into(),
+                used_memory: (ratio * 1000.0) as u64,
+                maxmemory: 1000,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    };
+    let mut before = Desk::default();
+    let hot = node(0.95);
+    before.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&hot))], t(0));
+    let key = "redis_memory/redis/src/n1";
+    before.inbox.ack(key, None, t(1));
+    // Restart: the inbox is loaded, the engine starts empty.
+    let mut after = Desk {
+        inbox: Inbox::from_json(&before.inbox.to_json()).unwrap(),
+        ..Default::default()
+    };
+    // Still hot: the episode and its ack carry on, with the original start.
+    after.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&hot))], t(100));
+    assert_eq!(after.inbox.history.len(), 1);
+    assert_eq!(after.engine.firing()[0].since, t(0));
+    assert!(after.inbox.acked(key).is_some());
+    // Restart again, and now it is fine: closed, ack dropped.
+    let mut again = Desk {
+        inbox: after.inbox.clone(),
+        ..Default::default()
+    };
+    let cool = node(0.5);
+    let o = again.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&cool))], t(200));
+    assert!(o.inbox_changed);
+    assert_eq!(again.inbox.history[0].resolved_at, Some(t(200)));
+    assert!(again.inbox.acked(key).is_none());
+}
+
+#[test]
 fn inbox_round_trips_through_json() {
     let mut i = Inbox::default();
     i.ack("k", Some("on it".into()), t(0));
