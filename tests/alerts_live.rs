@@ -168,3 +168,91 @@ async fn a_blocked_session_fires_pg_blocking_and_resolves() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_consumer_group_fires_kafka_group_stalled_and_resolves() {
+    use opsdeck::config::KafkaSpec;
+    use opsdeck::sources::kafka::{KafkaPoller, Windows};
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let kafka = support::shared_kafka();
+    let topic = support::unique_name("alerts");
+    kafka.create_topic(&topic, 1);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.bootstrap())
+        .create()
+        .unwrap();
+    for i in 0..10 {
+        let payload = format!("m{i}");
+        producer
+            .send(
+                FutureRecord::<(), _>::to(&topic).payload(&payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    // Offsets committed at 0 with no member: lag 10 and nobody consuming.
+    let group = support::unique_name("stopped");
+    let reset = |to: &str| {
+        kafka.consumer_groups(&[
+            "--group",
+            &group,
+            "--topic",
+            &topic,
+            "--reset-offsets",
+            to,
+            "--execute",
+        ])
+    };
+    reset("--to-earliest");
+    let mut p = KafkaPoller::with_windows(
+        KafkaSpec {
+            name: "live".into(),
+            brokers: kafka.bootstrap(),
+            ..Default::default()
+        },
+        Windows {
+            status: 3,
+            hwm_points: 10,
+            trend: 10,
+        },
+    );
+    let rules = RuleSet::default();
+    let mut desk = Desk::default();
+    let want = format!("kafka_group_stalled {group}");
+    poll_until(
+        &mut p,
+        &mut desk,
+        &rules,
+        SourceKind::Kafka,
+        "STOP fires",
+        |f| f.contains(&want),
+    )
+    .await;
+    let e = desk
+        .engine
+        .firing()
+        .into_iter()
+        .find(|e| e.alert.subject == group)
+        .unwrap()
+        .clone();
+    assert!(
+        e.alert.summary.contains("consumer status STOP"),
+        "{}",
+        e.alert.summary
+    );
+    assert_eq!(e.alert.jump.unwrap().table, "Groups");
+    reset("--to-latest");
+    poll_until(
+        &mut p,
+        &mut desk,
+        &rules,
+        SourceKind::Kafka,
+        "caught up resolves",
+        |f| !f.contains(&want),
+    )
+    .await;
+}
