@@ -128,10 +128,21 @@ pub struct SourceView<'a> {
     pub sample: Option<&'a Sample>,
 }
 
-/// One poll's verdict with the default built-in rules (`opsdeck check`): a rule with `for`
-/// fires at once since there is only one poll. Worst first.
+static CONFIGURED: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+
+/// Sets the rules `evaluate` uses: called once by `main` with the config's `[alerts]`.
+pub fn configure(rules: RuleSet) {
+    let _ = CONFIGURED.set(rules);
+}
+
+/// One poll's verdict (`opsdeck check`, `snapshot`) with the configured rules, or the
+/// default built-in rules when none were configured: a rule with `for` fires at once since
+/// there is only one poll. Worst first.
 pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Alert> {
-    evaluate_with(&RuleSet::default(), sources)
+    match CONFIGURED.get() {
+        Some(rules) => evaluate_with(rules, sources),
+        None => evaluate_with(&RuleSet::default(), sources),
+    }
 }
 
 /// Like `evaluate`, with configured rules.
