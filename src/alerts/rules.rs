@@ -424,8 +424,8 @@ impl RuleSet {
         set
     }
 
-    /// Every enabled rule over every source. A source whose poll failed is only checked by
-    /// `source_unreachable`: its other alerts keep their state until it answers again.
+    /// Every enabled rule over every source. A source whose poll failed keeps its last
+    /// sample in the console, so its other alerts keep their state until it answers again.
     pub fn observe(&self, sources: &[SourceView]) -> Vec<Observation> {
         let mut out = Vec::new();
         for s in sources {
