@@ -52,7 +52,23 @@ while time.monotonic() - start < warm + a.seconds:
 elapsed = time.monotonic() - t0
 cpu = (cpu_ticks() - c0) / clk
 rss = rss_kib()
+
+# Key press to frame: send Tab (focus moves, so a frame must follow) and time the first
+# bytes of the answer; drain between presses.
+lat = []
+for i in range(200):
+    while select.select([fd], [], [], 0.02)[0]:
+        os.read(fd, 65536)
+    t = time.monotonic()
+    os.write(fd, b"\t")
+    if select.select([fd], [], [], 2.0)[0]:
+        os.read(fd, 65536)
+        lat.append((time.monotonic() - t) * 1000)
+lat.sort()
 os.write(fd, b"q")
 time.sleep(0.5)
 print(f"first frame: {first*1000:.0f} ms" if first else "first frame: not seen")
+if lat:
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    print(f"key to frame over {len(lat)} presses: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lat[-1]:.1f} ms")
 print(f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal, RSS {rss/1024:.1f} MiB")

@@ -284,11 +284,7 @@ pub fn table(s: &Snapshot) -> String {
         "SOURCE", "STATUS", "FIGURE", "PROBLEM"
     ));
     for src in &s.sources {
-        let name = if src.kind.label() == src.name {
-            src.name.clone()
-        } else {
-            format!("{} {}", src.kind.label(), src.name)
-        };
+        let name = display_name(src);
         out.push_str(
             format!(
                 "{:<w$}  {:<8}  {:<34}  {}",
@@ -315,12 +311,21 @@ pub fn table(s: &Snapshot) -> String {
     out
 }
 
+/// "redis cache"; just "host" for the host.
+fn display_name(src: &SourceReport) -> String {
+    if src.kind.label() == src.name {
+        src.name.clone()
+    } else {
+        format!("{} {}", src.kind.label(), src.name)
+    }
+}
+
 fn summary_line(s: &Snapshot) -> String {
     let bad: Vec<String> = s
         .sources
         .iter()
         .filter(|x| x.status != Health::Ok)
-        .map(|x| format!("{} {}", x.kind.label(), x.name))
+        .map(display_name)
         .collect();
     if s.sources.is_empty() {
         "nothing checked".into()

@@ -14,7 +14,7 @@ fn failed_backup_alert() -> alerts::Alert {
     let st = Status::Ok;
     let s = Sample::Backup(Box::new(BackupSample {
         name: "nightly".into(),
-        verdict: "failed".into(),
+        verdict: opsdeck::sources::backups::Verdict::Failed,
         reason: "exit 1".into(),
         ..Default::default()
     }));

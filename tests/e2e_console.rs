@@ -32,7 +32,8 @@ fn starts_switches_panes_helps_filters_and_quits_restoring_the_terminal() {
     let mut c = Console::start(&["--config", &cfg], 120, 50);
     c.wait_for("1 Kafka");
     c.wait_for("6 Host");
-    c.wait_for(&format!("{} master", addr(&redis)));
+    c.wait_for("cache ok");
+    c.wait_for(&addr(&redis));
     c.send("3");
     c.send("\r");
     c.wait_for("3 Redis — cache");

@@ -223,7 +223,7 @@ async fn redis_sentinel_resolves_master() {
     let set = RedisSentinel::start();
     let mut client = redis::sentinel::SentinelClient::build(
         set.sentinel_urls(),
-        set.master_name().to_string(),
+        set.master_name(),
         None,
         redis::sentinel::SentinelServerType::Master,
     )

@@ -307,6 +307,22 @@ async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
     });
     assert!(stuck.execute("select 1").await.is_err());
 
+    // Even handed the console's own pid, terminate leaves it alone and polling goes on.
+    let s = poll(&mut p).await;
+    let own = s
+        .activity
+        .iter()
+        .find(|a| a.own && a.database == db)
+        .expect("own")
+        .pid;
+    let out = PgOp::Terminate { pids: vec![own] }
+        .execute(&spec(pg.url()))
+        .await
+        .expect("terminate");
+    assert_eq!(out, "pg_terminate_backend: 0 of 1 sessions signalled");
+    let again = poll(&mut p).await;
+    assert!(again.activity.iter().any(|a| a.pid == own));
+
     // Throttle a role: the preview shows the current limit, the server holds the new one.
     let role = create_role(pg, "throttled", "");
     let s = poll(&mut p).await;
@@ -483,4 +499,52 @@ async fn server_restart_mid_session_errors_then_recovers_by_itself() {
         }
     }
     task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_shows_dead_tuples_unused_indexes_seq_scans_and_db_ages() {
+    let pg = shared();
+    let db = pg.create_database("maint");
+    pg.psql_db(
+        &db,
+        "create table churn (id int, v text) with (autovacuum_enabled = false); \
+         create index churn_v_unused on churn (v); \
+         insert into churn select g, 'x' from generate_series(1, 1000) g; \
+         delete from churn where id <= 400; \
+         select count(*) from churn where id > 0; select count(*) from churn where id > 1",
+    );
+    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    let s = poll_until(&mut p, "dead tuples counted", |s| {
+        s.maintenance
+            .dead_tuples
+            .iter()
+            .any(|t| t.table == "public.churn" && t.dead_tuples == 400)
+    })
+    .await;
+    let m = &s.maintenance;
+    let churn = m
+        .dead_tuples
+        .iter()
+        .find(|t| t.table == "public.churn")
+        .expect("churn");
+    assert_eq!(churn.live_tuples, 600);
+    assert!(
+        m.unused_indexes
+            .iter()
+            .any(|i| i.index == "public.churn_v_unused" && i.size_bytes > 0),
+        "{:?}",
+        m.unused_indexes
+    );
+    assert!(
+        m.seq_scan_heavy.iter().any(|t| t.table == "public.churn"),
+        "{:?}",
+        m.seq_scan_heavy
+    );
+    let d = m
+        .databases
+        .iter()
+        .find(|d| d.database == db)
+        .expect("db listed");
+    assert!(d.size_bytes.is_some_and(|b| b > 0));
+    assert!(d.xid_age > 0);
 }

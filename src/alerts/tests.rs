@@ -286,25 +286,35 @@ fn redis_memory_evictions_link_down_failover() {
 
 #[test]
 fn backup_stale_and_failed_and_host_disk() {
-    let b = |verdict: &str| BackupSample {
+    use crate::sources::backups::Verdict;
+    let b = |verdict: Verdict| BackupSample {
         name: "nightly".into(),
-        verdict: verdict.into(),
+        verdict,
         reason: "why".into(),
         ..Default::default()
     };
     assert_eq!(
         names(&fired(
             SourceKind::Backup,
-            Sample::Backup(Box::new(b("stale")))
+            Sample::Backup(Box::new(b(Verdict::Stale)))
         )),
         vec!["backup_stale"]
     );
-    let f = fired(SourceKind::Backup, Sample::Backup(Box::new(b("failed"))));
+    let f = fired(
+        SourceKind::Backup,
+        Sample::Backup(Box::new(b(Verdict::Failed))),
+    );
     assert_eq!(
         f,
         vec![("backup_failed".into(), Severity::Critical, String::new())]
     );
-    assert!(fired(SourceKind::Backup, Sample::Backup(Box::new(b("ok")))).is_empty());
+    assert!(
+        fired(
+            SourceKind::Backup,
+            Sample::Backup(Box::new(b(Verdict::Fresh)))
+        )
+        .is_empty()
+    );
     let h = HostSample {
         disks: vec![
             DiskInfo {
@@ -655,7 +665,7 @@ fn alertmanager_payloads_and_pulled_alerts() {
     let st = Status::Ok;
     let s = Sample::Backup(Box::new(BackupSample {
         name: "nightly".into(),
-        verdict: "failed".into(),
+        verdict: crate::sources::backups::Verdict::Failed,
         ..Default::default()
     }));
     let a = evaluate([view(SourceKind::Backup, &st, Some(&s))]).remove(0);
@@ -697,7 +707,7 @@ fn pane_sorts_by_severity_then_age_with_resolved_greyed_below() {
     };
     let backup = Sample::Backup(Box::new(BackupSample {
         name: "b".into(),
-        verdict: "failed".into(),
+        verdict: crate::sources::backups::Verdict::Failed,
         ..Default::default()
     }));
     let h1 = disk(5);

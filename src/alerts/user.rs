@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Alert, Jump, Severity, SourceView};
 use crate::config::{ConfigError, find_span, parse_duration};
+use crate::sources::backups::Verdict;
 use crate::sources::{Sample, SourceKind, Status};
 use crate::views::fmt;
 
@@ -90,6 +91,10 @@ impl Unit {
                 .to_string(),
         }
     }
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
 }
 
 /// A documented selector: what a rule may compare.
@@ -337,12 +342,14 @@ pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
                     ));
                 }
             }
-            "kafka.topic.under_replicated" | "kafka.topic.offline" => {
+            "kafka.topic.under_replicated"
+            | "kafka.topic.offline"
+            | "kafka.topic.under_min_isr" => {
                 for t in &k.topics {
-                    let v = if metric == "kafka.topic.offline" {
-                        t.offline
-                    } else {
-                        t.under_replicated
+                    let v = match metric {
+                        "kafka.topic.offline" => t.offline,
+                        "kafka.topic.under_min_isr" => t.under_min_isr,
+                        _ => t.under_replicated,
                     };
                     out.push(point(
                         t.name.clone(),
@@ -489,8 +496,8 @@ pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
         },
         Some(Sample::Backup(b)) => {
             let v = match metric {
-                "backup.failed" => Some(if b.verdict == "failed" { 1.0 } else { 0.0 }),
-                "backup.stale" => Some(if b.verdict == "stale" { 1.0 } else { 0.0 }),
+                "backup.failed" => Some(flag(b.verdict == Verdict::Failed)),
+                "backup.stale" => Some(flag(b.verdict == Verdict::Stale)),
                 "backup.age_seconds" => b.newest_age_secs.map(|a| a as f64),
                 _ => None,
             };
@@ -504,6 +511,13 @@ pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
                 ));
             }
         }
+        Some(Sample::Endpoint(e)) if metric == "endpoint.down" => out.push(point(
+            String::new(),
+            format!("endpoint {}", e.name),
+            flag(e.error.is_some()),
+            e.error.clone().unwrap_or_default(),
+            None,
+        )),
         Some(Sample::Host(h)) => match metric {
             "host.disk_ratio" => {
                 for d in &h.disks {

@@ -320,14 +320,14 @@ impl State {
                 m.level = m.level.max(b.level());
                 m.tile.push(Summary::text(vec![
                     Cell::new(format!("{} ", b.name)),
-                    Cell::level(b.verdict.clone(), b.level()),
+                    Cell::level(b.verdict.label(), b.level()),
                 ]));
                 rows.push(Row::new(
                     b.name.clone(),
                     vec![
                         Cell::new(b.name.clone()),
                         Cell::new(b.kind.clone()),
-                        Cell::level(b.verdict.clone(), b.level()),
+                        Cell::level(b.verdict.label(), b.level()),
                         Cell::new(b.reason.clone()),
                     ],
                 ));
@@ -380,7 +380,11 @@ impl State {
                 .map(|s| {
                     let (status, level) = s.status_line();
                     let latency = match &s.sample {
-                        Some(Sample::Endpoint(e)) => format!("{:.1} ms", e.latency_ms),
+                        Some(Sample::Endpoint(e)) => match (&e.error, e.latency_ms) {
+                            (Some(err), _) => format!("DOWN {err}"),
+                            (None, Some(ms)) => format!("{ms:.1} ms"),
+                            (None, None) => "-".into(),
+                        },
                         _ => "-".into(),
                     };
                     m.level = m.level.max(if level == Level::Crit {

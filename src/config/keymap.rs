@@ -58,6 +58,7 @@ pub enum Action {
     /// Redis CONFIG SET maxmemory-policy to the selected policy.
     SetPolicy,
     ResetOffsets,
+    ResetOffsetsEarliest,
     CreateTopic,
     DeleteTopic,
     Verify,
@@ -102,6 +103,7 @@ impl Action {
         Action::Bgrewriteaof,
         Action::SetPolicy,
         Action::ResetOffsets,
+        Action::ResetOffsetsEarliest,
         Action::CreateTopic,
         Action::DeleteTopic,
         Action::Verify,
@@ -137,6 +139,7 @@ impl Action {
                 | Action::Bgrewriteaof
                 | Action::SetPolicy
                 | Action::ResetOffsets
+                | Action::ResetOffsetsEarliest
                 | Action::CreateTopic
                 | Action::DeleteTopic
                 | Action::BackupNow
@@ -177,7 +180,8 @@ impl Action {
             Action::Failover => "fail over",
             Action::Bgrewriteaof => "Redis BGREWRITEAOF",
             Action::SetPolicy => "set Redis maxmemory-policy to the selected one",
-            Action::ResetOffsets => "reset the group's offsets",
+            Action::ResetOffsets => "reset the group's offsets to latest (skip the backlog)",
+            Action::ResetOffsetsEarliest => "reset the group's offsets to earliest (replay)",
             Action::CreateTopic => "create a topic",
             Action::DeleteTopic => "delete the selected topic",
             Action::Verify => "verify the selected backup",
@@ -522,6 +526,7 @@ impl Keymap {
             (Bgrewriteaof, &["A"]),
             (SetPolicy, &["P"]),
             (ResetOffsets, &["o"]),
+            (ResetOffsetsEarliest, &["O"]),
             (CreateTopic, &["N"]),
             (DeleteTopic, &["D"]),
             (Verify, &["v"]),

@@ -185,8 +185,11 @@ pub struct RedisSpec {
     pub password_env: Option<String>,
     pub password_file: Option<String>,
     pub password_command: Option<String>,
+    /// Connect with TLS (rediss://) to every node and sentinel.
     #[serde(default)]
     pub tls: bool,
+    /// PEM CA file that signed the servers' certificates, instead of the system roots.
+    pub tls_ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

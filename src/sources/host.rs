@@ -1,10 +1,22 @@
-//! The host under the console: CPU, load, memory and disks from sysinfo. Refreshes only what
-//! it shows, on a blocking thread (sysinfo reads /proc synchronously).
+//! The host under the console: CPU (total and per core), load, memory, disks, network rates
+//! and the top processes, from sysinfo. Refreshes only what it shows, on a blocking thread
+//! (sysinfo reads /proc synchronously); the process table (the one costly walk) only every
+//! `PROCESS_EVERY` polls and only CPU and memory of each process.
 
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+use std::time::Instant;
+
+use sysinfo::{
+    CpuRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind, ProcessesToUpdate,
+    RefreshKind, System,
+};
+
+/// The process table is walked on the first poll and then every this many polls.
+pub const PROCESS_EVERY: u64 = 5;
+/// Rows of each top-processes table.
+pub const TOP_N: usize = 8;
 
 use crate::sources::{Poller, Sample};
 use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table, fmt};
@@ -20,6 +32,55 @@ pub struct HostSample {
     pub swap_used: u64,
     pub swap_total: u64,
     pub disks: Vec<DiskInfo>,
+    /// Usage of each core, percent, in core order.
+    pub cpus: Vec<f32>,
+    /// Per-interface rates (bytes per second) since the previous poll; loopback left out.
+    pub networks: Vec<NetInfo>,
+    /// Top processes by CPU and by resident memory (from the latest process walk).
+    pub top_cpu: Vec<ProcInfo>,
+    pub top_memory: Vec<ProcInfo>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct NetInfo {
+    pub interface: String,
+    pub rx_bytes_per_sec: f64,
+    pub tx_bytes_per_sec: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ProcInfo {
+    pub pid: u32,
+    pub name: String,
+    /// Percent of one core (can exceed 100 on several cores).
+    pub cpu_percent: f32,
+    /// Resident memory in bytes.
+    pub memory: u64,
+}
+
+/// The `n` processes with the highest `key`, highest first (ties by pid for stable rows).
+pub fn top_by<K: PartialOrd>(
+    procs: &[ProcInfo],
+    n: usize,
+    key: impl Fn(&ProcInfo) -> K,
+) -> Vec<ProcInfo> {
+    let mut v: Vec<&ProcInfo> = procs.iter().collect();
+    v.sort_by(|a, b| {
+        key(b)
+            .partial_cmp(&key(a))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.pid.cmp(&b.pid))
+    });
+    v.into_iter().take(n).cloned().collect()
+}
+
+/// Bytes per second over `secs`, zero when no time passed.
+pub fn per_sec(bytes: u64, secs: f64) -> f64 {
+    if secs <= 0.0 {
+        0.0
+    } else {
+        bytes as f64 / secs
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -42,7 +103,12 @@ impl DiskInfo {
 struct HostState {
     sys: System,
     disks: Disks,
+    networks: Networks,
+    last_net: Instant,
+    polls: u64,
     history: Vec<u64>,
+    top_cpu: Vec<ProcInfo>,
+    top_memory: Vec<ProcInfo>,
 }
 
 pub struct HostPoller {
@@ -77,10 +143,16 @@ impl Poller for HostPoller {
                     .with_memory(MemoryRefreshKind::everything());
                 let sys = System::new_with_specifics(refresh).map_err(|e| e.to_string())?;
                 let disks = Disks::new_with_refreshed_list().map_err(|e| e.to_string())?;
+                let networks = Networks::new_with_refreshed_list().map_err(|e| e.to_string())?;
                 *guard = Some(HostState {
                     sys,
                     disks,
+                    networks,
+                    last_net: Instant::now(),
+                    polls: 0,
                     history: Vec::new(),
+                    top_cpu: Vec::new(),
+                    top_memory: Vec::new(),
                 });
             }
             let Some(st) = guard.as_mut() else {
@@ -89,6 +161,43 @@ impl Poller for HostPoller {
             st.sys.refresh_cpu_usage();
             st.sys.refresh_memory();
             st.disks.refresh(true);
+            st.networks.refresh(true);
+            let secs = st.last_net.elapsed().as_secs_f64();
+            st.last_net = Instant::now();
+            let mut networks: Vec<NetInfo> = st
+                .networks
+                .iter()
+                .filter(|(name, _)| name.as_os_str() != "lo")
+                .map(|(name, d)| NetInfo {
+                    interface: name.to_string_lossy().into_owned(),
+                    rx_bytes_per_sec: per_sec(d.received(), secs),
+                    tx_bytes_per_sec: per_sec(d.transmitted(), secs),
+                })
+                .collect();
+            networks.sort_by(|a, b| a.interface.cmp(&b.interface));
+            // The costly walk: only CPU and memory of each process, every few polls. The
+            // second walk is the first with meaningful CPU figures.
+            if st.polls % PROCESS_EVERY == 0 || st.polls == 1 {
+                st.sys.refresh_processes_specifics(
+                    ProcessesToUpdate::All,
+                    true,
+                    ProcessRefreshKind::nothing().with_cpu().with_memory(),
+                );
+                let procs: Vec<ProcInfo> = st
+                    .sys
+                    .processes()
+                    .values()
+                    .map(|p| ProcInfo {
+                        pid: p.pid().as_u32(),
+                        name: p.name().to_string_lossy().into_owned(),
+                        cpu_percent: p.cpu_usage(),
+                        memory: p.memory(),
+                    })
+                    .collect();
+                st.top_cpu = top_by(&procs, TOP_N, |p| p.cpu_percent);
+                st.top_memory = top_by(&procs, TOP_N, |p| p.memory);
+            }
+            st.polls += 1;
             let cpu = st.sys.global_cpu_usage();
             st.history.push(cpu.round() as u64);
             if st.history.len() > 120 {
@@ -117,6 +226,10 @@ impl Poller for HostPoller {
                 swap_used: st.sys.used_swap(),
                 swap_total: st.sys.total_swap(),
                 disks,
+                cpus: st.sys.cpus().iter().map(|c| c.usage()).collect(),
+                networks,
+                top_cpu: st.top_cpu.clone(),
+                top_memory: st.top_memory.clone(),
             })))
         })
         .await
@@ -232,6 +345,151 @@ impl HostSample {
                 .collect(),
             empty: "no disks".into(),
         });
+        m.tables.push(Table {
+            title: "Network".into(),
+            columns: vec![
+                Column::left("INTERFACE", 16),
+                Column::right("RX/s", 10),
+                Column::right("TX/s", 10),
+            ],
+            rows: self
+                .networks
+                .iter()
+                .map(|n| {
+                    Row::new(
+                        n.interface.clone(),
+                        vec![
+                            Cell::new(n.interface.clone()),
+                            Cell::new(fmt::bytes(n.rx_bytes_per_sec as u64)),
+                            Cell::new(fmt::bytes(n.tx_bytes_per_sec as u64)),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: "no interfaces".into(),
+        });
+        for (title, procs) in [("Top CPU", &self.top_cpu), ("Top memory", &self.top_memory)] {
+            m.tables.push(Table {
+                title: title.into(),
+                columns: vec![
+                    Column::right("PID", 8),
+                    Column::right("CPU", 6),
+                    Column::right("MEM", 10),
+                    Column::left("NAME", 20),
+                ],
+                rows: procs
+                    .iter()
+                    .map(|p| {
+                        Row::new(
+                            p.pid.to_string(),
+                            vec![
+                                Cell::new(p.pid.to_string()),
+                                Cell::new(format!("{:.0}%", p.cpu_percent)),
+                                Cell::new(fmt::bytes(p.memory)),
+                                Cell::new(p.name.clone()),
+                            ],
+                        )
+                    })
+                    .collect(),
+                empty: "processes are read every few polls".into(),
+            });
+        }
+        m.tables.push(Table {
+            title: "Cores".into(),
+            columns: vec![Column::left("CORE", 6), Column::right("USE", 6)],
+            rows: self
+                .cpus
+                .iter()
+                .enumerate()
+                .map(|(i, u)| {
+                    let level = if *u >= 90.0 {
+                        Level::Warn
+                    } else {
+                        Level::Normal
+                    };
+                    Row::new(
+                        i.to_string(),
+                        vec![
+                            Cell::new(format!("cpu{i}")),
+                            Cell::level(format!("{u:.0}%"), level),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: String::new(),
+        });
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: u32, cpu: f32, mem: u64) -> ProcInfo {
+        ProcInfo {
+            pid,
+            name: format!("p{pid}"),
+            cpu_percent: cpu,
+            memory: mem,
+        }
+    }
+
+    #[test]
+    fn top_processes_by_cpu_and_memory() {
+        let procs = vec![
+            p(1, 5.0, 900),
+            p(2, 50.0, 100),
+            p(3, 50.0, 500),
+            p(4, 0.0, 1000),
+        ];
+        let cpu: Vec<u32> = top_by(&procs, 3, |p| p.cpu_percent)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(cpu, vec![2, 3, 1]);
+        let mem: Vec<u32> = top_by(&procs, 2, |p| p.memory)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(mem, vec![4, 1]);
+    }
+
+    #[test]
+    fn rates_and_disk_colours() {
+        assert_eq!(per_sec(2000, 2.0), 1000.0);
+        assert_eq!(per_sec(5, 0.0), 0.0);
+        let s = HostSample {
+            disks: vec![DiskInfo {
+                mount: "/data".into(),
+                total: 100,
+                available: 3,
+            }],
+            cpus: vec![10.0, 95.0],
+            ..Default::default()
+        };
+        let m = s.model();
+        assert_eq!(m.level, Level::Crit);
+        let disks = m.tables.iter().find(|t| t.title == "Disks").unwrap();
+        assert_eq!(disks.rows[0].cells[3].level, Level::Crit);
+        let cores = m.tables.iter().find(|t| t.title == "Cores").unwrap();
+        assert_eq!(cores.rows[1].cells[1].level, Level::Warn);
+        assert_eq!(cores.rows[1].cells[1].text, "95%");
+    }
+
+    #[tokio::test]
+    async fn polls_read_this_host() {
+        let mut h = HostPoller::new();
+        let _ = h.poll().await.unwrap();
+        let Sample::Host(s) = h.poll().await.unwrap() else {
+            panic!()
+        };
+        assert!(s.mem_total > 0);
+        assert!(!s.cpus.is_empty());
+        assert!(
+            !s.top_memory.is_empty(),
+            "the second poll walks the processes"
+        );
+        assert!(s.top_memory[0].memory >= s.top_memory.last().unwrap().memory);
     }
 }

@@ -231,3 +231,75 @@ fn colourless(t: Theme) -> Theme {
     unsafe { std::env::remove_var("NO_COLOR") };
     out
 }
+
+#[test]
+fn zoomed_postgres() {
+    use crate::sources::postgres::model::{Connections, PgSample, Session};
+    let mut s = state();
+    let session = |pid, state: &str, secs, query: &str| Session {
+        pid,
+        database: "app".into(),
+        user: "web".into(),
+        application: "api".into(),
+        client: "10.0.0.7".into(),
+        state: state.into(),
+        query_seconds: Some(secs),
+        xact_seconds: Some(secs),
+        query: query.into(),
+        ..Default::default()
+    };
+    let mut by_state = std::collections::BTreeMap::new();
+    by_state.insert("active".to_string(), 2);
+    by_state.insert("idle in transaction".to_string(), 1);
+    let pg = PgSample {
+        version: "PostgreSQL 15.18".into(),
+        version_num: 150018,
+        role: "primary".into(),
+        uptime_seconds: 86400.0,
+        max_connections: 100,
+        reserved_connections: 3,
+        usable_connections: 97,
+        connections: Connections {
+            total: 3,
+            by_state,
+            ..Default::default()
+        },
+        activity: vec![
+            session(
+                4242,
+                "active",
+                754.0,
+                "UPDATE accounts SET balance = balance - 10 WHERE id = 7",
+            ),
+            session(
+                4243,
+                "idle in transaction",
+                312.0,
+                "SELECT * FROM orders FOR UPDATE",
+            ),
+            session(4244, "active", 0.4, "SELECT 1"),
+        ],
+        ..Default::default()
+    };
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Postgres)
+        .expect("pg");
+    crate::app::update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(Sample::Postgres(Box::new(pg))),
+        },
+    );
+    for src in &mut s.sources {
+        if src.last_ok.is_some() {
+            src.last_ok = Some(s.now);
+        }
+    }
+    s.focus = Pane::Postgres;
+    s.zoomed = true;
+    both_sizes("zoomed_postgres", &mut s);
+}

@@ -111,6 +111,27 @@ impl Event {
     }
 }
 
+/// An owned config resource (a topic's, here).
+struct Resource(*mut rd::rd_kafka_ConfigResource_t);
+impl Drop for Resource {
+    fn drop(&mut self) {
+        // SAFETY: created by rd_kafka_ConfigResource_new; requests copy it.
+        unsafe { rd::rd_kafka_ConfigResource_destroy(self.0) }
+    }
+}
+impl Resource {
+    fn topic(name: &str) -> Result<Self, String> {
+        let name = c(name)?;
+        // SAFETY: the name is copied.
+        Ok(Resource(unsafe {
+            rd::rd_kafka_ConfigResource_new(
+                rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+                name.as_ptr(),
+            )
+        }))
+    }
+}
+
 /// An owned topic-partition list.
 struct PartList(*mut rd::rd_kafka_topic_partition_list_t);
 impl Drop for PartList {
@@ -638,5 +659,124 @@ impl Admin {
             }
         }
         Ok(())
+    }
+
+    /// Sets `configs` on `topic` with IncrementalAlterConfigs: only the named keys change
+    /// (the older AlterConfigs would reset every other dynamic config of the topic).
+    pub fn set_topic_configs(
+        &self,
+        topic: &str,
+        configs: &[(String, String)],
+        validate_only: bool,
+    ) -> Result<(), String> {
+        let res = Resource::topic(topic)?;
+        for (k, v) in configs {
+            let (k, v) = (c(k)?, c(v)?);
+            // SAFETY: valid resource; key and value are copied; the error is ours to free.
+            let e = unsafe {
+                rd::rd_kafka_ConfigResource_add_incremental_config(
+                    res.0,
+                    k.as_ptr(),
+                    rd::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
+                    v.as_ptr(),
+                )
+            };
+            if let Some(msg) = error_string(e) {
+                unsafe { rd::rd_kafka_error_destroy(e) };
+                return Err(msg);
+            }
+        }
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
+            0,
+            validate_only,
+        )?;
+        let mut arr = [res.0];
+        unsafe {
+            rd::rd_kafka_IncrementalAlterConfigs(
+                self.client.native_ptr(),
+                arr.as_mut_ptr(),
+                1,
+                o.0,
+                self.queue.0,
+            )
+        };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check()?;
+        let r = unsafe { rd::rd_kafka_event_IncrementalAlterConfigs_result(ev.0) };
+        if r.is_null() {
+            return Err("alter configs: unexpected event".into());
+        }
+        let mut n = 0;
+        let rs = unsafe { rd::rd_kafka_IncrementalAlterConfigs_result_resources(r, &mut n) };
+        for x in slice(rs, n) {
+            let code = unsafe { rd::rd_kafka_ConfigResource_error(*x) };
+            if code != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let why = cstr(unsafe { rd::rd_kafka_ConfigResource_error_string(*x) });
+                return Err(if why.is_empty() { err_name(code) } else { why });
+            }
+        }
+        Ok(())
+    }
+
+    /// The `keys` configs of every topic in `topics`, in one DescribeConfigs call.
+    pub fn topic_configs(
+        &self,
+        topics: &[String],
+        keys: &[&str],
+    ) -> Result<HashMap<String, HashMap<String, String>>, String> {
+        if topics.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let res = topics
+            .iter()
+            .map(|t| Resource::topic(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut arr: Vec<_> = res.iter().map(|r| r.0).collect();
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS,
+            0,
+            false,
+        )?;
+        // SAFETY: the resources are copied by the call.
+        unsafe {
+            rd::rd_kafka_DescribeConfigs(
+                self.client.native_ptr(),
+                arr.as_mut_ptr(),
+                arr.len(),
+                o.0,
+                self.queue.0,
+            )
+        };
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check().map_err(|e| format!("describe configs: {e}"))?;
+        let r = unsafe { rd::rd_kafka_event_DescribeConfigs_result(ev.0) };
+        if r.is_null() {
+            return Err("describe configs: unexpected event".into());
+        }
+        let mut n = 0;
+        let rs = unsafe { rd::rd_kafka_DescribeConfigs_result_resources(r, &mut n) };
+        let mut out = HashMap::new();
+        for x in slice(rs, n) {
+            if unsafe { rd::rd_kafka_ConfigResource_error(*x) }
+                != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+            {
+                continue;
+            }
+            let mut m = 0;
+            let entries = unsafe { rd::rd_kafka_ConfigResource_configs(*x, &mut m) };
+            let vals: HashMap<String, String> = slice(entries, m)
+                .iter()
+                .filter_map(|e| {
+                    let k = cstr(unsafe { rd::rd_kafka_ConfigEntry_name(*e) });
+                    keys.contains(&k.as_str())
+                        .then(|| (k, cstr(unsafe { rd::rd_kafka_ConfigEntry_value(*e) })))
+                })
+                .collect();
+            out.insert(cstr(unsafe { rd::rd_kafka_ConfigResource_name(*x) }), vals);
+        }
+        Ok(out)
     }
 }

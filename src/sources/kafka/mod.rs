@@ -35,7 +35,11 @@ pub use lag::Status as LagStatus;
 pub use ops::{KafkaOp, ResetTo};
 
 /// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[Action::DeleteTopic];
+pub const ACTIONS: &[Action] = &[
+    Action::DeleteTopic,
+    Action::ResetOffsets,
+    Action::ResetOffsetsEarliest,
+];
 
 /// Table indices of the zoomed pane.
 pub const TABLE_BROKERS: usize = 0;
@@ -74,6 +78,12 @@ pub struct TopicInfo {
     pub under_replicated: usize,
     /// Partitions without a leader.
     pub offline: usize,
+    /// `retention.ms` (-1: forever; None until configs are read).
+    pub retention_ms: Option<i64>,
+    pub cleanup_policy: Option<String>,
+    pub min_insync_replicas: Option<usize>,
+    /// Partitions whose ISR is smaller than `min.insync.replicas` (acks=all writes fail).
+    pub under_min_isr: usize,
     /// Messages per second from high-watermark deltas (None on the first poll).
     pub messages_per_sec: Option<f64>,
     pub partitions: Vec<PartitionInfo>,
@@ -147,24 +157,30 @@ pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
     Ok(cfg)
 }
 
-/// One topic as read from metadata: (name, internal, partitions: (id, leader, replicas, isr)).
-pub type RawTopic = (String, bool, Vec<(i32, i32, Vec<i32>, Vec<i32>)>);
+/// A partition as metadata shows it: (id, leader, replicas, isr).
+pub type RawPartition = (i32, i32, Vec<i32>, Vec<i32>);
 
 /// What one poll read from the cluster, before any state is applied.
 #[derive(Debug, Default)]
 pub struct Raw {
     pub cluster: Option<admin::Cluster>,
-    /// (name, internal, partitions: (id, leader, replicas, isr)).
-    pub topics: Vec<RawTopic>,
+    /// (name, internal, partitions).
+    pub topics: Vec<(String, bool, Vec<RawPartition>)>,
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
     pub groups: Vec<admin::GroupDescription>,
     pub offsets: HashMap<String, Result<admin::Committed, String>>,
+    /// Topic configs (TOPIC_CONFIG_KEYS), when read this cycle.
+    pub configs: Option<HashMap<String, HashMap<String, String>>>,
     pub elapsed: Duration,
 }
 
-/// One poll cycle against `a` (blocking).
-pub fn collect(a: &admin::Admin) -> Result<Raw, String> {
+/// Topic configs the Topics view shows.
+pub const TOPIC_CONFIG_KEYS: &[&str] = &["retention.ms", "cleanup.policy", "min.insync.replicas"];
+
+/// One poll cycle against `a` (blocking); topic configs only when `with_configs` (they
+/// change rarely, so the poller reads them every few cycles).
+pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -196,7 +212,16 @@ pub fn collect(a: &admin::Admin) -> Result<Raw, String> {
     let names = a.list_groups()?;
     let groups = a.describe_groups(&names)?;
     let offsets = a.group_offsets(&names)?;
+    let configs = if with_configs {
+        let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
+        a.topic_configs(&names, TOPIC_CONFIG_KEYS)
+            .map_err(|e| tracing::warn!(error = %e, "topic configs"))
+            .ok()
+    } else {
+        None
+    };
     Ok(Raw {
+        configs,
         cluster,
         brokers: md
             .brokers()
@@ -239,6 +264,8 @@ pub struct State {
     hwm: HashMap<(String, i32), lag::HwmTable>,
     obs: HashMap<(String, String, i32), VecDeque<lag::Obs>>,
     trend: HashMap<String, VecDeque<u64>>,
+    configs: HashMap<String, HashMap<String, String>>,
+    polls: u64,
 }
 
 impl State {
@@ -252,6 +279,9 @@ impl State {
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
     pub fn ingest(&mut self, raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
         let w = self.windows;
+        if let Some(c) = &raw.configs {
+            self.configs = c.clone();
+        }
         for (k, (_, h)) in &raw.watermarks {
             self.hwm
                 .entry(k.clone())
@@ -298,7 +328,21 @@ impl State {
                 })
                 .collect();
             partitions.sort_by_key(|p| p.partition);
+            let conf = self.configs.get(name);
+            let get = |k: &str| conf.and_then(|c| c.get(k)).cloned();
+            let min_isr = get("min.insync.replicas").and_then(|v| v.parse::<usize>().ok());
             topics.push(TopicInfo {
+                retention_ms: get("retention.ms").and_then(|v| v.parse().ok()),
+                cleanup_policy: get("cleanup.policy"),
+                min_insync_replicas: min_isr,
+                under_min_isr: min_isr
+                    .map(|m| {
+                        partitions
+                            .iter()
+                            .filter(|p| p.leader >= 0 && p.isr.len() < m)
+                            .count()
+                    })
+                    .unwrap_or(0),
                 name: name.clone(),
                 internal: *internal,
                 partition_count: partitions.len(),
@@ -470,6 +514,9 @@ impl State {
     }
 }
 
+/// Topic configs are re-read every this many polls.
+const CONFIG_EVERY: u64 = 10;
+
 pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
@@ -506,8 +553,9 @@ impl Poller for KafkaPoller {
             Some(a) => a,
             None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
         };
+        let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
         let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect(&admin);
+            let r = collect(&admin, with_configs);
             (admin, r)
         })
         .await
@@ -515,6 +563,7 @@ impl Poller for KafkaPoller {
         // Kept across polls (one long-lived client); dropped by `reset` after errors.
         self.admin = Some(admin);
         let raw = raw?;
+        self.state.polls += 1;
         let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
         Ok(Sample::Kafka(Box::new(s)))
     }

@@ -33,10 +33,7 @@ pub fn spark(data: &[u64]) -> String {
         .rev()
         .take(12)
         .rev()
-        .map(|&v| match (v * 7).checked_div(max) {
-            None => BARS[0],
-            Some(i) => BARS[i as usize],
-        })
+        .map(|&v| BARS[(v * 7).checked_div(max).unwrap_or(0).min(7) as usize])
         .collect()
 }
 
@@ -50,6 +47,7 @@ impl KafkaSample {
     pub fn model(&self) -> PaneModel {
         let urp: usize = self.topics.iter().map(|t| t.under_replicated).sum();
         let offline: usize = self.topics.iter().map(|t| t.offline).sum();
+        let under_min: usize = self.topics.iter().map(|t| t.under_min_isr).sum();
         let parts: usize = self.topics.iter().map(|t| t.partition_count).sum();
         let worst = self
             .groups
@@ -57,7 +55,7 @@ impl KafkaSample {
             .map(|g| g.status)
             .max()
             .unwrap_or_default();
-        let mut level = if offline > 0 {
+        let mut level = if offline + under_min > 0 {
             Level::Crit
         } else if urp > 0 {
             Level::Warn
@@ -69,11 +67,12 @@ impl KafkaSample {
             l => l,
         });
         let cluster = format!(
-            "{} brokers  {} topics  {} partitions  {} under-replicated  {} offline",
+            "{} brokers  {} topics  {} partitions  {} under-replicated  {} under-min-ISR  {} offline",
             self.brokers.len(),
             self.visible_topics().count(),
             parts,
             urp,
+            under_min,
             offline
         );
         let behind = self
@@ -152,6 +151,8 @@ impl KafkaSample {
                 Column::right("URP", 4),
                 Column::right("OFFLINE", 7),
                 Column::right("MSG/S", 8),
+                Column::right("RETENTION", 9),
+                Column::left("CLEANUP", 14),
             ],
             rows: self
                 .visible_topics()
@@ -335,7 +336,8 @@ impl KafkaSample {
         }
     }
 
-    /// Topics: delete (typed name). Groups: delete, reset to latest (refused with members).
+    /// Topics: delete (typed name). Groups: delete, reset to latest or earliest (refused while
+    /// the group has members).
     pub fn command(
         &self,
         table: usize,
@@ -351,7 +353,10 @@ impl KafkaSample {
                 }),
                 Risk::High,
             ))),
-            (TABLE_GROUPS, Action::DeleteTopic | Action::ResetOffsets) => {
+            (
+                TABLE_GROUPS,
+                Action::DeleteTopic | Action::ResetOffsets | Action::ResetOffsetsEarliest,
+            ) => {
                 let g = self.groups.iter().find(|g| g.name == key)?;
                 if !g.members.is_empty() {
                     return Some(Err(format!(
@@ -360,15 +365,16 @@ impl KafkaSample {
                         g.members.len()
                     )));
                 }
-                let op = if action == Action::DeleteTopic {
-                    KafkaOp::DeleteGroup { group: key.into() }
-                } else {
-                    KafkaOp::ResetOffsets {
-                        group: key.into(),
-                        topic: None,
-                        to: ResetTo::Latest,
-                        dry_run: false,
-                    }
+                let reset = |to| KafkaOp::ResetOffsets {
+                    group: key.into(),
+                    topic: None,
+                    to,
+                    dry_run: false,
+                };
+                let op = match action {
+                    Action::ResetOffsets => reset(ResetTo::Latest),
+                    Action::ResetOffsetsEarliest => reset(ResetTo::Earliest),
+                    _ => KafkaOp::DeleteGroup { group: key.into() },
                 };
                 Some(Ok((key.to_string(), Op::Kafka(op), Risk::High)))
             }
@@ -460,5 +466,37 @@ mod tests {
             matches!(s.command(TABLE_GROUPS, "g", &BTreeSet::new(), Action::ResetOffsets), Some(Err(e)) if e.contains("active members"))
         );
         assert_eq!(spark(&[0, 7, 14]), "▁▄█");
+    }
+
+    #[test]
+    fn internal_topics_hidden_and_missing_replicas_marked() {
+        let mut r = raw(0, 10, 0);
+        r.topics.push((
+            "__consumer_offsets".into(),
+            true,
+            vec![(0, 1, vec![1], vec![1])],
+        ));
+        let mut st = State::new(Windows::default());
+        let s = st.ingest(r, 0.0, false);
+        let m = s.model();
+        let keys: Vec<_> = m.tables[TABLE_TOPICS]
+            .rows
+            .iter()
+            .map(|r| r.key.as_str())
+            .collect();
+        assert_eq!(keys, vec!["orders"]);
+        assert_eq!(m.level, Level::Warn);
+        let d = s.detail(TABLE_TOPICS, "orders").expect("detail");
+        let rows = d.table.expect("partitions").rows;
+        assert_eq!(rows[1].cells[4], Cell::level("2", Level::Warn));
+        assert_eq!(rows[0].cells[4].text, "");
+        let mut r = raw(0, 10, 0);
+        r.topics.push((
+            "__consumer_offsets".into(),
+            true,
+            vec![(0, 1, vec![1], vec![1])],
+        ));
+        let s = State::new(Windows::default()).ingest(r, 0.0, true);
+        assert_eq!(s.model().tables[TABLE_TOPICS].rows.len(), 2);
     }
 }

@@ -40,6 +40,11 @@ pub enum KafkaOp {
         topic: String,
         total: usize,
     },
+    /// Set these configs on the topic; other configs stay as they are.
+    AlterTopicConfigs {
+        topic: String,
+        configs: Vec<(String, String)>,
+    },
     DeleteGroup {
         group: String,
     },
@@ -84,6 +89,14 @@ impl KafkaOp {
             KafkaOp::DeleteGroup { group } => {
                 format!("delete consumer group {group} and its committed offsets")
             }
+            KafkaOp::AlterTopicConfigs { topic, configs } => format!(
+                "set {} on topic {topic}",
+                configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             KafkaOp::ResetOffsets {
                 group,
                 topic,
@@ -198,6 +211,17 @@ impl KafkaOp {
                 }
                 Ok(format!("group {group} deleted"))
             }
+            KafkaOp::AlterTopicConfigs { topic, configs } => {
+                let (topic, configs) = (topic.clone(), configs.clone());
+                blocking(cfg, move |a| {
+                    // Validated by the broker first, so a bad value changes nothing.
+                    a.set_topic_configs(&topic, &configs, true)
+                        .map_err(|e| format!("validation refused: {e}"))?;
+                    a.set_topic_configs(&topic, &configs, false)?;
+                    Ok(format!("topic {topic} configs updated"))
+                })
+                .await
+            }
             KafkaOp::ResetOffsets {
                 group,
                 topic,
@@ -244,13 +268,11 @@ pub fn reset(
     if let Some(d) = desc.first()
         && !d.members.is_empty()
     {
-        {
-            return Err(format!(
-                "group {group} has {} active members ({}): stop its consumers before resetting",
-                d.members.len(),
-                d.state
-            ));
-        }
+        return Err(format!(
+            "group {group} has {} active members ({}): stop its consumers before resetting",
+            d.members.len(),
+            d.state
+        ));
     }
     let plan = plan_reset(a, group, topic, to)?;
     if plan.is_empty() {

@@ -7,6 +7,7 @@
 mod locks;
 pub mod model;
 mod ops;
+pub mod pgbouncer;
 mod queries;
 mod sample;
 mod view;
@@ -19,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use crate::config::PostgresSpec;
 use crate::config::keymap::Action;
-use crate::config::secrets::{Secret, scrub};
+use crate::config::secrets::{Secret, redact_urls, scrub};
 use crate::sources::{Poller, Sample};
 
 pub use locks::{Waiter, build_tree};
@@ -71,7 +72,19 @@ impl PgPoller {
             return Err("not connected".into());
         };
         match sample::collect(conn, &mut self.prev).await {
-            Ok(s) => Ok(s),
+            Ok(mut s) => {
+                if let Some(url) = &self.spec.pgbouncer {
+                    // PgBouncer trouble is a hint, not a failed poll of the server.
+                    match pgbouncer::pools(url, None).await {
+                        Ok(p) => s.pgbouncer_pools = Some(p),
+                        Err(e) => {
+                            s.pgbouncer_pools = Some(vec![]);
+                            s.hints.push(format!("pgbouncer: {}", redact_urls(&e)));
+                        }
+                    }
+                }
+                Ok(s)
+            }
             Err(e) => {
                 let msg = self.scrub(e);
                 self.reset();

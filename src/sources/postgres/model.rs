@@ -46,6 +46,8 @@ pub struct PgSample {
     pub maintenance: Maintenance,
     /// Login roles with their connection limit (-1 = none) and current sessions.
     pub roles: Vec<RoleLimit>,
+    /// PgBouncer's `SHOW POOLS`, when a `pgbouncer` admin address is configured.
+    pub pgbouncer_pools: Option<Vec<super::pgbouncer::Pool>>,
     /// What the console cannot show and how to fix it (missing extension, privileges).
     pub hints: Vec<String>,
 }

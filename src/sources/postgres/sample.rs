@@ -139,41 +139,14 @@ pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgS
             .collect::<Result<_, E>>()?;
     }
 
-    let m = &mut s.maintenance;
-    m.dead_tuples = tables(
-        &sqlx::query(sqlx::AssertSqlSafe(queries::dead_tuples()))
-            .fetch_all(&mut *conn)
-            .await?,
-    )?;
-    m.seq_scan_heavy = tables(
-        &sqlx::query(sqlx::AssertSqlSafe(queries::seq_scan_heavy()))
-            .fetch_all(&mut *conn)
-            .await?,
-    )?;
-    m.unused_indexes = sqlx::query(queries::UNUSED_INDEXES)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(UnusedIndex {
-                index: r.try_get(0)?,
-                table: r.try_get(1)?,
-                size_bytes: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, E>>()?;
-    m.databases = sqlx::query(queries::DATABASES)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DbHealth {
-                database: r.try_get(0)?,
-                size_bytes: r.try_get(1)?,
-                xid_age: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, E>>()?;
+    // Maintenance is secondary: a failure there (a database dropped mid-query) becomes a
+    // hint instead of failing the whole poll.
+    match maintenance(&mut *conn).await {
+        Ok(m) => s.maintenance = m,
+        Err(e) => s
+            .hints
+            .push(format!("maintenance statistics unavailable: {e}")),
+    }
     s.roles = sqlx::query(queries::ROLES)
         .fetch_all(&mut *conn)
         .await?
@@ -187,6 +160,49 @@ pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgS
         })
         .collect::<Result<_, E>>()?;
     Ok(s)
+}
+
+async fn maintenance(conn: &mut PgConnection) -> Result<Maintenance, E> {
+    let dead_tuples = tables(
+        &sqlx::query(sqlx::AssertSqlSafe(queries::dead_tuples()))
+            .fetch_all(&mut *conn)
+            .await?,
+    )?;
+    let seq_scan_heavy = tables(
+        &sqlx::query(sqlx::AssertSqlSafe(queries::seq_scan_heavy()))
+            .fetch_all(&mut *conn)
+            .await?,
+    )?;
+    let unused_indexes = sqlx::query(queries::UNUSED_INDEXES)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(UnusedIndex {
+                index: r.try_get(0)?,
+                table: r.try_get(1)?,
+                size_bytes: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, E>>()?;
+    let databases = sqlx::query(queries::DATABASES)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DbHealth {
+                database: r.try_get(0)?,
+                size_bytes: r.try_get(1)?,
+                xid_age: r.try_get(2)?,
+            })
+        })
+        .collect::<Result<_, E>>()?;
+    Ok(Maintenance {
+        dead_tuples,
+        seq_scan_heavy,
+        unused_indexes,
+        databases,
+    })
 }
 
 fn session(r: &PgRow) -> Result<Session, E> {

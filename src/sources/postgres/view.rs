@@ -19,6 +19,8 @@ pub const TAB_VACUUM: usize = 5;
 pub const TAB_INDEXES: usize = 6;
 pub const TAB_DATABASES: usize = 7;
 pub const TAB_ROLES: usize = 8;
+/// Present only when PgBouncer is configured.
+pub const TAB_PGBOUNCER: usize = 9;
 
 /// Thresholds shared with the alert rules.
 pub const LONG_QUERY_SECS: f64 = 300.0;
@@ -40,6 +42,48 @@ fn one_line(q: &str, max: usize) -> String {
         format!("{}…", s.chars().take(max).collect::<String>())
     } else {
         s
+    }
+}
+
+fn pgbouncer_table(pools: &[super::pgbouncer::Pool]) -> Table {
+    Table {
+        title: "PgBouncer".into(),
+        columns: vec![
+            Column::left("POOL", 24),
+            Column::left("MODE", 11),
+            Column::right("CL-ACT", 6),
+            Column::right("CL-WAIT", 7),
+            Column::right("SV-ACT", 6),
+            Column::right("SV-IDLE", 7),
+            Column::right("SV-USED", 7),
+            Column::right("MAXWAIT", 8),
+        ],
+        rows: pools
+            .iter()
+            .map(|p| {
+                Row::new(
+                    format!("{}/{}", p.database, p.user),
+                    vec![
+                        format!("{}/{}", p.database, p.user).into(),
+                        p.pool_mode.as_str().into(),
+                        p.clients_active.to_string().into(),
+                        Cell::level(
+                            p.clients_waiting.to_string(),
+                            if p.clients_waiting > 0 {
+                                Level::Warn
+                            } else {
+                                Level::Normal
+                            },
+                        ),
+                        p.servers_active.to_string().into(),
+                        p.servers_idle.to_string().into(),
+                        p.servers_used.to_string().into(),
+                        fmt::secs(p.max_wait_seconds).into(),
+                    ],
+                )
+            })
+            .collect(),
+        empty: "no PgBouncer pools (see the hint if it is unreachable)".into(),
     }
 }
 
@@ -213,20 +257,24 @@ impl PgSample {
             summary.push(Summary::line(format!("hint: {h}"), Level::Info));
         }
 
+        let mut tables = vec![
+            self.activity_table(),
+            self.connections_table(),
+            self.locks_table(),
+            self.statements_table(),
+            self.replication_table(),
+            self.vacuum_table(),
+            self.indexes_table(),
+            self.databases_table(),
+            self.roles_table(),
+        ];
+        if let Some(pools) = &self.pgbouncer_pools {
+            tables.push(pgbouncer_table(pools));
+        }
         PaneModel {
             tile,
             summary,
-            tables: vec![
-                self.activity_table(),
-                self.connections_table(),
-                self.locks_table(),
-                self.statements_table(),
-                self.replication_table(),
-                self.vacuum_table(),
-                self.indexes_table(),
-                self.databases_table(),
-                self.roles_table(),
-            ],
+            tables,
             level,
         }
     }
@@ -782,5 +830,134 @@ impl PgSample {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::postgres::{LockNode, queries};
+
+    fn sample() -> PgSample {
+        let sess = |pid: i32, state: &str, secs: f64, own: bool| Session {
+            pid,
+            database: "shop".into(),
+            user: "app".into(),
+            application: if own { "opsdeck" } else { "web" }.into(),
+            state: state.into(),
+            query_seconds: Some(secs),
+            state_seconds: Some(secs),
+            query: format!("select {pid}\nfrom t"),
+            own,
+            ..Default::default()
+        };
+        let activity = vec![
+            sess(10, "active", 700.0, false),
+            sess(11, "waiting on a lock", 30.0, false),
+            sess(12, "idle in transaction", 20.0, false),
+            sess(99, "active", 0.0, true),
+        ];
+        PgSample {
+            role: "primary".into(),
+            max_connections: 13,
+            reserved_connections: 3,
+            usable_connections: 10,
+            connections: count_connections(&activity),
+            activity,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn tile_shows_role_bar_and_worst_thing() {
+        let mut s = sample();
+        let m = s.model();
+        assert_eq!(m.tables.len(), 9);
+        assert_eq!(m.tables[TAB_LOCKS].title, "Locks");
+        assert!(
+            matches!(&m.tile[1], Summary::Gauge { text, .. } if text == "4 / 10 connections (3 reserved)")
+        );
+        assert!(
+            matches!(&m.tile[2], Summary::Text(c) if c[0].text == "pid 10 query running 11m40s")
+        );
+        s.locks = vec![LockNode {
+            pid: 10,
+            waiters: 1,
+            longest_wait_seconds: 30.0,
+            ..Default::default()
+        }];
+        let m = s.model();
+        assert!(matches!(&m.tile[2], Summary::Text(c) if c[0].text == "pid 10 blocks 1 for 30s"));
+        assert_eq!(m.level, Level::Crit);
+    }
+
+    #[test]
+    fn cancel_and_terminate_map_rows_and_marked_sets_but_never_the_console() {
+        let s = sample();
+        let none = BTreeSet::new();
+        let (target, op, risk) = s
+            .command(TAB_ACTIVITY, "10", &none, Action::CancelQuery)
+            .and_then(Result::ok)
+            .expect("cancel");
+        assert_eq!(target, "pid 10");
+        assert_eq!(op, Op::Postgres(PgOp::Cancel { pids: vec![10] }));
+        assert_eq!(risk, Risk::Low);
+        let marked: BTreeSet<String> = ["11", "12", "99"].map(String::from).into();
+        let (target, op, risk) = s
+            .command(TAB_LOCKS, "10", &marked, Action::Terminate)
+            .and_then(Result::ok)
+            .expect("terminate");
+        assert_eq!(target, "pid 11,12");
+        assert_eq!(op, Op::Postgres(PgOp::Terminate { pids: vec![11, 12] }));
+        assert_eq!(risk, Risk::Medium);
+        assert!(matches!(
+            s.command(TAB_ACTIVITY, "99", &none, Action::Terminate),
+            Some(Err(e)) if e.contains("own session")
+        ));
+        assert!(matches!(
+            s.command(TAB_DATABASES, "shop", &none, Action::Terminate),
+            Some(Err(_))
+        ));
+        assert!(
+            s.command(TAB_ACTIVITY, "10", &none, Action::Refresh)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn idle_in_transaction_preview_and_connection_limit_describe() {
+        let mut s = sample();
+        s.roles = vec![RoleLimit {
+            role: "app".into(),
+            connection_limit: 50,
+            connections: 3,
+        }];
+        let op = PgOp::idle_in_transaction(&s, 10);
+        assert_eq!(
+            op.describe(),
+            "SELECT pg_terminate_backend(pid) for sessions idle in transaction longer than 10s: \
+             1 (pid 12; re-checked when it runs)"
+        );
+        assert_eq!(
+            PgOp::connection_limit(&s, "app", 5).describe(),
+            "ALTER ROLE app CONNECTION LIMIT 5 (currently 50)"
+        );
+    }
+
+    #[test]
+    fn detail_shows_the_full_query() {
+        let d = sample().detail(TAB_ACTIVITY, "10").expect("detail");
+        let texts: Vec<String> = d.lines.iter().flatten().map(|c| c.text.clone()).collect();
+        assert!(texts.contains(&"select 10".to_string()));
+        assert!(texts.contains(&"from t".to_string()));
+    }
+
+    #[test]
+    fn statement_columns_follow_the_version() {
+        assert!(queries::statements(120000).contains("total_time"));
+        assert!(!queries::statements(120000).contains("toplevel"));
+        assert!(queries::statements(130000).contains("total_exec_time"));
+        assert!(!queries::statements(130000).contains("toplevel"));
+        assert!(queries::statements(170000).contains("s.toplevel"));
     }
 }

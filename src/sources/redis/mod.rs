@@ -11,6 +11,7 @@ pub mod model;
 pub mod ops;
 pub mod sentinel;
 mod view;
+pub use view::Tab;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -48,6 +49,8 @@ pub struct Auth {
     pub username: Option<String>,
     pub secret: Option<Secret>,
     pub tls: bool,
+    /// PEM bytes of `tls_ca_file`.
+    pub ca: Option<Vec<u8>>,
 }
 
 impl Auth {
@@ -56,6 +59,12 @@ impl Auth {
             username: spec.username.clone(),
             secret: spec.secret().resolve()?,
             tls: spec.tls,
+            ca: match &spec.tls_ca_file {
+                Some(f) => {
+                    Some(std::fs::read(f).map_err(|e| format!("redis tls_ca_file {f}: {e}"))?)
+                }
+                None => None,
+            },
         })
     }
 
@@ -65,6 +74,7 @@ impl Auth {
             username: None,
             secret: None,
             tls: self.tls,
+            ca: self.ca.clone(),
         }
     }
 
@@ -86,8 +96,24 @@ impl Auth {
             .map_err(|e| self.scrub(e))
     }
 
+    /// A client for `addr`, trusting `tls_ca_file` when set.
+    pub fn client(&self, addr: &str) -> Result<redis::Client, String> {
+        let info = self.info(addr)?;
+        match &self.ca {
+            Some(ca) if self.tls => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(ca.clone()),
+                },
+            ),
+            _ => redis::Client::open(info),
+        }
+        .map_err(|e| self.scrub(e))
+    }
+
     pub async fn connect(&self, addr: &str) -> Result<MultiplexedConnection, String> {
-        let client = redis::Client::open(self.info(addr)?).map_err(|e| self.scrub(e))?;
+        let client = self.client(addr)?;
         let cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(NODE_TIMEOUT));
@@ -129,12 +155,16 @@ pub fn host_port(addr: &str) -> String {
 
 /// Turns an ACL refusal into something a person can act on.
 pub fn explain(err: &str, user: Option<&str>) -> String {
-    if err.contains("NOPERM") {
+    let lower = err.to_lowercase();
+    if lower.contains("noperm") {
         format!(
             "not permitted for user {} (ACL): {err}",
             user.unwrap_or("default")
         )
-    } else if err.contains("WRONGPASS") || err.contains("NOAUTH") {
+    } else if lower.contains("wrongpass")
+        || lower.contains("noauth")
+        || lower.contains("authentication")
+    {
         format!("authentication failed (check username/password): {err}")
     } else {
         err.to_string()
@@ -405,7 +435,7 @@ impl RedisPoller {
         for a in all {
             let alive = self.subscribers.get(&a).is_some_and(|h| !h.is_finished());
             if !alive {
-                match sauth.info(&a) {
+                match sauth.client(&a) {
                     Ok(i) => {
                         let h = sentinel::spawn_subscriber(a.clone(), i, self.timeline.clone());
                         self.subscribers.insert(a, h);

@@ -38,12 +38,12 @@ pub fn snapshot(timeline: &Timeline) -> Vec<SentinelEvent> {
 /// after a second when the sentinel goes away. Hello messages between sentinels are skipped.
 pub fn spawn_subscriber(
     addr: String,
-    info: redis::ConnectionInfo,
+    client: redis::Client,
     timeline: Timeline,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = subscribe_once(&addr, info.clone(), &timeline).await {
+            if let Err(e) = subscribe_once(&addr, &client, &timeline).await {
                 tracing::debug!(sentinel = %addr, error = %e, "sentinel subscription ended");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -53,10 +53,9 @@ pub fn spawn_subscriber(
 
 async fn subscribe_once(
     addr: &str,
-    info: redis::ConnectionInfo,
+    client: &redis::Client,
     timeline: &Timeline,
 ) -> Result<(), String> {
-    let client = redis::Client::open(info).map_err(|e| e.to_string())?;
     let mut pubsub = tokio::time::timeout(Duration::from_secs(3), client.get_async_pubsub())
         .await
         .map_err(|_| "connect timed out".to_string())?

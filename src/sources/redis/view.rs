@@ -308,10 +308,12 @@ impl RedisSample {
             .iter()
             .map(|n| {
                 if let Some(e) = &n.error {
-                    let mut cells =
-                        vec![Cell::new(n.addr.clone()), Cell::level("down", Level::Crit)];
+                    let mut cells = vec![
+                        Cell::new(n.addr.clone()),
+                        Cell::level("down", Level::Crit),
+                        Cell::level(e.clone(), Level::Crit),
+                    ];
                     cells.extend((0..9).map(|_| Cell::new("")));
-                    cells.push(Cell::level(e.clone(), Level::Crit));
                     return Row::new(n.addr.clone(), cells);
                 }
                 let ratio = n.memory_ratio();
@@ -676,7 +678,11 @@ impl RedisSample {
                             Cell::level(flags, l),
                             Cell::new(n.link_state.clone()),
                             Cell::new(master),
-                            Cell::new(format!("{} {}", n.slot_count(), slots.join(" "))),
+                            Cell::new(if n.slots.is_empty() {
+                                "-".to_string()
+                            } else {
+                                format!("{} {}", n.slot_count(), slots.join(" "))
+                            }),
                         ],
                     )
                 })
@@ -724,7 +730,14 @@ impl RedisSample {
                             })
                             .collect()
                     })
-                    .unwrap_or_default();
+                    .unwrap_or_else(|| {
+                        // Master not polled: its replicas from the topology, offsets unknown.
+                        c.nodes
+                            .iter()
+                            .filter(|r| r.master_id.as_deref() == Some(m.id.as_str()))
+                            .map(|r| format!("{} offset ?", r.addr))
+                            .collect()
+                    });
                 rows.push(Row::new(
                     m.addr.clone(),
                     vec![

@@ -1,0 +1,72 @@
+//! PgBouncer's admin console: `SHOW POOLS` (clients active and waiting, server
+//! connections, max wait per pool). The console speaks the simple query protocol only and
+//! rejects unknown startup parameters, so it gets its own plain connection.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::{Connection, Row as _};
+
+use crate::config::secrets::{Secret, scrub};
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Pool {
+    pub database: String,
+    pub user: String,
+    pub clients_active: i64,
+    pub clients_waiting: i64,
+    pub servers_active: i64,
+    pub servers_idle: i64,
+    pub servers_used: i64,
+    pub max_wait_seconds: f64,
+    pub pool_mode: String,
+}
+
+/// Numbers come as int8 or as text depending on the column and version: accept both.
+fn num(r: &PgRow, col: &str) -> i64 {
+    r.try_get::<i64, _>(col)
+        .ok()
+        .or_else(|| r.try_get::<i32, _>(col).ok().map(i64::from))
+        .or_else(|| {
+            r.try_get::<String, _>(col)
+                .ok()
+                .and_then(|s| s.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn text(r: &PgRow, col: &str) -> String {
+    r.try_get::<String, _>(col).unwrap_or_default()
+}
+
+pub async fn pools(url: &str, secret: Option<&Secret>) -> Result<Vec<Pool>, String> {
+    let secrets: Vec<&Secret> = secret.into_iter().collect();
+    let err = |e: sqlx::Error| scrub(&e.to_string(), &secrets);
+    let mut opts: PgConnectOptions = url.parse().map_err(err)?;
+    opts = opts.extra_float_digits(None).statement_cache_capacity(0);
+    let mut conn = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&opts))
+        .await
+        .map_err(|_| "pgbouncer: connect timed out after 5s".to_string())?
+        .map_err(err)?;
+    let rows: Vec<PgRow> = sqlx::raw_sql("SHOW POOLS")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(err)?;
+    let _ = conn.close().await;
+    Ok(rows
+        .iter()
+        .map(|r| Pool {
+            database: text(r, "database"),
+            user: text(r, "user"),
+            clients_active: num(r, "cl_active"),
+            clients_waiting: num(r, "cl_waiting"),
+            servers_active: num(r, "sv_active"),
+            servers_idle: num(r, "sv_idle"),
+            servers_used: num(r, "sv_used"),
+            max_wait_seconds: num(r, "maxwait") as f64 + num(r, "maxwait_us") as f64 / 1e6,
+            pool_mode: text(r, "pool_mode"),
+        })
+        .filter(|p| p.database != "pgbouncer")
+        .collect())
+}
