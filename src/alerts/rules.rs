@@ -69,6 +69,16 @@ pub const BUILTINS: &[Builtin] = &[
         "STALL: committing but not progressing; STOP: not committing while lag grows. Check the consumers' logs and members, then restart them or reset offsets (Kafka pane, Groups).",
     ),
     b(
+        "kafka_group_warning",
+        "kafka.group.warning",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "lag rising or offsets rewound",
+        "Consumers commit but fall further behind (WARN) or went back (REWIND): check consumer throughput and recent offset resets.",
+    ),
+    b(
         "kafka_lag_seconds",
         "kafka.group.lag_seconds",
         Cmp::Gt,

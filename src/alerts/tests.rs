@@ -95,6 +95,11 @@ fn kafka_rules_stall_lag_under_replicated_offline() {
                 Severity::Critical,
                 "dead".into()
             ),
+            (
+                "kafka_group_warning".into(),
+                Severity::Warning,
+                "slow".into()
+            ),
             ("kafka_lag_seconds".into(), Severity::Warning, "slow".into()),
             (
                 "kafka_under_replicated".into(),

@@ -120,6 +120,12 @@ pub const METRICS: &[Metric] = &[
         help: "consumer group status per group: 0 OK, 1 WARN, 2 REWIND, 3 STALL, 4 STOP",
     },
     Metric {
+        name: "kafka.group.warning",
+        kind: Some(SourceKind::Kafka),
+        unit: Unit::Flag,
+        help: "1 per consumer group whose status is WARN (lag rising) or REWIND",
+    },
+    Metric {
         name: "kafka.group.lag_seconds",
         kind: Some(SourceKind::Kafka),
         unit: Unit::Seconds,
@@ -323,10 +329,18 @@ pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
     let mut out = Vec::new();
     match s.sample {
         Some(Sample::Kafka(k)) => match metric {
-            "kafka.group.status" | "kafka.group.lag_seconds" | "kafka.group.lag" => {
+            "kafka.group.status"
+            | "kafka.group.warning"
+            | "kafka.group.lag_seconds"
+            | "kafka.group.lag" => {
                 for g in &k.groups {
                     let value = match metric {
                         "kafka.group.status" => g.status as u8 as f64,
+                        "kafka.group.warning" => flag(matches!(
+                            g.status,
+                            crate::sources::kafka::LagStatus::Warn
+                                | crate::sources::kafka::LagStatus::Rewind
+                        )),
                         "kafka.group.lag" => g.total_lag as f64,
                         _ => match g.lag_seconds {
                             Some(v) => v,
