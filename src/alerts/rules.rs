@@ -99,6 +99,16 @@ pub const BUILTINS: &[Builtin] = &[
         "A broker is down or slow to follow: check broker health and disk.",
     ),
     b(
+        "kafka_under_min_isr",
+        "kafka.topic.under_min_isr",
+        Cmp::Gt,
+        0.0,
+        0,
+        Critical,
+        "partitions below min.insync.replicas",
+        "acks=all producers fail on these partitions: bring the lagging replicas back in sync (broker health, disk, network).",
+    ),
+    b(
         "kafka_offline_partitions",
         "kafka.topic.offline",
         Cmp::Gt,
@@ -247,6 +257,16 @@ pub const BUILTINS: &[Builtin] = &[
         Critical,
         "failed",
         "Read the backup tool's log; run the backup again (Backups pane).",
+    ),
+    b(
+        "endpoint_down",
+        "endpoint.down",
+        Cmp::Ge,
+        1.0,
+        0,
+        Critical,
+        "down",
+        "The probe failed: check the service behind the endpoint and its health check.",
     ),
     b(
         "host_disk",

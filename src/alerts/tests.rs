@@ -78,6 +78,11 @@ fn kafka_rules_stall_lag_under_replicated_offline() {
                 offline: 1,
                 ..Default::default()
             },
+            TopicInfo {
+                name: "acks".into(),
+                under_min_isr: 1,
+                ..Default::default()
+            },
         ],
         ..Default::default()
     };
@@ -89,6 +94,11 @@ fn kafka_rules_stall_lag_under_replicated_offline() {
                 "kafka_group_stalled".into(),
                 Severity::Critical,
                 "stuck".into()
+            ),
+            (
+                "kafka_under_min_isr".into(),
+                Severity::Critical,
+                "acks".into()
             ),
             (
                 "kafka_offline_partitions".into(),
@@ -339,6 +349,22 @@ fn backup_stale_and_failed_and_host_disk() {
         fired(SourceKind::Host, Sample::Host(Box::new(h))),
         vec![("host_disk".into(), Severity::Warning, "/".into())]
     );
+}
+
+#[test]
+fn endpoint_down_is_critical_with_the_error() {
+    let e = crate::sources::endpoints::EndpointSample {
+        name: "api".into(),
+        error: Some("status 503".into()),
+        ..Default::default()
+    };
+    let st = Status::Ok;
+    let s = Sample::Endpoint(Box::new(e));
+    let a = evaluate([view(SourceKind::Endpoint, &st, Some(&s))]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].rule, "endpoint_down");
+    assert_eq!(a[0].severity, Severity::Critical);
+    assert_eq!(a[0].summary, "endpoint api down: status 503");
 }
 
 #[test]

@@ -144,6 +144,12 @@ pub const METRICS: &[Metric] = &[
         help: "under-replicated partitions per topic",
     },
     Metric {
+        name: "kafka.topic.under_min_isr",
+        kind: Some(SourceKind::Kafka),
+        unit: Unit::Count,
+        help: "partitions below min.insync.replicas per topic (acks=all writes fail)",
+    },
+    Metric {
         name: "kafka.topic.offline",
         kind: Some(SourceKind::Kafka),
         unit: Unit::Count,
@@ -244,6 +250,12 @@ pub const METRICS: &[Metric] = &[
         kind: Some(SourceKind::Backup),
         unit: Unit::Seconds,
         help: "age of the newest backup",
+    },
+    Metric {
+        name: "endpoint.down",
+        kind: Some(SourceKind::Endpoint),
+        unit: Unit::Flag,
+        help: "1 while the endpoint's probe fails",
     },
     Metric {
         name: "host.disk_ratio",
