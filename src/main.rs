@@ -101,6 +101,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
         _ => {}
     }
     let cfg = load_config(&cli).map_err(|e| e.to_string())?;
+    opsdeck::alerts::configure(cfg.alerts.clone());
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }

@@ -1,15 +1,40 @@
-//! Alert rules: pure functions of the latest samples, evaluated in the state loop.
-//! First version: the built-in threshold rules, evaluated on each poll, without `for`
-//! durations or hysteresis yet.
+//! Alerts: rules are pure functions of the latest samples, evaluated in the state loop.
+//!
+//! - `user`: the metric catalogue (documented selectors such as `redis.memory_ratio`) that
+//!   every rule reads, user rules from `[[alerts.rules]]`, and their validation.
+//! - `rules`: the built-in rules (metric + comparison + default threshold/`for`/severity),
+//!   each tunable or disabled under `[alerts.builtin.<name>]`.
+//! - `engine`: pending → firing → resolved with `for` durations and hysteresis.
+//! - `inbox`: acks, silences and history, persisted as JSON in the data dir (by an effect).
+//! - `alertmanager`: push to and pull from Alertmanager's v2 API (run in tasks).
+//! - `pane`: the Alerts pane model.
 
-use serde::Serialize;
+pub mod alertmanager;
+pub mod console;
+pub mod engine;
+pub mod inbox;
+pub mod pane;
+pub mod rules;
+pub mod user;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::sources::{Sample, SourceKind, Status};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub use engine::{Engine, Entry, Phase};
+pub use inbox::Inbox;
+pub use rules::{Builtin, RuleSet};
+pub use user::{Cmp, Rule};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
+    #[default]
     Warning,
     Critical,
 }
@@ -22,6 +47,42 @@ impl Severity {
             Severity::Critical => "CRIT",
         }
     }
+
+    /// The config spelling: info, warning, critical.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Some(Severity::Info),
+            "warning" | "warn" => Some(Severity::Warning),
+            "critical" | "crit" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+
+    pub fn level(self) -> crate::views::Level {
+        use crate::views::Level;
+        match self {
+            Severity::Critical => Level::Crit,
+            Severity::Warning => Level::Warn,
+            Severity::Info => Level::Info,
+        }
+    }
+}
+
+/// Where Enter on an alert takes the user: a pane's source, a table (by title) and a row key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jump {
+    pub kind: SourceKind,
+    pub source: String,
+    pub table: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +95,29 @@ pub struct Alert {
     /// What it is about within the source (a group, a node, a mount).
     pub subject: String,
     pub summary: String,
+    /// The metric read (`redis.memory_ratio`), its value and the rule's threshold.
+    pub metric: String,
+    pub value: f64,
+    pub threshold: f64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runbook: Option<String>,
+    #[serde(skip)]
+    pub jump: Option<Jump>,
+}
+
+impl Alert {
+    /// Stable identity across polls: acks, silences and history refer to it.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.rule,
+            self.kind.label(),
+            self.source,
+            self.subject
+        )
+    }
 }
 
 /// What the rules read of one source.
@@ -44,166 +128,35 @@ pub struct SourceView<'a> {
     pub sample: Option<&'a Sample>,
 }
 
-/// Evaluates every built-in rule over the sources' latest state; worst first.
+static CONFIGURED: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+
+/// Sets the rules `evaluate` uses: called once by `main` with the config's `[alerts]`.
+pub fn configure(rules: RuleSet) {
+    let _ = CONFIGURED.set(rules);
+}
+
+/// One poll's verdict (`opsdeck check`, `snapshot`) with the configured rules, or the
+/// default built-in rules when none were configured: a rule with `for` fires at once since
+/// there is only one poll. Worst first.
 pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Alert> {
-    let mut out = Vec::new();
-    for s in sources {
-        let mut push = |rule: &str, severity, subject: String, summary: String| {
-            out.push(Alert {
-                rule: rule.into(),
-                severity,
-                kind: s.kind,
-                source: s.name.to_string(),
-                subject,
-                summary,
-            })
-        };
-        if let Status::Error(e) = s.status {
-            push(
-                "source_unreachable",
-                Severity::Critical,
-                String::new(),
-                format!("{} {} unreachable: {e}", s.kind.label(), s.name),
-            );
-            continue;
-        }
-        match s.sample {
-            Some(Sample::Postgres(p)) => {
-                for (rule, sev, subject, summary) in postgres_rules(p) {
-                    push(rule, sev, subject, summary);
-                }
-            }
-            Some(Sample::Redis(r)) => {
-                for n in r.nodes.iter().filter(|n| n.error.is_none()) {
-                    if let Some(ratio) = n.memory_ratio()
-                        && ratio >= 0.9
-                    {
-                        push(
-                            "redis_memory",
-                            Severity::Warning,
-                            n.addr.clone(),
-                            format!("{} memory at {:.0}% of maxmemory", n.addr, 100.0 * ratio),
-                        );
-                    }
-                    if let Some(rate) = n.evicted_per_sec
-                        && rate > 0.0
-                    {
-                        push(
-                            "redis_evictions",
-                            Severity::Warning,
-                            n.addr.clone(),
-                            format!("{} evicting {rate:.1} keys/s", n.addr),
-                        );
-                    }
-                }
-                for (replica, why) in r.links_down() {
-                    push(
-                        "redis_replica_link_down",
-                        Severity::Warning,
-                        replica.clone(),
-                        format!("replica {replica} link down: {why}"),
-                    );
-                }
-                if let Some(f) = r.recent_failover() {
-                    push(
-                        "redis_failover",
-                        Severity::Warning,
-                        f.to.clone(),
-                        format!("failover: {} -> {}", f.from, f.to),
-                    );
-                }
-            }
-            Some(Sample::Host(h)) => {
-                for d in &h.disks {
-                    if d.used_ratio() >= 0.9 {
-                        push(
-                            "host_disk",
-                            Severity::Warning,
-                            d.mount.clone(),
-                            format!("disk {} {:.0}% full", d.mount, d.used_ratio() * 100.0),
-                        );
-                    }
-                }
-            }
-            Some(Sample::Backup(b)) => match b.verdict {
-                crate::sources::backups::Verdict::Stale => push(
-                    "backup_stale",
-                    Severity::Warning,
-                    String::new(),
-                    format!("backup {} stale: {}", b.name, b.reason),
-                ),
-                crate::sources::backups::Verdict::Failed => push(
-                    "backup_failed",
-                    Severity::Critical,
-                    String::new(),
-                    format!("backup {} failed: {}", b.name, b.reason),
-                ),
-                _ => {}
-            },
-            Some(Sample::Endpoint(e)) => {
-                if let Some(err) = &e.error {
-                    push(
-                        "endpoint_down",
-                        Severity::Critical,
-                        String::new(),
-                        format!("endpoint {} down: {err}", e.name),
-                    );
-                }
-            }
-            Some(Sample::Kafka(k)) => {
-                let urp: usize = k.topics.iter().map(|t| t.under_replicated).sum();
-                if urp > 0 {
-                    push(
-                        "kafka_under_replicated",
-                        Severity::Warning,
-                        String::new(),
-                        format!("{urp} under-replicated partitions"),
-                    );
-                }
-                let under_min: usize = k.topics.iter().map(|t| t.under_min_isr).sum();
-                if under_min > 0 {
-                    push(
-                        "kafka_under_min_isr",
-                        Severity::Critical,
-                        String::new(),
-                        format!(
-                            "{under_min} partitions below min.insync.replicas (acks=all writes fail)"
-                        ),
-                    );
-                }
-                let offline: usize = k.topics.iter().map(|t| t.offline).sum();
-                if offline > 0 {
-                    push(
-                        "kafka_offline_partitions",
-                        Severity::Critical,
-                        String::new(),
-                        format!("{offline} partitions without a leader"),
-                    );
-                }
-                use crate::sources::kafka::LagStatus;
-                for g in &k.groups {
-                    let sev = match g.status {
-                        LagStatus::Stop | LagStatus::Stall => Severity::Critical,
-                        LagStatus::Warn | LagStatus::Rewind => Severity::Warning,
-                        LagStatus::Ok => continue,
-                    };
-                    push(
-                        "kafka_group_lag",
-                        sev,
-                        g.name.clone(),
-                        format!(
-                            "group {} {}: lag {}; {}",
-                            g.name,
-                            g.status.label(),
-                            g.total_lag,
-                            g.reason
-                        ),
-                    );
-                }
-            }
-            _ => {}
-        }
+    match CONFIGURED.get() {
+        Some(rules) => evaluate_with(rules, sources),
+        None => evaluate_with(&RuleSet::default(), sources),
     }
+}
+
+/// Like `evaluate`, with configured rules.
+pub fn evaluate_with<'a>(
+    rules: &RuleSet,
+    sources: impl IntoIterator<Item = SourceView<'a>>,
+) -> Vec<Alert> {
+    let sources: Vec<SourceView> = sources.into_iter().collect();
+    let mut out: Vec<Alert> = rules
+        .observe(&sources)
+        .into_iter()
+        .filter(|o| o.breached)
+        .map(|o| o.alert)
+        .collect();
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -212,177 +165,117 @@ pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Al
     out
 }
 
-/// PostgreSQL rules: connections over 80/95% of the usable slots, a query running over
-/// 5 min, a session idle in transaction over 5 min, replication lag.
-fn postgres_rules(
-    p: &crate::sources::postgres::PgSample,
-) -> Vec<(&'static str, Severity, String, String)> {
-    use crate::sources::postgres::{
-        IDLE_IN_TX_SECS, LAG_WARN_BYTES, LAG_WARN_SECS, LONG_QUERY_SECS,
-    };
-    let mut out = Vec::new();
-    let r = p.connection_ratio();
-    if r >= 0.8 {
-        out.push((
-            "pg_connections",
-            if r >= 0.95 {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            },
-            String::new(),
-            format!(
-                "{} of {} usable connections in use",
-                p.connections.total, p.usable_connections
-            ),
-        ));
-    }
-    for s in p.activity.iter().filter(|s| !s.own) {
-        let subject = format!("pid {}", s.pid);
-        if s.state == "active" && s.query_seconds.unwrap_or(0.0) >= LONG_QUERY_SECS {
-            out.push((
-                "pg_long_query",
-                Severity::Warning,
-                subject,
-                format!(
-                    "pid {} ({}@{}) query running {:.0}s",
-                    s.pid,
-                    s.user,
-                    s.database,
-                    s.query_seconds.unwrap_or(0.0)
-                ),
-            ));
-        } else if s.state.starts_with("idle in transaction")
-            && s.state_seconds.unwrap_or(0.0) >= IDLE_IN_TX_SECS
-        {
-            out.push((
-                "pg_idle_in_transaction",
-                Severity::Warning,
-                subject,
-                format!(
-                    "pid {} ({}@{}) idle in transaction {:.0}s",
-                    s.pid,
-                    s.user,
-                    s.database,
-                    s.state_seconds.unwrap_or(0.0)
-                ),
-            ));
-        }
-    }
-    for s in &p.replication.standbys {
-        let secs = s.replay_lag_seconds.unwrap_or(0.0);
-        if s.replay_lag_bytes >= LAG_WARN_BYTES || secs >= LAG_WARN_SECS {
-            out.push((
-                "pg_replication_lag",
-                if secs >= 10.0 * LAG_WARN_SECS {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
-                s.application.clone(),
-                format!(
-                    "standby {} replay lag {} bytes, {secs:.0}s",
-                    s.application, s.replay_lag_bytes
-                ),
-            ));
-        }
-    }
-    if let Some(r) = &p.replication.receiver {
-        if r.status != "streaming" {
-            out.push((
-                "pg_replication_lag",
-                Severity::Critical,
-                "receiver".into(),
-                format!("WAL receiver {}", r.status),
-            ));
-        } else if r.replay_lag_bytes >= LAG_WARN_BYTES {
-            out.push((
-                "pg_replication_lag",
-                Severity::Warning,
-                "receiver".into(),
-                format!("{} bytes received but not replayed", r.replay_lag_bytes),
-            ));
-        }
-    }
-    out
+#[cfg(test)]
+mod tests;
+
+/// The console's alert state: the engine, the persisted inbox and Alertmanager's alerts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Desk {
+    pub engine: Engine,
+    pub inbox: Inbox,
+    /// Alerts pulled from Alertmanager (not sent by opsdeck).
+    pub external: Vec<alertmanager::External>,
+    /// The last Alertmanager problem, shown in the pane.
+    pub alertmanager_error: Option<String>,
+    /// A fixed clock for the pane's ages (render snapshots); None: the wall clock.
+    pub clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What one evaluation changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub transitions: engine::Transitions,
+    /// The inbox (history, silences) changed and should be saved.
+    pub inbox_changed: bool,
+}
 
-    #[test]
-    fn unreachable_source_is_critical() {
-        let st = Status::Error("connection refused".into());
-        let alerts = evaluate([SourceView {
-            kind: SourceKind::Redis,
-            name: "cache",
-            status: &st,
-            sample: None,
-        }]);
-        assert_eq!(alerts.len(), 1);
-        assert_eq!(alerts[0].severity, Severity::Critical);
-        assert_eq!(
-            alerts[0].summary,
-            "redis cache unreachable: connection refused"
-        );
-    }
-
-    #[test]
-    fn postgres_connections_and_idle_in_transaction() {
-        use crate::sources::postgres::{PgSample, Session, count_connections};
-        let mut p = PgSample {
-            usable_connections: 10,
-            ..Default::default()
-        };
-        p.activity = (0..9)
-            .map(|i| Session {
-                pid: i,
-                state: if i == 0 {
-                    "idle in transaction"
-                } else {
-                    "idle"
+impl Desk {
+    /// Evaluates every rule over the sources at `now`, records transitions in the history
+    /// and expires silences.
+    pub fn evaluate(
+        &mut self,
+        rules: &RuleSet,
+        sources: &[SourceView],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Outcome {
+        let mut t = self.engine.step(rules.observe(sources), now);
+        for (a, since) in &mut t.fired {
+            // After a restart, an episode still open in the history keeps its start.
+            if let Some(s) = self.inbox.open_since(&a.key()) {
+                *since = s;
+                if let Some(e) = self.engine.entries.get_mut(&a.key()) {
+                    e.since = s;
                 }
-                .into(),
-                state_seconds: Some(if i == 0 { 600.0 } else { 1.0 }),
-                ..Default::default()
-            })
-            .collect();
-        p.connections = count_connections(&p.activity);
-        let st = Status::Ok;
-        let sample = Sample::Postgres(Box::new(p));
-        let alerts = evaluate([SourceView {
-            kind: SourceKind::Postgres,
-            name: "db",
-            status: &st,
-            sample: Some(&sample),
-        }]);
-        let rules: Vec<_> = alerts
-            .iter()
-            .map(|a| (a.rule.as_str(), a.severity))
-            .collect();
-        assert_eq!(
-            rules,
-            vec![
-                ("pg_connections", Severity::Warning),
-                ("pg_idle_in_transaction", Severity::Warning)
-            ]
-        );
-        assert_eq!(alerts[0].summary, "9 of 10 usable connections in use");
+            }
+            self.inbox.record_fired(a, *since);
+        }
+        for (a, _) in &t.resolved {
+            self.inbox.record_resolved(a, now);
+        }
+        let expired = self.inbox.expire(now);
+        let closed = self.close_stale_episodes(sources, now);
+        Outcome {
+            inbox_changed: !t.is_empty() || expired || closed,
+            transitions: t,
+        }
     }
 
-    #[test]
-    fn healthy_sources_raise_nothing() {
-        let st = Status::Ok;
-        let sample = Sample::Host(Box::default());
-        assert!(
-            evaluate([SourceView {
-                kind: SourceKind::Host,
-                name: "host",
-                status: &st,
-                sample: Some(&sample)
-            }])
-            .is_empty()
-        );
+    /// Episodes left open by a previous run (the console quit while they fired) whose
+    /// source now answers without raising them are closed, and their acks dropped.
+    fn close_stale_episodes(
+        &mut self,
+        sources: &[SourceView],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let answered = |key: &str| {
+            let mut parts = key.splitn(4, '/');
+            let (_, kind, source) = (parts.next(), parts.next(), parts.next());
+            sources.iter().any(|s| {
+                Some(s.kind.label()) == kind
+                    && Some(s.name) == source
+                    && (s.sample.is_some() || matches!(s.status, Status::Error(_)))
+            })
+        };
+        let stale: Vec<String> = self
+            .inbox
+            .history
+            .iter()
+            .filter(|h| h.resolved_at.is_none())
+            .filter(|h| !self.engine.entries.contains_key(&h.key) && answered(&h.key))
+            .map(|h| h.key.clone())
+            .collect();
+        for key in &stale {
+            self.inbox.acks.remove(key);
+            for h in self.inbox.history.iter_mut() {
+                if &h.key == key && h.resolved_at.is_none() {
+                    h.resolved_at = Some(now);
+                }
+            }
+        }
+        !stale.is_empty()
+    }
+
+    /// Firing alerts that are not silenced, worst first then oldest: the header's list.
+    pub fn loud(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<Alert> {
+        self.engine
+            .firing()
+            .into_iter()
+            .filter(|e| self.inbox.silenced_until(&e.alert.key(), now).is_none())
+            .map(|e| e.alert.clone())
+            .collect()
+    }
+
+    /// Where Enter on the inbox row `key` goes.
+    pub fn jump(&self, key: &str) -> Option<&Jump> {
+        self.engine
+            .entries
+            .get(key)
+            .and_then(|e| e.alert.jump.as_ref())
+    }
+
+    /// Whether `key` is an alert that can be acked or silenced now (firing, pending or
+    /// pulled from Alertmanager).
+    pub fn is_live(&self, key: &str) -> bool {
+        self.engine.entries.contains_key(key) || self.external.iter().any(|x| x.key() == key)
     }
 }

@@ -24,6 +24,10 @@ pub enum Event {
         command: Box<Command>,
         result: Result<String, String>,
     },
+    /// Alertmanager's alerts, pulled periodically when `alerts.alertmanager` is set.
+    AlertsPulled(Result<Vec<crate::alerts::alertmanager::External>, String>),
+    /// The outcome of posting alerts to Alertmanager.
+    AlertsPushed(Result<(), String>),
     /// SIGTERM, SIGHUP, SIGINT: leave cleanly.
     Terminate,
 }
@@ -41,4 +45,8 @@ pub enum Effect {
     /// Record a refused command in the audit log.
     AuditRefused(Box<Command>, String),
     Bell,
+    /// Write the alert inbox (acks, silences, history; JSON) to the data dir.
+    SaveInbox(String),
+    /// Post alerts to Alertmanager.
+    PushAlerts(Vec<crate::alerts::alertmanager::PostableAlert>),
 }

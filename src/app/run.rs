@@ -132,6 +132,18 @@ async fn event_loop(
     spawn_signals(tx.clone())?;
     spawn_clock(tx.clone());
     let mut sources = Sources::start(&state, &tx);
+    let inbox_path = crate::alerts::Inbox::file(&crate::config::paths::data_dir());
+    match tokio::task::spawn_blocking({
+        let p = inbox_path.clone();
+        move || crate::alerts::Inbox::load(&p)
+    })
+    .await
+    {
+        Ok(Ok(inbox)) => state.alert_desk.inbox = inbox,
+        Ok(Err(e)) => tracing::error!("alert inbox not loaded: {e}"),
+        Err(e) => tracing::error!("alert inbox not loaded: {e}"),
+    }
+    let alertmanager = start_alertmanager(&state, &tx);
 
     loop {
         let deadline = last_frame + FRAME_BUDGET;
@@ -187,6 +199,27 @@ async fn event_loop(
                             }
                         });
                     }
+                    Effect::SaveInbox(json) => {
+                        let path = inbox_path.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = crate::alerts::Inbox::save(&path, &json) {
+                                tracing::error!("alert inbox: {e}");
+                            }
+                        });
+                    }
+                    Effect::PushAlerts(alerts) => {
+                        if let Some((client, base)) = alertmanager.clone() {
+                            let tx = tx.clone();
+                            tokio::spawn(async move {
+                                let r = crate::alerts::alertmanager::push(&client, &base, &alerts)
+                                    .await;
+                                if let Err(e) = &r {
+                                    tracing::warn!("{e}");
+                                }
+                                let _ = tx.send(Event::AlertsPushed(r));
+                            });
+                        }
+                    }
                     Effect::Bell => {
                         use std::io::Write;
                         let _ = term.backend_mut().write_all(b"\x07");
@@ -204,6 +237,34 @@ async fn event_loop(
             last_frame = Instant::now();
         }
     }
+}
+
+/// With `alerts.alertmanager` set: an HTTP client for pushes, and a task pulling
+/// Alertmanager's alerts every `alertmanager_interval`.
+fn start_alertmanager(
+    state: &State,
+    tx: &mpsc::UnboundedSender<Event>,
+) -> Option<(reqwest::Client, String)> {
+    let base = state.config.alerts.alertmanager.clone()?;
+    let every = state.config.alerts.alertmanager_interval;
+    let client = match crate::alerts::alertmanager::client(Duration::from_secs(10)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = tx.send(Event::AlertsPulled(Err(e)));
+            return None;
+        }
+    };
+    let (c, b, tx) = (client.clone(), base.clone(), tx.clone());
+    tokio::spawn(async move {
+        loop {
+            let r = crate::alerts::alertmanager::pull(&c, &b).await;
+            if tx.send(Event::AlertsPulled(r)).is_err() {
+                break;
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+    Some((client, base))
 }
 
 /// Runs a confirmed command on its own task: execute with a timeout, append the audit entry

@@ -192,7 +192,10 @@ pub struct State {
     pub panes: [PaneState; 6],
     pub mode: Mode,
     pub message: Option<(String, Level)>,
+    /// Firing, unsilenced alerts, worst first (the header shows the first).
     pub alerts: Vec<Alert>,
+    /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
+    pub alert_desk: alerts::Desk,
     pub now: DateTime<Local>,
     pub size: (u16, u16),
     pub quit: bool,
@@ -224,6 +227,7 @@ impl State {
             mode: Mode::Normal,
             message: None,
             alerts: Vec::new(),
+            alert_desk: alerts::Desk::default(),
             now: Local::now(),
             size: (80, 24),
             quit: false,
@@ -242,6 +246,7 @@ impl State {
         self.sources = self.specs().iter().map(SourceState::new).collect();
         self.panes = Default::default();
         self.alerts.clear();
+        self.alert_desk.engine = Default::default();
     }
 
     pub fn readonly(&self) -> bool {
@@ -276,13 +281,25 @@ impl State {
         ids.get(i).map(|&i| &self.sources[i])
     }
 
-    pub fn recompute_alerts(&mut self) {
-        self.alerts = alerts::evaluate(self.sources.iter().map(|s| SourceView {
-            kind: s.kind,
-            name: &s.name,
-            status: &s.status,
-            sample: s.sample.as_ref(),
-        }));
+    pub fn recompute_alerts(&mut self) -> alerts::Outcome {
+        self.recompute_alerts_at(chrono::Utc::now())
+    }
+
+    /// Evaluates the rules over the latest samples at `now`.
+    pub fn recompute_alerts_at(&mut self, now: chrono::DateTime<chrono::Utc>) -> alerts::Outcome {
+        let views: Vec<SourceView> = self
+            .sources
+            .iter()
+            .map(|s| SourceView {
+                kind: s.kind,
+                name: &s.name,
+                status: &s.status,
+                sample: s.sample.as_ref(),
+            })
+            .collect();
+        let outcome = self.alert_desk.evaluate(&self.config.alerts, &views, now);
+        self.alerts = self.alert_desk.loud(now);
+        outcome
     }
 
     pub fn worst_alert(&self) -> Option<&Alert> {
@@ -342,54 +359,18 @@ impl State {
     }
 
     fn alerts_model(&self) -> PaneModel {
-        let level_of = |s: alerts::Severity| match s {
-            alerts::Severity::Critical => Level::Crit,
-            alerts::Severity::Warning => Level::Warn,
-            alerts::Severity::Info => Level::Info,
-        };
-        let mut m = PaneModel {
-            level: self
-                .alerts
-                .first()
-                .map(|a| level_of(a.severity))
-                .unwrap_or(Level::Ok),
-            ..Default::default()
-        };
-        if self.alerts.is_empty() {
-            m.tile.push(Summary::line("nothing firing", Level::Ok));
-        }
-        for a in &self.alerts {
-            m.tile.push(Summary::text(vec![
-                Cell::level(format!("{} ", a.severity.label()), level_of(a.severity)),
-                Cell::new(a.summary.clone()),
-            ]));
-        }
-        m.tables.push(Table {
-            title: "Firing".into(),
-            columns: vec![
-                Column::left("SEV", 5),
-                Column::left("RULE", 22),
-                Column::left("SOURCE", 14),
-                Column::left("SUMMARY", 30),
-            ],
-            rows: self
-                .alerts
-                .iter()
-                .map(|a| {
-                    Row::new(
-                        format!("{}/{}/{}", a.rule, a.source, a.subject),
-                        vec![
-                            Cell::level(a.severity.label(), level_of(a.severity)),
-                            Cell::new(a.rule.clone()),
-                            Cell::new(format!("{} {}", a.kind.label(), a.source)),
-                            Cell::new(a.summary.clone()),
-                        ],
-                    )
-                })
-                .collect(),
-            empty: "nothing firing".into(),
-        });
-        m
+        let ps = self.pane_state(Pane::Alerts);
+        alerts::pane::model(
+            &self.alert_desk,
+            &self.config.alerts,
+            &alerts::pane::Selection {
+                key: ps.selected_key.as_deref(),
+                index: ps.selected,
+                filter: &ps.filter,
+                table: ps.table,
+            },
+            self.alert_desk.clock.unwrap_or_else(chrono::Utc::now),
+        )
     }
 
     fn host_model(&self) -> PaneModel {

@@ -9,6 +9,7 @@ use crossterm::event::{
 use super::commands;
 use super::event::{Effect, Event};
 use super::state::{Button, Confirm, Input, Mode, Pane, State};
+use crate::alerts::console as alerts_ui;
 use crate::config::keymap::Action;
 use crate::config::theme::Theme;
 use crate::sources::{Status, Update};
@@ -60,6 +61,21 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
             state.dirty = true;
             vec![Effect::PollNow]
         }
+        Event::AlertsPulled(Ok(list)) => {
+            let changed =
+                state.alert_desk.external != list || state.alert_desk.alertmanager_error.is_some();
+            state.alert_desk.external = list;
+            state.alert_desk.alertmanager_error = None;
+            state.dirty |= changed;
+            // Alertmanager resolves alerts not re-sent within its resolve_timeout.
+            alerts_ui::repush(state, chrono::Utc::now())
+        }
+        Event::AlertsPulled(Err(e)) | Event::AlertsPushed(Err(e)) => {
+            state.dirty |= state.alert_desk.alertmanager_error.as_ref() != Some(&e);
+            state.alert_desk.alertmanager_error = Some(e);
+            vec![]
+        }
+        Event::AlertsPushed(Ok(())) => vec![],
         Event::Terminate => {
             state.quit = true;
             vec![Effect::Quit]
@@ -93,12 +109,13 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
             changed
         }
     };
-    state.recompute_alerts();
-    let alerts_changed = state.alerts != before;
-    if (changed && visible) || alerts_changed {
+    let now = chrono::Utc::now();
+    let outcome = state.recompute_alerts_at(now);
+    let alerts_changed = state.alerts != before || !outcome.transitions.is_empty();
+    if (changed && visible) || alerts_changed || state.focus == Pane::Alerts {
         state.dirty = true;
     }
-    vec![]
+    alerts_ui::effects(state, &outcome, now)
 }
 
 /// Keys of a one-line text field. These are the field's own editing keys, like in any
@@ -354,6 +371,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FocusAlerts => focus(state, Pane::Alerts),
         Action::FocusHost => focus(state, Pane::Host),
         Action::Select if !state.zoomed => state.zoomed = true,
+        Action::Select if pane == Pane::Alerts => return alerts_ui::jump_to_cause(state),
         Action::Select => {
             let model = state.pane_model(pane).into_owned();
             if let Some(row) = state.selected_row(pane, &model) {
@@ -421,6 +439,8 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             }
             move_selection(state, |i, _| i + 1);
         }
+        Action::Ack if pane == Pane::Alerts => return alerts_ui::ack(state, None),
+        Action::Silence if pane == Pane::Alerts => return alerts_ui::silence(state, None),
         Action::Ack | Action::Silence | Action::Verify => {
             return say(
                 state,
@@ -475,7 +495,11 @@ pub fn command_names(state: &State) -> Vec<String> {
     let mut v: Vec<String> = Pane::ALL.iter().map(|p| p.command().to_string()).collect();
     v.extend(state.config.contexts.keys().map(|c| format!("ctx {c}")));
     v.extend(Theme::shipped_names().iter().map(|t| format!("theme {t}")));
-    v.extend(["q", "quit", "help"].iter().map(|s| s.to_string()));
+    v.extend(
+        ["q", "quit", "help", "ack", "silence"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
     v
 }
 
@@ -552,6 +576,15 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             }
         },
         ("theme", Some(name)) => vec![Effect::LoadTheme(name.to_string())],
+        ("ack", _) => {
+            let note = line.trim_start()[head.len()..].trim();
+            alerts_ui::ack(state, (!note.is_empty()).then(|| note.to_string()))
+        }
+        ("silence", Some(d)) => match crate::config::parse_duration(d) {
+            Ok(d) => alerts_ui::silence(state, Some(d)),
+            Err(e) => say(state, e, Level::Warn),
+        },
+        ("silence", None) => alerts_ui::silence(state, None),
         ("ctx" | "context" | "theme", None) => say(
             state,
             format!(":{head} needs a name (Tab completes)"),

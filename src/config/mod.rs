@@ -36,6 +36,8 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     pub audit_log: Option<PathBuf>,
     pub contexts: BTreeMap<String, ContextSpec>,
+    /// Built-in and user alert rules, the bell and Alertmanager, validated.
+    pub alerts: crate::alerts::RuleSet,
     /// Non-fatal findings (e.g. an inline secret in a world-readable file).
     pub warnings: Vec<String>,
 }
@@ -54,6 +56,7 @@ impl Default for Config {
             keys: BTreeMap::new(),
             audit_log: None,
             contexts,
+            alerts: crate::alerts::RuleSet::default(),
             warnings: Vec::new(),
         }
     }
@@ -181,6 +184,7 @@ impl Config {
         for (ctx_name, ctx) in &cfg.contexts {
             validate_context(path, text, ctx_name, ctx, &mut errors);
         }
+        cfg.alerts = crate::alerts::RuleSet::from_spec(path, text, &file.alerts, &mut errors);
         if errors.is_empty() {
             Ok(cfg)
         } else {

@@ -45,7 +45,7 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     }
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
-        "  commands: :kafka :pg :redis :backups :alerts :host :ctx NAME :theme NAME :q  (Tab completes)",
+        "  commands: :kafka :pg :redis :backups :alerts :host :ctx NAME :theme NAME :ack NOTE :silence 2h :q  (Tab completes)",
         Style::new().fg(t.muted),
     )));
     f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);

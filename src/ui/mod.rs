@@ -182,7 +182,14 @@ fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
     if state.zoomed {
         actions.extend([
             (Action::Back, "back"),
-            (Action::Select, "detail"),
+            (
+                Action::Select,
+                if state.focus == Pane::Alerts {
+                    "go to cause"
+                } else {
+                    "detail"
+                },
+            ),
             (Action::NextView, "view"),
             (Action::Filter, "filter"),
         ]);

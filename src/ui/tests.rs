@@ -131,6 +131,45 @@ fn zoomed_redis() {
 }
 
 #[test]
+fn zoomed_alerts() {
+    use chrono::Utc;
+    let mut s = state();
+    let now = s.now.with_timezone(&Utc);
+    let desk = &mut s.alert_desk;
+    desk.clock = Some(now);
+    for e in desk.engine.entries.values_mut() {
+        e.since = now - chrono::Duration::minutes(7);
+        e.values = vec![1.0; 5];
+    }
+    let key = "source_unreachable/postgres/local/";
+    desk.inbox.ack(key, Some("DBA paged".into()), now);
+    desk.inbox.history.push(crate::alerts::inbox::HistoryEntry {
+        key: "redis_memory/redis/local/127.0.0.1:6379".into(),
+        rule: "redis_memory".into(),
+        severity: crate::alerts::Severity::Warning,
+        summary: "node 127.0.0.1:6379: memory of maxmemory 93% (≥ 90%)".into(),
+        value: 0.93,
+        threshold: 0.9,
+        since: now - chrono::Duration::minutes(40),
+        resolved_at: Some(now - chrono::Duration::minutes(25)),
+    });
+    desk.external.push(crate::alerts::alertmanager::External {
+        fingerprint: "4f2a".into(),
+        name: "NodeFilesystemAlmostFull".into(),
+        severity: crate::alerts::Severity::Warning,
+        summary: "/var on db1 will fill in 4h".into(),
+        labels: Default::default(),
+        starts_at: now - chrono::Duration::minutes(90),
+        runbook: None,
+    });
+    desk.inbox
+        .silence("am/4f2a", now + chrono::Duration::hours(4));
+    s.focus = Pane::Alerts;
+    s.zoomed = true;
+    both_sizes("zoomed_alerts", &mut s);
+}
+
+#[test]
 fn help() {
     let mut s = state();
     s.mode = Mode::Help { scroll: 0 };

@@ -21,6 +21,11 @@ pub struct Console {
 impl Console {
     /// Starts the console with `args` in a `cols`×`rows` terminal, HOME in a temp dir.
     pub fn start(args: &[&str], cols: u16, rows: u16) -> Console {
+        Console::start_with_env(args, cols, rows, &[])
+    }
+
+    /// Like `start`, with extra environment (e.g. an `XDG_DATA_HOME` kept across runs).
+    pub fn start_with_env(args: &[&str], cols: u16, rows: u16, env: &[(&str, &Path)]) -> Console {
         let home = tempfile::tempdir().expect("temp home");
         let pty = native_pty_system();
         let pair = pty
@@ -39,6 +44,9 @@ impl Console {
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
         cmd.env_remove("OPSDECK_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = pair.slave.spawn_command(cmd).expect("spawn opsdeck");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");

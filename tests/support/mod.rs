@@ -4,12 +4,15 @@
 //! See tests/support/README.md.
 #![allow(dead_code)]
 
+pub mod alertmanager;
 pub mod kafka;
 pub mod pgbackrest;
 pub mod postgres;
 pub mod process;
 pub mod redis;
 
+#[allow(unused_imports)]
+pub use alertmanager::Alertmanager;
 #[allow(unused_imports)]
 pub use kafka::{Kafka, KafkaCluster, shared_kafka};
 #[allow(unused_imports)]

@@ -1,0 +1,964 @@
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::user::Observation;
+use super::*;
+use crate::sources::backups::BackupSample;
+use crate::sources::host::{DiskInfo, HostSample};
+use crate::sources::kafka::{GroupInfo, KafkaSample, LagStatus, TopicInfo};
+use crate::sources::postgres::{LockNode, PgSample, Receiver, Session, Standby, count_connections};
+use crate::sources::redis::{Failover, NodeInfo, RedisSample, ReplicaLink};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+}
+
+fn view<'a>(kind: SourceKind, st: &'a Status, sample: Option<&'a Sample>) -> SourceView<'a> {
+    SourceView {
+        kind,
+        name: "src",
+        status: st,
+        sample,
+    }
+}
+
+/// Rules that fire at once (for = 0 as in `opsdeck check`) on one sample.
+fn fired(kind: SourceKind, sample: Sample) -> Vec<(String, Severity, String)> {
+    let st = Status::Ok;
+    evaluate([view(kind, &st, Some(&sample))])
+        .into_iter()
+        .map(|a| (a.rule, a.severity, a.subject))
+        .collect()
+}
+
+fn names(v: &[(String, Severity, String)]) -> Vec<&str> {
+    let mut n: Vec<&str> = v.iter().map(|x| x.0.as_str()).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn source_unreachable_is_critical_with_the_error() {
+    let st = Status::Error("connection refused".into());
+    let alerts = evaluate([view(SourceKind::Redis, &st, None)]);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].rule, "source_unreachable");
+    assert_eq!(alerts[0].severity, Severity::Critical);
+    assert_eq!(
+        alerts[0].summary,
+        "redis src unreachable: connection refused"
+    );
+}
+
+#[test]
+fn kafka_rules_stall_lag_under_replicated_offline() {
+    let group = |name: &str, status, lag_s| GroupInfo {
+        name: name.into(),
+        status,
+        lag_seconds: Some(lag_s),
+        reason: "committed offset not moving".into(),
+        ..Default::default()
+    };
+    let k = KafkaSample {
+        groups: vec![
+            group("stuck", LagStatus::Stall, 10.0),
+            group("slow", LagStatus::Warn, 900.0),
+            group("fine", LagStatus::Ok, 1.0),
+        ],
+        topics: vec![
+            TopicInfo {
+                name: "orders".into(),
+                under_replicated: 2,
+                ..Default::default()
+            },
+            TopicInfo {
+                name: "dead".into(),
+                offline: 1,
+                ..Default::default()
+            },
+            TopicInfo {
+                name: "acks".into(),
+                under_min_isr: 1,
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let f = fired(SourceKind::Kafka, Sample::Kafka(Box::new(k)));
+    assert_eq!(
+        f,
+        vec![
+            (
+                "kafka_group_stalled".into(),
+                Severity::Critical,
+                "stuck".into()
+            ),
+            (
+                "kafka_under_min_isr".into(),
+                Severity::Critical,
+                "acks".into()
+            ),
+            (
+                "kafka_offline_partitions".into(),
+                Severity::Critical,
+                "dead".into()
+            ),
+            (
+                "kafka_group_warning".into(),
+                Severity::Warning,
+                "slow".into()
+            ),
+            ("kafka_lag_seconds".into(), Severity::Warning, "slow".into()),
+            (
+                "kafka_under_replicated".into(),
+                Severity::Warning,
+                "orders".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn kafka_stalled_summary_names_the_status_and_reason() {
+    let k = KafkaSample {
+        groups: vec![GroupInfo {
+            name: "g".into(),
+            status: LagStatus::Stop,
+            reason: "no commits".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let st = Status::Ok;
+    let s = Sample::Kafka(Box::new(k));
+    let a = evaluate([view(SourceKind::Kafka, &st, Some(&s))]);
+    assert_eq!(
+        a[0].summary,
+        "group g: consumer status STOP (≥ STALL) — no commits"
+    );
+    assert_eq!(
+        a[0].jump,
+        Some(Jump {
+            kind: SourceKind::Kafka,
+            source: "src".into(),
+            table: "Groups".into(),
+            key: "g".into()
+        })
+    );
+}
+
+fn pg_with(total: usize, usable: i64) -> PgSample {
+    let mut p = PgSample {
+        usable_connections: usable,
+        ..Default::default()
+    };
+    p.activity = (0..total as i32)
+        .map(|i| Session {
+            pid: i + 100,
+            state: "idle".into(),
+            ..Default::default()
+        })
+        .collect();
+    p.connections = count_connections(&p.activity);
+    p
+}
+
+#[test]
+fn postgres_connections_warn_at_80_and_crit_at_95_percent() {
+    let f = fired(
+        SourceKind::Postgres,
+        Sample::Postgres(Box::new(pg_with(8, 10))),
+    );
+    assert_eq!(names(&f), vec!["pg_connections"]);
+    let f = fired(
+        SourceKind::Postgres,
+        Sample::Postgres(Box::new(pg_with(96, 100))),
+    );
+    assert_eq!(names(&f), vec!["pg_connections", "pg_connections_critical"]);
+    assert_eq!(f[0].1, Severity::Critical);
+    assert!(
+        fired(
+            SourceKind::Postgres,
+            Sample::Postgres(Box::new(pg_with(7, 10)))
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn postgres_long_query_idle_in_tx_blocking_and_replication() {
+    let mut p = pg_with(0, 100);
+    p.activity = vec![
+        Session {
+            pid: 1,
+            state: "active".into(),
+            query_seconds: Some(400.0),
+            ..Default::default()
+        },
+        Session {
+            pid: 2,
+            state: "idle in transaction".into(),
+            state_seconds: Some(301.0),
+            ..Default::default()
+        },
+        Session {
+            pid: 3,
+            state: "active".into(),
+            query_seconds: Some(900.0),
+            own: true,
+            ..Default::default()
+        },
+    ];
+    p.locks = vec![
+        LockNode {
+            pid: 2,
+            depth: 0,
+            waiters: 3,
+            longest_wait_seconds: 45.0,
+            ..Default::default()
+        },
+        LockNode {
+            pid: 7,
+            depth: 1,
+            longest_wait_seconds: 45.0,
+            ..Default::default()
+        },
+    ];
+    p.replication.standbys = vec![Standby {
+        application: "replica1".into(),
+        replay_lag_seconds: Some(60.0),
+        replay_lag_bytes: 32 * 1024 * 1024,
+        ..Default::default()
+    }];
+    p.replication.receiver = Some(Receiver {
+        status: "waiting".into(),
+        ..Default::default()
+    });
+    let f = fired(SourceKind::Postgres, Sample::Postgres(Box::new(p)));
+    assert_eq!(
+        names(&f),
+        vec![
+            "pg_blocking",
+            "pg_idle_in_transaction",
+            "pg_long_query",
+            "pg_replication_lag",
+            "pg_replication_lag_bytes",
+            "pg_wal_receiver_down"
+        ]
+    );
+    let subjects: Vec<&str> = f.iter().map(|x| x.2.as_str()).collect();
+    assert!(subjects.contains(&"pid 1") && subjects.contains(&"pid 2"));
+    assert!(!subjects.contains(&"pid 3"), "own session ignored: {f:?}");
+}
+
+#[test]
+fn redis_memory_evictions_link_down_failover() {
+    let r = RedisSample {
+        nodes: vec![
+            NodeInfo {
+                addr: "10.0.0.1:6379".into(),
+                role: "master".into(),
+                used_memory: 95,
+                maxmemory: 100,
+                evicted_per_sec: Some(3.0),
+                replication: crate::sources::redis::Replication {
+                    replicas: vec![ReplicaLink {
+                        addr: "10.0.0.2:6379".into(),
+                        state: "wait_bgsave".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            NodeInfo {
+                addr: "10.0.0.3:6379".into(),
+                used_memory: 95,
+                maxmemory: 0,
+                ..Default::default()
+            },
+        ],
+        last_failover: Some(Failover {
+            from: "a".into(),
+            to: "b".into(),
+            at: Utc::now().timestamp(),
+        }),
+        ..Default::default()
+    };
+    let f = fired(SourceKind::Redis, Sample::Redis(Box::new(r)));
+    assert_eq!(
+        names(&f),
+        vec![
+            "redis_evictions",
+            "redis_failover",
+            "redis_memory",
+            "redis_replica_link_down"
+        ]
+    );
+}
+
+#[test]
+fn backup_stale_and_failed_and_host_disk() {
+    use crate::sources::backups::Verdict;
+    let b = |verdict: Verdict| BackupSample {
+        name: "nightly".into(),
+        verdict,
+        reason: "why".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(&fired(
+            SourceKind::Backup,
+            Sample::Backup(Box::new(b(Verdict::Stale)))
+        )),
+        vec!["backup_stale"]
+    );
+    let f = fired(
+        SourceKind::Backup,
+        Sample::Backup(Box::new(b(Verdict::Failed))),
+    );
+    assert_eq!(
+        f,
+        vec![("backup_failed".into(), Severity::Critical, String::new())]
+    );
+    assert!(
+        fired(
+            SourceKind::Backup,
+            Sample::Backup(Box::new(b(Verdict::Fresh)))
+        )
+        .is_empty()
+    );
+    let h = HostSample {
+        disks: vec![
+            DiskInfo {
+                mount: "/".into(),
+                total: 100,
+                available: 5,
+            },
+            DiskInfo {
+                mount: "/data".into(),
+                total: 100,
+                available: 50,
+            },
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        fired(SourceKind::Host, Sample::Host(Box::new(h))),
+        vec![("host_disk".into(), Severity::Warning, "/".into())]
+    );
+}
+
+#[test]
+fn endpoint_down_is_critical_with_the_error() {
+    let e = crate::sources::endpoints::EndpointSample {
+        name: "api".into(),
+        error: Some("status 503".into()),
+        ..Default::default()
+    };
+    let st = Status::Ok;
+    let s = Sample::Endpoint(Box::new(e));
+    let a = evaluate([view(SourceKind::Endpoint, &st, Some(&s))]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].rule, "endpoint_down");
+    assert_eq!(a[0].severity, Severity::Critical);
+    assert_eq!(a[0].summary, "endpoint api down: status 503");
+}
+
+#[test]
+fn healthy_sources_raise_nothing() {
+    assert!(fired(SourceKind::Host, Sample::Host(Box::default())).is_empty());
+}
+
+/// One observation of `redis_memory` on a node with `ratio`, with a `for`.
+fn obs(rules: &RuleSet, ratio: f64) -> Vec<Observation> {
+    let r = RedisSample {
+        nodes: vec![NodeInfo {
+            addr: "n1".into(),
+            used_memory: (ratio * 1000.0) as u64,
+            maxmemory: 1000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let s = Sample::Redis(Box::new(r));
+    let st = Status::Ok;
+    rules.observe(&[view(SourceKind::Redis, &st, Some(&s))])
+}
+
+fn memory_rules(for_secs: u64) -> RuleSet {
+    let mut rules = RuleSet::default();
+    rules.rules.retain(|r| r.name == "redis_memory");
+    rules.rules[0].for_ = Duration::from_secs(for_secs);
+    rules
+}
+
+#[test]
+fn for_keeps_an_alert_pending_until_it_held_long_enough() {
+    let rules = memory_rules(60);
+    let mut e = Engine::default();
+    let tr = e.step(obs(&rules, 0.95), t(0));
+    assert!(tr.fired.is_empty());
+    assert_eq!(e.pending().count(), 1);
+    assert!(e.step(obs(&rules, 0.95), t(59)).fired.is_empty());
+    let tr = e.step(obs(&rules, 0.95), t(60));
+    assert_eq!(tr.fired.len(), 1);
+    assert_eq!(tr.fired[0].1, t(0), "since is when the condition started");
+    assert_eq!(e.firing().len(), 1);
+    // A pending alert that stops holding is dropped without firing or resolving.
+    let mut e = Engine::default();
+    e.step(obs(&rules, 0.95), t(0));
+    let tr = e.step(obs(&rules, 0.5), t(30));
+    assert!(tr.is_empty());
+    assert!(e.entries.is_empty());
+    e.step(obs(&rules, 0.95), t(40));
+    assert!(
+        e.step(obs(&rules, 0.95), t(90)).fired.is_empty(),
+        "the clock restarted"
+    );
+    assert_eq!(e.step(obs(&rules, 0.95), t(100)).fired.len(), 1);
+}
+
+#[test]
+fn hysteresis_resolves_only_past_the_margin() {
+    let rules = memory_rules(0);
+    let mut e = Engine::default();
+    assert_eq!(e.step(obs(&rules, 0.91), t(0)).fired.len(), 1);
+    // 0.89 is below 0.9 but within 5% of it (0.855): still firing.
+    assert!(e.step(obs(&rules, 0.89), t(1)).is_empty());
+    assert!(e.step(obs(&rules, 0.86), t(2)).is_empty());
+    assert_eq!(e.firing().len(), 1);
+    let tr = e.step(obs(&rules, 0.85), t(3));
+    assert_eq!(tr.resolved.len(), 1);
+    assert!(e.firing().is_empty());
+    // Below the threshold, a new alert does not start within the margin.
+    assert!(e.step(obs(&rules, 0.89), t(4)).is_empty());
+    assert!(e.entries.is_empty());
+    // The sparkline keeps the values seen while raised.
+    e.step(obs(&rules, 0.92), t(5));
+    e.step(obs(&rules, 0.93), t(6));
+    assert_eq!(e.firing()[0].values, vec![0.92, 0.93]);
+}
+
+#[test]
+fn a_vanished_subject_resolves() {
+    let rules = memory_rules(0);
+    let mut e = Engine::default();
+    e.step(obs(&rules, 0.95), t(0));
+    let tr = e.step(Vec::new(), t(1));
+    assert_eq!(tr.resolved.len(), 1);
+}
+
+#[test]
+fn desk_records_history_acks_reset_when_resolved() {
+    let rules = memory_rules(0);
+    let st = Status::Ok;
+    let sample = |ratio: f64| {
+        Sample::Redis(Box::new(RedisSample {
+            nodes: vec![NodeInfo {
+                addr: "n1".into(),
+                used_memory: (ratio * 1000.0) as u64,
+                maxmemory: 1000,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    };
+    let mut d = Desk::default();
+    let s = sample(0.95);
+    let o = d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(0));
+    assert!(o.inbox_changed);
+    let key = d.engine.firing()[0].alert.key();
+    assert_eq!(key, "redis_memory/redis/src/n1");
+    d.inbox.ack(&key, Some("looking".into()), t(1));
+    let o = d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(2));
+    assert!(!o.inbox_changed);
+    assert_eq!(
+        d.inbox.acked(&key).unwrap().note.as_deref(),
+        Some("looking")
+    );
+    let s = sample(0.5);
+    d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(10));
+    assert!(
+        d.inbox.acked(&key).is_none(),
+        "a new episode starts unacked"
+    );
+    assert_eq!(d.inbox.history.len(), 1);
+    assert_eq!(d.inbox.history[0].since, t(0));
+    assert_eq!(d.inbox.history[0].resolved_at, Some(t(10)));
+    assert_eq!(
+        d.inbox
+            .recently_resolved(t(10 + 3600), chrono::Duration::hours(1))
+            .len(),
+        1
+    );
+    assert!(
+        d.inbox
+            .recently_resolved(t(11 + 3600), chrono::Duration::hours(1))
+            .is_empty()
+    );
+}
+
+#[test]
+fn silence_expires_and_hides_from_the_header() {
+    let rules = memory_rules(0);
+    let st = Status::Ok;
+    let s = Sample::Redis(Box::new(RedisSample {
+        nodes: vec![NodeInfo {
+            addr: "n1".into(),
+            used_memory: 950,
+            maxmemory: 1000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    let mut d = Desk::default();
+    d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(0));
+    let key = d.engine.firing()[0].alert.key();
+    d.inbox.silence(&key, t(3600));
+    assert!(d.loud(t(10)).is_empty());
+    assert_eq!(d.inbox.silenced_until(&key, t(10)), Some(t(3600)));
+    assert_eq!(d.inbox.silenced_until(&key, t(3600)), None);
+    let o = d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(3601));
+    assert!(o.inbox_changed, "the expired silence is dropped and saved");
+    assert!(d.inbox.silences.is_empty());
+    assert_eq!(d.loud(t(3601)).len(), 1);
+}
+
+#[test]
+fn an_episode_left_open_by_a_previous_run_closes_when_its_source_is_fine() {
+    let rules = memory_rules(0);
+    let st = Status::Ok;
+    let node = |ratio: f64| {
+        Sample::Redis(Box::new(RedisSample {
+            nodes: vec![NodeInfo {
+                addr: "n1".into(),
+                used_memory: (ratio * 1000.0) as u64,
+                maxmemory: 1000,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    };
+    let mut before = Desk::default();
+    let hot = node(0.95);
+    before.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&hot))], t(0));
+    let key = "redis_memory/redis/src/n1";
+    before.inbox.ack(key, None, t(1));
+    // Restart: the inbox is loaded, the engine starts empty.
+    let mut after = Desk {
+        inbox: Inbox::from_json(&before.inbox.to_json()).unwrap(),
+        ..Default::default()
+    };
+    // Still hot: the episode and its ack carry on, with the original start.
+    after.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&hot))], t(100));
+    assert_eq!(after.inbox.history.len(), 1);
+    assert_eq!(after.engine.firing()[0].since, t(0));
+    assert!(after.inbox.acked(key).is_some());
+    // Restart again, and now it is fine: closed, ack dropped.
+    let mut again = Desk {
+        inbox: after.inbox.clone(),
+        ..Default::default()
+    };
+    let cool = node(0.5);
+    let o = again.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&cool))], t(200));
+    assert!(o.inbox_changed);
+    assert_eq!(again.inbox.history[0].resolved_at, Some(t(200)));
+    assert!(again.inbox.acked(key).is_none());
+}
+
+#[test]
+fn inbox_round_trips_through_json() {
+    let mut i = Inbox::default();
+    i.ack("k", Some("on it".into()), t(0));
+    i.silence("k2", t(100));
+    let back = Inbox::from_json(&i.to_json()).unwrap();
+    assert_eq!(back, i);
+    let dir = tempfile::tempdir().unwrap();
+    let p = Inbox::file(dir.path());
+    assert_eq!(Inbox::load(&p).unwrap(), Inbox::default());
+    Inbox::save(&p, &i.to_json()).unwrap();
+    assert_eq!(Inbox::load(&p).unwrap(), i);
+}
+
+fn cfg(text: &str) -> Result<crate::config::Config, String> {
+    crate::config::Config::from_toml(Path::new("/c.toml"), text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn builtin_rules_are_tunable_and_can_be_disabled() {
+    let c = cfg(
+        "[alerts]\nbell = true\n[alerts.builtin.redis_memory]\nthreshold = 0.8\nfor = \"2m\"\nseverity = \"critical\"\n[alerts.builtin.host_disk]\nenabled = false\n",
+    )
+    .unwrap();
+    let r = c
+        .alerts
+        .rules
+        .iter()
+        .find(|r| r.name == "redis_memory")
+        .unwrap();
+    assert_eq!(r.threshold, 0.8);
+    assert_eq!(r.for_, Duration::from_secs(120));
+    assert_eq!(r.severity, Severity::Critical);
+    assert!(
+        !c.alerts
+            .rules
+            .iter()
+            .find(|r| r.name == "host_disk")
+            .unwrap()
+            .enabled
+    );
+    assert!(c.alerts.bell);
+}
+
+#[test]
+fn user_rule_compiles_and_fires() {
+    let c = cfg(
+        "[[alerts.rules]]\nname = \"cache-clients\"\nsource = \"src\"\nmetric = \"redis.connected_clients\"\nop = \">\"\nthreshold = 10\nseverity = \"critical\"\nlabels = { team = \"core\" }\nrunbook = \"https://wiki/redis\"\n",
+    )
+    .unwrap();
+    let r = c.alerts.rules.last().unwrap();
+    assert_eq!(r.name, "cache-clients");
+    let s = Sample::Redis(Box::new(RedisSample {
+        nodes: vec![NodeInfo {
+            addr: "n1".into(),
+            connected_clients: 11,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }));
+    let st = Status::Ok;
+    let a = evaluate_with(&c.alerts, [view(SourceKind::Redis, &st, Some(&s))]);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].summary, "node n1: redis.connected_clients 11 (> 10)");
+    assert_eq!(a[0].labels["team"], "core");
+    assert_eq!(a[0].runbook.as_deref(), Some("https://wiki/redis"));
+    // Another source name: the selector does not match.
+    let other = SourceView {
+        name: "other",
+        ..view(SourceKind::Redis, &st, Some(&s))
+    };
+    assert!(evaluate_with(&c.alerts, [other]).is_empty());
+}
+
+#[test]
+fn bad_user_rules_name_file_line_and_what_is_valid() {
+    let e = cfg(
+        "refresh = \"2s\"\n[[alerts.rules]]\nname = \"x\"\nmetric = \"redis.mem\"\nop = \"=>\"\nthreshold = 1\nfor = \"soon\"\n",
+    )
+    .unwrap_err();
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(
+        lines[0],
+        "error: /c.toml:4:10: alert rule \"x\": unknown metric \"redis.mem\""
+    );
+    assert!(lines[1].starts_with("  hint: valid metrics: source.unreachable, kafka.group.status,"));
+    assert!(lines[1].contains("redis.memory_ratio"));
+    assert_eq!(
+        lines[2],
+        "error: /c.toml:5:6: alert rule \"x\": unknown comparison \"=>\""
+    );
+    assert_eq!(lines[3], "  hint: op is one of >, >=, <, <=");
+    assert!(
+        lines[4]
+            .starts_with("error: /c.toml:7:7: alert rule \"x\": for: invalid duration \"soon\"")
+    );
+    let e = cfg("[alerts.builtin.redis_memry]\nthreshold = 1\n").unwrap_err();
+    assert!(e.starts_with("error: /c.toml:1:9: unknown built-in alert rule \"redis_memry\"\n  hint: built-in rules: source_unreachable,"), "{e}");
+    let e = cfg("[[alerts.rules]]\nname = \"redis_memory\"\nmetric = \"host.load1\"\nop = \">\"\nthreshold = 1\nseverity = \"loud\"\n").unwrap_err();
+    assert!(
+        e.contains("/c.toml:6:12: alert rule \"redis_memory\": unknown severity \"loud\""),
+        "{e}"
+    );
+    let e = cfg("[[alerts.rules]]\nname = \"redis_memory\"\nmetric = \"host.load1\"\nop = \">\"\nthreshold = 1\n").unwrap_err();
+    assert!(
+        e.starts_with("error: /c.toml:2:1: alert rule name \"redis_memory\" is already used"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_builtin_reads_a_documented_metric() {
+    for b in rules::BUILTINS {
+        assert!(
+            user::metric(b.metric).is_some(),
+            "{} reads {}",
+            b.name,
+            b.metric
+        );
+    }
+}
+
+#[test]
+fn alertmanager_payloads_and_pulled_alerts() {
+    let st = Status::Ok;
+    let s = Sample::Backup(Box::new(BackupSample {
+        name: "nightly".into(),
+        verdict: crate::sources::backups::Verdict::Failed,
+        ..Default::default()
+    }));
+    let a = evaluate([view(SourceKind::Backup, &st, Some(&s))]).remove(0);
+    let p = alertmanager::postable(&a, "prod", t(0), Some(t(60)));
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["labels"]["alertname"], "backup_failed");
+    assert_eq!(json["labels"]["severity"], "critical");
+    assert_eq!(json["labels"]["context"], "prod");
+    assert_eq!(json["labels"]["generator"], "opsdeck");
+    assert_eq!(json["startsAt"], "2023-11-14T22:13:20Z");
+    assert_eq!(json["endsAt"], "2023-11-14T22:14:20Z");
+    let body = r#"[
+      {"labels":{"alertname":"HighLoad","severity":"critical"},"annotations":{"summary":"load high","runbook_url":"http://r"},"startsAt":"2023-11-14T22:13:20Z","endsAt":"2023-11-14T23:13:20Z","fingerprint":"abc","status":{"state":"active"}},
+      {"labels":{"alertname":"backup_failed","generator":"opsdeck"},"annotations":{},"startsAt":"2023-11-14T22:13:20Z","fingerprint":"def"}
+    ]"#;
+    let x = alertmanager::parse_alerts(body).unwrap();
+    assert_eq!(x.len(), 1, "opsdeck's own alerts are not pulled back");
+    assert_eq!(x[0].name, "HighLoad");
+    assert_eq!(x[0].severity, Severity::Critical);
+    assert_eq!(x[0].summary, "load high");
+    assert_eq!(x[0].runbook.as_deref(), Some("http://r"));
+    assert_eq!(x[0].key(), "am/abc");
+}
+
+#[test]
+fn pane_sorts_by_severity_then_age_with_resolved_greyed_below() {
+    let rules = RuleSet::default();
+    let st = Status::Ok;
+    let mut d = Desk::default();
+    let disk = |avail| {
+        Sample::Host(Box::new(HostSample {
+            disks: vec![DiskInfo {
+                mount: "/".into(),
+                total: 100,
+                available: avail,
+            }],
+            ..Default::default()
+        }))
+    };
+    let backup = Sample::Backup(Box::new(BackupSample {
+        name: "b".into(),
+        verdict: crate::sources::backups::Verdict::Failed,
+        ..Default::default()
+    }));
+    let h1 = disk(5);
+    d.evaluate(&rules, &[view(SourceKind::Host, &st, Some(&h1))], t(0));
+    d.evaluate(
+        &rules,
+        &[
+            view(SourceKind::Host, &st, Some(&h1)),
+            view(SourceKind::Backup, &st, Some(&backup)),
+        ],
+        t(10),
+    );
+    let h2 = disk(50);
+    d.evaluate(
+        &rules,
+        &[
+            view(SourceKind::Host, &st, Some(&h2)),
+            view(SourceKind::Backup, &st, Some(&backup)),
+        ],
+        t(20),
+    );
+    d.external.push(alertmanager::External {
+        fingerprint: "f".into(),
+        name: "HighLoad".into(),
+        severity: Severity::Warning,
+        summary: "load high".into(),
+        labels: Default::default(),
+        starts_at: t(5),
+        runbook: None,
+    });
+    let sel = pane::Selection {
+        key: None,
+        index: 0,
+        filter: "",
+        table: 0,
+    };
+    let m = pane::model(&d, &rules, &sel, t(30));
+    let rows: Vec<(&str, &str, Level)> = m.tables[0]
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.cells[2].text.as_str(),
+                r.cells[4].text.as_str(),
+                r.cells[0].level,
+            )
+        })
+        .collect();
+    use crate::views::Level;
+    assert_eq!(rows[0], ("backup_failed", "", Level::Crit));
+    assert_eq!(rows[1], ("HighLoad", "ext", Level::Warn));
+    assert_eq!(rows[2].0, "host_disk");
+    assert!(rows[2].1.starts_with("resolved "));
+    assert_eq!(rows[2].2, Level::Muted);
+    assert_eq!(m.level, Level::Crit);
+    // The selected (first) alert's detail: value, threshold, since, sparkline, runbook.
+    let text: Vec<String> = m
+        .summary
+        .iter()
+        .map(|s| match s {
+            crate::views::Summary::Text(c) => c.iter().map(|c| c.text.as_str()).collect(),
+            crate::views::Summary::Spark { label, .. } => format!("spark {label}"),
+            _ => String::new(),
+        })
+        .collect();
+    assert!(text[1].starts_with("since "), "{text:?}");
+    assert!(text[1].contains("(20s)") && text[1].ends_with("Enter: go to the cause"));
+    assert_eq!(text[2], "spark backup.failed");
+    assert!(text[3].starts_with("runbook: Read the backup tool's log"));
+    assert_eq!(m.tables[1].title, "Rules");
+    assert_eq!(m.tables[1].rows.len(), rules::BUILTINS.len());
+}
+
+mod console {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::app::state::{Pane, State};
+    use crate::app::{Effect, Event, update};
+    use crate::config::keymap::Keymap;
+    use crate::config::theme::Theme;
+    use crate::sources::Update;
+
+    fn state() -> State {
+        let mut cfg = crate::config::Config::default();
+        cfg.alerts.bell = true;
+        let mut s = State::new(
+            cfg,
+            "local".into(),
+            false,
+            Theme::default(),
+            Keymap::builtin_default(),
+        );
+        s.focus = Pane::Alerts;
+        s.zoomed = true;
+        s
+    }
+
+    fn key(s: &mut State, c: char) -> Vec<Effect> {
+        update(
+            s,
+            Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+        )
+    }
+
+    fn host_full(s: &mut State) -> Vec<Effect> {
+        let i = s
+            .sources
+            .iter()
+            .position(|x| x.kind == SourceKind::Host)
+            .unwrap();
+        let h = HostSample {
+            disks: vec![DiskInfo {
+                mount: "/".into(),
+                total: 100,
+                available: 1,
+            }],
+            ..Default::default()
+        };
+        update(
+            s,
+            Event::Source {
+                generation: 0,
+                index: i,
+                update: Update::Sample(Sample::Host(Box::new(h))),
+            },
+        )
+    }
+
+    #[test]
+    fn firing_saves_the_inbox_ack_and_silence_are_saved() {
+        let mut s = state();
+        let fx = host_full(&mut s);
+        assert!(matches!(fx.as_slice(), [Effect::SaveInbox(_)]), "{fx:?}");
+        assert_eq!(s.alerts[0].rule, "host_disk");
+        let fx = key(&mut s, 'a');
+        let Some(Effect::SaveInbox(json)) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        assert!(json.contains("host_disk/host/host/"), "{json}");
+        assert!(s.alert_desk.inbox.acked("host_disk/host/host//").is_some());
+        // With a note through the command line.
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE)),
+        );
+        for c in "ack disk cleanup running\r".chars() {
+            let code = if c == '\r' {
+                KeyCode::Enter
+            } else {
+                KeyCode::Char(c)
+            };
+            update(&mut s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        }
+        assert_eq!(
+            s.alert_desk
+                .inbox
+                .acked("host_disk/host/host//")
+                .unwrap()
+                .note
+                .as_deref(),
+            Some("disk cleanup running")
+        );
+        // s: 1h, then 4h, then 24h, then lifted.
+        key(&mut s, 's');
+        assert!(s.alerts.is_empty(), "silenced alerts leave the header");
+        let until = |s: &State| {
+            s.alert_desk
+                .inbox
+                .silences
+                .get("host_disk/host/host//")
+                .map(|u| (*u - Utc::now()).num_minutes())
+        };
+        assert_eq!(until(&s), Some(59));
+        key(&mut s, 's');
+        assert_eq!(until(&s), Some(239));
+        key(&mut s, 's');
+        assert_eq!(until(&s), Some(1439));
+        let fx = key(&mut s, 's');
+        assert_eq!(until(&s), None);
+        assert!(matches!(fx.as_slice(), [Effect::SaveInbox(_)]));
+        assert_eq!(s.alerts.len(), 1);
+    }
+
+    #[test]
+    fn enter_jumps_to_the_cause() {
+        let mut s = state();
+        host_full(&mut s);
+        update(
+            &mut s,
+            Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        assert_eq!(s.focus, Pane::Host);
+        assert!(s.zoomed);
+        let ps = s.pane_state(Pane::Host);
+        assert_eq!(ps.selected_key.as_deref(), Some("/"));
+        let m = s.pane_model(Pane::Host);
+        assert_eq!(m.tables[ps.table].title, "Disks");
+    }
+
+    #[test]
+    fn a_new_critical_alert_rings_the_bell_once() {
+        let mut s = state();
+        let fx = update(
+            &mut s,
+            Event::Source {
+                generation: 0,
+                index: 0,
+                update: Update::Status(Status::Error("refused".into())),
+            },
+        );
+        assert!(fx.contains(&Effect::Bell), "{fx:?}");
+        let fx = update(
+            &mut s,
+            Event::Source {
+                generation: 0,
+                index: 0,
+                update: Update::Status(Status::Error("refused".into())),
+            },
+        );
+        assert!(!fx.contains(&Effect::Bell));
+    }
+}
