@@ -104,7 +104,10 @@ fn describe(topic: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn topic_file(entries: &[(&str, usize, &[(&str, &str)])]) -> String {
+/// (name, partitions, configs) of one declared topic.
+type TopicDecl<'a> = (&'a str, usize, &'a [(&'a str, &'a str)]);
+
+fn topic_file(entries: &[TopicDecl]) -> String {
     let mut s = String::new();
     for (name, partitions, configs) in entries {
         s.push_str(&format!(
