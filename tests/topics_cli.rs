@@ -339,7 +339,7 @@ fn export_reads_back_in_sync_and_deletes_need_allow_delete() {
     let (code, out, _) = env.run(&args, "");
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains(&format!("- delete topic {y} (1 partitions, all its data)")),
+        out.contains(&format!("- delete topic {y} (1 partition, all its data)")),
         "{out}"
     );
     assert_eq!(out.matches("- delete topic").count(), 1, "{out}");

@@ -87,8 +87,17 @@ async fn make_plan(
 ) -> Result<Plan, String> {
     let names: std::collections::BTreeSet<&str> =
         declared.iter().map(|d| d.name.as_str()).collect();
-    let observed = cluster::read(spec, |t| names.contains(t)).await?;
+    let observed = cluster::read(spec, |t| names.contains(t))
+        .await
+        .map_err(unreachable)?;
     Ok(plan::plan(declared, &observed, opts))
+}
+
+fn unreachable(e: String) -> String {
+    format!(
+        "error: {e}\n  hint: check the kafka entry's brokers (and properties such as \
+         security.protocol) in the config, and that the cluster is reachable from here"
+    )
 }
 
 fn header(spec: &KafkaSpec, ctx: &Context) -> String {
@@ -253,7 +262,7 @@ pub async fn run_export(
     let spec = pick_kafka(&env.ctx, kafka)?;
     let wanted =
         |t: &str| !cluster::Observed::is_internal(t) && prefix.is_none_or(|p| t.starts_with(p));
-    let observed = cluster::read(&spec, wanted).await?;
+    let observed = cluster::read(&spec, wanted).await.map_err(unreachable)?;
     let topics: Vec<_> = observed.values().filter(|t| wanted(&t.name)).collect();
     let header = format!(
         "Exported by `opsdeck topics export` from {}.\nOnly configs set on the topic are listed; the others are the broker's defaults.",

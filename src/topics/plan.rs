@@ -253,7 +253,8 @@ impl Plan {
                 } => {
                     let _ = writeln!(
                         s,
-                        "+ create topic {topic}: {partitions} partitions, replication factor {}",
+                        "+ create topic {topic}: {}, replication factor {}",
+                        plural(*partitions, "partition"),
                         replication_factor
                             .map(|r| r.to_string())
                             .unwrap_or_else(|| "broker default".into())
@@ -279,7 +280,8 @@ impl Plan {
                 Change::Delete { topic, partitions } => {
                     let _ = writeln!(
                         s,
-                        "- delete topic {topic} ({partitions} partitions, all its data): not declared"
+                        "- delete topic {topic} ({}, all its data): not declared",
+                        plural(*partitions, "partition")
                     );
                 }
             }
@@ -320,6 +322,14 @@ impl Plan {
             let _ = writeln!(s, "Plan: {summary}; {} in sync.", self.in_sync);
         }
         s
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 

@@ -264,3 +264,155 @@ fn zoomed_postgres() {
     s.zoomed = true;
     both_sizes("zoomed_postgres", &mut s);
 }
+
+#[test]
+fn zoomed_kafka() {
+    use crate::sources::kafka::{
+        BrokerInfo, GroupInfo, GroupPartition, KafkaSample, LagStatus, MemberInfo, TABLE_GROUPS,
+        TopicInfo,
+    };
+    let mut s = state();
+    let part = |topic: &str,
+                partition,
+                committed: Option<i64>,
+                high,
+                secs,
+                owner: Option<&str>,
+                status| {
+        GroupPartition {
+            topic: topic.into(),
+            partition,
+            committed,
+            high: Some(high),
+            lag: committed.map(|c| high - c),
+            lag_seconds: secs,
+            owner: owner.map(str::to_string),
+            status,
+            reason: String::new(),
+        }
+    };
+    let kafka = KafkaSample {
+        brokers: vec![BrokerInfo {
+            id: 1,
+            host: "kafka-1".into(),
+            port: 9092,
+            rack: Some("eu-1a".into()),
+            controller: true,
+            leaders: 9,
+        }],
+        controller: Some(1),
+        topics: vec![TopicInfo {
+            name: "orders".into(),
+            partition_count: 3,
+            replication_factor: 1,
+            retention_ms: Some(604_800_000),
+            cleanup_policy: Some("delete".into()),
+            min_insync_replicas: Some(1),
+            messages_per_sec: Some(120.0),
+            ..Default::default()
+        }],
+        groups: vec![
+            GroupInfo {
+                name: "billing".into(),
+                state: "Empty".into(),
+                total_lag: 48_210,
+                max_partition_lag: 30_000,
+                lag_seconds: Some(1260.0),
+                trend: vec![10, 20, 30, 40, 48],
+                status: LagStatus::Stop,
+                reason: "no commit for 21m while lag grew".into(),
+                partitions: vec![
+                    part(
+                        "orders",
+                        0,
+                        Some(100),
+                        30_100,
+                        Some(1260.0),
+                        None,
+                        LagStatus::Stop,
+                    ),
+                    part(
+                        "orders",
+                        1,
+                        Some(500),
+                        18_710,
+                        Some(900.0),
+                        None,
+                        LagStatus::Stop,
+                    ),
+                    part("orders", 2, None, 40, None, None, LagStatus::Ok),
+                ],
+                ..Default::default()
+            },
+            GroupInfo {
+                name: "shipping".into(),
+                state: "Stable".into(),
+                members: vec![MemberInfo {
+                    client_id: "shipper-1".into(),
+                    consumer_id: "shipper-1-7f3a".into(),
+                    host: "/10.0.0.8".into(),
+                    assignment: vec!["orders-0".into(), "orders-1".into(), "orders-2".into()],
+                }],
+                total_lag: 12,
+                max_partition_lag: 7,
+                lag_seconds: Some(0.4),
+                trend: vec![9, 14, 8, 12],
+                status: LagStatus::Ok,
+                reason: "consuming".into(),
+                partitions: vec![
+                    part(
+                        "orders",
+                        0,
+                        Some(30_093),
+                        30_100,
+                        Some(0.4),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                    part(
+                        "orders",
+                        1,
+                        Some(18_705),
+                        18_710,
+                        Some(0.2),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                    part(
+                        "orders",
+                        2,
+                        Some(40),
+                        40,
+                        Some(0.0),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                ],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Kafka)
+        .expect("kafka source in the default context");
+    crate::app::update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(Sample::Kafka(Box::new(kafka))),
+        },
+    );
+    for src in &mut s.sources {
+        if src.last_ok.is_some() {
+            src.last_ok = Some(s.now);
+        }
+    }
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    s.pane_state_mut(Pane::Kafka).table = TABLE_GROUPS;
+    both_sizes("zoomed_kafka", &mut s);
+}
