@@ -455,3 +455,40 @@ fn bad_files_name_file_and_line() {
         "{err}"
     );
 }
+
+#[test]
+fn plan_fails_on_what_the_broker_would_refuse() {
+    let kafka = shared_kafka();
+    let env = Env::new(&kafka.bootstrap());
+    let ok = unique_name("tp_valid");
+    let file = env.write("ok.toml", &topic_file(&[(&ok, 1, &[])]));
+    let (code, out, err) = env.run(&["topics", "apply", "--yes", p(&file)], "");
+    assert_eq!(code, 0, "{out}{err}");
+
+    let bad = unique_name("tp_invalid");
+    let too_many = unique_name("tp_rf3");
+    let text =
+        topic_file(&[
+            (&bad, 1, &[("cleanup.policy", "shred")]),
+            (&ok, 1, &[("retention.msx", "5")]),
+        ]) + &format!("[[topic]]\nname = \"{too_many}\"\npartitions = 1\nreplication_factor = 3\n");
+    let file = env.write("bad.toml", &text);
+    let (code, out, err) = env.run(&["topics", "plan", p(&file)], "");
+    assert_eq!(code, 1, "{out}{err}");
+    for t in [&bad, &ok, &too_many] {
+        assert!(
+            out.contains(&format!("! topic {t} ("))
+                && out.lines().any(|l| l.starts_with(&format!("! topic {t} ("))
+                    && l.contains("refused by the broker's validation")),
+            "{t}: {out}"
+        );
+    }
+    assert!(
+        !out.contains("+ create") && !out.contains("~ alter"),
+        "{out}"
+    );
+    assert!(out.contains("3 refused"), "{out}");
+    // Validation changed nothing.
+    assert_eq!(describe(&bad), None);
+    assert_eq!(describe(&too_many), None);
+}

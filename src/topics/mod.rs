@@ -90,7 +90,52 @@ async fn make_plan(
     let observed = cluster::read(spec, |t| names.contains(t))
         .await
         .map_err(unreachable)?;
-    Ok(plan::plan(declared, &observed, opts))
+    let mut p = plan::plan(declared, &observed, opts);
+    validate(spec, declared, &mut p).await;
+    Ok(p)
+}
+
+/// Has the broker validate every create and config change without making it (bad config
+/// names or values, more replicas than brokers, a topic-creation policy) so that `plan`
+/// already fails on what `apply` would be refused. A refused topic's changes are dropped.
+async fn validate(spec: &KafkaSpec, declared: &[file::Declared], p: &mut Plan) {
+    let checks = p.changes.iter().map(|c| async move {
+        let op = c.op();
+        match op.validate(spec).await {
+            Ok(()) => None,
+            Err(e) => Some((c.topic().to_string(), e)),
+        }
+    });
+    let refused: Vec<(String, String)> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    for (topic, e) in refused {
+        let (file, line) = declared
+            .iter()
+            .find(|d| d.name == topic)
+            .map(|d| (d.file.clone(), d.line))
+            .unwrap_or_default();
+        let hint = match declared.iter().find(|d| d.name == topic) {
+            Some(d) if e.contains("InvalidConfig") && !d.configs.is_empty() => format!(
+                "; check the declared configs' names and values ({})",
+                d.configs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            _ => String::new(),
+        };
+        p.changes.retain(|c| c.topic() != topic);
+        p.refusals.push(plan::Refusal {
+            topic,
+            file,
+            line,
+            reason: format!("refused by the broker's validation (nothing changed): {e}{hint}"),
+        });
+    }
 }
 
 fn unreachable(e: String) -> String {
