@@ -265,11 +265,12 @@ fn zoomed_postgres() {
     both_sizes("zoomed_postgres", &mut s);
 }
 
-#[test]
-fn zoomed_kafka() {
+/// The default state with a hand-made Kafka sample: a stopped group with a never-committed
+/// partition beside a healthy one, on a 3-partition topic with one replica missing.
+fn kafka_state() -> State {
     use crate::sources::kafka::{
-        BrokerInfo, GroupInfo, GroupPartition, KafkaSample, LagStatus, MemberInfo, TABLE_GROUPS,
-        TopicInfo,
+        BrokerInfo, GroupInfo, GroupPartition, KafkaSample, LagStatus, MemberInfo, PartitionInfo,
+        TABLE_GROUPS, TopicInfo,
     };
     let mut s = state();
     let part = |topic: &str,
@@ -292,23 +293,45 @@ fn zoomed_kafka() {
         }
     };
     let kafka = KafkaSample {
-        brokers: vec![BrokerInfo {
-            id: 1,
-            host: "kafka-1".into(),
-            port: 9092,
-            rack: Some("eu-1a".into()),
-            controller: true,
-            leaders: 9,
-        }],
+        brokers: vec![
+            BrokerInfo {
+                id: 1,
+                host: "kafka-1".into(),
+                port: 9092,
+                rack: Some("eu-1a".into()),
+                controller: true,
+                leaders: 3,
+            },
+            BrokerInfo {
+                id: 2,
+                host: "kafka-2".into(),
+                port: 9092,
+                rack: Some("eu-1b".into()),
+                controller: false,
+                leaders: 0,
+            },
+        ],
         controller: Some(1),
         topics: vec![TopicInfo {
             name: "orders".into(),
             partition_count: 3,
-            replication_factor: 1,
+            replication_factor: 2,
             retention_ms: Some(604_800_000),
             cleanup_policy: Some("delete".into()),
             min_insync_replicas: Some(1),
             messages_per_sec: Some(120.0),
+            under_replicated: 1,
+            partitions: (0..3)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: 1,
+                    replicas: vec![1, 2],
+                    isr: if p == 1 { vec![1] } else { vec![1, 2] },
+                    missing: if p == 1 { vec![2] } else { vec![] },
+                    low: Some(0),
+                    high: Some([30_100, 18_710, 40][p as usize]),
+                })
+                .collect(),
             ..Default::default()
         }],
         groups: vec![
@@ -414,5 +437,35 @@ fn zoomed_kafka() {
     s.focus = Pane::Kafka;
     s.zoomed = true;
     s.pane_state_mut(Pane::Kafka).table = TABLE_GROUPS;
-    both_sizes("zoomed_kafka", &mut s);
+    s
+}
+
+#[test]
+fn zoomed_kafka() {
+    both_sizes("zoomed_kafka", &mut kafka_state());
+}
+
+#[test]
+fn kafka_group_detail() {
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).detail = Some("billing".into());
+    both_sizes("kafka_group_detail", &mut s);
+}
+
+#[test]
+fn kafka_topics_and_partitions() {
+    use crate::sources::kafka::TABLE_TOPICS;
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).table = TABLE_TOPICS;
+    both_sizes("kafka_topics", &mut s);
+    s.pane_state_mut(Pane::Kafka).detail = Some("orders".into());
+    both_sizes("kafka_topic_partitions", &mut s);
+}
+
+#[test]
+fn kafka_brokers() {
+    use crate::sources::kafka::TABLE_BROKERS;
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).table = TABLE_BROKERS;
+    both_sizes("kafka_brokers", &mut s);
 }
