@@ -101,6 +101,9 @@ pub enum TopicsCmd {
         /// With --allow-delete: only topics whose name starts with this may be deleted.
         #[arg(long, value_name = "PREFIX")]
         prefix: Option<String>,
+        /// `json`: the changes, refusals and unmanaged configs as one JSON document.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
     },
     /// Show the plan, ask for confirmation, apply it (one audit entry per change), and check
     /// that the cluster then matches the files. Exit 0 applied (or nothing to do), 1 otherwise.

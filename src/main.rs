@@ -288,12 +288,15 @@ fn topics_command(cli: &Cli, action: &TopicsCmd) -> ExitCode {
                     target,
                     allow_delete,
                     prefix,
+                    output,
                 } => {
                     let opts = topics::Options {
                         allow_delete: *allow_delete,
                         prefix: prefix.clone(),
                     };
-                    topics::run_plan(&env, target.kafka.as_deref(), paths, &opts, &mut out).await
+                    let json = *output == Output::Json;
+                    topics::run_plan(&env, target.kafka.as_deref(), paths, &opts, json, &mut out)
+                        .await
                 }
                 TopicsCmd::Apply {
                     paths,

@@ -151,6 +151,18 @@ fn create_alter_grow_idempotent_and_refusals() {
     );
     assert_eq!(describe(&a), None);
 
+    // JSON for automation: the same changes, typed.
+    let (code, out, err) = env.run(&["topics", "plan", "--output", "json", f], "");
+    assert_eq!(code, 2, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("plan JSON");
+    assert_eq!(doc["changes"][0]["change"], "create", "{doc}");
+    assert_eq!(doc["changes"][0]["topic"], a.as_str(), "{doc}");
+    assert_eq!(
+        doc["changes"][0]["configs"]["retention.ms"], "3600000",
+        "{doc}"
+    );
+    assert_eq!(doc["changes"].as_array().map(Vec::len), Some(2), "{doc}");
+
     // Anything but `yes` aborts.
     let (code, out, err) = env.run(&["topics", "apply", f], "no\n");
     assert_eq!(code, 1, "{out}{err}");
@@ -343,6 +355,7 @@ fn export_reads_back_in_sync_and_deletes_need_allow_delete() {
         "{out}"
     );
     assert_eq!(out.matches("- delete topic").count(), 1, "{out}");
+    // Deleting needs `delete` typed, not `yes`.
     let args = [
         "topics",
         "apply",
@@ -350,9 +363,15 @@ fn export_reads_back_in_sync_and_deletes_need_allow_delete() {
         "--allow-delete",
         "--prefix",
         &prefix,
-        "--yes",
     ];
-    let (code, out, err) = env.run(&args, "");
+    let (code, out, _) = env.run(&args, "yes\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("1 topics and their data will be deleted: type delete"),
+        "{out}"
+    );
+    assert!(describe(&y).is_some());
+    let (code, out, err) = env.run(&args, "delete\n");
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(describe(&y), None);
     assert!(describe(&x).is_some());

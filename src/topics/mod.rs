@@ -152,19 +152,34 @@ fn header(spec: &KafkaSpec, ctx: &Context) -> String {
     )
 }
 
-/// `topics plan`: prints the plan; 0 in sync, 2 changes pending, 1 refused or error.
+/// `topics plan`: prints the plan (as text, or as JSON with `json`); 0 in sync, 2 changes
+/// pending, 1 refused or error.
 pub async fn run_plan(
     env: &Env,
     kafka: Option<&str>,
     paths: &[PathBuf],
     opts: &Options,
+    json: bool,
     out: &mut impl Write,
 ) -> Result<u8, String> {
     let declared = load(paths)?;
     let spec = pick_kafka(&env.ctx, kafka)?;
     let p = make_plan(&spec, &declared, opts).await?;
-    let _ = writeln!(out, "{}", header(&spec, &env.ctx));
-    let _ = write!(out, "{}", p.render());
+    if json {
+        let doc = serde_json::json!({
+            "context": env.ctx.name,
+            "kafka": spec.name,
+            "in_sync": p.in_sync,
+            "changes": p.changes,
+            "refusals": p.refusals,
+            "unmanaged": p.unmanaged.iter().map(|(t, k, v)| serde_json::json!({"topic": t, "config": k, "value": v})).collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = writeln!(out, "{}", header(&spec, &env.ctx));
+        let _ = write!(out, "{}", p.render());
+    }
     Ok(if !p.refusals.is_empty() {
         ERROR
     } else if p.changes.is_empty() {
@@ -203,10 +218,20 @@ pub async fn run_apply(
         return Ok(IN_SYNC);
     }
     if !yes {
+        let deletes = p
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Delete { .. }))
+            .count();
         let (word, what) = if env.ctx.spec.production {
             (
                 env.ctx.name.clone(),
                 format!("context {} is production: type its name", env.ctx.name),
+            )
+        } else if deletes > 0 {
+            (
+                "delete".to_string(),
+                format!("{deletes} topics and their data will be deleted: type delete"),
             )
         } else {
             ("yes".to_string(), "type yes".to_string())
