@@ -99,7 +99,7 @@ pub enum TopicsCmd {
         #[arg(long)]
         allow_delete: bool,
         /// With --allow-delete: only topics whose name starts with this may be deleted.
-        #[arg(long, value_name = "PREFIX")]
+        #[arg(long, value_name = "PREFIX", requires = "allow_delete")]
         prefix: Option<String>,
         /// `json`: the changes, refusals and unmanaged configs as one JSON document.
         #[arg(long, value_enum, default_value = "table")]
@@ -112,9 +112,11 @@ pub enum TopicsCmd {
         paths: Vec<PathBuf>,
         #[command(flatten)]
         target: KafkaTarget,
+        /// Also delete topics that no file declares (never internal `__*` topics).
         #[arg(long)]
         allow_delete: bool,
-        #[arg(long, value_name = "PREFIX")]
+        /// With --allow-delete: only topics whose name starts with this may be deleted.
+        #[arg(long, value_name = "PREFIX", requires = "allow_delete")]
         prefix: Option<String>,
         /// Do not ask for confirmation (automation).
         #[arg(long)]

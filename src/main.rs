@@ -16,7 +16,20 @@ use opsdeck::{app, report, topics};
 const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `topics plan` exits 2 for "changes pending": its usage errors must not look
+            // like that to a script, so they exit 1 like its other errors.
+            let topics = std::env::args().skip(1).any(|a| a == "topics");
+            return ExitCode::from(match e.exit_code() {
+                0 => 0,
+                _ if topics => topics::ERROR,
+                _ => BAD_INPUT,
+            });
+        }
+    };
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {

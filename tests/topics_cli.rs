@@ -467,6 +467,13 @@ fn bad_files_name_file_and_line() {
         assert!(err.contains(want), "{files:?}: want {want:?} in:\n{err}");
         assert!(out.is_empty(), "{out}");
     }
+    // Usage errors exit 1 too (2 means "changes pending").
+    let (code, _, err) = env.run(&["topics", "plan", "--prefix", "x", &fx("dup_a.toml")], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--allow-delete"), "{err}");
+    let (code, _, err) = env.run(&["topics", "plan"], "");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("<PATH>"), "{err}");
     let (code, _, err) = env.run(&["topics", "plan", "/nonexistent/topics.toml"], "");
     assert_eq!(code, 1);
     assert!(

@@ -85,6 +85,12 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name == "." || name == ".." {
         return Err(format!("topic name {name:?} is not allowed by Kafka"));
     }
+    if name.starts_with("__") {
+        return Err(format!(
+            "topic name {name:?} starts with \"__\": such topics are Kafka's internal ones \
+             (__consumer_offsets, __transaction_state), managed by the brokers"
+        ));
+    }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
@@ -291,6 +297,9 @@ replication_factor = 3
             e.contains("t.toml:4:") && e.contains("a string, an integer or a boolean"),
             "{e}"
         );
+        let e =
+            p("[[topic]]\nname = \"__consumer_offsets\"\npartitions = 50\n").expect_err("internal");
+        assert!(e.contains("t.toml:2:8") && e.contains("internal"), "{e}");
         let e = p("[[topic]]\npartitions = 1\n").expect_err("no name");
         assert!(e.contains("missing field `name`"), "{e}");
     }
