@@ -30,6 +30,8 @@ pub struct Observed {
     pub replication_factor: usize,
     /// Every config of the topic (empty when not described).
     pub configs: BTreeMap<String, ObservedConfig>,
+    /// The error metadata reports for the topic (e.g. no leader), if any.
+    pub error: Option<String>,
 }
 
 impl Observed {
@@ -66,7 +68,13 @@ pub async fn read(
             Ok::<_, String>(
                 md.topics()
                     .iter()
-                    .filter(|t| t.error().is_none())
+                    // A topic whose leader is being elected still exists (and must not be
+                    // planned as a create); only "unknown topic" means it does not.
+                    .filter(|t| {
+                        t.error() != Some(
+                            rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                        )
+                    })
                     .map(|t| Observed {
                         name: t.name().to_string(),
                         partitions: t.partitions().len(),
@@ -77,6 +85,9 @@ pub async fn read(
                             .max()
                             .unwrap_or(0),
                         configs: BTreeMap::new(),
+                        error: t
+                            .error()
+                            .map(|e| rdkafka::types::RDKafkaErrorCode::from(e).to_string()),
                     })
                     .collect::<Vec<_>>(),
             )

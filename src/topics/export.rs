@@ -80,12 +80,14 @@ mod tests {
                     },
                 ),
             ]),
+            error: None,
         };
         let plain = Observed {
             name: "plain".into(),
             partitions: 1,
             replication_factor: 1,
             configs: BTreeMap::new(),
+            error: None,
         };
         let text = render([&t, &plain], "exported").expect("render");
         assert!(text.starts_with("# exported\n"), "{text}");

@@ -334,6 +334,13 @@ pub async fn run_export(
         |t: &str| !cluster::Observed::is_internal(t) && prefix.is_none_or(|p| t.starts_with(p));
     let observed = cluster::read(&spec, wanted).await.map_err(unreachable)?;
     let topics: Vec<_> = observed.values().filter(|t| wanted(&t.name)).collect();
+    if let Some(t) = topics.iter().find(|t| t.error.is_some()) {
+        return Err(format!(
+            "error: the cluster reports {} for topic {}; nothing exported\n  hint: export again when the topic is healthy (e.g. after its leader election)",
+            t.error.as_deref().unwrap_or_default(),
+            t.name
+        ));
+    }
     let header = format!(
         "Exported by `opsdeck topics export` from {}.\nOnly configs set on the topic are listed; the others are the broker's defaults.",
         header(&spec, &env.ctx)

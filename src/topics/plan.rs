@@ -153,6 +153,13 @@ pub fn plan(declared: &[Declared], cluster: &BTreeMap<String, Observed>, opts: &
             line: d.line,
             reason,
         };
+        if let Some(e) = &o.error {
+            p.refusals.push(refuse(format!(
+                "the cluster reports {e} for this topic (e.g. a leader election in progress); \
+                 nothing is planned for it: try again when it is healthy"
+            )));
+            continue;
+        }
         if d.partitions < o.partitions {
             p.refusals.push(refuse(format!(
                 "partitions {} → {} refused: Kafka cannot remove partitions (keys would move \
@@ -380,6 +387,7 @@ mod tests {
                         )
                     })
                     .collect(),
+                error: None,
             },
         )
     }
@@ -458,6 +466,24 @@ mod tests {
             "{r}"
         );
         assert!(r.contains("replication factor 1 → 3 not supported"), "{r}");
+    }
+
+    #[test]
+    fn a_topic_in_error_is_refused_not_recreated() {
+        let (name, mut o) = observed("a", 0, &[]);
+        o.error = Some("LeaderNotAvailable".into());
+        let p = plan(
+            &[declared("a", 3, None, &[])],
+            &BTreeMap::from([(name, o)]),
+            &Options::default(),
+        );
+        assert!(p.changes.is_empty(), "{:?}", p.changes);
+        assert!(
+            p.render()
+                .contains("! topic a (t.toml:2): the cluster reports LeaderNotAvailable"),
+            "{}",
+            p.render()
+        );
     }
 
     #[test]
