@@ -166,13 +166,18 @@ pub async fn run_plan(
     let spec = pick_kafka(&env.ctx, kafka)?;
     let p = make_plan(&spec, &declared, opts).await?;
     if json {
+        let unmanaged: Vec<_> = p
+            .unmanaged
+            .iter()
+            .map(|(t, k, v)| serde_json::json!({ "topic": t, "config": k, "value": v }))
+            .collect();
         let doc = serde_json::json!({
             "context": env.ctx.name,
             "kafka": spec.name,
             "in_sync": p.in_sync,
             "changes": p.changes,
             "refusals": p.refusals,
-            "unmanaged": p.unmanaged.iter().map(|(t, k, v)| serde_json::json!({"topic": t, "config": k, "value": v})).collect::<Vec<_>>(),
+            "unmanaged": unmanaged,
         });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
         let _ = writeln!(out, "{text}");
@@ -243,6 +248,7 @@ pub async fn run_apply(
             spec.name
         );
         let _ = out.flush();
+        // A one-shot CLI: nothing else runs on this runtime while it waits for the person.
         let mut line = String::new();
         input
             .read_line(&mut line)
