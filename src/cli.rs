@@ -70,6 +70,72 @@ pub enum Cmd {
     },
     /// Shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Declarative topics: plan, apply and export topic files (docs/topics.md).
+    Topics {
+        #[command(subcommand)]
+        action: TopicsCmd,
+    },
+}
+
+/// Which cluster: the context's Kafka entry.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaTarget {
+    /// The context's Kafka entry to use (required when it has several).
+    #[arg(long, value_name = "NAME")]
+    pub kafka: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCmd {
+    /// Compare topic files with the cluster and print the changes.
+    /// Exit 0 in sync, 2 changes pending, 1 error or refused change.
+    Plan {
+        /// Topic files, or directories of *.toml files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        target: KafkaTarget,
+        /// Also plan deleting topics that no file declares (never internal `__*` topics).
+        #[arg(long)]
+        allow_delete: bool,
+        /// With --allow-delete: only topics whose name starts with this may be deleted.
+        #[arg(long, value_name = "PREFIX", requires = "allow_delete")]
+        prefix: Option<String>,
+        /// `json`: the changes, refusals and unmanaged configs as one JSON document.
+        #[arg(long, value_enum, default_value = "table")]
+        output: Output,
+    },
+    /// Show the plan, ask for confirmation, apply it (one audit entry per change), and check
+    /// that the cluster then matches the files. Exit 0 applied (or nothing to do), 1 otherwise.
+    Apply {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        target: KafkaTarget,
+        /// Also delete topics that no file declares (never internal `__*` topics).
+        #[arg(long)]
+        allow_delete: bool,
+        /// With --allow-delete: only topics whose name starts with this may be deleted.
+        #[arg(long, value_name = "PREFIX", requires = "allow_delete")]
+        prefix: Option<String>,
+        /// Do not ask for confirmation (automation).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Write the cluster's topics (not internal ones) as topic files.
+    Export {
+        #[command(flatten)]
+        target: KafkaTarget,
+        /// Directory for one <topic>.toml per topic (default: one document on stdout).
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Only topics whose name starts with this.
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<String>,
+        /// Overwrite existing files in --output.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

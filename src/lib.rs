@@ -11,5 +11,6 @@ pub mod cli;
 pub mod config;
 pub mod report;
 pub mod sources;
+pub mod topics;
 pub mod ui;
 pub mod views;

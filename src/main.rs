@@ -6,17 +6,30 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output};
+use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::theme::Theme;
 use opsdeck::config::{self, Config, ConfigErrors, paths};
-use opsdeck::{app, report};
+use opsdeck::{app, report, topics};
 
 /// Exit code for bad config, theme, keymap or arguments.
 const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `topics plan` exits 2 for "changes pending": its usage errors must not look
+            // like that to a script, so they exit 1 like its other errors.
+            let topics = std::env::args().skip(1).any(|a| a == "topics");
+            return ExitCode::from(match e.exit_code() {
+                0 => 0,
+                _ if topics => topics::ERROR,
+                _ => BAD_INPUT,
+            });
+        }
+    };
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -98,6 +111,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             return Ok(ExitCode::SUCCESS);
         }
         Some(Cmd::Config { action }) => return config_command(&cli, action),
+        Some(Cmd::Topics { action }) => return Ok(topics_command(&cli, action)),
         _ => {}
     }
     let cfg = load_config(&cli).map_err(|e| e.to_string())?;
@@ -253,6 +267,101 @@ fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {
             let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
             println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `opsdeck topics ...`: its own exit codes (0 in sync, 2 pending, 1 any error, bad config
+/// included), so it does not share `real_main`'s error path.
+fn topics_command(cli: &Cli, action: &TopicsCmd) -> ExitCode {
+    let run = || -> Result<u8, String> {
+        let cfg = load_config(cli).map_err(|e| e.to_string())?;
+        for w in &cfg.warnings {
+            eprintln!("warning: {w}");
+        }
+        let ctx = pick_context(cli, &cfg)?;
+        let env = topics::Env {
+            ctx,
+            cli_readonly: cli.readonly,
+            audit_log: cfg
+                .audit_log
+                .clone()
+                .unwrap_or_else(paths::default_audit_log),
+            action_timeout: cfg.action_timeout,
+        };
+        let _log = init_logging(cli);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut out = std::io::stdout();
+        let code = rt.block_on(async {
+            match action {
+                TopicsCmd::Plan {
+                    paths,
+                    target,
+                    allow_delete,
+                    prefix,
+                    output,
+                } => {
+                    let opts = topics::Options {
+                        allow_delete: *allow_delete,
+                        prefix: prefix.clone(),
+                    };
+                    let json = *output == Output::Json;
+                    topics::run_plan(&env, target.kafka.as_deref(), paths, &opts, json, &mut out)
+                        .await
+                }
+                TopicsCmd::Apply {
+                    paths,
+                    target,
+                    allow_delete,
+                    prefix,
+                    yes,
+                } => {
+                    let opts = topics::Options {
+                        allow_delete: *allow_delete,
+                        prefix: prefix.clone(),
+                    };
+                    let mut input = std::io::stdin().lock();
+                    topics::run_apply(
+                        &env,
+                        target.kafka.as_deref(),
+                        paths,
+                        &opts,
+                        *yes,
+                        &mut input,
+                        &mut out,
+                    )
+                    .await
+                }
+                TopicsCmd::Export {
+                    target,
+                    output,
+                    prefix,
+                    force,
+                } => {
+                    topics::run_export(
+                        &env,
+                        target.kafka.as_deref(),
+                        prefix.as_deref(),
+                        output.as_deref(),
+                        *force,
+                        &mut out,
+                    )
+                    .await
+                }
+            }
+        });
+        // A librdkafka call stuck past its timeout must not hold the exit.
+        rt.shutdown_timeout(std::time::Duration::from_millis(100));
+        code
+    };
+    match run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(topics::ERROR)
         }
     }
 }

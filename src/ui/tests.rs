@@ -303,3 +303,208 @@ fn zoomed_postgres() {
     s.zoomed = true;
     both_sizes("zoomed_postgres", &mut s);
 }
+
+/// The default state with a hand-made Kafka sample: a stopped group with a never-committed
+/// partition beside a healthy one, on a 3-partition topic with one replica missing.
+fn kafka_state() -> State {
+    use crate::sources::kafka::{
+        BrokerInfo, GroupInfo, GroupPartition, KafkaSample, LagStatus, MemberInfo, PartitionInfo,
+        TABLE_GROUPS, TopicInfo,
+    };
+    let mut s = state();
+    let part = |topic: &str,
+                partition,
+                committed: Option<i64>,
+                high,
+                secs,
+                owner: Option<&str>,
+                status| {
+        GroupPartition {
+            topic: topic.into(),
+            partition,
+            committed,
+            high: Some(high),
+            lag: committed.map(|c| high - c),
+            lag_seconds: secs,
+            owner: owner.map(str::to_string),
+            status,
+            reason: String::new(),
+        }
+    };
+    let kafka = KafkaSample {
+        brokers: vec![
+            BrokerInfo {
+                id: 1,
+                host: "kafka-1".into(),
+                port: 9092,
+                rack: Some("eu-1a".into()),
+                controller: true,
+                leaders: 3,
+            },
+            BrokerInfo {
+                id: 2,
+                host: "kafka-2".into(),
+                port: 9092,
+                rack: Some("eu-1b".into()),
+                controller: false,
+                leaders: 0,
+            },
+        ],
+        controller: Some(1),
+        topics: vec![TopicInfo {
+            name: "orders".into(),
+            partition_count: 3,
+            replication_factor: 2,
+            retention_ms: Some(604_800_000),
+            cleanup_policy: Some("delete".into()),
+            min_insync_replicas: Some(1),
+            messages_per_sec: Some(120.0),
+            under_replicated: 1,
+            partitions: (0..3)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: 1,
+                    replicas: vec![1, 2],
+                    isr: if p == 1 { vec![1] } else { vec![1, 2] },
+                    missing: if p == 1 { vec![2] } else { vec![] },
+                    low: Some(0),
+                    high: Some([30_100, 18_710, 40][p as usize]),
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        groups: vec![
+            GroupInfo {
+                name: "billing".into(),
+                state: "Empty".into(),
+                total_lag: 48_210,
+                max_partition_lag: 30_000,
+                lag_seconds: Some(1260.0),
+                trend: vec![10, 20, 30, 40, 48],
+                status: LagStatus::Stop,
+                reason: "no commit for 21m while lag grew".into(),
+                partitions: vec![
+                    part(
+                        "orders",
+                        0,
+                        Some(100),
+                        30_100,
+                        Some(1260.0),
+                        None,
+                        LagStatus::Stop,
+                    ),
+                    part(
+                        "orders",
+                        1,
+                        Some(500),
+                        18_710,
+                        Some(900.0),
+                        None,
+                        LagStatus::Stop,
+                    ),
+                    part("orders", 2, None, 40, None, None, LagStatus::Ok),
+                ],
+                ..Default::default()
+            },
+            GroupInfo {
+                name: "shipping".into(),
+                state: "Stable".into(),
+                members: vec![MemberInfo {
+                    client_id: "shipper-1".into(),
+                    consumer_id: "shipper-1-7f3a".into(),
+                    host: "/10.0.0.8".into(),
+                    assignment: vec!["orders-0".into(), "orders-1".into(), "orders-2".into()],
+                }],
+                total_lag: 12,
+                max_partition_lag: 7,
+                lag_seconds: Some(0.4),
+                trend: vec![9, 14, 8, 12],
+                status: LagStatus::Ok,
+                reason: "consuming".into(),
+                partitions: vec![
+                    part(
+                        "orders",
+                        0,
+                        Some(30_093),
+                        30_100,
+                        Some(0.4),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                    part(
+                        "orders",
+                        1,
+                        Some(18_705),
+                        18_710,
+                        Some(0.2),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                    part(
+                        "orders",
+                        2,
+                        Some(40),
+                        40,
+                        Some(0.0),
+                        Some("shipper-1@/10.0.0.8"),
+                        LagStatus::Ok,
+                    ),
+                ],
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Kafka)
+        .expect("kafka source in the default context");
+    crate::app::update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(Sample::Kafka(Box::new(kafka))),
+        },
+    );
+    for src in &mut s.sources {
+        if src.last_ok.is_some() {
+            src.last_ok = Some(s.now);
+        }
+    }
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    s.pane_state_mut(Pane::Kafka).table = TABLE_GROUPS;
+    s
+}
+
+#[test]
+fn zoomed_kafka() {
+    both_sizes("zoomed_kafka", &mut kafka_state());
+}
+
+#[test]
+fn kafka_group_detail() {
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).detail = Some("billing".into());
+    both_sizes("kafka_group_detail", &mut s);
+}
+
+#[test]
+fn kafka_topics_and_partitions() {
+    use crate::sources::kafka::TABLE_TOPICS;
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).table = TABLE_TOPICS;
+    both_sizes("kafka_topics", &mut s);
+    s.pane_state_mut(Pane::Kafka).detail = Some("orders".into());
+    both_sizes("kafka_topic_partitions", &mut s);
+}
+
+#[test]
+fn kafka_brokers() {
+    use crate::sources::kafka::TABLE_BROKERS;
+    let mut s = kafka_state();
+    s.pane_state_mut(Pane::Kafka).table = TABLE_BROKERS;
+    both_sizes("kafka_brokers", &mut s);
+}

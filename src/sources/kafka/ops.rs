@@ -142,14 +142,7 @@ impl KafkaOp {
                 let admin: AdminClient<LogContext> = cfg
                     .create_with_context(LogContext)
                     .map_err(|e| e.to_string())?;
-                let mut nt = NewTopic::new(
-                    topic,
-                    *partitions,
-                    TopicReplication::Fixed(*replication_factor),
-                );
-                for (k, v) in configs {
-                    nt = nt.set(k, v);
-                }
+                let nt = new_topic(topic, *partitions, *replication_factor, configs);
                 // Kafka validates first (name, counts, configs) so a refusal changes nothing.
                 for (validate, what) in [(true, "validation"), (false, "creation")] {
                     let res = admin
@@ -237,6 +230,55 @@ impl KafkaOp {
             }
         }
     }
+
+    /// Asks the broker to validate a create or a config change without making it (for
+    /// `opsdeck topics plan`); other operations need no validation and return Ok.
+    pub async fn validate(&self, spec: &KafkaSpec) -> Result<(), String> {
+        let cfg = client_config(spec)?;
+        match self {
+            KafkaOp::CreateTopic {
+                topic,
+                partitions,
+                replication_factor,
+                configs,
+            } => {
+                let admin: AdminClient<LogContext> = cfg
+                    .create_with_context(LogContext)
+                    .map_err(|e| e.to_string())?;
+                let nt = new_topic(topic, *partitions, *replication_factor, configs);
+                let res = admin
+                    .create_topics([&nt], &opts().validate_only(true))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for r in res {
+                    r.map_err(|(_, e)| e.to_string())?;
+                }
+                Ok(())
+            }
+            KafkaOp::AlterTopicConfigs { topic, configs } => {
+                let (topic, configs) = (topic.clone(), configs.clone());
+                blocking(cfg, move |a| a.set_topic_configs(&topic, &configs, true)).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn new_topic<'a>(
+    topic: &'a str,
+    partitions: i32,
+    replication_factor: i32,
+    configs: &'a [(String, String)],
+) -> NewTopic<'a> {
+    let mut nt = NewTopic::new(
+        topic,
+        partitions,
+        TopicReplication::Fixed(replication_factor),
+    );
+    for (k, v) in configs {
+        nt = nt.set(k, v);
+    }
+    nt
 }
 
 fn opts() -> AdminOptions {
