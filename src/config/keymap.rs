@@ -61,6 +61,8 @@ pub enum Action {
     ResetOffsetsEarliest,
     ResetOffsetsTo,
     AddPartitions,
+    /// Kafka preferred leader election (the selected topic, or the whole cluster).
+    ElectLeaders,
     TerminateIdle,
     ConnectionLimit,
     CreateTopic,
@@ -110,6 +112,7 @@ impl Action {
         Action::ResetOffsetsEarliest,
         Action::ResetOffsetsTo,
         Action::AddPartitions,
+        Action::ElectLeaders,
         Action::TerminateIdle,
         Action::ConnectionLimit,
         Action::CreateTopic,
@@ -150,6 +153,7 @@ impl Action {
                 | Action::ResetOffsetsEarliest
                 | Action::ResetOffsetsTo
                 | Action::AddPartitions
+                | Action::ElectLeaders
                 | Action::TerminateIdle
                 | Action::ConnectionLimit
                 | Action::CreateTopic
@@ -198,6 +202,7 @@ impl Action {
                 "reset the group's offsets to an offset, a time or by a shift"
             }
             Action::AddPartitions => "add partitions to the selected topic",
+            Action::ElectLeaders => "elect preferred leaders (selected topic, or cluster)",
             Action::TerminateIdle => "terminate sessions idle in transaction longer than …",
             Action::ConnectionLimit => "set the selected role's connection limit",
             Action::CreateTopic => "create a topic",
@@ -547,6 +552,7 @@ impl Keymap {
             (ResetOffsetsEarliest, &["O"]),
             (ResetOffsetsTo, &["T"]),
             (AddPartitions, &["+"]),
+            (ElectLeaders, &["E"]),
             (TerminateIdle, &["I"]),
             (ConnectionLimit, &["L"]),
             (CreateTopic, &["N"]),

@@ -239,6 +239,7 @@ fn short(a: Action) -> &'static str {
         Action::ResetOffsetsEarliest => "replay",
         Action::ResetOffsetsTo => "reset to…",
         Action::AddPartitions => "partitions",
+        Action::ElectLeaders => "elect leaders",
         Action::TerminateIdle => "kill idle-in-tx",
         Action::ConnectionLimit => "conn limit",
         Action::CreateTopic => "new topic",

@@ -1,7 +1,7 @@
 //! A small safe wrapper over librdkafka's admin API (through `rdkafka-sys`), for the calls
 //! the `rdkafka` crate does not expose: `ListOffsets`, `DescribeCluster`,
 //! `ListConsumerGroups`, `DescribeConsumerGroups`, `ListConsumerGroupOffsets`,
-//! `AlterConsumerGroupOffsets`.
+//! `AlterConsumerGroupOffsets`, `ElectLeaders`.
 //!
 //! Every librdkafka object is owned by an RAII type (`Queue`, `Options`, `Event`,
 //! `PartList`) that destroys it on drop; results are copied into owned Rust values before
@@ -220,6 +220,9 @@ pub struct GroupDescription {
 
 /// Committed offsets of one group: (topic, partition) → offset (only partitions with one).
 pub type Committed = HashMap<(String, i32), i64>;
+
+/// One partition's election: Ok(true) elected, Ok(false) already the preferred leader.
+pub type ElectResult = (String, i32, Result<bool, String>);
 
 /// Low and high watermark of each partition.
 pub type Watermarks = HashMap<(String, i32), (i64, i64)>;
@@ -718,6 +721,85 @@ impl Admin {
             }
         }
         Ok(())
+    }
+
+    /// Preferred leader election for `partitions` (None: every partition of the cluster).
+    /// Per partition: Ok(true) elected, Ok(false) already led by its preferred replica
+    /// (the broker's ELECTION_NOT_NEEDED), Err(reason) otherwise. With None the broker only
+    /// reports the partitions it elected or failed to elect.
+    pub fn elect_leaders(
+        &self,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<Vec<ElectResult>, String> {
+        let list = partitions
+            .map(|ps| {
+                PartList::new(
+                    &ps.iter()
+                        .map(|(t, p)| (t.clone(), *p, rd::RD_KAFKA_OFFSET_INVALID as i64))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .transpose()?;
+        let o = self.options(
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ELECTLEADERS,
+            0,
+            false,
+        )?;
+        let ms = self.timeout.as_millis().min(i32::MAX as u128) as i32;
+        let mut buf = [0 as c_char; 256];
+        // SAFETY: valid options; the broker waits at most this long for the elections.
+        unsafe {
+            rd::rd_kafka_AdminOptions_set_operation_timeout(o.0, ms, buf.as_mut_ptr(), buf.len())
+        };
+        // SAFETY: the request copies the list (NULL = all partitions); the request object is
+        // copied by rd_kafka_ElectLeaders and destroyed right after.
+        unsafe {
+            let req = rd::rd_kafka_ElectLeaders_new(
+                rd::rd_kafka_ElectionType_t::RD_KAFKA_ELECTION_TYPE_PREFERRED,
+                list.as_ref().map_or(ptr::null_mut(), |l| l.0),
+            );
+            if req.is_null() {
+                return Err("librdkafka refused the election request".into());
+            }
+            rd::rd_kafka_ElectLeaders(self.client.native_ptr(), req, o.0, self.queue.0);
+            rd::rd_kafka_ElectLeaders_destroy(req);
+        }
+        let evs = self.wait(1)?;
+        let ev = &evs[0];
+        ev.check().map_err(|e| format!("elect leaders: {e}"))?;
+        let res = unsafe { rd::rd_kafka_event_ElectLeaders_result(ev.0) };
+        if res.is_null() {
+            return Err("elect leaders: unexpected event".into());
+        }
+        let mut n = 0;
+        let parts = unsafe { rd::rd_kafka_ElectLeaders_result_partitions(res, &mut n) };
+        let mut out: Vec<ElectResult> = slice(parts, n)
+            .iter()
+            .filter_map(|r| {
+                // SAFETY: r and what it points to live as long as the event.
+                let tp = unsafe { rd::rd_kafka_topic_partition_result_partition(*r) };
+                if tp.is_null() {
+                    return None;
+                }
+                let tp = unsafe { &*tp };
+                let e = unsafe { rd::rd_kafka_topic_partition_result_error(*r) };
+                let code = if e.is_null() {
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+                } else {
+                    unsafe { rd::rd_kafka_error_code(e) }
+                };
+                let outcome = match code {
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(true),
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_ELECTION_NOT_NEEDED => Ok(false),
+                    _ => Err(error_string(e)
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| err_name(code))),
+                };
+                Some((cstr(tp.topic), tp.partition, outcome))
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
     }
 
     /// The `keys` configs of every topic in `topics`, in one DescribeConfigs call.

@@ -41,6 +41,7 @@ pub const ACTIONS: &[Action] = &[
     Action::ResetOffsetsEarliest,
     Action::ResetOffsetsTo,
     Action::AddPartitions,
+    Action::ElectLeaders,
     Action::CreateTopic,
 ];
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{KafkaOp, KafkaSample, LagStatus, ResetTo, TABLE_GROUPS, TABLE_TOPICS};
+use super::{KafkaOp, KafkaSample, LagStatus, ResetTo, TABLE_BROKERS, TABLE_GROUPS, TABLE_TOPICS};
 use crate::actions::{Op, Risk};
 use crate::config::keymap::Action;
 use crate::sources::CommandResult;
@@ -336,7 +336,8 @@ impl KafkaSample {
         }
     }
 
-    /// Topics: delete (typed name). Groups: delete, reset to latest or earliest (refused while
+    /// Topics: delete (typed name), elect preferred leaders. Brokers: elect preferred leaders
+    /// of the whole cluster. Groups: delete, reset to latest or earliest (refused while
     /// the group has members).
     pub fn command(
         &self,
@@ -352,6 +353,18 @@ impl KafkaSample {
                     topic: key.to_string(),
                 }),
                 Risk::High,
+            ))),
+            (TABLE_TOPICS, Action::ElectLeaders) => Some(Ok((
+                key.to_string(),
+                Op::Kafka(KafkaOp::ElectPreferredLeaders {
+                    topic: Some(key.to_string()),
+                }),
+                Risk::Medium,
+            ))),
+            (TABLE_BROKERS, Action::ElectLeaders) => Some(Ok((
+                "cluster".to_string(),
+                Op::Kafka(KafkaOp::ElectPreferredLeaders { topic: None }),
+                Risk::Medium,
             ))),
             (
                 TABLE_GROUPS,
@@ -425,6 +438,63 @@ mod tests {
             .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn elect_leaders_maps_topic_row_and_brokers_tab() {
+        let s = State::new(Windows::default()).ingest(raw(40, 100, 0), 0.0, false);
+        let none = BTreeSet::new();
+        let Some(Ok((target, op, risk))) =
+            s.command(TABLE_TOPICS, "orders", &none, Action::ElectLeaders)
+        else {
+            panic!("no command on a topic row");
+        };
+        assert_eq!(target, "orders");
+        assert_eq!(risk, Risk::Medium);
+        let Op::Kafka(op) = op else {
+            panic!("not a Kafka op")
+        };
+        assert_eq!(
+            op.describe(),
+            "elect the preferred leader of every partition of orders"
+        );
+        let Some(Ok((_, Op::Kafka(op), Risk::Medium))) =
+            s.command(TABLE_BROKERS, "1", &none, Action::ElectLeaders)
+        else {
+            panic!("no command on the Brokers tab");
+        };
+        assert_eq!(op, KafkaOp::ElectPreferredLeaders { topic: None });
+        assert_eq!(
+            op.describe(),
+            "elect the preferred leader of every partition in the cluster"
+        );
+        assert!(
+            s.command(TABLE_GROUPS, "g", &none, Action::ElectLeaders)
+                .is_none()
+        );
+        assert!(super::super::ACTIONS.contains(&Action::ElectLeaders));
+    }
+
+    #[test]
+    fn election_summary_counts_and_names_failures() {
+        let r = vec![
+            ("t".to_string(), 0, Ok(true)),
+            ("t".to_string(), 1, Ok(false)),
+            ("t".to_string(), 2, Ok(false)),
+            (
+                "t".to_string(),
+                3,
+                Err("Preferred leader not available".into()),
+            ),
+        ];
+        assert_eq!(
+            super::super::ops::summarize(&r),
+            "1 elected, 2 already preferred, 1 failed: t[3]: Preferred leader not available"
+        );
+        assert_eq!(
+            super::super::ops::summarize(&r[..2]),
+            "1 elected, 1 already preferred, 0 failed"
+        );
     }
 
     #[test]

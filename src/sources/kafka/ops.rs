@@ -55,6 +55,11 @@ pub enum KafkaOp {
         to: ResetTo,
         dry_run: bool,
     },
+    /// Move leadership of every partition of `topic` (None: of the cluster) back to its
+    /// preferred replica (the first of its replica list), where that replica is in the ISR.
+    ElectPreferredLeaders {
+        topic: Option<String>,
+    },
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -114,6 +119,12 @@ impl KafkaOp {
                     ResetTo::ShiftBy(n) => format!("current {n:+}"),
                 }
             ),
+            KafkaOp::ElectPreferredLeaders { topic: Some(t) } => {
+                format!("elect the preferred leader of every partition of {t}")
+            }
+            KafkaOp::ElectPreferredLeaders { topic: None } => {
+                "elect the preferred leader of every partition in the cluster".to_string()
+            }
         }
     }
 
@@ -228,6 +239,10 @@ impl KafkaOp {
                 })
                 .await
             }
+            KafkaOp::ElectPreferredLeaders { topic } => {
+                let topic = topic.clone();
+                blocking(cfg, move |a| elect(a, topic.as_deref())).await
+            }
         }
     }
 
@@ -292,6 +307,57 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&Admin::new(&cfg, TIMEOUT)?))
         .await
         .map_err(|e| e.to_string())?
+}
+
+/// Preferred leader election of `topic`'s partitions (None: every topic's, internal ones
+/// included), listed from metadata so the summary also counts the partitions already led
+/// by their preferred replica. Err (with the same summary) when any partition failed.
+pub fn elect(a: &Admin, topic: Option<&str>) -> Result<String, String> {
+    let md = a.metadata()?;
+    let mut parts: Vec<(String, i32)> = md
+        .topics()
+        .iter()
+        .filter(|t| topic.is_none_or(|x| t.name() == x))
+        .flat_map(|t| {
+            t.partitions()
+                .iter()
+                .map(|p| (t.name().to_string(), p.id()))
+        })
+        .collect();
+    if parts.is_empty() {
+        return Err(match topic {
+            Some(t) => format!("topic {t} does not exist"),
+            None => "the cluster has no partitions".to_string(),
+        });
+    }
+    parts.sort();
+    let results = a.elect_leaders(Some(&parts))?;
+    let summary = summarize(&results);
+    // A partial failure is a failure: the operator must see which partitions are left.
+    if results.iter().any(|r| r.2.is_err()) {
+        Err(summary)
+    } else {
+        Ok(summary)
+    }
+}
+
+/// "N elected, M already preferred, K failed: t[p] reason; …".
+pub fn summarize(results: &[super::admin::ElectResult]) -> String {
+    let elected = results.iter().filter(|r| r.2 == Ok(true)).count();
+    let already = results.iter().filter(|r| r.2 == Ok(false)).count();
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|(t, p, r)| r.as_ref().err().map(|e| format!("{t}[{p}]: {e}")))
+        .collect();
+    let mut s = format!(
+        "{elected} elected, {already} already preferred, {} failed",
+        failed.len()
+    );
+    if !failed.is_empty() {
+        s.push_str(": ");
+        s.push_str(&failed.join("; "));
+    }
+    s
 }
 
 /// One row of a reset plan: topic, partition, old committed offset, new offset.
