@@ -21,12 +21,20 @@ ap.add_argument("--cmd", action="store_true", help="args are a whole command lin
 ap.add_argument("--no-keys", action="store_true", help="skip the key-to-frame test")
 ap.add_argument("--presses", type=int, default=200)
 ap.add_argument("--key", default="\t", help="key sent (must change the screen; Tab moves focus)")
-ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test")
+ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test (a process-group leader with its group)")
+ap.add_argument("--hang-from-start", action="store_true", help="stop the --hang pids before the program starts (first frame with hung backends)")
 ap.add_argument("--marker", default="opsdeck", help="text that marks the first frame")
+ap.add_argument("--threads", action="store_true", help="print CPU per thread name over the idle window")
 ap.add_argument("args", nargs="*")
 a = ap.parse_args()
 
 argv = a.args if a.cmd else [a.binary] + a.args
+hung = [int(p) for p in a.hang.split(",") if p]
+# A group leader (a postmaster) is stopped with its whole group (its backends too).
+stop = lambda p, sig: os.killpg(p, sig) if os.getpgid(p) == p else os.kill(p, sig)
+if a.hang_from_start:
+    for p in hung:
+        stop(p, signal.SIGSTOP)
 clk = os.sysconf("SC_CLK_TCK")
 start = time.monotonic()
 pid, fd = pty.fork()
@@ -44,6 +52,19 @@ def cpu_ticks():
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     # utime stime cutime cstime (children that were waited for, e.g. watch's psql)
     return int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+
+
+def thread_ticks():
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            st = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1 : st.rindex(")")]
+        f = st.rsplit(")", 1)[1].split()
+        out[tid] = (name, int(f[11]) + int(f[12]))
+    return out
 
 
 def rss_kib():
@@ -65,6 +86,8 @@ def read(timeout):
 first = None
 buf = b""
 measured_bytes = 0
+frames = 0
+last_out = 0.0
 t0 = c0 = None
 rss = []
 next_rss = 0.0
@@ -73,7 +96,7 @@ while True:
     if t0 is not None and now - t0 >= a.seconds:
         break
     if t0 is None and now - start >= a.warm:
-        t0, c0 = now, cpu_ticks()
+        t0, c0, th0 = now, cpu_ticks(), thread_ticks()
         next_rss = now
     if t0 is not None and now >= next_rss:
         rss.append(rss_kib())
@@ -85,19 +108,28 @@ while True:
         buf = (buf + data)[-4096:]
         if a.marker.encode() in buf or (a.cmd and data):
             first = time.monotonic() - start
-    if t0 is not None:
+    if t0 is not None and data:
         measured_bytes += len(data)
+        # A frame is one burst of output; bursts closer than 5 ms are one frame.
+        if now - last_out > 0.005:
+            frames += 1
+        last_out = time.monotonic()
 elapsed = time.monotonic() - t0
+if a.hang_from_start and a.no_keys:
+    for p in hung:
+        stop(p, signal.SIGCONT)
 cpu = (cpu_ticks() - c0) / clk
+by_name = {}
+for tid, (name, ticks) in thread_ticks().items():
+    by_name[name] = by_name.get(name, 0) + ticks - th0.get(tid, (name, 0))[1]
 
 # Key press to frame: send the key (focus moves, so a frame must follow) and time the
 # first bytes of the answer; drain between presses. With --hang, the watched servers are
 # stopped first, so the sources hit their poll timeouts while keys are pressed.
 lat = []
-hung = [int(p) for p in a.hang.split(",") if p]
 if not a.no_keys:
     for p in hung:
-        os.kill(p, signal.SIGSTOP)
+        stop(p, signal.SIGSTOP)
     try:
         for i in range(a.presses):
             while select.select([fd], [], [], 0.02 if not hung else 0.03)[0]:
@@ -109,7 +141,7 @@ if not a.no_keys:
                 lat.append((time.monotonic() - t) * 1000)
     finally:
         for p in hung:
-            os.kill(p, signal.SIGCONT)
+            stop(p, signal.SIGCONT)
 lat.sort()
 if a.cmd:
     os.kill(pid, signal.SIGTERM)
@@ -131,6 +163,10 @@ if lat:
 elif not a.no_keys:
     print("key to frame: no answer")
 print(
-    f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal, "
+    f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal in {frames/elapsed:.2f} frames/s, "
     f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB"
 )
+if a.threads:
+    for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):
+        if ticks:
+            print(f"  thread {name}: {100*ticks/clk/elapsed:.3f}% of a core")

@@ -181,6 +181,15 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &["retention.ms", "cleanup.policy", "min.
 /// One poll cycle against `a` (blocking); topic configs only when `with_configs` (they
 /// change rarely, so the poller reads them every few cycles).
 pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
+    collect_on(a, &[], with_configs)
+}
+
+/// [`collect`], with `extra` clients sharing the per-group offset requests.
+pub fn collect_on(
+    a: &admin::Admin,
+    extra: &[admin::Admin],
+    with_configs: bool,
+) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -211,7 +220,8 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
     let watermarks = a.watermarks(&parts)?;
     let names = a.list_groups()?;
     let groups = a.describe_groups(&names)?;
-    let offsets = a.group_offsets(&names)?;
+    let clients: Vec<&admin::Admin> = std::iter::once(a).chain(extra).collect();
+    let offsets = admin::Admin::group_offsets_on(&clients, &names)?;
     let configs = if with_configs {
         let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
         a.topic_configs(&names, TOPIC_CONFIG_KEYS)
@@ -262,7 +272,10 @@ impl Default for Windows {
 pub struct State {
     pub windows: Windows,
     hwm: HashMap<(String, i32), lag::HwmTable>,
-    obs: HashMap<(String, String, i32), VecDeque<lag::Obs>>,
+    /// Burrow windows by group, then topic, indexed by partition id. Nested so that a
+    /// topic's name is stored once per group rather than once per partition (80k windows
+    /// with 1k groups); an empty deque (no allocation) is a partition without a window.
+    obs: HashMap<String, HashMap<String, Vec<VecDeque<lag::Obs>>>>,
     trend: HashMap<String, VecDeque<u64>>,
     configs: HashMap<String, HashMap<String, String>>,
     polls: u64,
@@ -369,8 +382,14 @@ impl State {
         brokers.sort_by_key(|b| b.id);
 
         let mut groups = Vec::new();
-        let mut seen_obs = BTreeSet::new();
+        // Windows still observed move into `next`; the rest (gone groups, topics and
+        // partitions) are dropped with `prev`, without cloning 80k keys every poll.
+        let mut prev = std::mem::take(&mut self.obs);
+        let cap = w.status.max(2);
+        let no_commits = admin::Committed::new();
         for g in &raw.groups {
+            let mut prev_group = prev.remove(&g.name).unwrap_or_default();
+            let mut next_group: HashMap<String, Vec<VecDeque<lag::Obs>>> = HashMap::new();
             let mut owners: HashMap<(String, i32), String> = HashMap::new();
             for m in &g.members {
                 for (t, p) in &m.assignment {
@@ -378,9 +397,9 @@ impl State {
                 }
             }
             let (committed, error) = match raw.offsets.get(&g.name) {
-                Some(Ok(c)) => (c.clone(), None),
-                Some(Err(e)) => (HashMap::new(), Some(e.clone())),
-                None => (HashMap::new(), None),
+                Some(Ok(c)) => (c, None),
+                Some(Err(e)) => (&no_commits, Some(e.clone())),
+                None => (&no_commits, None),
             };
             // Every partition of every topic the group commits to or is assigned.
             let group_topics: BTreeSet<&str> = committed
@@ -392,6 +411,8 @@ impl State {
             let mut partitions = Vec::new();
             for t in group_topics {
                 let ids = topic_parts.get(t).cloned().unwrap_or_default();
+                let mut prev_topic = prev_group.remove(t).unwrap_or_default();
+                let mut next_topic: Vec<VecDeque<lag::Obs>> = Vec::new();
                 for p in ids {
                     let key = (t.to_string(), p);
                     let c = committed.get(&key).copied();
@@ -402,20 +423,30 @@ impl State {
                         _ => None,
                     };
                     let (status, reason) = match (c, lag) {
-                        (Some(c), Some(l)) => {
-                            let ok = (g.name.clone(), t.to_string(), p);
-                            let win = self.obs.entry(ok.clone()).or_default();
+                        (Some(c), Some(l)) if p >= 0 => {
+                            let i = p as usize;
+                            let mut win = prev_topic
+                                .get_mut(i)
+                                .map(std::mem::take)
+                                .unwrap_or_default();
+                            if win.capacity() < cap {
+                                // Exactly the window: a growing deque would round up to 16.
+                                win.reserve_exact(cap - win.len());
+                            }
+                            while win.len() >= cap {
+                                win.pop_front();
+                            }
                             win.push_back(lag::Obs {
                                 t: now,
                                 committed: c,
                                 lag: l,
                             });
-                            while win.len() > w.status.max(2) {
-                                win.pop_front();
+                            let r = lag::evaluate(win.make_contiguous(), w.status, active);
+                            if next_topic.len() <= i {
+                                next_topic.resize_with(i + 1, VecDeque::new);
                             }
-                            seen_obs.insert(ok);
-                            let v: Vec<_> = win.iter().copied().collect();
-                            lag::evaluate(&v, w.status, active)
+                            next_topic[i] = win;
+                            r
                         }
                         _ => (LagStatus::Ok, "no committed offset".into()),
                     };
@@ -431,6 +462,12 @@ impl State {
                         reason,
                     });
                 }
+                if !next_topic.is_empty() {
+                    next_group.insert(t.to_string(), next_topic);
+                }
+            }
+            if !next_group.is_empty() {
+                self.obs.insert(g.name.clone(), next_group);
             }
             let total_lag: i64 = partitions.iter().filter_map(|p| p.lag).sum();
             let trend = self.trend.entry(g.name.clone()).or_default();
@@ -489,7 +526,6 @@ impl State {
                 partitions,
             });
         }
-        self.obs.retain(|k, _| seen_obs.contains(k));
         let names: BTreeSet<&String> = groups.iter().map(|g| &g.name).collect();
         self.trend.retain(|k, _| names.contains(k));
         groups.sort_by(|a, b| {
@@ -517,9 +553,19 @@ impl State {
 /// Topic configs are re-read every this many polls.
 const CONFIG_EVERY: u64 = 10;
 
+/// Groups per client for the per-group offset requests; more groups get more clients
+/// (connections), up to `MAX_CLIENTS` in all. Small clusters keep one client, so an idle
+/// console does not run extra librdkafka threads.
+const GROUPS_PER_CLIENT: usize = 250;
+const MAX_CLIENTS: usize = 4;
+
 pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
+    /// Extra clients for the offset requests of many groups (see `GROUPS_PER_CLIENT`).
+    extra: Vec<admin::Admin>,
+    /// Groups seen by the last poll, which sizes `extra`.
+    groups_seen: usize,
     state: State,
     timeout: Duration,
 }
@@ -534,6 +580,8 @@ impl KafkaPoller {
         Self {
             spec,
             admin: None,
+            extra: Vec::new(),
+            groups_seen: 0,
             state: State::new(windows),
             timeout: Duration::from_secs(5),
         }
@@ -553,16 +601,27 @@ impl Poller for KafkaPoller {
             Some(a) => a,
             None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
         };
+        let want = (self.groups_seen / GROUPS_PER_CLIENT).min(MAX_CLIENTS - 1);
+        let mut extra = std::mem::take(&mut self.extra);
+        extra.truncate(want);
+        while extra.len() < want {
+            extra.push(admin::Admin::new(
+                &client_config(&self.spec)?,
+                self.timeout,
+            )?);
+        }
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
-        let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect(&admin, with_configs);
-            (admin, r)
+        let (admin, extra, raw) = tokio::task::spawn_blocking(move || {
+            let r = collect_on(&admin, &extra, with_configs);
+            (admin, extra, r)
         })
         .await
         .map_err(|e| e.to_string())?;
-        // Kept across polls (one long-lived client); dropped by `reset` after errors.
+        // Kept across polls (long-lived clients); dropped by `reset` after errors.
         self.admin = Some(admin);
+        self.extra = extra;
         let raw = raw?;
+        self.groups_seen = raw.groups.len();
         self.state.polls += 1;
         let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
         Ok(Sample::Kafka(Box::new(s)))
@@ -570,6 +629,7 @@ impl Poller for KafkaPoller {
 
     fn reset(&mut self) {
         self.admin = None;
+        self.extra.clear();
     }
 }
 
