@@ -103,9 +103,14 @@ async fn main() {
                 (0..PARTS).map(move |p| (t.clone(), p, (g % 3) as i64))
             })
             .collect();
-        wrapper
-            .alter_group_offsets(&format!("bench_group_{g:03}"), &offsets)
-            .expect("commit");
+        // A topic just created may not be known to the coordinator yet: retry a little.
+        let group = format!("bench_group_{g:03}");
+        let mut tries = 0;
+        while let Err(e) = wrapper.alter_group_offsets(&group, &offsets) {
+            tries += 1;
+            assert!(tries < 30, "commit {group}: {e}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
     }
     drop(wrapper);
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
