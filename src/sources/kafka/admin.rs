@@ -562,9 +562,9 @@ impl Admin {
         self.group_offsets_recv(groups)
     }
 
-    /// Committed offsets of `groups`, spread over several clients. The broker answers the
-    /// requests of one connection one at a time, so with a thousand groups (one OffsetFetch
-    /// each: librdkafka takes one group per request) the connections work in parallel.
+    /// Committed offsets of `groups`, spread over several clients (connections). Measured
+    /// by `benches/kafka_poll.rs` against one client; the poller does not use it, since it
+    /// did not help reliably on one broker.
     pub fn group_offsets_on(
         clients: &[&Admin],
         groups: &[String],

@@ -181,15 +181,6 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &["retention.ms", "cleanup.policy", "min.
 /// One poll cycle against `a` (blocking); topic configs only when `with_configs` (they
 /// change rarely, so the poller reads them every few cycles).
 pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
-    collect_on(a, &[], with_configs)
-}
-
-/// [`collect`], with `extra` clients sharing the per-group offset requests.
-pub fn collect_on(
-    a: &admin::Admin,
-    extra: &[admin::Admin],
-    with_configs: bool,
-) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -220,8 +211,7 @@ pub fn collect_on(
     let watermarks = a.watermarks(&parts)?;
     let names = a.list_groups()?;
     let groups = a.describe_groups(&names)?;
-    let clients: Vec<&admin::Admin> = std::iter::once(a).chain(extra).collect();
-    let offsets = admin::Admin::group_offsets_on(&clients, &names)?;
+    let offsets = a.group_offsets(&names)?;
     let configs = if with_configs {
         let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
         a.topic_configs(&names, TOPIC_CONFIG_KEYS)
@@ -553,19 +543,9 @@ impl State {
 /// Topic configs are re-read every this many polls.
 const CONFIG_EVERY: u64 = 10;
 
-/// Groups per client for the per-group offset requests; more groups get more clients
-/// (connections), up to `MAX_CLIENTS` in all. Small clusters keep one client, so an idle
-/// console does not run extra librdkafka threads.
-const GROUPS_PER_CLIENT: usize = 250;
-const MAX_CLIENTS: usize = 4;
-
 pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
-    /// Extra clients for the offset requests of many groups (see `GROUPS_PER_CLIENT`).
-    extra: Vec<admin::Admin>,
-    /// Groups seen by the last poll, which sizes `extra`.
-    groups_seen: usize,
     state: State,
     timeout: Duration,
 }
@@ -580,8 +560,6 @@ impl KafkaPoller {
         Self {
             spec,
             admin: None,
-            extra: Vec::new(),
-            groups_seen: 0,
             state: State::new(windows),
             timeout: Duration::from_secs(5),
         }
@@ -601,27 +579,16 @@ impl Poller for KafkaPoller {
             Some(a) => a,
             None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
         };
-        let want = (self.groups_seen / GROUPS_PER_CLIENT).min(MAX_CLIENTS - 1);
-        let mut extra = std::mem::take(&mut self.extra);
-        extra.truncate(want);
-        while extra.len() < want {
-            extra.push(admin::Admin::new(
-                &client_config(&self.spec)?,
-                self.timeout,
-            )?);
-        }
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
-        let (admin, extra, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect_on(&admin, &extra, with_configs);
-            (admin, extra, r)
+        let (admin, raw) = tokio::task::spawn_blocking(move || {
+            let r = collect(&admin, with_configs);
+            (admin, r)
         })
         .await
         .map_err(|e| e.to_string())?;
-        // Kept across polls (long-lived clients); dropped by `reset` after errors.
+        // Kept across polls (one long-lived client); dropped by `reset` after errors.
         self.admin = Some(admin);
-        self.extra = extra;
         let raw = raw?;
-        self.groups_seen = raw.groups.len();
         self.state.polls += 1;
         let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
         Ok(Sample::Kafka(Box::new(s)))
@@ -629,7 +596,6 @@ impl Poller for KafkaPoller {
 
     fn reset(&mut self) {
         self.admin = None;
-        self.extra.clear();
     }
 }
 
