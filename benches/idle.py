@@ -1,26 +1,71 @@
 #!/usr/bin/env python3
-"""Idle cost of the console: runs the release binary in a 120x40 pseudo-terminal for N
-seconds and reports CPU (% of one core), bytes written to the terminal per second, RSS and
-the time to the first frame. Usage: benches/idle.py [--seconds 60] -- [opsdeck args]"""
+"""Idle cost and responsiveness of a terminal program: runs it in a 120x40 pseudo-terminal and
+reports the time to its first frame, CPU (% of one core, children it reaped included) and
+bytes written to the terminal per second while idle, RSS (start and end of the idle window,
+and the peak), and key-press-to-frame latency (p50/p99/max).
 
-import argparse, fcntl, os, pty, select, struct, sys, termios, time
+    benches/idle.py [--seconds 60] [--warm 5] -- [opsdeck args]
+    benches/idle.py --hang PID[,PID] -- [opsdeck args]   # SIGSTOP those processes (a Redis or
+                                                         # PostgreSQL server) during the key test
+    benches/idle.py --cmd --no-keys -- top -d 2          # any other program, for comparison
+
+A benchmark, not a test: it prints figures and asserts nothing."""
+
+import argparse, fcntl, os, pty, select, signal, struct, sys, termios, time
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--seconds", type=float, default=60)
+ap.add_argument("--seconds", type=float, default=60, help="idle window measured")
+ap.add_argument("--warm", type=float, default=5, help="seconds before the idle window (first polls)")
 ap.add_argument("--binary", default="target/release/opsdeck")
+ap.add_argument("--cmd", action="store_true", help="args are a whole command line (argv[0] first)")
+ap.add_argument("--no-keys", action="store_true", help="skip the key-to-frame test")
+ap.add_argument("--presses", type=int, default=200)
+ap.add_argument("--key", default="\t", help="key sent (must change the screen; Tab moves focus)")
+ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test (a process-group leader with its group)")
+ap.add_argument("--hang-from-start", action="store_true", help="stop the --hang pids before the program starts (first frame with hung backends)")
+ap.add_argument("--marker", default="opsdeck", help="text that marks the first frame")
+ap.add_argument("--threads", action="store_true", help="print CPU per thread name over the idle window")
 ap.add_argument("args", nargs="*")
 a = ap.parse_args()
 
+argv = a.args if a.cmd else [a.binary] + a.args
+hung = [int(p) for p in a.hang.split(",") if p]
+# A group leader (a postmaster) is stopped with its whole group (its backends too).
+stop = lambda p, sig: os.killpg(p, sig) if os.getpgid(p) == p else os.kill(p, sig)
+if a.hang_from_start:
+    for p in hung:
+        stop(p, signal.SIGSTOP)
 clk = os.sysconf("SC_CLK_TCK")
+start = time.monotonic()
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["TERM"] = "xterm-256color"
-    os.execv(a.binary, [a.binary] + a.args)
+    os.environ["COLUMNS"], os.environ["LINES"] = "120", "40"
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+
 
 def cpu_ticks():
     f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return int(f[11]) + int(f[12])
+    # utime stime cutime cstime (children that were waited for, e.g. watch's psql)
+    return int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+
+
+def thread_ticks():
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            st = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1 : st.rindex(")")]
+        f = st.rsplit(")", 1)[1].split()
+        out[tid] = (name, int(f[11]) + int(f[12]))
+    return out
+
 
 def rss_kib():
     for line in open(f"/proc/{pid}/status"):
@@ -28,47 +73,100 @@ def rss_kib():
             return int(line.split()[1])
     return 0
 
-start = time.monotonic()
-first = None
-total = 0
-warm = 5.0  # let the first polls and the first full frame pass
-measured_bytes = 0
-t0 = c0 = None
-while time.monotonic() - start < warm + a.seconds:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    now = time.monotonic()
-    if t0 is None and now - start >= warm:
-        t0, c0 = now, cpu_ticks()
-    if r:
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if first is None and b"opsdeck" in data:
-            first = now - start
-        total += len(data)
-        if t0 is not None:
-            measured_bytes += len(data)
-elapsed = time.monotonic() - t0
-cpu = (cpu_ticks() - c0) / clk
-rss = rss_kib()
 
-# Key press to frame: send Tab (focus moves, so a frame must follow) and time the first
-# bytes of the answer; drain between presses.
+def read(timeout):
+    if select.select([fd], [], [], timeout)[0]:
+        try:
+            return os.read(fd, 65536)
+        except OSError:
+            return None
+    return b""
+
+
+first = None
+buf = b""
+measured_bytes = 0
+frames = 0
+last_out = 0.0
+t0 = c0 = None
+rss = []
+next_rss = 0.0
+while True:
+    now = time.monotonic()
+    if t0 is not None and now - t0 >= a.seconds:
+        break
+    if t0 is None and now - start >= a.warm:
+        t0, c0, th0 = now, cpu_ticks(), thread_ticks()
+        next_rss = now
+    if t0 is not None and now >= next_rss:
+        rss.append(rss_kib())
+        next_rss += 1.0
+    data = read(0.2)
+    if data is None:
+        break
+    if first is None:
+        buf = (buf + data)[-4096:]
+        if a.marker.encode() in buf or (a.cmd and data):
+            first = time.monotonic() - start
+    if t0 is not None and data:
+        measured_bytes += len(data)
+        # A frame is one burst of output; bursts closer than 5 ms are one frame.
+        if now - last_out > 0.005:
+            frames += 1
+        last_out = time.monotonic()
+elapsed = time.monotonic() - t0
+if a.hang_from_start and a.no_keys:
+    for p in hung:
+        stop(p, signal.SIGCONT)
+cpu = (cpu_ticks() - c0) / clk
+by_name = {}
+for tid, (name, ticks) in thread_ticks().items():
+    by_name[name] = by_name.get(name, 0) + ticks - th0.get(tid, (name, 0))[1]
+
+# Key press to frame: send the key (focus moves, so a frame must follow) and time the
+# first bytes of the answer; drain between presses. With --hang, the watched servers are
+# stopped first, so the sources hit their poll timeouts while keys are pressed.
 lat = []
-for i in range(200):
-    while select.select([fd], [], [], 0.02)[0]:
-        os.read(fd, 65536)
-    t = time.monotonic()
-    os.write(fd, b"\t")
-    if select.select([fd], [], [], 2.0)[0]:
-        os.read(fd, 65536)
-        lat.append((time.monotonic() - t) * 1000)
+if not a.no_keys:
+    for p in hung:
+        stop(p, signal.SIGSTOP)
+    try:
+        for i in range(a.presses):
+            while select.select([fd], [], [], 0.02 if not hung else 0.03)[0]:
+                os.read(fd, 65536)
+            t = time.monotonic()
+            os.write(fd, a.key.encode())
+            if select.select([fd], [], [], 2.0)[0]:
+                os.read(fd, 65536)
+                lat.append((time.monotonic() - t) * 1000)
+    finally:
+        for p in hung:
+            stop(p, signal.SIGCONT)
 lat.sort()
-os.write(fd, b"q")
+if a.cmd:
+    os.kill(pid, signal.SIGTERM)
+else:
+    os.write(fd, b"q")
 time.sleep(0.5)
+try:
+    os.kill(pid, signal.SIGKILL)
+except ProcessLookupError:
+    pass
+os.waitpid(pid, 0)
+
+print(" ".join(argv))
 print(f"first frame: {first*1000:.0f} ms" if first else "first frame: not seen")
 if lat:
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-    print(f"key to frame over {len(lat)} presses: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lat[-1]:.1f} ms")
-print(f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal, RSS {rss/1024:.1f} MiB")
+    what = f" with pid {a.hang} stopped" if hung else ""
+    print(f"key to frame over {len(lat)} presses{what}: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lat[-1]:.1f} ms")
+elif not a.no_keys:
+    print("key to frame: no answer")
+print(
+    f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal in {frames/elapsed:.2f} frames/s, "
+    f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB"
+)
+if a.threads:
+    for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):
+        if ticks:
+            print(f"  thread {name}: {100*ticks/clk/elapsed:.3f}% of a core")

@@ -1,7 +1,10 @@
-//! Benchmark (not a test): one Kafka poll cycle with 2,000 partitions and 500 consumer groups
-//! on the harness's broker, against `kafka-consumer-groups --describe --all-groups` on the
-//! same cluster. Run with `scripts/bench-kafka`; it prints a Markdown table and writes it to
-//! benches/README-kafka.md.
+//! Benchmark (not a test): one Kafka poll cycle with many partitions and consumer groups on
+//! the harness's broker, against `kafka-consumer-groups --describe --all-groups` on the same
+//! cluster. Run with `scripts/bench-kafka` (2,000 partitions, 500 groups; writes
+//! benches/README-kafka.md) or `scripts/bench-kafka --large` (10,000 partitions, 1,000
+//! groups; writes benches/README-kafka-10k.md). Sizes: BENCH_TOPICS (× 20 partitions),
+//! BENCH_GROUPS. With BENCH_CONSOLE=1 (set by `--large`), the release console then runs
+//! against the same cluster in a 120x40 PTY (benches/idle.py) for its RSS and idle cost.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)]
@@ -18,9 +21,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use support::kafka::CONSUMER_GROUP_COMMAND;
 
-const TOPICS: usize = 100;
 const PARTS: i32 = 20;
-const GROUPS: usize = 500;
 /// Topics each group commits to (so 500 × 4 × 20 = 40,000 group-partition lags).
 const TOPICS_PER_GROUP: usize = 4;
 const RUNS: usize = 5;
@@ -30,8 +31,17 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[tokio::main]
 async fn main() {
+    let topics_n = env_usize("BENCH_TOPICS", 100);
+    let groups_n = env_usize("BENCH_GROUPS", 500);
     let kafka = support::Kafka::start();
     let b = kafka.bootstrap();
     let spec = KafkaSpec {
@@ -39,7 +49,7 @@ async fn main() {
         brokers: b.clone(),
         ..Default::default()
     };
-    let topics: Vec<String> = (0..TOPICS).map(|i| format!("bench_{i:03}")).collect();
+    let topics: Vec<String> = (0..topics_n).map(|i| format!("bench_{i:03}")).collect();
 
     let setup = Instant::now();
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
@@ -50,15 +60,18 @@ async fn main() {
         .iter()
         .map(|t| NewTopic::new(t, PARTS, TopicReplication::Fixed(1)))
         .collect();
-    for r in admin
-        .create_topics(
-            &new,
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(60))),
-        )
-        .await
-        .expect("create topics")
-    {
-        r.expect("topic");
+    // KRaft refuses one operation of more than 10,000 records (PolicyViolation): batches.
+    for chunk in new.chunks(100) {
+        for r in admin
+            .create_topics(
+                chunk,
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(180))),
+            )
+            .await
+            .expect("create topics")
+        {
+            r.expect("topic");
+        }
     }
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &b)
@@ -83,21 +96,27 @@ async fn main() {
     }
     let wrapper =
         Admin::new(&client_config(&spec).expect("cfg"), Duration::from_secs(30)).expect("admin");
-    for g in 0..GROUPS {
+    for g in 0..groups_n {
         let offsets: Vec<(String, i32, i64)> = (0..TOPICS_PER_GROUP)
             .flat_map(|k| {
-                let t = topics[(g + k * 7) % TOPICS].clone();
+                let t = topics[(g + k * 7) % topics_n].clone();
                 (0..PARTS).map(move |p| (t.clone(), p, (g % 3) as i64))
             })
             .collect();
-        wrapper
-            .alter_group_offsets(&format!("bench_group_{g:03}"), &offsets)
-            .expect("commit");
+        // A topic just created may not be known to the coordinator yet: retry a little.
+        let group = format!("bench_group_{g:03}");
+        let mut tries = 0;
+        while let Err(e) = wrapper.alter_group_offsets(&group, &offsets) {
+            tries += 1;
+            assert!(tries < 30, "commit {group}: {e}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
     }
     drop(wrapper);
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
 
     // opsdeck: the first poll connects; the rest reuse the one long-lived client.
+    let spec_for_phases = spec.clone();
     let mut poller = KafkaPoller::with_windows(spec, Windows::default());
     let mut polls = Vec::new();
     let mut first = Duration::ZERO;
@@ -121,9 +140,62 @@ async fn main() {
         }
     }
 
+    // Where a poll's time goes: each phase of `collect` alone, on a fresh client.
+    let phases = {
+        let a = Admin::new(
+            &client_config(&spec_for_phases).expect("cfg"),
+            Duration::from_secs(60),
+        )
+        .expect("admin");
+        let mut out = Vec::new();
+        let t = Instant::now();
+        let md = a.metadata().expect("metadata");
+        out.push(("metadata (connect included)", t.elapsed()));
+        let parts: Vec<(String, i32)> = md
+            .topics()
+            .iter()
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id()))
+            })
+            .collect();
+        let t = Instant::now();
+        a.watermarks(&parts).expect("watermarks");
+        out.push(("ListOffsets earliest + latest", t.elapsed()));
+        let t = Instant::now();
+        let names = a.list_groups().expect("groups");
+        out.push(("ListConsumerGroups", t.elapsed()));
+        let t = Instant::now();
+        a.describe_groups(&names).expect("describe");
+        out.push(("DescribeConsumerGroups", t.elapsed()));
+        let t = Instant::now();
+        a.group_offsets(&names).expect("offsets");
+        out.push(("ListConsumerGroupOffsets × groups, one client", t.elapsed()));
+        let more: Vec<Admin> = (0..3)
+            .map(|_| {
+                Admin::new(
+                    &client_config(&spec_for_phases).expect("cfg"),
+                    Duration::from_secs(60),
+                )
+                .expect("admin")
+            })
+            .collect();
+        let all: Vec<&Admin> = std::iter::once(&a).chain(&more).collect();
+        let t = Instant::now();
+        Admin::group_offsets_on(&all, &names).expect("offsets");
+        out.push((
+            "ListConsumerGroupOffsets × groups, four clients",
+            t.elapsed(),
+        ));
+        out.iter()
+            .map(|(what, d)| format!("| {what} | {:.0} ms |\n", d.as_secs_f64() * 1e3))
+            .collect::<String>()
+    };
+
     let mut tool = Vec::new();
     let mut tool_rows = 0;
-    for _ in 0..2 {
+    for _ in 0..env_usize("BENCH_TOOL_RUNS", 2) {
         let t = Instant::now();
         let out = support::kafka::kafka_tool_ok(
             CONSUMER_GROUP_COMMAND,
@@ -136,6 +208,14 @@ async fn main() {
             .count();
     }
 
+    // The console itself against this cluster: RSS with every partition and group loaded,
+    // and what a 2 s refresh of it costs (benches/idle.py, release binary, 120x40 PTY).
+    let console = if std::env::var_os("BENCH_CONSOLE").is_some() {
+        console_figures(&b)
+    } else {
+        String::new()
+    };
+
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
@@ -144,29 +224,89 @@ async fn main() {
     } else {
         "release"
     };
+    let large = topics_n * PARTS as usize >= 10_000;
+    let (script, file) = if large {
+        ("scripts/bench-kafka --large", "README-kafka-10k.md")
+    } else {
+        ("scripts/bench-kafka", "README-kafka.md")
+    };
+    let tool_ms = if tool.is_empty() {
+        f64::NAN
+    } else {
+        median(tool).as_secs_f64() * 1e3
+    };
+    let poll_ms = median(polls).as_secs_f64() * 1e3;
     let md = format!(
         "# Kafka poll benchmark\n\n\
-         `scripts/bench-kafka` on one local Kafka 4.1 broker (harness), {cpus} cores, build profile {profile}.\n\
-         Cluster: {} partitions ({TOPICS} topics × {PARTS}), {} consumer groups, {} group-partition lags.\n\n\
+         `{script}` on one local Kafka 4.1 broker (harness), {cpus} cores, build profile {profile}.\n\
+         Cluster: {} partitions ({topics_n} topics × {PARTS}), {} consumer groups, {} group-partition lags.\n\n\
          | what | time |\n|---|---|\n\
          | opsdeck first poll (connect + metadata + watermarks + groups + offsets) | {:.0} ms |\n\
-         | opsdeck poll cycle, same client, median of {RUNS} | {:.0} ms |\n\
-         | `kafka-consumer-groups --describe --all-groups` ({tool_rows} rows), median of 2 | {:.0} ms |\n\n\
+         | opsdeck poll cycle, same client, median of {RUNS} | {poll_ms:.0} ms |\n\
+         | `kafka-consumer-groups --describe --all-groups` ({tool_rows} rows), median of 2 | {tool_ms:.0} ms |\n\
+         | ratio | {:.1}x |\n\n\
+         One poll's phases, each alone on a fresh client:\n\n\
+         | phase | time |\n|---|---|\n{phases}\n\
          A poll sends: 1 metadata request, 1 DescribeCluster, 2 ListOffsets (EARLIEST and LATEST for all\n\
          partitions: librdkafka sends one request per partition leader), 1 ListConsumerGroups\n\
          (one per broker), 1 DescribeConsumerGroups (one per coordinator) and one\n\
-         ListConsumerGroupOffsets per group, all in flight together on one queue. Topic configs\n\
-         (DescribeConfigs, one call) are read on the first poll and every 10th.\n\n\
-         The dev machine is shared (2 cores, other builds running): repeated runs varied between\n\
-         1.5 s and 2.4 s for the poll cycle and 19 s and 22 s for the tool.\n",
+         ListConsumerGroupOffsets (OffsetFetch) per group, all in flight together on one queue.\n\
+         None of them is per partition: the partition count only makes requests bigger. Topic configs\n\
+         (DescribeConfigs, one call) are read on the first poll and every 10th.\n\
+         {console}\n\
+         The dev machine is shared (2 cores, other builds running): expect ±30% between runs.\n",
         shape.0,
         shape.1,
         shape.2,
         first.as_secs_f64() * 1e3,
-        median(polls).as_secs_f64() * 1e3,
-        median(tool).as_secs_f64() * 1e3,
+        tool_ms / poll_ms.max(1.0),
     );
     print!("{md}");
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/README-kafka.md");
-    std::fs::write(path, md).expect("write README-kafka.md");
+    let path = format!("{}/benches/{file}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(&path, md).expect("write the bench README");
+}
+
+/// Runs `benches/idle.py` on the release console with a config holding only this cluster.
+fn console_figures(bootstrap: &str) -> String {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let binary = format!("{root}/target/release/opsdeck");
+    if !std::path::Path::new(&binary).exists() {
+        return format!("\n(console figures skipped: build {binary} first)\n");
+    }
+    let dir = std::env::temp_dir().join(format!("opsdeck-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("opsdeck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_context = \"bench\"\nrefresh = \"2s\"\n\n[contexts.bench]\nhost = false\n\n\
+             [[contexts.bench.kafka]]\nname = \"bench\"\nbrokers = \"{bootstrap}\"\n"
+        ),
+    )
+    .expect("write config");
+    let seconds = std::env::var("BENCH_CONSOLE_SECONDS").unwrap_or_else(|_| "60".into());
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/benches/idle.py"))
+        .args([
+            "--seconds",
+            &seconds,
+            "--warm",
+            "20",
+            "--binary",
+            &binary,
+            "--",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--log-file")
+        .arg(dir.join("opsdeck.log"))
+        .output()
+        .expect("run benches/idle.py");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: String = text.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "\nThe release console on this cluster (Kafka source only, 2 s refresh, 120x40 PTY,\n\
+         `benches/idle.py --warm 20 --seconds {seconds}`):\n\n{lines}"
+    )
 }

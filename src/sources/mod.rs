@@ -12,7 +12,7 @@ pub mod redis;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Local};
 use serde::Serialize;
@@ -240,7 +240,7 @@ pub async fn run<P: Poller>(
     }
     let mut failures = 0u32;
     loop {
-        let started = Instant::now();
+        let started = tokio::time::Instant::now();
         let result = match tokio::time::timeout(poll_timeout(interval), poller.poll()).await {
             Ok(r) => r,
             Err(_) => Err(format!(
@@ -266,7 +266,10 @@ pub async fn run<P: Poller>(
         let wait = if failures > 0 {
             backoff(interval, failures)
         } else {
-            interval.saturating_sub(started.elapsed())
+            // A poll slower than the refresh (a 10k-partition cluster) rests as long as it
+            // worked, rather than running back to back: at most half the time polling.
+            let took = started.elapsed();
+            interval.saturating_sub(took).max(took)
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -370,6 +373,40 @@ mod tests {
             Some(Update::Sample(Sample::Host(_)))
         ));
         task.abort();
+    }
+
+    struct Slow;
+    impl Poller for Slow {
+        async fn poll(&mut self) -> Result<Sample, String> {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(Sample::Host(Box::default()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_slower_than_the_refresh_rests_as_long_as_it_took() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let t0 = tokio::time::Instant::now();
+        let task = tokio::spawn(run(
+            Slow,
+            Duration::from_secs(2),
+            Arc::new(Notify::new()),
+            move |u| {
+                tx.send((tokio::time::Instant::now() - t0).as_secs())
+                    .is_ok()
+                    && {
+                        drop(u);
+                        true
+                    }
+            },
+        ));
+        let mut secs = Vec::new();
+        for _ in 0..3 {
+            secs.extend(rx.recv().await);
+        }
+        task.abort();
+        // Connecting at 0; a sample at 3 s, then a 3 s rest (not 0) and a 3 s poll: 9 s.
+        assert_eq!(secs, vec![0, 3, 9]);
     }
 
     struct Hung;

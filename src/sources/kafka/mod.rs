@@ -266,7 +266,10 @@ impl Default for Windows {
 pub struct State {
     pub windows: Windows,
     hwm: HashMap<(String, i32), lag::HwmTable>,
-    obs: HashMap<(String, String, i32), VecDeque<lag::Obs>>,
+    /// Burrow windows by group, then topic, indexed by partition id. Nested so that a
+    /// topic's name is stored once per group rather than once per partition (80k windows
+    /// with 1k groups); an empty deque (no allocation) is a partition without a window.
+    obs: HashMap<String, HashMap<String, Vec<VecDeque<lag::Obs>>>>,
     trend: HashMap<String, VecDeque<u64>>,
     configs: HashMap<String, HashMap<String, String>>,
     polls: u64,
@@ -373,8 +376,14 @@ impl State {
         brokers.sort_by_key(|b| b.id);
 
         let mut groups = Vec::new();
-        let mut seen_obs = BTreeSet::new();
+        // Windows still observed move into `next`; the rest (gone groups, topics and
+        // partitions) are dropped with `prev`, without cloning 80k keys every poll.
+        let mut prev = std::mem::take(&mut self.obs);
+        let cap = w.status.max(2);
+        let no_commits = admin::Committed::new();
         for g in &raw.groups {
+            let mut prev_group = prev.remove(&g.name).unwrap_or_default();
+            let mut next_group: HashMap<String, Vec<VecDeque<lag::Obs>>> = HashMap::new();
             let mut owners: HashMap<(String, i32), String> = HashMap::new();
             for m in &g.members {
                 for (t, p) in &m.assignment {
@@ -382,9 +391,9 @@ impl State {
                 }
             }
             let (committed, error) = match raw.offsets.get(&g.name) {
-                Some(Ok(c)) => (c.clone(), None),
-                Some(Err(e)) => (HashMap::new(), Some(e.clone())),
-                None => (HashMap::new(), None),
+                Some(Ok(c)) => (c, None),
+                Some(Err(e)) => (&no_commits, Some(e.clone())),
+                None => (&no_commits, None),
             };
             // Every partition of every topic the group commits to or is assigned.
             let group_topics: BTreeSet<&str> = committed
@@ -396,6 +405,8 @@ impl State {
             let mut partitions = Vec::new();
             for t in group_topics {
                 let ids = topic_parts.get(t).cloned().unwrap_or_default();
+                let mut prev_topic = prev_group.remove(t).unwrap_or_default();
+                let mut next_topic: Vec<VecDeque<lag::Obs>> = Vec::new();
                 for p in ids {
                     let key = (t.to_string(), p);
                     let c = committed.get(&key).copied();
@@ -406,20 +417,30 @@ impl State {
                         _ => None,
                     };
                     let (status, reason) = match (c, lag) {
-                        (Some(c), Some(l)) => {
-                            let ok = (g.name.clone(), t.to_string(), p);
-                            let win = self.obs.entry(ok.clone()).or_default();
+                        (Some(c), Some(l)) if p >= 0 => {
+                            let i = p as usize;
+                            let mut win = prev_topic
+                                .get_mut(i)
+                                .map(std::mem::take)
+                                .unwrap_or_default();
+                            if win.capacity() < cap {
+                                // Exactly the window: a growing deque would round up to 16.
+                                win.reserve_exact(cap - win.len());
+                            }
+                            while win.len() >= cap {
+                                win.pop_front();
+                            }
                             win.push_back(lag::Obs {
                                 t: now,
                                 committed: c,
                                 lag: l,
                             });
-                            while win.len() > w.status.max(2) {
-                                win.pop_front();
+                            let r = lag::evaluate(win.make_contiguous(), w.status, active);
+                            if next_topic.len() <= i {
+                                next_topic.resize_with(i + 1, VecDeque::new);
                             }
-                            seen_obs.insert(ok);
-                            let v: Vec<_> = win.iter().copied().collect();
-                            lag::evaluate(&v, w.status, active)
+                            next_topic[i] = win;
+                            r
                         }
                         _ => (LagStatus::Ok, "no committed offset".into()),
                     };
@@ -435,6 +456,12 @@ impl State {
                         reason,
                     });
                 }
+                if !next_topic.is_empty() {
+                    next_group.insert(t.to_string(), next_topic);
+                }
+            }
+            if !next_group.is_empty() {
+                self.obs.insert(g.name.clone(), next_group);
             }
             let total_lag: i64 = partitions.iter().filter_map(|p| p.lag).sum();
             let trend = self.trend.entry(g.name.clone()).or_default();
@@ -493,7 +520,6 @@ impl State {
                 partitions,
             });
         }
-        self.obs.retain(|k, _| seen_obs.contains(k));
         let names: BTreeSet<&String> = groups.iter().map(|g| &g.name).collect();
         self.trend.retain(|k, _| names.contains(k));
         groups.sort_by(|a, b| {
