@@ -475,7 +475,10 @@ async fn server_restart_mid_session_errors_then_recovers_by_itself() {
             .expect("runner alive")
     };
     assert!(matches!(next().await, Update::Status(Status::Connecting)));
-    assert!(matches!(next().await, Update::Sample(Sample::Postgres(_))));
+    assert!(matches!(
+        next().await,
+        Update::Modelled(Sample::Postgres(_), _)
+    ));
     pg.stop();
     loop {
         match next().await {
@@ -483,14 +486,14 @@ async fn server_restart_mid_session_errors_then_recovers_by_itself() {
                 assert!(!e.is_empty());
                 break;
             }
-            Update::Sample(_) => continue,
+            Update::Modelled(..) => continue,
             other => panic!("{other:?}"),
         }
     }
     pg.restart();
     loop {
         match next().await {
-            Update::Sample(Sample::Postgres(s)) => {
+            Update::Modelled(Sample::Postgres(s), _) => {
                 assert_eq!(s.role, "primary");
                 break;
             }

@@ -99,8 +99,15 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
             src.status = s;
             changed
         }
-        Update::Sample(sample) => {
-            let model = sample.model();
+        update @ (Update::Sample(_) | Update::Modelled(..)) => {
+            let (sample, model) = match update {
+                Update::Modelled(sample, model) => (sample, *model),
+                Update::Sample(sample) => {
+                    let model = sample.model();
+                    (sample, model)
+                }
+                Update::Status(_) => return vec![],
+            };
             let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
             src.status = Status::Ok;
             src.last_ok = Some(Local::now());
