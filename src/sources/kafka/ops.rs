@@ -132,9 +132,7 @@ impl KafkaOp {
         let cfg = client_config(spec)?;
         match self {
             KafkaOp::DeleteTopic { topic } => {
-                let admin: AdminClient<LogContext> = cfg
-                    .create_with_context(LogContext)
-                    .map_err(|e| e.to_string())?;
+                let admin = admin_client(&cfg)?;
                 let res = admin
                     .delete_topics(&[topic.as_str()], &opts())
                     .await
@@ -150,9 +148,7 @@ impl KafkaOp {
                 replication_factor,
                 configs,
             } => {
-                let admin: AdminClient<LogContext> = cfg
-                    .create_with_context(LogContext)
-                    .map_err(|e| e.to_string())?;
+                let admin = admin_client(&cfg)?;
                 let nt = new_topic(topic, *partitions, *replication_factor, configs);
                 // Kafka validates first (name, counts, configs) so a refusal changes nothing.
                 for (validate, what) in [(true, "validation"), (false, "creation")] {
@@ -188,9 +184,7 @@ impl KafkaOp {
                 if *total == current {
                     return Ok(format!("topic {topic} already has {total} partitions"));
                 }
-                let admin: AdminClient<LogContext> = cfg
-                    .create_with_context(LogContext)
-                    .map_err(|e| e.to_string())?;
+                let admin = admin_client(&cfg)?;
                 let res = admin
                     .create_partitions([&NewPartitions::new(topic, *total)], &opts())
                     .await
@@ -203,9 +197,7 @@ impl KafkaOp {
                 ))
             }
             KafkaOp::DeleteGroup { group } => {
-                let admin: AdminClient<LogContext> = cfg
-                    .create_with_context(LogContext)
-                    .map_err(|e| e.to_string())?;
+                let admin = admin_client(&cfg)?;
                 let res = admin
                     .delete_groups(&[group.as_str()], &opts())
                     .await
@@ -257,9 +249,7 @@ impl KafkaOp {
                 replication_factor,
                 configs,
             } => {
-                let admin: AdminClient<LogContext> = cfg
-                    .create_with_context(LogContext)
-                    .map_err(|e| e.to_string())?;
+                let admin = admin_client(&cfg)?;
                 let nt = new_topic(topic, *partitions, *replication_factor, configs);
                 let res = admin
                     .create_topics([&nt], &opts().validate_only(true))
@@ -294,6 +284,12 @@ fn new_topic<'a>(
         nt = nt.set(k, v);
     }
     nt
+}
+
+/// rdkafka's async admin client, its librdkafka logs routed to `tracing`.
+fn admin_client(cfg: &rdkafka::ClientConfig) -> Result<AdminClient<LogContext>, String> {
+    cfg.create_with_context(LogContext)
+        .map_err(|e| e.to_string())
 }
 
 fn opts() -> AdminOptions {
