@@ -463,19 +463,26 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 /// A key that would change a system: build the command from the selection, refuse it when
 /// read-only, otherwise open the confirmation with focus on Cancel.
 fn guarded(state: &mut State, action: Action) -> Vec<Effect> {
-    let command = match commands::plan(state, action) {
-        Ok(commands::Next::Ready(c)) => c,
-        Ok(commands::Next::Ask(_)) if state.readonly() => {
-            let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
-            return say(state, format!("refused: {why}"), Level::Warn);
-        }
+    let plan = commands::plan(state, action);
+    if state.readonly() {
+        // Refused whatever is selected; audited when the key named a concrete command.
+        let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
+        state.message = Some((format!("refused: {why}"), Level::Warn));
+        return match plan {
+            Ok(commands::Next::Ready(command)) => {
+                vec![Effect::AuditRefused(Box::new(command), why)]
+            }
+            _ => vec![],
+        };
+    }
+    match plan {
+        Ok(commands::Next::Ready(command)) => confirm(state, command),
         Ok(commands::Next::Ask(ask)) => {
             state.mode = Mode::Ask(ask);
-            return vec![];
+            vec![]
         }
-        Err(why) => return say(state, why, Level::Warn),
-    };
-    confirm(state, command)
+        Err(why) => say(state, why, Level::Warn),
+    }
 }
 
 /// Refuses when read-only, otherwise opens the confirmation with the focus on Cancel.

@@ -438,3 +438,37 @@ fn read_only_refuses_before_asking() {
             .is_some_and(|(m, _)| m.starts_with("refused: read-only mode"))
     );
 }
+
+#[test]
+fn read_only_refuses_every_guarded_key_in_every_pane() {
+    let mut s = state();
+    s.cli_readonly = true;
+    feed_redis(&mut s, &["a:1"]);
+    feed_pg_idle_session(&mut s);
+    for pane in Pane::ALL {
+        for action in crate::config::keymap::Action::ALL
+            .iter()
+            .filter(|a| a.is_mutating())
+        {
+            s.focus = pane;
+            s.zoomed = true;
+            s.mode = Mode::Normal;
+            s.message = None;
+            let effects = on_action(&mut s, *action);
+            assert_eq!(s.mode, Mode::Normal, "{pane:?} {action}");
+            assert!(
+                s.message
+                    .as_ref()
+                    .is_some_and(|(m, _)| m.starts_with("refused: read-only mode")),
+                "{pane:?} {action}: {:?}",
+                s.message
+            );
+            assert!(
+                effects
+                    .iter()
+                    .all(|e| matches!(e, Effect::AuditRefused(..))),
+                "{pane:?} {action}: {effects:?}"
+            );
+        }
+    }
+}
