@@ -330,6 +330,11 @@ impl fmt::Display for Key {
     }
 }
 
+fn valid_actions_hint() -> String {
+    let names: Vec<String> = Action::ALL.iter().map(|a| a.name()).collect();
+    format!("valid actions: {}", names.join(", "))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Keymap {
     pub name: String,
@@ -388,14 +393,7 @@ impl Keymap {
                         Some(action_name.span()),
                         format!("unknown action {:?}", action_name.get_ref()),
                     )
-                    .with_hint(format!(
-                        "valid actions: {}",
-                        Action::ALL
-                            .iter()
-                            .map(|a| a.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
+                    .with_hint(valid_actions_hint()),
                 );
                 continue;
             };
@@ -480,14 +478,7 @@ impl Keymap {
                             span,
                             format!("[keys]: unknown action {action_name:?}"),
                         )
-                        .with_hint(format!(
-                            "valid actions: {}",
-                            Action::ALL
-                                .iter()
-                                .map(|a| a.name())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
+                        .with_hint(valid_actions_hint()),
                     );
                     continue;
                 };
