@@ -40,7 +40,7 @@ async fn saturated_pool_shows_waiting_clients() {
             "[databases]\nshop = host=127.0.0.1 port={} dbname=postgres user=postgres\n\
              [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = trust\nauth_file = {}\nadmin_users = pgbouncer\n\
-             pool_mode = session\ndefault_pool_size = 1\nmax_client_conn = 20\n",
+             pool_mode = session\ndefault_pool_size = 1\nmax_client_conn = 20\nstats_period = 1\n",
             pg.port(),
             dir.path().join("users.txt").display()
         ),
@@ -136,4 +136,51 @@ async fn saturated_pool_shows_waiting_clients() {
             .any(|r| r.key == "shop/postgres" && r.cells[3].text == "1")
     );
     drop(clients);
+
+    // SHOW STATS: the queries served through the pool are counted (averaged per second).
+    let out = Command::new(pg_bin_dir().join("psql"))
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "shop",
+            "-c",
+            "select 1",
+            "-c",
+            "select 2",
+            "-c",
+            "select 3",
+        ])
+        .output()
+        .expect("psql through pgbouncer");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut seen = None;
+    let mut last_pool = None;
+    for _ in 0..50 {
+        let s = poller.sample().await.expect("poll");
+        last_pool = pool(&s);
+        if let Some(st) = last_pool
+            .as_ref()
+            .and_then(|p| p.stats.clone())
+            .filter(|st| st.total_query_count >= 3)
+        {
+            seen = Some(st);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let st = seen.unwrap_or_else(|| {
+        panic!("SHOW STATS counts the queries served through pool shop: {last_pool:?}")
+    });
+    assert!(st.total_xact_count >= 3, "{st:?}");
 }

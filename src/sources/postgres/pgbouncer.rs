@@ -1,5 +1,7 @@
 //! PgBouncer's admin console: `SHOW POOLS` (clients active and waiting, server
-//! connections, max wait per pool). The console speaks the simple query protocol only and
+//! connections, max wait per pool) joined with `SHOW STATS` (queries and transactions
+//! served, average query and wait time per database, averaged by PgBouncer over its
+//! `stats_period`). The console speaks the simple query protocol only and
 //! rejects unknown startup parameters, so it gets its own plain connection.
 
 use std::time::Duration;
@@ -21,6 +23,17 @@ pub struct Pool {
     pub servers_used: i64,
     pub max_wait_seconds: f64,
     pub pool_mode: String,
+    /// From `SHOW STATS`, per database (shared by the database's pools).
+    pub stats: Option<DbStats>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct DbStats {
+    pub total_query_count: i64,
+    pub total_xact_count: i64,
+    pub queries_per_second: i64,
+    pub avg_query_ms: f64,
+    pub avg_wait_ms: f64,
 }
 
 /// Numbers come as int8 or as text depending on the column and version: accept both.
@@ -32,6 +45,12 @@ fn num(r: &PgRow, col: &str) -> i64 {
             r.try_get::<String, _>(col)
                 .ok()
                 .and_then(|s| s.parse().ok())
+        })
+        // SHOW STATS sends its counters as NUMERIC in text form (simple query protocol).
+        .or_else(|| {
+            r.try_get_unchecked::<String, _>(col)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
         })
         .unwrap_or(0)
 }
@@ -53,7 +72,23 @@ pub async fn pools(url: &str, secret: Option<&Secret>) -> Result<Vec<Pool>, Stri
         .fetch_all(&mut conn)
         .await
         .map_err(err)?;
+    let stats: Vec<PgRow> = sqlx::raw_sql("SHOW STATS")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(err)?;
     let _ = conn.close().await;
+    let stats_of = |db: &str| {
+        stats
+            .iter()
+            .find(|r| text(r, "database") == db)
+            .map(|r| DbStats {
+                total_query_count: num(r, "total_query_count"),
+                total_xact_count: num(r, "total_xact_count"),
+                queries_per_second: num(r, "avg_query_count"),
+                avg_query_ms: num(r, "avg_query_time") as f64 / 1000.0,
+                avg_wait_ms: num(r, "avg_wait_time") as f64 / 1000.0,
+            })
+    };
     Ok(rows
         .iter()
         .map(|r| Pool {
@@ -66,6 +101,7 @@ pub async fn pools(url: &str, secret: Option<&Secret>) -> Result<Vec<Pool>, Stri
             servers_used: num(r, "sv_used"),
             max_wait_seconds: num(r, "maxwait") as f64 + num(r, "maxwait_us") as f64 / 1e6,
             pool_mode: text(r, "pool_mode"),
+            stats: stats_of(&text(r, "database")),
         })
         .filter(|p| p.database != "pgbouncer")
         .collect())

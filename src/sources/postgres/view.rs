@@ -57,6 +57,10 @@ fn pgbouncer_table(pools: &[super::pgbouncer::Pool]) -> Table {
             Column::right("SV-IDLE", 7),
             Column::right("SV-USED", 7),
             Column::right("MAXWAIT", 8),
+            Column::right("QUERIES", 9),
+            Column::right("Q/S", 6),
+            Column::right("AVG Q", 8),
+            Column::right("AVG WAIT", 8),
         ],
         rows: pools
             .iter()
@@ -79,6 +83,25 @@ fn pgbouncer_table(pools: &[super::pgbouncer::Pool]) -> Table {
                         p.servers_idle.to_string().into(),
                         p.servers_used.to_string().into(),
                         fmt::secs(p.max_wait_seconds).into(),
+                        p.stats
+                            .as_ref()
+                            .map_or(
+                                "-".into(),
+                                |s| fmt::count(s.total_query_count.max(0) as u64),
+                            )
+                            .into(),
+                        p.stats
+                            .as_ref()
+                            .map_or("-".into(), |s| s.queries_per_second.to_string())
+                            .into(),
+                        p.stats
+                            .as_ref()
+                            .map_or("-".into(), |s| format!("{:.1}ms", s.avg_query_ms))
+                            .into(),
+                        p.stats
+                            .as_ref()
+                            .map_or("-".into(), |s| format!("{:.1}ms", s.avg_wait_ms))
+                            .into(),
                     ],
                 )
             })
