@@ -191,7 +191,11 @@ impl Poller for HostPoller {
                 st.sys.refresh_processes_specifics(
                     ProcessesToUpdate::All,
                     true,
-                    ProcessRefreshKind::nothing().with_cpu().with_memory(),
+                    // Threads (tasks) are not listed: a JVM alone has a hundred of them.
+                    ProcessRefreshKind::nothing()
+                        .with_cpu()
+                        .with_memory()
+                        .without_tasks(),
                 );
                 let procs: Vec<ProcInfo> = st
                     .sys
