@@ -175,6 +175,9 @@ fn random_cluster_id() -> String {
         use std::io::Read;
         let _ = f.read_exact(&mut bytes);
     }
+    // An id starting with '-' is read as an option by kafka-storage's argument parser (Kafka's
+    // own random-uuid never starts with one): keep the first character a letter.
+    bytes[0] &= 0x7f;
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut bits = 0u32;
     let mut n = 0;
