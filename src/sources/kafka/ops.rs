@@ -137,9 +137,7 @@ impl KafkaOp {
                     .delete_topics(&[topic.as_str()], &opts())
                     .await
                     .map_err(|e| e.to_string())?;
-                for r in res {
-                    r.map_err(|(t, e)| format!("{t}: {e}"))?;
-                }
+                each_ok(res, |t, e| format!("{t}: {e}"))?;
                 Ok(format!("topic {topic} deleted"))
             }
             KafkaOp::CreateTopic {
@@ -156,9 +154,7 @@ impl KafkaOp {
                         .create_topics([&nt], &opts().validate_only(validate))
                         .await
                         .map_err(|e| e.to_string())?;
-                    for r in res {
-                        r.map_err(|(t, e)| format!("{what} of topic {t} refused: {e}"))?;
-                    }
+                    each_ok(res, |t, e| format!("{what} of topic {t} refused: {e}"))?;
                 }
                 Ok(format!("topic {topic} created"))
             }
@@ -189,9 +185,7 @@ impl KafkaOp {
                     .create_partitions([&NewPartitions::new(topic, *total)], &opts())
                     .await
                     .map_err(|e| e.to_string())?;
-                for r in res {
-                    r.map_err(|(t, e)| format!("{t}: {e}"))?;
-                }
+                each_ok(res, |t, e| format!("{t}: {e}"))?;
                 Ok(format!(
                     "topic {topic} grown from {current} to {total} partitions"
                 ))
@@ -202,9 +196,7 @@ impl KafkaOp {
                     .delete_groups(&[group.as_str()], &opts())
                     .await
                     .map_err(|e| e.to_string())?;
-                for r in res {
-                    r.map_err(|(g, e)| format!("group {g}: {e}"))?;
-                }
+                each_ok(res, |g, e| format!("group {g}: {e}"))?;
                 Ok(format!("group {group} deleted"))
             }
             KafkaOp::AlterTopicConfigs { topic, configs } => {
@@ -255,9 +247,7 @@ impl KafkaOp {
                     .create_topics([&nt], &opts().validate_only(true))
                     .await
                     .map_err(|e| e.to_string())?;
-                for r in res {
-                    r.map_err(|(_, e)| e.to_string())?;
-                }
+                each_ok(res, |_, e| e.to_string())?;
                 Ok(())
             }
             KafkaOp::AlterTopicConfigs { topic, configs } => {
@@ -284,6 +274,17 @@ fn new_topic<'a>(
         nt = nt.set(k, v);
     }
     nt
+}
+
+/// Fails with the first per-object error of an admin call's results.
+fn each_ok<T, E>(
+    res: Vec<Result<T, (T, E)>>,
+    msg: impl Fn(&T, &E) -> String,
+) -> Result<(), String> {
+    for r in res {
+        r.map_err(|(t, e)| msg(&t, &e))?;
+    }
+    Ok(())
 }
 
 /// rdkafka's async admin client, its librdkafka logs routed to `tracing`.
