@@ -1,16 +1,13 @@
 //! opsdeck: an on-call console for Kafka, PostgreSQL, Redis, backups, alerts and the host.
 //!
-//! The engine (`sources`, `alerts`, `actions`, `views`) never imports ratatui; `app` owns
-//! the state and its pure `update`; `ui` draws it.
+//! The engine lives in the `opsdeck-core` crate (re-exported here under its module names);
+//! this crate holds the console: `app` owns the state and its pure `update`, `ui` draws it,
+//! `theme` maps view levels to colours, `cli` parses the command line.
 #![deny(clippy::unwrap_used)]
 
-pub mod actions;
-pub mod alerts;
+pub use opsdeck_core::{actions, alerts, config, report, sources, topics, views};
+
 pub mod app;
 pub mod cli;
-pub mod config;
-pub mod report;
-pub mod sources;
-pub mod topics;
+pub mod theme;
 pub mod ui;
-pub mod views;

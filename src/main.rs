@@ -8,8 +8,8 @@ use clap::{CommandFactory, Parser};
 
 use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
-use opsdeck::config::theme::Theme;
 use opsdeck::config::{self, Config, ConfigErrors, paths};
+use opsdeck::theme::Theme;
 use opsdeck::{app, report, topics};
 
 /// Exit code for bad config, theme, keymap or arguments.

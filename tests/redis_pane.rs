@@ -779,8 +779,8 @@ fn render_every_view_of_the_sentinel_pane() {
     use opsdeck::app::{Event, State, update};
     use opsdeck::config::Config;
     use opsdeck::config::keymap::Keymap;
-    use opsdeck::config::theme::Theme;
     use opsdeck::sources::Update;
+    use opsdeck::theme::Theme;
 
     let mut st = State::new(
         Config::default(),

@@ -3,8 +3,8 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::actions::Command;
-use crate::config::theme::Theme;
 use crate::sources::Update;
+use crate::theme::Theme;
 
 #[derive(Debug)]
 pub enum Event {

@@ -1,7 +1,9 @@
 //! The state, its events, the pure `update`, and the loop that owns them.
 
+pub mod alerts;
 pub mod commands;
 pub mod event;
+pub mod keys;
 pub mod run;
 pub mod state;
 pub mod terminal;

@@ -14,7 +14,7 @@ use super::event::{Effect, Event};
 use super::state::State;
 use super::terminal;
 use crate::actions::{self, audit};
-use crate::config::theme::Theme;
+use crate::theme::Theme;
 
 /// Renders at most this often; events arriving in between are folded into one frame.
 const FRAME_BUDGET: Duration = Duration::from_millis(10);

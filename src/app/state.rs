@@ -8,9 +8,9 @@ use chrono::{DateTime, Local};
 use crate::actions::Command;
 use crate::alerts::{self, Alert, SourceView};
 use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
 use crate::config::{Config, ContextSpec};
 use crate::sources::{Sample, SourceKind, SourceSpec, Status};
+use crate::theme::Theme;
 use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

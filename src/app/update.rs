@@ -6,13 +6,13 @@ use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
+use super::alerts as alerts_ui;
 use super::commands;
 use super::event::{Effect, Event};
 use super::state::{Button, Confirm, Input, Mode, Pane, State};
-use crate::alerts::console as alerts_ui;
 use crate::config::keymap::Action;
-use crate::config::theme::Theme;
 use crate::sources::{Status, Update};
+use crate::theme::Theme;
 use crate::views::Level;
 
 pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
@@ -81,6 +81,11 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
             vec![Effect::Quit]
         }
     }
+}
+
+/// The keymap's action for a key event.
+fn action_of(state: &State, k: &KeyEvent) -> Option<Action> {
+    super::keys::of(k).and_then(|key| state.keymap.action(&key))
 }
 
 fn say(state: &mut State, text: impl Into<String>, level: Level) -> Vec<Effect> {
@@ -163,7 +168,7 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
     match mode {
         Mode::Normal => {
             state.message = None;
-            match state.keymap.action(&k) {
+            match action_of(state, &k) {
                 Some(a) => on_action(state, a),
                 None => vec![],
             }
@@ -202,7 +207,7 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         Mode::Help { scroll } => {
-            match state.keymap.action(&k) {
+            match action_of(state, &k) {
                 Some(Action::Down) => {
                     state.mode = Mode::Help {
                         scroll: scroll.saturating_add(1),
@@ -252,7 +257,7 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
         Mode::Confirm(mut c) => on_confirm_key(state, &mut c, k),
         Mode::Running(cmd) => {
             state.mode = Mode::Running(cmd);
-            if state.keymap.action(&k) == Some(Action::Quit) {
+            if action_of(state, &k) == Some(Action::Quit) {
                 state.quit = true;
                 return vec![Effect::Quit];
             }
@@ -278,7 +283,7 @@ fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<E
         }
     }
     let cancel = |state: &mut State| say(state, "cancelled", Level::Muted);
-    match (k.code, state.keymap.action(&k)) {
+    match (k.code, action_of(state, &k)) {
         (KeyCode::Esc, _) | (_, Some(Action::Back)) => cancel(state),
         (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _)
         | (_, Some(Action::NextPane | Action::PrevPane | Action::NextView | Action::PrevView)) => {

@@ -22,8 +22,8 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
         .title(title)
         .border_style(Style::new().fg(t.border_focused));
     let mut lines = Vec::new();
-    for a in Action::ALL {
-        let keys = state.keymap.keys_label(*a);
+    for a in Action::all() {
+        let keys = state.keymap.keys_label(a);
         let disabled = a.is_mutating() && state.readonly();
         let desc = if disabled {
             format!("{} (disabled: read-only)", a.description())

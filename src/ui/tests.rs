@@ -7,10 +7,10 @@ use ratatui::backend::TestBackend;
 use crate::app::state::{Button, Confirm, Input, Mode, Pane, State};
 use crate::config::Config;
 use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
 use crate::sources::host::{DiskInfo, HostSample};
 use crate::sources::redis::{NodeInfo, RedisSample};
 use crate::sources::{Sample, Status, Update};
+use crate::theme::Theme;
 
 fn state() -> State {
     let mut s = State::new(

@@ -3,9 +3,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::config::Config;
 use crate::config::keymap::Keymap;
-use crate::config::theme::Theme;
 use crate::sources::redis::{NodeInfo, RedisSample};
 use crate::sources::{Sample, Update};
+use crate::theme::Theme;
 
 fn state() -> State {
     State::new(
@@ -446,15 +446,12 @@ fn read_only_refuses_every_guarded_key_in_every_pane() {
     feed_redis(&mut s, &["a:1"]);
     feed_pg_idle_session(&mut s);
     for pane in Pane::ALL {
-        for action in crate::config::keymap::Action::ALL
-            .iter()
-            .filter(|a| a.is_mutating())
-        {
+        for action in crate::config::keymap::Action::all().filter(|a| a.is_mutating()) {
             s.focus = pane;
             s.zoomed = true;
             s.mode = Mode::Normal;
             s.message = None;
-            let effects = on_action(&mut s, *action);
+            let effects = on_action(&mut s, action);
             assert_eq!(s.mode, Mode::Normal, "{pane:?} {action}");
             assert!(
                 s.message

@@ -6,7 +6,6 @@ pub mod keymap;
 pub mod model;
 pub mod paths;
 pub mod secrets;
-pub mod theme;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,7 +15,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
 
 /// The example written by `opsdeck config init`; tested to parse.
-pub const EXAMPLE: &str = include_str!("../../config.example.toml");
+pub const EXAMPLE: &str = include_str!("../../../../config.example.toml");
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {

@@ -10,16 +10,16 @@ use ratatui::style::Color;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, ConfigErrors};
+use crate::config::{ConfigError, ConfigErrors};
 
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
+    ("dark", include_str!("../themes/dark.toml")),
+    ("light", include_str!("../themes/light.toml")),
     (
         "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
+        include_str!("../themes/high-contrast.toml"),
     ),
-    ("ansi16", include_str!("../../themes/ansi16.toml")),
+    ("ansi16", include_str!("../themes/ansi16.toml")),
 ];
 
 macro_rules! theme_fields {
@@ -198,7 +198,7 @@ impl Theme {
         Err(ConfigError::new(
             &file,
             &text,
-            super::find_span(&text, &format!("\"{name}\"")),
+            crate::config::find_span(&text, &format!("\"{name}\"")),
             format!("unknown theme {name:?}"),
         )
         .with_hint(format!(

@@ -7,218 +7,214 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, ConfigErrors};
 
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("default", include_str!("../../keymaps/default.toml")),
-    ("emacs", include_str!("../../keymaps/emacs.toml")),
+    ("default", include_str!("../../../../keymaps/default.toml")),
+    ("emacs", include_str!("../../../../keymaps/emacs.toml")),
 ];
 
-/// Everything a key can do. The TOML names are the snake_case variant names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+/// Everything a key can do, declared once: the TOML name is the snake_case variant name,
+/// the doc comment is the help text, `hint` the hint bar's word, and `guarded` marks the
+/// actions that change a monitored system (refused in read-only mode).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::EnumMessage,
+    strum::EnumProperty,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
+    /// quit
     Quit,
+    /// suspend to the shell (fg resumes)
     Suspend,
+    /// show or hide this help
+    #[strum(props(hint = "help"))]
     Help,
+    /// command line (:kafka, :ctx NAME, :theme NAME, :q)
+    #[strum(props(hint = "cmd"))]
     Command,
+    /// filter the focused table
+    #[strum(props(hint = "filter"))]
     Filter,
+    /// next pane
+    #[strum(props(hint = "next"))]
     NextPane,
+    /// previous pane
     PrevPane,
+    /// Kafka pane
     FocusKafka,
+    /// Databases pane
     FocusPostgres,
+    /// Redis pane
     FocusRedis,
+    /// Backups pane
     FocusBackups,
+    /// Alerts pane
     FocusAlerts,
+    /// Host pane
     FocusHost,
+    /// zoom the pane / open the selected row
     Select,
+    /// back / close
+    #[strum(props(hint = "back"))]
     Back,
+    /// move up
     Up,
+    /// move down
     Down,
+    /// page up
     PageUp,
+    /// page down
     PageDown,
+    /// first row
     Top,
+    /// last row
     Bottom,
+    /// next view of the pane
+    #[strum(props(hint = "view"))]
     NextView,
+    /// previous view of the pane
     PrevView,
+    /// next server of the pane
+    #[strum(props(hint = "server"))]
     NextSource,
+    /// poll now
     Refresh,
+    /// mark the row (actions then apply to the marked rows)
+    #[strum(props(hint = "mark"))]
     Mark,
-    // Guarded actions: they change a monitored system and are refused in read-only mode.
+    /// cancel the selected query
+    #[strum(props(hint = "cancel", guarded = "yes"))]
     CancelQuery,
+    /// terminate the selected session or client
+    #[strum(props(hint = "terminate", guarded = "yes"))]
     Terminate,
+    /// Redis BGSAVE
+    #[strum(props(hint = "bgsave", guarded = "yes"))]
     Bgsave,
+    /// fail over (Sentinel or Cluster replica)
+    #[strum(props(hint = "failover", guarded = "yes"))]
     Failover,
-    /// Redis BGREWRITEAOF on the selected node.
+    /// Redis BGREWRITEAOF on the selected node
+    #[strum(props(hint = "aof rewrite", guarded = "yes"))]
     Bgrewriteaof,
-    /// Redis CONFIG SET maxmemory-policy to the selected policy.
+    /// set Redis maxmemory-policy to the selected one
+    #[strum(props(hint = "set policy", guarded = "yes"))]
     SetPolicy,
+    /// reset the group's offsets to latest (skip the backlog)
+    #[strum(props(hint = "reset offsets", guarded = "yes"))]
     ResetOffsets,
+    /// reset the group's offsets to earliest (replay)
+    #[strum(props(hint = "replay", guarded = "yes"))]
     ResetOffsetsEarliest,
+    /// reset the group's offsets to an offset, a time or by a shift
+    #[strum(props(hint = "reset to…", guarded = "yes"))]
     ResetOffsetsTo,
+    /// add partitions to the selected topic
+    #[strum(props(hint = "partitions", guarded = "yes"))]
     AddPartitions,
-    /// Kafka preferred leader election (the selected topic, or the whole cluster).
+    /// elect preferred leaders (selected topic, or cluster)
+    #[strum(props(hint = "elect leaders", guarded = "yes"))]
     ElectLeaders,
+    /// terminate sessions idle in transaction longer than …
+    #[strum(props(hint = "kill idle-in-tx", guarded = "yes"))]
     TerminateIdle,
+    /// set the selected role's connection limit
+    #[strum(props(hint = "conn limit", guarded = "yes"))]
     ConnectionLimit,
+    /// create a topic
+    #[strum(props(hint = "new topic", guarded = "yes"))]
     CreateTopic,
+    /// delete the selected topic or group
+    #[strum(props(hint = "delete", guarded = "yes"))]
     DeleteTopic,
+    /// verify the selected backup (reads it; changes nothing)
+    #[strum(props(hint = "verify"))]
     Verify,
+    /// back up now
+    #[strum(props(hint = "backup", guarded = "yes"))]
     BackupNow,
-    // Inbox actions (local state only).
+    /// acknowledge the alert (again: un-ack)
+    #[strum(props(hint = "ack"))]
     Ack,
+    /// silence the alert (1h, again: 4h, 24h, lift)
+    #[strum(props(hint = "silence"))]
     Silence,
 }
 
 impl Action {
-    pub const ALL: &'static [Action] = &[
-        Action::Quit,
-        Action::Suspend,
-        Action::Help,
-        Action::Command,
-        Action::Filter,
-        Action::NextPane,
-        Action::PrevPane,
-        Action::FocusKafka,
-        Action::FocusPostgres,
-        Action::FocusRedis,
-        Action::FocusBackups,
-        Action::FocusAlerts,
-        Action::FocusHost,
-        Action::Select,
-        Action::Back,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::NextView,
-        Action::PrevView,
-        Action::NextSource,
-        Action::Refresh,
-        Action::Mark,
-        Action::CancelQuery,
-        Action::Terminate,
-        Action::Bgsave,
-        Action::Failover,
-        Action::Bgrewriteaof,
-        Action::SetPolicy,
-        Action::ResetOffsets,
-        Action::ResetOffsetsEarliest,
-        Action::ResetOffsetsTo,
-        Action::AddPartitions,
-        Action::ElectLeaders,
-        Action::TerminateIdle,
-        Action::ConnectionLimit,
-        Action::CreateTopic,
-        Action::DeleteTopic,
-        Action::Verify,
-        Action::BackupNow,
-        Action::Ack,
-        Action::Silence,
-    ];
+    /// Every action, in declaration order.
+    pub fn all() -> impl Iterator<Item = Action> {
+        <Action as strum::IntoEnumIterator>::iter()
+    }
 
-    pub fn name(self) -> String {
-        let debug = format!("{self:?}");
-        let mut out = String::new();
-        for (i, c) in debug.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        }
-        out
+    /// The keymap file's name for it: `reset_offsets_to`.
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::ALL.iter().copied().find(|a| a.name() == name)
+        name.parse().ok()
     }
 
     /// Changes a monitored system: goes through the guarded pipeline, refused when read-only.
     pub fn is_mutating(self) -> bool {
-        matches!(
-            self,
-            Action::CancelQuery
-                | Action::Terminate
-                | Action::Bgsave
-                | Action::Failover
-                | Action::Bgrewriteaof
-                | Action::SetPolicy
-                | Action::ResetOffsets
-                | Action::ResetOffsetsEarliest
-                | Action::ResetOffsetsTo
-                | Action::AddPartitions
-                | Action::ElectLeaders
-                | Action::TerminateIdle
-                | Action::ConnectionLimit
-                | Action::CreateTopic
-                | Action::DeleteTopic
-                | Action::BackupNow
-        )
+        strum::EnumProperty::get_str(&self, "guarded").is_some()
     }
 
+    /// The help's line for it (the variant's doc comment).
     pub fn description(self) -> &'static str {
-        match self {
-            Action::Quit => "quit",
-            Action::Suspend => "suspend to the shell (fg resumes)",
-            Action::Help => "show or hide this help",
-            Action::Command => "command line (:kafka, :ctx NAME, :theme NAME, :q)",
-            Action::Filter => "filter the focused table",
-            Action::NextPane => "next pane",
-            Action::PrevPane => "previous pane",
-            Action::FocusKafka => "Kafka pane",
-            Action::FocusPostgres => "Databases pane",
-            Action::FocusRedis => "Redis pane",
-            Action::FocusBackups => "Backups pane",
-            Action::FocusAlerts => "Alerts pane",
-            Action::FocusHost => "Host pane",
-            Action::Select => "zoom the pane / open the selected row",
-            Action::Back => "back / close",
-            Action::Up => "move up",
-            Action::Down => "move down",
-            Action::PageUp => "page up",
-            Action::PageDown => "page down",
-            Action::Top => "first row",
-            Action::Bottom => "last row",
-            Action::NextView => "next view of the pane",
-            Action::PrevView => "previous view of the pane",
-            Action::NextSource => "next server of the pane",
-            Action::Refresh => "poll now",
-            Action::Mark => "mark the row",
-            Action::CancelQuery => "cancel the selected query",
-            Action::Terminate => "terminate the selected session",
-            Action::Bgsave => "Redis BGSAVE",
-            Action::Failover => "fail over",
-            Action::Bgrewriteaof => "Redis BGREWRITEAOF",
-            Action::SetPolicy => "set Redis maxmemory-policy to the selected one",
-            Action::ResetOffsets => "reset the group's offsets to latest (skip the backlog)",
-            Action::ResetOffsetsEarliest => "reset the group's offsets to earliest (replay)",
-            Action::ResetOffsetsTo => {
-                "reset the group's offsets to an offset, a time or by a shift"
-            }
-            Action::AddPartitions => "add partitions to the selected topic",
-            Action::ElectLeaders => "elect preferred leaders (selected topic, or cluster)",
-            Action::TerminateIdle => "terminate sessions idle in transaction longer than …",
-            Action::ConnectionLimit => "set the selected role's connection limit",
-            Action::CreateTopic => "create a topic",
-            Action::DeleteTopic => "delete the selected topic",
-            Action::Verify => "verify the selected backup",
-            Action::BackupNow => "back up now",
-            Action::Ack => "acknowledge the alert",
-            Action::Silence => "silence the alert",
-        }
+        strum::EnumMessage::get_documentation(&self).unwrap_or("")
+    }
+
+    /// The hint bar's word for it ("" for keys the hint bar does not show).
+    pub fn hint(self) -> &'static str {
+        strum::EnumProperty::get_str(&self, "hint").unwrap_or("")
     }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
+        f.write_str(self.name())
     }
+}
+
+/// A terminal key, independent of the terminal library (the console converts its events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyCode {
+    Char(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+    Insert,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    F(u8),
 }
 
 /// A key with its modifiers, normalised so "Q" and "shift-q" are one key.
@@ -230,12 +226,11 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn from_event(ev: &KeyEvent) -> Key {
-        let code = ev.code;
+    pub const fn plain(code: KeyCode) -> Key {
         Key {
             code,
-            ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
-            alt: ev.modifiers.contains(KeyModifiers::ALT),
+            ctrl: false,
+            alt: false,
         }
     }
 
@@ -325,13 +320,13 @@ impl fmt::Display for Key {
             KeyCode::Home => f.write_str("home"),
             KeyCode::End => f.write_str("end"),
             KeyCode::F(n) => write!(f, "f{n}"),
-            other => write!(f, "{other:?}"),
+            KeyCode::Insert => f.write_str("insert"),
         }
     }
 }
 
 fn valid_actions_hint() -> String {
-    let names: Vec<String> = Action::ALL.iter().map(|a| a.name()).collect();
+    let names: Vec<&str> = Action::all().map(Action::name).collect();
     format!("valid actions: {}", names.join(", "))
 }
 
@@ -344,8 +339,8 @@ pub struct Keymap {
 type RawKeymap = BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>;
 
 impl Keymap {
-    pub fn action(&self, ev: &KeyEvent) -> Option<Action> {
-        self.bindings.get(&Key::from_event(ev)).copied()
+    pub fn action(&self, key: &Key) -> Option<Action> {
+        self.bindings.get(key).copied()
     }
 
     /// The keys of an action in file order of preference (for the help and hint bar).
@@ -503,68 +498,11 @@ impl Keymap {
         Ok(km)
     }
 
-    /// The built-in default: arrows plus vim keys. `keymaps/default.toml` is tested equal to it.
+    /// The built-in default: the shipped `keymaps/default.toml` (tested to parse), so the
+    /// default bindings are written in one place.
     pub fn builtin_default() -> Keymap {
-        use Action::*;
-        let table: &[(Action, &[&str])] = &[
-            (Quit, &["q", "ctrl-c"]),
-            (Suspend, &["ctrl-z"]),
-            (Help, &["?", "f1"]),
-            (Command, &[":"]),
-            (Filter, &["/"]),
-            (NextPane, &["tab"]),
-            (PrevPane, &["shift-tab"]),
-            (FocusKafka, &["1"]),
-            (FocusPostgres, &["2"]),
-            (FocusRedis, &["3"]),
-            (FocusBackups, &["4"]),
-            (FocusAlerts, &["5"]),
-            (FocusHost, &["6"]),
-            (Select, &["enter"]),
-            (Back, &["esc"]),
-            (Up, &["up", "k"]),
-            (Down, &["down", "j"]),
-            (PageUp, &["pgup", "ctrl-b"]),
-            (PageDown, &["pgdn", "ctrl-f"]),
-            (Top, &["home", "g"]),
-            (Bottom, &["end", "G"]),
-            (NextView, &["right", "l", "]"]),
-            (PrevView, &["left", "h", "["]),
-            (NextSource, &["n"]),
-            (Refresh, &["r", "ctrl-r"]),
-            (Mark, &["space"]),
-            (CancelQuery, &["c"]),
-            (Terminate, &["K"]),
-            (Bgsave, &["b"]),
-            (Failover, &["F"]),
-            (Bgrewriteaof, &["A"]),
-            (SetPolicy, &["P"]),
-            (ResetOffsets, &["o"]),
-            (ResetOffsetsEarliest, &["O"]),
-            (ResetOffsetsTo, &["T"]),
-            (AddPartitions, &["+"]),
-            (ElectLeaders, &["E"]),
-            (TerminateIdle, &["I"]),
-            (ConnectionLimit, &["L"]),
-            (CreateTopic, &["N"]),
-            (DeleteTopic, &["D"]),
-            (Verify, &["v"]),
-            (BackupNow, &["B"]),
-            (Ack, &["a"]),
-            (Silence, &["s"]),
-        ];
-        let mut bindings = HashMap::new();
-        for (action, keys) in table {
-            for k in *keys {
-                if let Ok(key) = Key::parse(k) {
-                    bindings.insert(key, *action);
-                }
-            }
-        }
-        Keymap {
-            name: "default".into(),
-            bindings,
-        }
+        let (name, text) = SHIPPED[0];
+        Keymap::parse(name, Path::new("keymaps/default.toml"), text).unwrap_or_default()
     }
 }
 
@@ -580,20 +518,22 @@ mod tests {
     }
 
     #[test]
-    fn shipped_default_equals_builtin() {
-        let (_, text) = SHIPPED[0];
+    fn builtin_default_is_the_shipped_default() {
+        let km = Keymap::builtin_default();
+        assert_eq!(km.name, "default");
         assert_eq!(
-            Keymap::parse("default", Path::new("default"), text).unwrap(),
-            Keymap::builtin_default()
+            km.action(&Key::plain(KeyCode::Char('q'))),
+            Some(Action::Quit)
         );
+        assert_eq!(km.keys_label(Action::Terminate), "K");
     }
 
     #[test]
     fn every_action_has_a_key_in_every_shipped_keymap() {
         for (name, text) in SHIPPED {
             let km = Keymap::parse(name, Path::new(name), text).unwrap();
-            for a in Action::ALL {
-                assert!(!km.keys_of(*a).is_empty(), "{name}: {a} has no key");
+            for a in Action::all() {
+                assert!(!km.keys_of(a).is_empty(), "{name}: {a} has no key");
             }
         }
     }
@@ -638,11 +578,14 @@ mod tests {
         over.insert("quit".to_string(), vec!["x".to_string()]);
         over.insert("refresh".to_string(), vec!["q".to_string()]);
         let km = Keymap::load("default", Path::new("/nonexistent"), &over, None).unwrap();
-        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
-        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        let x = Key::plain(KeyCode::Char('x'));
+        let q = Key::plain(KeyCode::Char('q'));
         assert_eq!(km.action(&x), Some(Action::Quit));
         assert_eq!(km.action(&q), Some(Action::Refresh));
-        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let c = Key {
+            ctrl: true,
+            ..Key::plain(KeyCode::Char('c'))
+        };
         assert_eq!(
             km.action(&c),
             Some(Action::Quit),

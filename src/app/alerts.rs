@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::Severity;
-use super::alertmanager::postable;
+use crate::alerts::Severity;
+use crate::alerts::alertmanager::postable;
 use crate::app::event::Effect;
 use crate::app::state::{Pane, State};
 use crate::views::Level;
@@ -30,7 +30,7 @@ fn save(state: &State) -> Effect {
 
 /// Effects of one evaluation: save the inbox when it changed, ring the bell for a new
 /// unsilenced critical alert (when configured), push transitions to Alertmanager.
-pub fn effects(state: &State, outcome: &super::Outcome, now: DateTime<Utc>) -> Vec<Effect> {
+pub fn effects(state: &State, outcome: &crate::alerts::Outcome, now: DateTime<Utc>) -> Vec<Effect> {
     let mut fx = Vec::new();
     let t = &outcome.transitions;
     if outcome.inbox_changed {
@@ -217,3 +217,6 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
         Level::Info,
     )
 }
+
+#[cfg(test)]
+mod tests;

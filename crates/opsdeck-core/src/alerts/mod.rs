@@ -10,7 +10,7 @@
 //! - `pane`: the Alerts pane model.
 
 pub mod alertmanager;
-pub mod console;
+
 pub mod engine;
 pub mod inbox;
 pub mod pane;

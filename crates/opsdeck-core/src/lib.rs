@@ -1,0 +1,12 @@
+//! opsdeck's engine: config, sources (one folder per monitored system), alerts, guarded
+//! actions and the view models panes are drawn from. Nothing here draws or reads the
+//! terminal: the crate depends on neither ratatui nor crossterm, and the compiler keeps it so.
+#![deny(clippy::unwrap_used)]
+
+pub mod actions;
+pub mod alerts;
+pub mod config;
+pub mod report;
+pub mod sources;
+pub mod topics;
+pub mod views;

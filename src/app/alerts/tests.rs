@@ -1,0 +1,150 @@
+//! The console's alert handling driven through `update`: inbox saves, bell, jump to cause.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::app::state::{Pane, State};
+use crate::app::{Effect, Event, update};
+use crate::config::keymap::Keymap;
+use crate::sources::host::{DiskInfo, HostSample};
+use crate::sources::{Sample, SourceKind, Status, Update};
+use crate::theme::Theme;
+use chrono::Utc;
+fn state() -> State {
+    let mut cfg = crate::config::Config::default();
+    cfg.alerts.bell = true;
+    let mut s = State::new(
+        cfg,
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    s.focus = Pane::Alerts;
+    s.zoomed = true;
+    s
+}
+
+fn key(s: &mut State, c: char) -> Vec<Effect> {
+    update(
+        s,
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+fn host_full(s: &mut State) -> Vec<Effect> {
+    let i = s
+        .sources
+        .iter()
+        .position(|x| x.kind == SourceKind::Host)
+        .unwrap();
+    let h = HostSample {
+        disks: vec![DiskInfo {
+            mount: "/".into(),
+            total: 100,
+            available: 1,
+        }],
+        ..Default::default()
+    };
+    update(
+        s,
+        Event::Source {
+            generation: 0,
+            index: i,
+            update: Update::Sample(Sample::Host(Box::new(h))),
+        },
+    )
+}
+
+#[test]
+fn firing_saves_the_inbox_ack_and_silence_are_saved() {
+    let mut s = state();
+    let fx = host_full(&mut s);
+    assert!(matches!(fx.as_slice(), [Effect::SaveInbox(_)]), "{fx:?}");
+    assert_eq!(s.alerts[0].rule, "host_disk");
+    let fx = key(&mut s, 'a');
+    let Some(Effect::SaveInbox(json)) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    assert!(json.contains("host_disk/host/host/"), "{json}");
+    assert!(s.alert_desk.inbox.acked("host_disk/host/host//").is_some());
+    // With a note through the command line.
+    update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Char(':'), KeyModifiers::NONE)),
+    );
+    for c in "ack disk cleanup running\r".chars() {
+        let code = if c == '\r' {
+            KeyCode::Enter
+        } else {
+            KeyCode::Char(c)
+        };
+        update(&mut s, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+    assert_eq!(
+        s.alert_desk
+            .inbox
+            .acked("host_disk/host/host//")
+            .unwrap()
+            .note
+            .as_deref(),
+        Some("disk cleanup running")
+    );
+    // s: 1h, then 4h, then 24h, then lifted.
+    key(&mut s, 's');
+    assert!(s.alerts.is_empty(), "silenced alerts leave the header");
+    let until = |s: &State| {
+        s.alert_desk
+            .inbox
+            .silences
+            .get("host_disk/host/host//")
+            .map(|u| (*u - Utc::now()).num_minutes())
+    };
+    assert_eq!(until(&s), Some(59));
+    key(&mut s, 's');
+    assert_eq!(until(&s), Some(239));
+    key(&mut s, 's');
+    assert_eq!(until(&s), Some(1439));
+    let fx = key(&mut s, 's');
+    assert_eq!(until(&s), None);
+    assert!(matches!(fx.as_slice(), [Effect::SaveInbox(_)]));
+    assert_eq!(s.alerts.len(), 1);
+}
+
+#[test]
+fn enter_jumps_to_the_cause() {
+    let mut s = state();
+    host_full(&mut s);
+    update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert_eq!(s.focus, Pane::Host);
+    assert!(s.zoomed);
+    let ps = s.pane_state(Pane::Host);
+    assert_eq!(ps.selected_key.as_deref(), Some("/"));
+    let m = s.pane_model(Pane::Host);
+    assert_eq!(m.tables[ps.table].title, "Disks");
+}
+
+#[test]
+fn a_new_critical_alert_rings_the_bell_once() {
+    let mut s = state();
+    let fx = update(
+        &mut s,
+        Event::Source {
+            generation: 0,
+            index: 0,
+            update: Update::Status(Status::Error("refused".into())),
+        },
+    );
+    assert!(fx.contains(&Effect::Bell), "{fx:?}");
+    let fx = update(
+        &mut s,
+        Event::Source {
+            generation: 0,
+            index: 0,
+            update: Update::Status(Status::Error("refused".into())),
+        },
+    );
+    assert!(!fx.contains(&Effect::Bell));
+}
