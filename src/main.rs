@@ -115,7 +115,6 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
         _ => {}
     }
     let cfg = load_config(&cli).map_err(|e| e.to_string())?;
-    opsdeck::alerts::configure(cfg.alerts.clone());
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
@@ -163,12 +162,13 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                     &ctx,
                     config,
                     &only,
+                    &cfg.alerts,
                     per_poll,
                     timeout,
                     |s, elapsed| eprintln!("{}", report::progress_line(s, elapsed)),
                 ))
             } else {
-                rt.block_on(report::take(&ctx, config, &only, timeout))
+                rt.block_on(report::take(&ctx, config, &only, &cfg.alerts, timeout))
             };
             match output {
                 Output::Json => println!(
@@ -188,7 +188,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
         }
         Some(Cmd::Snapshot { output, timeout }) => {
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
-            let snap = rt.block_on(report::take(&ctx, config, &[], timeout));
+            let snap = rt.block_on(report::take(&ctx, config, &[], &cfg.alerts, timeout));
             match output {
                 Output::Json => println!(
                     "{}",

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::alerts::Severity;
 use crate::alerts::alertmanager::postable;
 use crate::app::event::Effect;
-use crate::app::state::{Pane, State};
+use crate::app::state::{Origin, Pane, RowId, State};
 use crate::views::Level;
 
 /// `s` cycles through these, then lifts the silence.
@@ -86,10 +86,9 @@ pub fn repush(state: &State, _now: DateTime<Utc>) -> Vec<Effect> {
 
 /// The key of the selected inbox row, if it is a live alert.
 fn selected_alert(state: &State) -> Result<String, String> {
-    let model = state.pane_model(Pane::Alerts).into_owned();
     let key = state
-        .selected_row(Pane::Alerts, &model)
-        .map(|r| r.key.clone())
+        .selected(Pane::Alerts)
+        .map(|(_, r)| r.key.clone())
         .ok_or("no alert selected")?;
     if state.alert_desk.is_live(&key) {
         Ok(key)
@@ -107,7 +106,7 @@ pub fn ack(state: &mut State, note: Option<String>) -> Vec<Effect> {
         Ok(k) => k,
         Err(e) => return say(state, e, Level::Warn),
     };
-    let now = Utc::now();
+    let now = state.now;
     let inbox = &mut state.alert_desk.inbox;
     let msg = if note.is_none() && inbox.acked(&key).is_some() {
         inbox.unack(&key);
@@ -121,6 +120,7 @@ pub fn ack(state: &mut State, note: Option<String>) -> Vec<Effect> {
         m
     };
     let fx = vec![save(state)];
+    state.refresh(Pane::Alerts);
     say(state, msg, Level::Info);
     fx
 }
@@ -135,7 +135,7 @@ pub fn silence(state: &mut State, duration: Option<Duration>) -> Vec<Effect> {
         Ok(k) => k,
         Err(e) => return say(state, e, Level::Warn),
     };
-    let now = Utc::now();
+    let now = state.now;
     let inbox = &mut state.alert_desk.inbox;
     let left = inbox
         .silenced_until(&key, now)
@@ -164,48 +164,60 @@ pub fn silence(state: &mut State, duration: Option<Duration>) -> Vec<Effect> {
     };
     state.alerts = state.alert_desk.loud(now);
     let fx = vec![save(state)];
+    state.refresh(Pane::Alerts);
     say(state, msg, Level::Info);
     fx
 }
 
-/// Enter on an alert: focus the pane of its source, select the source, the table and the
-/// row that caused it.
+/// Enter on an alert: focus the pane of its source, select the source, the tab and the row
+/// that caused it.
 pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
-    let model = state.pane_model(Pane::Alerts).into_owned();
-    let Some(key) = state
-        .selected_row(Pane::Alerts, &model)
-        .map(|r| r.key.clone())
-    else {
+    let Some(key) = state.selected(Pane::Alerts).map(|(_, r)| r.key.clone()) else {
         return say(state, "no alert selected", Level::Muted);
     };
     let Some(j) = state.alert_desk.jump(&key).cloned() else {
         return say(state, "this alert has no cause to go to", Level::Muted);
     };
-    let pane = Pane::of(j.kind);
-    let source = state
+    let Some(index) = state
+        .sources
+        .iter()
+        .position(|s| s.kind == j.kind && s.name == j.source)
+    else {
+        return say(
+            state,
+            "the alert's source is not in this context",
+            Level::Muted,
+        );
+    };
+    let pane = j.kind.pane();
+    let position = state
         .pane_sources(pane)
         .iter()
-        .position(|&i| state.sources[i].kind == j.kind && state.sources[i].name == j.source)
+        .position(|&i| i == index)
         .unwrap_or(0);
     state.focus = pane;
     state.zoomed = true;
     {
         let ps = state.pane_state_mut(pane);
-        ps.source = source;
+        ps.source = position;
         ps.filter.clear();
         ps.detail = None;
+        ps.table = 0;
     }
-    let tables: Vec<String> = state
-        .pane_model(pane)
-        .tables
+    state.refresh(pane);
+    let table = state
+        .view(pane)
+        .tabs
         .iter()
-        .map(|t| t.title.clone())
-        .collect();
-    let table = tables.iter().position(|t| *t == j.table).unwrap_or(0);
+        .position(|t| t.title == j.table)
+        .unwrap_or(0);
     let ps = state.pane_state_mut(pane);
     ps.table = table;
-    ps.selected = 0;
-    ps.selected_key = (!j.key.is_empty()).then(|| j.key.clone());
+    ps.selected = (!j.key.is_empty()).then(|| RowId {
+        origin: Origin::Source(index),
+        key: j.key.clone(),
+    });
+    state.refresh(pane);
     let what = if j.key.is_empty() {
         j.table.clone()
     } else {
@@ -217,6 +229,3 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
         Level::Info,
     )
 }
-
-#[cfg(test)]
-mod tests;

@@ -8,6 +8,7 @@ pub mod run;
 pub mod state;
 pub mod terminal;
 pub mod update;
+pub mod view;
 
 pub use event::{Effect, Event};
 pub use state::State;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Timelike;
+use chrono::{Timelike, Utc};
 use futures::StreamExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use super::event::{Effect, Event};
 use super::state::State;
 use super::terminal;
-use crate::actions::{self, audit};
+use crate::actions::{self, Op, audit};
+use crate::sources::system::Done;
 use crate::theme::Theme;
 
 /// Renders at most this often; events arriving in between are folded into one frame.
@@ -24,8 +25,12 @@ pub struct Runtime {
     pub config_dir: std::path::PathBuf,
 }
 
+type DoneTx = mpsc::UnboundedSender<Done<Op>>;
+
 struct Sources {
     tasks: Vec<JoinHandle<()>>,
+    /// Per source (same index as `state.sources`): where results of actions on it go.
+    done: Vec<DoneTx>,
     now: Arc<Notify>,
 }
 
@@ -33,31 +38,49 @@ impl Sources {
     fn start(state: &State, tx: &mpsc::UnboundedSender<Event>) -> Sources {
         let now = Arc::new(Notify::new());
         let generation = state.generation;
+        let mut done = Vec::new();
         let tasks = state
             .specs()
             .into_iter()
             .enumerate()
             .map(|(index, spec)| {
+                let (done_tx, done_rx) = mpsc::unbounded_channel();
+                done.push(done_tx);
+                let tx = tx.clone();
                 crate::sources::spawn(
                     spec,
+                    &state.ctx,
                     state.config.refresh,
                     now.clone(),
-                    tx.clone(),
-                    move |update| Event::Source {
-                        generation,
-                        index,
-                        update,
+                    done_rx,
+                    move |update| {
+                        tx.send(Event::Source {
+                            generation,
+                            index,
+                            update,
+                        })
+                        .is_ok()
                     },
                 )
             })
             .collect();
-        Sources { tasks, now }
+        Sources { tasks, done, now }
+    }
+
+    /// The result channel of the source a command ran against.
+    fn done_of(&self, state: &State, cmd: &actions::Command) -> Option<DoneTx> {
+        let i = state
+            .sources
+            .iter()
+            .position(|s| s.kind == cmd.kind && s.name == cmd.source)?;
+        self.done.get(i).cloned()
     }
 
     fn stop(&mut self) {
         for t in self.tasks.drain(..) {
             t.abort();
         }
+        self.done.clear();
     }
 }
 
@@ -156,10 +179,10 @@ async fn event_loop(
             rx.recv().await
         };
         if let Some(ev) = event {
-            let mut effects = super::update(&mut state, ev);
+            let mut effects = super::update(&mut state, ev, Utc::now());
             // Fold everything already queued into this frame.
             while let Ok(ev) = rx.try_recv() {
-                effects.extend(super::update(&mut state, ev));
+                effects.extend(super::update(&mut state, ev, Utc::now()));
             }
             for effect in effects {
                 match effect {
@@ -185,7 +208,8 @@ async fn event_loop(
                         });
                     }
                     Effect::Execute(command, context) => {
-                        spawn_action(&state, *command, context, &rt, tx.clone())
+                        let done = sources.done_of(&state, &command);
+                        spawn_action(&state, *command, context, &rt, tx.clone(), done)
                     }
                     Effect::AuditRefused(command, why) => {
                         let path = rt.audit_log.clone();
@@ -275,6 +299,7 @@ fn spawn_action(
     context: String,
     rt: &Runtime,
     tx: mpsc::UnboundedSender<Event>,
+    done: Option<DoneTx>,
 ) {
     let ctx = state.ctx.clone();
     let timeout = state.config.action_timeout;
@@ -303,6 +328,14 @@ fn spawn_action(
             (Ok(m), Err(e)) => Err(format!("{m}, but the audit log was not written: {e}")),
             (Err(m), Err(e)) => Err(format!("{m}; audit log not written: {e}")),
         };
+        // The source learns what happened to it (a verification shows in its next sample).
+        if let Some(done) = done {
+            let _ = done.send(Done {
+                op: command.op.clone(),
+                result: result.clone(),
+                at: crate::sources::now_local().to_rfc3339(),
+            });
+        }
         let _ = tx.send(Event::ActionDone {
             command: Box::new(command),
             result,

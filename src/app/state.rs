@@ -1,75 +1,19 @@
 //! The console's state, owned by the loop. Render reads it; only `update` changes it.
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Utc};
 
+use super::view::{self, PaneView, RowAt};
 use crate::actions::Command;
 use crate::alerts::{self, Alert, SourceView};
-use crate::config::keymap::Keymap;
+use crate::config::keymap::{Action, Keymap};
 use crate::config::{Config, ContextSpec};
 use crate::sources::{Sample, SourceKind, SourceSpec, Status};
 use crate::theme::Theme;
-use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table};
+use crate::views::{Level, PaneModel, Row};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pane {
-    Kafka,
-    Postgres,
-    Redis,
-    Backups,
-    Alerts,
-    Host,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 6] = [
-        Pane::Kafka,
-        Pane::Postgres,
-        Pane::Redis,
-        Pane::Backups,
-        Pane::Alerts,
-        Pane::Host,
-    ];
-
-    pub fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Kafka => "Kafka",
-            Pane::Postgres => "Databases",
-            Pane::Redis => "Redis",
-            Pane::Backups => "Backups",
-            Pane::Alerts => "Alerts",
-            Pane::Host => "Host",
-        }
-    }
-
-    /// The `:` command that focuses it.
-    pub fn command(self) -> &'static str {
-        match self {
-            Pane::Kafka => "kafka",
-            Pane::Postgres => "pg",
-            Pane::Redis => "redis",
-            Pane::Backups => "backups",
-            Pane::Alerts => "alerts",
-            Pane::Host => "host",
-        }
-    }
-
-    pub fn of(kind: SourceKind) -> Pane {
-        match kind {
-            SourceKind::Kafka => Pane::Kafka,
-            SourceKind::Postgres => Pane::Postgres,
-            SourceKind::Redis => Pane::Redis,
-            SourceKind::Backup => Pane::Backups,
-            SourceKind::Host | SourceKind::Endpoint => Pane::Host,
-        }
-    }
-}
+pub use crate::views::Pane;
 
 pub struct SourceState {
     pub kind: SourceKind,
@@ -109,19 +53,34 @@ impl SourceState {
     }
 }
 
+/// Where a row comes from: a source's model, or the Alerts pane's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    Source(usize),
+    Alerts,
+}
+
+/// A row's identity: where it comes from and its key. Selection, marks and the open detail
+/// follow it across polls; a row that is gone is selected no more.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId {
+    pub origin: Origin,
+    pub key: String,
+}
+
 /// Per-pane navigation.
 #[derive(Debug, Clone, Default)]
 pub struct PaneState {
-    /// Which source of the pane's kind is shown when zoomed.
+    /// Which of the pane's sources is shown (panes that show one source at a time).
     pub source: usize,
-    /// Which table (tab) of the zoomed pane.
+    /// Which tab of the zoomed pane.
     pub table: usize,
-    pub selected: usize,
-    pub selected_key: Option<String>,
+    /// The selected row; `None` before one was chosen (the first row is then taken).
+    pub selected: Option<RowId>,
     pub filter: String,
-    pub marked: BTreeSet<String>,
+    pub marked: BTreeSet<RowId>,
     /// The row whose detail is open.
-    pub detail: Option<String>,
+    pub detail: Option<RowId>,
 }
 
 /// A one-line text input (command line, filter, typed confirmation).
@@ -155,12 +114,14 @@ impl Confirm {
     }
 }
 
-/// A guarded action waiting for a typed parameter (a count, a duration, a name).
+/// A verb waiting for a typed parameter (a count, a duration, a name), with where it was
+/// pressed so the answer plans the same target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ask {
-    pub action: crate::config::keymap::Action,
+    pub action: Action,
+    pub source: usize,
     pub table: usize,
-    pub key: String,
+    pub key: Option<String>,
     pub question: String,
     pub input: Input,
 }
@@ -190,13 +151,19 @@ pub struct State {
     pub focus: Pane,
     pub zoomed: bool,
     pub panes: [PaneState; 6],
+    /// What each pane shows now (tabs, visible rows, selection, offered keys), kept up to
+    /// date by `update`; render and the mouse read it.
+    pub views: [PaneView; 6],
+    /// The Alerts pane's model, rebuilt when alerts or its selection change.
+    pub alerts_model: PaneModel,
     pub mode: Mode,
     pub message: Option<(String, Level)>,
     /// Firing, unsilenced alerts, worst first (the header shows the first).
     pub alerts: Vec<Alert>,
     /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
     pub alert_desk: alerts::Desk,
-    pub now: DateTime<Local>,
+    /// The time of the event being handled (the header shows it); set by `update`.
+    pub now: DateTime<Utc>,
     pub size: (u16, u16),
     pub quit: bool,
     /// Something visible changed since the last frame.
@@ -224,11 +191,13 @@ impl State {
             focus: Pane::Kafka,
             zoomed: false,
             panes: Default::default(),
+            views: Default::default(),
+            alerts_model: PaneModel::default(),
             mode: Mode::Normal,
             message: None,
             alerts: Vec::new(),
             alert_desk: alerts::Desk::default(),
-            now: Local::now(),
+            now: Utc::now(),
             size: (80, 24),
             quit: false,
             dirty: true,
@@ -247,6 +216,7 @@ impl State {
         self.panes = Default::default();
         self.alerts.clear();
         self.alert_desk.engine = Default::default();
+        self.refresh_all();
     }
 
     pub fn readonly(&self) -> bool {
@@ -261,32 +231,113 @@ impl State {
         &mut self.panes[pane.index()]
     }
 
+    pub fn view(&self, pane: Pane) -> &PaneView {
+        &self.views[pane.index()]
+    }
+
     /// Indices (into `sources`) of the sources shown in a pane.
     pub fn pane_sources(&self, pane: Pane) -> Vec<usize> {
         self.sources
             .iter()
             .enumerate()
-            .filter(|(_, s)| Pane::of(s.kind) == pane)
+            .filter(|(_, s)| s.kind.pane() == pane)
             .map(|(i, _)| i)
             .collect()
     }
 
-    /// The source a zoomed single-system pane shows.
-    pub fn current_source(&self, pane: Pane) -> Option<&SourceState> {
+    /// The index of the source a one-source-at-a-time pane shows.
+    pub fn current_source_index(&self, pane: Pane) -> Option<usize> {
         let ids = self.pane_sources(pane);
         let i = self
             .pane_state(pane)
             .source
             .min(ids.len().saturating_sub(1));
-        ids.get(i).map(|&i| &self.sources[i])
+        ids.get(i).copied()
     }
 
-    pub fn recompute_alerts(&mut self) -> alerts::Outcome {
-        self.recompute_alerts_at(chrono::Utc::now())
+    pub fn current_source(&self, pane: Pane) -> Option<&SourceState> {
+        self.current_source_index(pane).map(|i| &self.sources[i])
+    }
+
+    /// The model rows of `origin` come from.
+    pub fn model(&self, origin: Origin) -> Option<&PaneModel> {
+        match origin {
+            Origin::Source(i) => self.sources.get(i)?.model.as_ref(),
+            Origin::Alerts => Some(&self.alerts_model),
+        }
+    }
+
+    pub fn row(&self, at: &RowAt) -> Option<&Row> {
+        self.model(at.origin)?
+            .tables
+            .get(at.table)?
+            .rows
+            .get(at.row)
+    }
+
+    /// The selected row of a pane's view, if any.
+    pub fn selected(&self, pane: Pane) -> Option<(&RowAt, &Row)> {
+        let v = self.view(pane);
+        let at = v.rows.get(v.selected?)?;
+        Some((at, self.row(at)?))
+    }
+
+    /// Rebuilds what a pane shows after its sources, tab, filter or selection changed.
+    pub fn refresh(&mut self, pane: Pane) {
+        if pane == Pane::Alerts {
+            self.rebuild_alerts_model();
+        }
+        let view = view::build(self, pane);
+        self.views[pane.index()] = view;
+        // A first look at a table selects its first row; a row that vanished stays
+        // selected by key (and so selects nothing) until the person moves.
+        let v = &self.views[pane.index()];
+        if self.panes[pane.index()].selected.is_none()
+            && let Some(first) = v.rows.first()
+            && let Some(row) = self.row(first)
+        {
+            let id = RowId {
+                origin: first.origin,
+                key: row.key.clone(),
+            };
+            self.panes[pane.index()].selected = Some(id);
+            let view = view::build(self, pane);
+            self.views[pane.index()] = view;
+        }
+    }
+
+    /// Opens tab `table` of a pane with nothing selected yet (its first row will be).
+    pub fn set_tab(&mut self, pane: Pane, table: usize) {
+        let ps = self.pane_state_mut(pane);
+        ps.table = table;
+        ps.selected = None;
+        ps.detail = None;
+        self.refresh(pane);
+    }
+
+    pub fn refresh_all(&mut self) {
+        for p in Pane::ALL {
+            self.refresh(p);
+        }
+    }
+
+    fn rebuild_alerts_model(&mut self) {
+        let ps = self.pane_state(Pane::Alerts);
+        self.alerts_model = alerts::pane::model(
+            &self.alert_desk,
+            &self.config.alerts,
+            &alerts::pane::Selection {
+                key: ps.selected.as_ref().map(|r| r.key.as_str()),
+                index: 0,
+                filter: &ps.filter,
+                table: ps.table,
+            },
+            self.alert_desk.clock.unwrap_or(self.now),
+        );
     }
 
     /// Evaluates the rules over the latest samples at `now`.
-    pub fn recompute_alerts_at(&mut self, now: chrono::DateTime<chrono::Utc>) -> alerts::Outcome {
+    pub fn recompute_alerts_at(&mut self, now: DateTime<Utc>) -> alerts::Outcome {
         let views: Vec<SourceView> = self
             .sources
             .iter()
@@ -306,152 +357,8 @@ impl State {
         self.alerts.first()
     }
 
-    /// What the zoomed pane shows. Single-system panes borrow their source's model; Backups,
-    /// Alerts and Host combine several sources.
-    pub fn pane_model(&self, pane: Pane) -> Cow<'_, PaneModel> {
-        match pane {
-            Pane::Kafka | Pane::Postgres | Pane::Redis => {
-                match self.current_source(pane).and_then(|s| s.model.as_ref()) {
-                    Some(m) => Cow::Borrowed(m),
-                    None => Cow::Owned(PaneModel::default()),
-                }
-            }
-            Pane::Backups => Cow::Owned(self.backups_model()),
-            Pane::Alerts => Cow::Owned(self.alerts_model()),
-            Pane::Host => Cow::Owned(self.host_model()),
-        }
-    }
-
-    fn backups_model(&self) -> PaneModel {
-        let mut m = PaneModel::default();
-        let mut rows = Vec::new();
-        for i in self.pane_sources(Pane::Backups) {
-            let s = &self.sources[i];
-            if let Some(Sample::Backup(b)) = &s.sample {
-                m.level = m.level.max(b.level());
-                m.tile.push(Summary::text(vec![
-                    Cell::new(format!("{} ", b.name)),
-                    Cell::level(b.verdict.label(), b.level()),
-                ]));
-                rows.push(Row::new(
-                    b.name.clone(),
-                    vec![
-                        Cell::new(b.name.clone()),
-                        Cell::new(b.kind.clone()),
-                        Cell::level(b.verdict.label(), b.level()),
-                        Cell::new(b.reason.clone()),
-                    ],
-                ));
-            }
-        }
-        m.tables.push(Table {
-            title: "Backups".into(),
-            columns: vec![
-                Column::left("NAME", 16),
-                Column::left("KIND", 12),
-                Column::left("VERDICT", 8),
-                Column::left("REASON", 30),
-            ],
-            rows,
-            empty: "no backup sources configured (add [[contexts.NAME.backups]])".into(),
-        });
-        m
-    }
-
-    fn alerts_model(&self) -> PaneModel {
-        let ps = self.pane_state(Pane::Alerts);
-        alerts::pane::model(
-            &self.alert_desk,
-            &self.config.alerts,
-            &alerts::pane::Selection {
-                key: ps.selected_key.as_deref(),
-                index: ps.selected,
-                filter: &ps.filter,
-                table: ps.table,
-            },
-            self.alert_desk.clock.unwrap_or_else(chrono::Utc::now),
-        )
-    }
-
-    fn host_model(&self) -> PaneModel {
-        let mut m = self
-            .sources
-            .iter()
-            .find(|s| s.kind == SourceKind::Host)
-            .and_then(|s| s.model.clone())
-            .unwrap_or_default();
-        let endpoints: Vec<&SourceState> = self
-            .sources
-            .iter()
-            .filter(|s| s.kind == SourceKind::Endpoint)
-            .collect();
-        if !endpoints.is_empty() {
-            let rows = endpoints
-                .iter()
-                .map(|s| {
-                    let (status, level) = s.status_line();
-                    let latency = match &s.sample {
-                        Some(Sample::Endpoint(e)) => match (&e.error, e.latency_ms) {
-                            (Some(err), _) => format!("DOWN {err}"),
-                            (None, Some(ms)) => format!("{ms:.1} ms"),
-                            (None, None) => "-".into(),
-                        },
-                        _ => "-".into(),
-                    };
-                    m.level = m.level.max(if level == Level::Crit {
-                        Level::Crit
-                    } else {
-                        Level::Normal
-                    });
-                    Row::new(
-                        s.name.clone(),
-                        vec![
-                            Cell::new(s.name.clone()),
-                            Cell::new(latency),
-                            Cell::level(status, level),
-                        ],
-                    )
-                })
-                .collect();
-            m.tables.push(Table {
-                title: "Endpoints".into(),
-                columns: vec![
-                    Column::left("ENDPOINT", 20),
-                    Column::right("LATENCY", 10),
-                    Column::left("STATUS", 30),
-                ],
-                rows,
-                empty: String::new(),
-            });
-        }
-        m
-    }
-
-    /// The rows of the focused table after the filter.
-    pub fn visible_rows<'a>(&self, pane: Pane, model: &'a PaneModel) -> Vec<&'a Row> {
-        let ps = self.pane_state(pane);
-        match model
-            .tables
-            .get(ps.table.min(model.tables.len().saturating_sub(1)))
-        {
-            Some(t) => t
-                .rows
-                .iter()
-                .filter(|r| ps.filter.is_empty() || r.matches(&ps.filter))
-                .collect(),
-            None => Vec::new(),
-        }
-    }
-
-    pub fn selected_row<'a>(&self, pane: Pane, model: &'a PaneModel) -> Option<&'a Row> {
-        let rows = self.visible_rows(pane, model);
-        let ps = self.pane_state(pane);
-        if let Some(key) = &ps.selected_key
-            && let Some(r) = rows.iter().find(|r| &r.key == key)
-        {
-            return Some(r);
-        }
-        rows.get(ps.selected.min(rows.len().saturating_sub(1)))
-            .copied()
+    /// The header's local time.
+    pub fn local_now(&self) -> DateTime<Local> {
+        self.now.with_timezone(&Local)
     }
 }

@@ -1,7 +1,7 @@
 //! `update`: events in, state changed and effects out. Pure: no I/O, no await, so every
 //! behaviour here is tested by feeding events.
 
-use chrono::Local;
+use chrono::{DateTime, Local, Utc};
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -9,13 +9,16 @@ use crossterm::event::{
 use super::alerts as alerts_ui;
 use super::commands;
 use super::event::{Effect, Event};
-use super::state::{Button, Confirm, Input, Mode, Pane, State};
+use super::state::{Button, Confirm, Input, Mode, Pane, RowId, State};
 use crate::config::keymap::Action;
-use crate::sources::{Status, Update};
+use crate::sources::{SourceKind, Status, Update};
 use crate::theme::Theme;
 use crate::views::Level;
 
-pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
+/// Applies one event at `now` (time enters here, so `update` stays pure and its tests
+/// choose the clock).
+pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
+    state.now = now;
     match event {
         Event::Key(k) if k.kind != KeyEventKind::Release => on_key(state, k),
         Event::Key(_) => vec![],
@@ -37,7 +40,6 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
             }
         }
         Event::Clock => {
-            state.now = Local::now();
             state.dirty = true;
             vec![]
         }
@@ -66,13 +68,19 @@ pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
                 state.alert_desk.external != list || state.alert_desk.alertmanager_error.is_some();
             state.alert_desk.external = list;
             state.alert_desk.alertmanager_error = None;
-            state.dirty |= changed;
+            if changed {
+                state.refresh(Pane::Alerts);
+                state.dirty = true;
+            }
             // Alertmanager resolves alerts not re-sent within its resolve_timeout.
-            alerts_ui::repush(state, chrono::Utc::now())
+            alerts_ui::repush(state, now)
         }
         Event::AlertsPulled(Err(e)) | Event::AlertsPushed(Err(e)) => {
-            state.dirty |= state.alert_desk.alertmanager_error.as_ref() != Some(&e);
-            state.alert_desk.alertmanager_error = Some(e);
+            if state.alert_desk.alertmanager_error.as_ref() != Some(&e) {
+                state.alert_desk.alertmanager_error = Some(e);
+                state.refresh(Pane::Alerts);
+                state.dirty = true;
+            }
             vec![]
         }
         Event::AlertsPushed(Ok(())) => vec![],
@@ -95,7 +103,9 @@ fn say(state: &mut State, text: impl Into<String>, level: Level) -> Vec<Effect> 
 }
 
 fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
-    let visible = !state.zoomed || Pane::of(state.sources[index].kind) == state.focus;
+    let now = state.now;
+    let pane = state.sources[index].kind.pane();
+    let visible = !state.zoomed || pane == state.focus;
     let before = state.alerts.clone();
     let src = &mut state.sources[index];
     let changed = match update {
@@ -115,20 +125,33 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
             };
             let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
             src.status = Status::Ok;
-            src.last_ok = Some(Local::now());
+            src.last_ok = Some(now.with_timezone(&Local));
             src.sample = Some(sample);
             src.model = Some(model);
             changed
         }
     };
-    let now = chrono::Utc::now();
+    // "polling…" lasts until an answer comes.
+    if state.message.as_ref().is_some_and(|(m, _)| m == POLLING) {
+        state.message = None;
+        state.dirty = true;
+    }
+    if changed {
+        state.refresh(pane);
+    }
     let outcome = state.recompute_alerts_at(now);
     let alerts_changed = state.alerts != before || !outcome.transitions.is_empty();
-    if (changed && visible) || alerts_changed || state.focus == Pane::Alerts {
+    if alerts_changed || state.focus == Pane::Alerts {
+        state.refresh(Pane::Alerts);
+    }
+    if (changed && visible) || alerts_changed || (state.focus == Pane::Alerts && state.zoomed) {
         state.dirty = true;
     }
     alerts_ui::effects(state, &outcome, now)
 }
+
+/// The message shown while a poll asked for with the refresh key is under way.
+const POLLING: &str = "polling…";
 
 /// Keys of a one-line text field. These are the field's own editing keys, like in any
 /// terminal prompt, not console actions, so they are not in the keymap.
@@ -194,12 +217,15 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
             let pane = state.focus;
             match edit(&mut input, &k) {
                 Edit::Submit => {}
-                Edit::Cancel => state.pane_state_mut(pane).filter.clear(),
+                Edit::Cancel => {
+                    state.pane_state_mut(pane).filter.clear();
+                    state.refresh(pane);
+                }
                 Edit::Changed => {
                     let ps = state.pane_state_mut(pane);
                     ps.filter = input.text.clone();
-                    ps.selected = 0;
-                    ps.selected_key = None;
+                    ps.selected = None;
+                    state.refresh(pane);
                     state.mode = Mode::Filter(input);
                 }
                 Edit::Complete | Edit::None => state.mode = Mode::Filter(input),
@@ -283,6 +309,13 @@ fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<E
         }
     }
     let cancel = |state: &mut State| say(state, "cancelled", Level::Muted);
+    let run = |state: &mut State, c: &Confirm| {
+        state.mode = Mode::Running(Box::new(c.command.clone()));
+        vec![Effect::Execute(
+            Box::new(c.command.clone()),
+            state.context.clone(),
+        )]
+    };
     match (k.code, action_of(state, &k)) {
         (KeyCode::Esc, _) | (_, Some(Action::Back)) => cancel(state),
         (KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right, _)
@@ -295,19 +328,14 @@ fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<E
             state.mode = Mode::Confirm(c.clone());
             vec![]
         }
-        (KeyCode::Enter, _) | (_, Some(Action::Select)) => match c.focus {
-            Button::Cancel => cancel(state),
-            Button::Confirm if c.can_confirm() => {
-                state.mode = Mode::Running(Box::new(c.command.clone()));
-                vec![Effect::Execute(
-                    Box::new(c.command.clone()),
-                    state.context.clone(),
-                )]
-            }
-            Button::Confirm => {
+        // A typed name that matches is the confirmation itself.
+        (KeyCode::Enter, _) | (_, Some(Action::Select)) if c.required.is_some() => {
+            if c.can_confirm() {
+                run(state, c)
+            } else {
                 state.message = Some((
                     format!(
-                        "type {:?} to confirm",
+                        "type {:?} to confirm (esc cancels)",
                         c.required.clone().unwrap_or_default()
                     ),
                     Level::Warn,
@@ -315,6 +343,10 @@ fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<E
                 state.mode = Mode::Confirm(c.clone());
                 vec![]
             }
+        }
+        (KeyCode::Enter, _) | (_, Some(Action::Select)) => match c.focus {
+            Button::Cancel => cancel(state),
+            Button::Confirm => run(state, c),
         },
         _ => {
             state.mode = Mode::Confirm(c.clone());
@@ -337,27 +369,42 @@ fn page(state: &State) -> usize {
     (state.size.1 as usize).saturating_sub(12).max(1)
 }
 
-fn move_selection(state: &mut State, to: impl Fn(usize, usize) -> usize) {
+/// Moves the selection within the focused pane's visible rows; `to` maps the current index
+/// (None when nothing is selected) and the row count to the new index.
+fn move_selection(state: &mut State, to: impl Fn(Option<usize>, usize) -> usize) {
     let pane = state.focus;
-    let model = state.pane_model(pane).into_owned();
-    let rows = state.visible_rows(pane, &model);
-    if rows.is_empty() {
+    let view = state.view(pane);
+    if view.rows.is_empty() {
         return;
     }
-    let current = state
-        .selected_row(pane, &model)
-        .and_then(|r| rows.iter().position(|x| x.key == r.key))
-        .unwrap_or(0);
-    let next = to(current, rows.len()).min(rows.len() - 1);
-    let key = rows[next].key.clone();
-    let ps = state.pane_state_mut(pane);
-    ps.selected = next;
-    ps.selected_key = Some(key);
+    let next = to(view.selected, view.rows.len()).min(view.rows.len() - 1);
+    let at = view.rows[next];
+    let Some(key) = state.row(&at).map(|r| r.key.clone()) else {
+        return;
+    };
+    state.pane_state_mut(pane).selected = Some(RowId {
+        origin: at.origin,
+        key,
+    });
+    state.refresh(pane);
+}
+
+/// Whether some system offers this action on its rows.
+fn is_verb(action: Action) -> bool {
+    SourceKind::ALL.iter().any(|k| k.verbs().contains(&action))
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     let pane = state.focus;
-    if action.is_mutating() {
+    if state.zoomed && pane == Pane::Alerts {
+        match action {
+            Action::Ack => return alerts_ui::ack(state, None),
+            Action::Silence => return alerts_ui::silence(state, None),
+            Action::Select => return alerts_ui::jump_to_cause(state),
+            _ => {}
+        }
+    }
+    if is_verb(action) {
         return guarded(state, action);
     }
     match action {
@@ -377,18 +424,19 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::NextPane => cycle_pane(state, 1),
         Action::PrevPane => cycle_pane(state, -1),
         Action::FocusKafka => focus(state, Pane::Kafka),
-        Action::FocusPostgres => focus(state, Pane::Postgres),
+        Action::FocusPostgres => focus(state, Pane::Databases),
         Action::FocusRedis => focus(state, Pane::Redis),
         Action::FocusBackups => focus(state, Pane::Backups),
         Action::FocusAlerts => focus(state, Pane::Alerts),
         Action::FocusHost => focus(state, Pane::Host),
         Action::Select if !state.zoomed => state.zoomed = true,
-        Action::Select if pane == Pane::Alerts => return alerts_ui::jump_to_cause(state),
         Action::Select => {
-            let model = state.pane_model(pane).into_owned();
-            if let Some(row) = state.selected_row(pane, &model) {
-                let key = row.key.clone();
-                state.pane_state_mut(pane).detail = Some(key);
+            if let Some((at, row)) = state.selected(pane) {
+                let id = RowId {
+                    origin: at.origin,
+                    key: row.key.clone(),
+                };
+                state.pane_state_mut(pane).detail = Some(id);
             }
         }
         Action::Back => {
@@ -397,21 +445,22 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                 ps.detail = None;
             } else if !ps.filter.is_empty() {
                 ps.filter.clear();
+                state.refresh(pane);
             } else {
                 state.zoomed = false;
             }
         }
         Action::Up if !state.zoomed => cycle_pane(state, -1),
         Action::Down if !state.zoomed => cycle_pane(state, 1),
-        Action::Up => move_selection(state, |i, _| i.saturating_sub(1)),
-        Action::Down => move_selection(state, |i, _| i + 1),
+        Action::Up => move_selection(state, |i, _| i.unwrap_or(0).saturating_sub(1)),
+        Action::Down => move_selection(state, |i, _| i.map_or(0, |i| i + 1)),
         Action::PageUp => {
             let p = page(state);
-            move_selection(state, |i, _| i.saturating_sub(p))
+            move_selection(state, |i, _| i.unwrap_or(0).saturating_sub(p))
         }
         Action::PageDown => {
             let p = page(state);
-            move_selection(state, |i, _| i + p)
+            move_selection(state, |i, _| i.map_or(0, |i| i + p))
         }
         Action::Top => move_selection(state, |_, _| 0),
         Action::Bottom => move_selection(state, |_, n| n - 1),
@@ -419,44 +468,56 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             cycle_pane(state, if action == Action::NextView { 1 } else { -1 })
         }
         Action::NextView | Action::PrevView => {
-            let n = state.pane_model(pane).tables.len().max(1);
-            let ps = state.pane_state_mut(pane);
-            ps.table = if action == Action::NextView {
-                (ps.table + 1) % n
+            let n = state.view(pane).tabs.len().max(1);
+            let current = state.view(pane).tab;
+            let next = if action == Action::NextView {
+                (current + 1) % n
             } else {
-                (ps.table + n - 1) % n
+                (current + n - 1) % n
             };
-            ps.selected = 0;
-            ps.selected_key = None;
-            ps.detail = None;
+            state.set_tab(pane, next);
         }
         Action::NextSource => {
-            let n = state.pane_sources(pane).len().max(1);
+            let n = state.pane_sources(pane).len();
+            if pane.merges_sources() || n < 2 {
+                return say(state, "this pane has one server", Level::Muted);
+            }
+            // Keep the tab (by title) when the next server has it.
+            let title = state.view(pane).current_tab().map(|t| t.title.clone());
             let ps = state.pane_state_mut(pane);
             ps.source = (ps.source + 1) % n;
-            ps.selected = 0;
-            ps.selected_key = None;
+            ps.selected = None;
+            ps.detail = None;
+            ps.table = 0;
+            state.refresh(pane);
+            if let Some(i) =
+                title.and_then(|t| state.view(pane).tabs.iter().position(|x| x.title == t))
+            {
+                state.set_tab(pane, i);
+            }
         }
         Action::Refresh => {
-            state.message = Some(("polling…".into(), Level::Muted));
+            state.message = Some((POLLING.into(), Level::Muted));
             return vec![Effect::PollNow];
         }
         Action::Mark => {
-            let model = state.pane_model(pane).into_owned();
-            if let Some(key) = state.selected_row(pane, &model).map(|r| r.key.clone()) {
+            if let Some((at, row)) = state.selected(pane) {
+                let id = RowId {
+                    origin: at.origin,
+                    key: row.key.clone(),
+                };
                 let ps = state.pane_state_mut(pane);
-                if !ps.marked.remove(&key) {
-                    ps.marked.insert(key);
+                if !ps.marked.remove(&id) {
+                    ps.marked.insert(id);
                 }
             }
-            move_selection(state, |i, _| i + 1);
+            move_selection(state, |i, _| i.map_or(0, |i| i + 1));
+            state.refresh(pane);
         }
-        Action::Ack if pane == Pane::Alerts => return alerts_ui::ack(state, None),
-        Action::Silence if pane == Pane::Alerts => return alerts_ui::silence(state, None),
-        Action::Ack | Action::Silence | Action::Verify => {
+        Action::Ack | Action::Silence => {
             return say(
                 state,
-                format!("{}: not available in this pane yet", action.name()),
+                format!("{}: works in the Alerts pane", action.hint()),
                 Level::Muted,
             );
         }
@@ -465,18 +526,19 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     vec![]
 }
 
-/// A key that would change a system: build the command from the selection, refuse it when
-/// read-only, otherwise open the confirmation with focus on Cancel.
+/// A verb: build the command from the selected row, refuse it when read-only and it would
+/// change the system, otherwise ask for its parameter or open the confirmation.
 fn guarded(state: &mut State, action: Action) -> Vec<Effect> {
     let plan = commands::plan(state, action);
-    if state.readonly() {
+    if state.readonly() && action.is_mutating() {
         // Refused whatever is selected; audited when the key named a concrete command.
         let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
         state.message = Some((format!("refused: {why}"), Level::Warn));
         return match plan {
-            Ok(commands::Next::Ready(command)) => {
+            Ok(commands::Next::Ready(command)) if command.changes_system() => {
                 vec![Effect::AuditRefused(Box::new(command), why)]
             }
+            Ok(commands::Next::Ready(command)) => confirm(state, command),
             _ => vec![],
         };
     }
@@ -490,9 +552,10 @@ fn guarded(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
-/// Refuses when read-only, otherwise opens the confirmation with the focus on Cancel.
+/// Refuses a change when read-only, otherwise opens the confirmation with the focus on
+/// Cancel.
 fn confirm(state: &mut State, command: crate::actions::Command) -> Vec<Effect> {
-    if state.readonly() {
+    if state.readonly() && command.changes_system() {
         let why = crate::actions::refuse_readonly(&state.context, state.cli_readonly);
         state.message = Some((format!("refused: {why}"), Level::Warn));
         return vec![Effect::AuditRefused(Box::new(command), why)];
@@ -511,7 +574,10 @@ fn confirm(state: &mut State, command: crate::actions::Command) -> Vec<Effect> {
 
 /// Every `:` command with its completion.
 pub fn command_names(state: &State) -> Vec<String> {
-    let mut v: Vec<String> = Pane::ALL.iter().map(|p| p.command().to_string()).collect();
+    let mut v: Vec<String> = Pane::ALL
+        .iter()
+        .map(|p| p.commands()[0].to_string())
+        .collect();
     v.extend(state.config.contexts.keys().map(|c| format!("ctx {c}")));
     v.extend(Theme::shipped_names().iter().map(|t| format!("theme {t}")));
     v.extend(
@@ -551,10 +617,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
     let mut words = line.split_whitespace();
     let head = words.next().unwrap_or("");
     let arg = words.next();
-    if let Some(p) = Pane::ALL
-        .iter()
-        .find(|p| p.command() == head || (head == "postgres" && **p == Pane::Postgres))
-    {
+    if let Some(p) = Pane::ALL.iter().find(|p| p.commands().contains(&head)) {
         state.focus = *p;
         state.zoomed = true;
         return vec![];
@@ -639,18 +702,7 @@ fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
                     }
                 }
             } else if let Some(row) = crate::ui::layout::table_row_at(state, area, m.row) {
-                let pane = state.focus;
-                let model = state.pane_model(pane).into_owned();
-                if let Some(key) = state
-                    .visible_rows(pane, &model)
-                    .get(row)
-                    .map(|r| r.key.clone())
-                {
-                    let ps = state.pane_state_mut(pane);
-                    ps.selected = row;
-                    ps.selected_key = Some(key);
-                    state.dirty = true;
-                }
+                move_selection(state, |_, _| row);
             }
             vec![]
         }

@@ -53,25 +53,25 @@ pub fn zoomed(body: Rect, summary_lines: u16) -> [Rect; 3] {
 
 /// Which visible table row (0-based, after scrolling) a screen row is, if any.
 pub fn table_row_at(state: &State, area: Rect, y: u16) -> Option<usize> {
-    let model = state.pane_model(state.focus);
-    let [_, _, table] = zoomed(frame(area)[1], model.summary.len() as u16);
+    let view = state.view(state.focus);
+    let [_, _, table] = zoomed(frame(area)[1], summary_height(state, state.focus));
     // First line of the table area is the column header.
     if y <= table.y || y >= table.y + table.height {
         return None;
     }
-    let rows = state.visible_rows(state.focus, &model).len();
-    let selected = state
-        .selected_row(state.focus, &model)
-        .and_then(|r| {
-            state
-                .visible_rows(state.focus, &model)
-                .iter()
-                .position(|x| x.key == r.key)
-        })
-        .unwrap_or(0);
-    let offset = scroll_offset(selected, rows, table.height.saturating_sub(1) as usize);
+    let rows = view.rows.len();
+    let offset = scroll_offset(
+        view.selected.unwrap_or(0),
+        rows,
+        table.height.saturating_sub(1) as usize,
+    );
     let i = offset + (y - table.y - 1) as usize;
     (i < rows).then_some(i)
+}
+
+/// Lines above the tabs of a zoomed pane: the status of its sources, then their summaries.
+pub fn summary_height(state: &State, pane: Pane) -> u16 {
+    crate::ui::panes::summary_lines(state, pane).len() as u16
 }
 
 /// First visible row so the selection stays on screen.

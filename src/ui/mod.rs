@@ -13,6 +13,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::state::{Mode, Pane, State};
 use crate::config::keymap::Action;
+use crate::sources::Availability;
 use crate::views::Level;
 
 pub fn draw(f: &mut Frame, state: &State) {
@@ -87,7 +88,7 @@ fn draw_header(f: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(" ", base));
     }
     spans.push(Span::styled(
-        format!(" {} ", state.now.format("%H:%M")),
+        format!(" {} ", state.local_now().format("%H:%M")),
         base,
     ));
     match state.worst_alert() {
@@ -154,17 +155,62 @@ fn draw_message(f: &mut Frame, area: Rect, state: &State) {
     f.render_widget(Paragraph::new(line), area);
 }
 
-/// The actions a pane offers when zoomed (for the hint bar and the help).
-pub fn pane_actions(pane: Pane) -> &'static [Action] {
-    use crate::sources::{backups, kafka, postgres, redis};
-    match pane {
-        Pane::Kafka => kafka::ACTIONS,
-        Pane::Postgres => postgres::ACTIONS,
-        Pane::Redis => redis::ACTIONS,
-        Pane::Backups => backups::ACTIONS,
-        Pane::Alerts => &[Action::Ack, Action::Silence],
-        Pane::Host => &[],
+/// One entry of the hint bar: a key, its word, and whether it can run now.
+pub struct Hint {
+    pub action: Action,
+    pub label: &'static str,
+    /// Dimmed: refused here (why is said when pressed), or a change in read-only mode.
+    pub dimmed: bool,
+}
+
+/// The hint bar's keys, in order: navigation that applies, the keys the selected row offers
+/// (from the pane's view), then the global ones.
+pub fn hints(state: &State) -> Vec<Hint> {
+    let plain = |action: Action, label: &'static str| Hint {
+        action,
+        label,
+        dimmed: false,
+    };
+    let mut out = Vec::new();
+    let pane = state.focus;
+    if state.zoomed {
+        let v = state.view(pane);
+        out.push(plain(Action::Back, "back"));
+        if v.selected.is_some() {
+            out.push(plain(
+                Action::Select,
+                if pane == Pane::Alerts {
+                    "go to cause"
+                } else {
+                    "detail"
+                },
+            ));
+        }
+        if v.tabs.len() > 1 {
+            out.push(plain(Action::NextView, "view"));
+        }
+        if !pane.merges_sources() && state.pane_sources(pane).len() > 1 {
+            out.push(plain(Action::NextSource, "server"));
+        }
+        out.push(plain(Action::Filter, "filter"));
+        for o in &v.offers {
+            out.push(Hint {
+                action: o.action,
+                label: o.label,
+                dimmed: matches!(o.availability, Availability::Refused(_))
+                    || (o.action.is_mutating() && state.readonly()),
+            });
+        }
+    } else {
+        out.push(plain(Action::Select, "zoom"));
+        out.push(plain(Action::NextPane, "next"));
     }
+    out.extend([
+        plain(Action::Command, "cmd"),
+        plain(Action::Help, "help"),
+        plain(Action::Quit, "quit"),
+    ]);
+    out
 }
 
 fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
@@ -178,77 +224,22 @@ fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
         f.render_widget(Paragraph::new(line), area);
         return;
     }
-    let mut actions: Vec<(Action, &str)> = Vec::new();
-    if state.zoomed {
-        actions.extend([
-            (Action::Back, "back"),
-            (
-                Action::Select,
-                if state.focus == Pane::Alerts {
-                    "go to cause"
-                } else {
-                    "detail"
-                },
-            ),
-            (Action::NextView, "view"),
-            (Action::Filter, "filter"),
-        ]);
-        actions.extend(pane_actions(state.focus).iter().map(|a| (*a, short(*a))));
-    } else {
-        actions.extend([
-            (Action::Select, "zoom"),
-            (Action::NextPane, "next"),
-            (Action::Filter, "filter"),
-        ]);
-    }
-    actions.extend([
-        (Action::Command, "cmd"),
-        (Action::Help, "help"),
-        (Action::Quit, "quit"),
-    ]);
     let mut spans = Vec::new();
-    for (a, label) in actions {
-        let keys = state.keymap.keys_of(a);
+    for h in hints(state) {
+        let keys = state.keymap.keys_of(h.action);
         let Some(k) = keys.first() else { continue };
-        let disabled = a.is_mutating() && state.readonly();
-        let key_style = if disabled {
+        let key_style = if h.dimmed {
             Style::new().fg(t.muted).add_modifier(Modifier::CROSSED_OUT)
         } else {
             Style::new().fg(t.key).add_modifier(Modifier::BOLD)
         };
         spans.push(Span::styled(format!("{k}"), key_style));
         spans.push(Span::styled(
-            format!(" {label}  "),
+            format!(" {}  ", h.label),
             Style::new().fg(t.muted),
         ));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-fn short(a: Action) -> &'static str {
-    match a {
-        Action::CancelQuery => "cancel",
-        Action::Terminate => "terminate",
-        Action::Bgsave => "bgsave",
-        Action::DeleteTopic => "delete",
-        Action::Mark => "mark",
-        Action::Failover => "failover",
-        Action::Bgrewriteaof => "aof rewrite",
-        Action::SetPolicy => "set policy",
-        Action::ResetOffsets => "reset offsets",
-        Action::ResetOffsetsEarliest => "replay",
-        Action::ResetOffsetsTo => "reset to…",
-        Action::AddPartitions => "partitions",
-        Action::ElectLeaders => "elect leaders",
-        Action::TerminateIdle => "kill idle-in-tx",
-        Action::ConnectionLimit => "conn limit",
-        Action::CreateTopic => "new topic",
-        Action::Ack => "ack",
-        Action::Silence => "silence",
-        Action::Verify => "verify",
-        Action::BackupNow => "backup",
-        _ => "",
-    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,19 @@ use crate::sources::redis::{NodeInfo, RedisSample};
 use crate::sources::{Sample, Status, Update};
 use crate::theme::Theme;
 
+/// The clock of every snapshot: 03:12 local time.
+fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::Local
+        .with_ymd_and_hms(2026, 11, 25, 3, 12, 0)
+        .single()
+        .expect("valid time")
+        .with_timezone(&chrono::Utc)
+}
+
+fn update(s: &mut State, e: crate::app::Event) -> Vec<crate::app::Effect> {
+    crate::app::update(s, e, t0())
+}
+
 fn state() -> State {
     let mut s = State::new(
         Config::default(),
@@ -20,10 +33,7 @@ fn state() -> State {
         Theme::default(),
         Keymap::builtin_default(),
     );
-    s.now = chrono::Local
-        .with_ymd_and_hms(2026, 11, 25, 3, 12, 0)
-        .single()
-        .expect("valid time");
+    s.now = t0();
     let host = HostSample {
         hostname: "oncall-1".into(),
         cpu_percent: 12.0,
@@ -57,18 +67,18 @@ fn state() -> State {
         mode: "standalone".into(),
         ..Default::default()
     };
-    let feed = |s: &mut State, kind, update| {
+    let feed = |s: &mut State, kind, u: Update| {
         let index = s
             .sources
             .iter()
             .position(|x| x.kind == kind)
             .expect("source");
-        crate::app::update(
+        update(
             s,
             crate::app::Event::Source {
                 generation: 0,
                 index,
-                update,
+                update: u,
             },
         );
     };
@@ -87,12 +97,6 @@ fn state() -> State {
         crate::sources::SourceKind::Postgres,
         Update::Status(Status::Error("connection refused".into())),
     );
-    // Source timestamps are wall-clock; fix them for stable snapshots.
-    for src in &mut s.sources {
-        if src.last_ok.is_some() {
-            src.last_ok = Some(s.now);
-        }
-    }
     s
 }
 
@@ -166,6 +170,7 @@ fn zoomed_alerts() {
         .silence("am/4f2a", now + chrono::Duration::hours(4));
     s.focus = Pane::Alerts;
     s.zoomed = true;
+    s.refresh(Pane::Alerts);
     both_sizes("zoomed_alerts", &mut s);
 }
 
@@ -286,7 +291,7 @@ fn zoomed_postgres() {
         .iter()
         .position(|x| x.kind == crate::sources::SourceKind::Postgres)
         .expect("pg");
-    crate::app::update(
+    update(
         &mut s,
         crate::app::Event::Source {
             generation: 0,
@@ -294,12 +299,7 @@ fn zoomed_postgres() {
             update: Update::Sample(Sample::Postgres(Box::new(pg))),
         },
     );
-    for src in &mut s.sources {
-        if src.last_ok.is_some() {
-            src.last_ok = Some(s.now);
-        }
-    }
-    s.focus = Pane::Postgres;
+    s.focus = Pane::Databases;
     s.zoomed = true;
     both_sizes("zoomed_postgres", &mut s);
 }
@@ -460,7 +460,7 @@ fn kafka_state() -> State {
         .iter()
         .position(|x| x.kind == crate::sources::SourceKind::Kafka)
         .expect("kafka source in the default context");
-    crate::app::update(
+    update(
         &mut s,
         crate::app::Event::Source {
             generation: 0,
@@ -468,15 +468,23 @@ fn kafka_state() -> State {
             update: Update::Sample(Sample::Kafka(Box::new(kafka))),
         },
     );
-    for src in &mut s.sources {
-        if src.last_ok.is_some() {
-            src.last_ok = Some(s.now);
-        }
-    }
     s.focus = Pane::Kafka;
     s.zoomed = true;
-    s.pane_state_mut(Pane::Kafka).table = TABLE_GROUPS;
+    s.set_tab(Pane::Kafka, TABLE_GROUPS);
     s
+}
+
+/// A row of the Kafka source.
+fn kafka_row(s: &State, key: &str) -> crate::app::state::RowId {
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Kafka)
+        .expect("kafka source");
+    crate::app::state::RowId {
+        origin: crate::app::state::Origin::Source(index),
+        key: key.into(),
+    }
 }
 
 #[test]
@@ -487,7 +495,7 @@ fn zoomed_kafka() {
 #[test]
 fn kafka_group_detail() {
     let mut s = kafka_state();
-    s.pane_state_mut(Pane::Kafka).detail = Some("billing".into());
+    s.pane_state_mut(Pane::Kafka).detail = Some(kafka_row(&s, "billing"));
     both_sizes("kafka_group_detail", &mut s);
 }
 
@@ -495,9 +503,9 @@ fn kafka_group_detail() {
 fn kafka_topics_and_partitions() {
     use crate::sources::kafka::TABLE_TOPICS;
     let mut s = kafka_state();
-    s.pane_state_mut(Pane::Kafka).table = TABLE_TOPICS;
+    s.set_tab(Pane::Kafka, TABLE_TOPICS);
     both_sizes("kafka_topics", &mut s);
-    s.pane_state_mut(Pane::Kafka).detail = Some("orders".into());
+    s.pane_state_mut(Pane::Kafka).detail = Some(kafka_row(&s, "orders"));
     both_sizes("kafka_topic_partitions", &mut s);
 }
 
@@ -505,6 +513,6 @@ fn kafka_topics_and_partitions() {
 fn kafka_brokers() {
     use crate::sources::kafka::TABLE_BROKERS;
     let mut s = kafka_state();
-    s.pane_state_mut(Pane::Kafka).table = TABLE_BROKERS;
+    s.set_tab(Pane::Kafka, TABLE_BROKERS);
     both_sizes("kafka_brokers", &mut s);
 }

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod alerts;
 pub mod config;
+pub mod metrics;
 pub mod report;
 pub mod sources;
 pub mod topics;

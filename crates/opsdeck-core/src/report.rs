@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::alerts::{self, Alert, Severity, SourceView};
+use crate::alerts::{self, Alert, RuleSet, Severity, SourceView};
 use crate::config::Context;
 use crate::config::secrets::redact_urls;
 use crate::sources::{self, Sample, SourceKind, SourceSpec, Status};
@@ -100,72 +100,24 @@ pub fn parse_only(only: &[String]) -> Result<Vec<SourceKind>, String> {
         .collect()
 }
 
-fn target(spec: &SourceSpec) -> String {
-    let t = match spec {
-        SourceSpec::Kafka(s) => s.brokers.clone(),
-        SourceSpec::Postgres(s) => s.url.clone(),
-        SourceSpec::Redis(s) => s
-            .url
-            .clone()
-            .or_else(|| {
-                (!s.sentinels.is_empty()).then(|| format!("sentinel {}", s.sentinels.join(",")))
-            })
-            .unwrap_or_else(|| s.cluster.join(",")),
-        SourceSpec::Backup(b, _) => match b.kind.as_str() {
-            "pgbackrest" => format!("stanza {}", b.stanza.clone().unwrap_or_default()),
-            "files" => format!(
-                "{}/{}",
-                b.dir.clone().unwrap_or_default(),
-                b.pattern.clone().unwrap_or_else(|| "*".into())
-            ),
-            _ => b.source.clone().unwrap_or_default(),
-        },
-        SourceSpec::Host => String::new(),
-        SourceSpec::Endpoint(e) => e.url.clone(),
-    };
-    redact_urls(&t)
-}
-
-/// Polls every source of the context at once.
+/// Polls every source of the context at once and judges them with `rules`.
 pub async fn take(
     ctx: &Context,
     config: Option<String>,
     only: &[SourceKind],
+    rules: &RuleSet,
     timeout: Duration,
 ) -> Snapshot {
     let specs: Vec<_> = sources::plan(&ctx.spec)
         .into_iter()
         .filter(|s| only.is_empty() || only.contains(&s.kind()))
         .collect();
-    let polls = specs.iter().cloned().map(|s| async move {
-        // librdkafka retries a refused broker until the timeout; a refused TCP connect to
-        // every bootstrap address is a faster, clearer answer for `check`.
-        if let SourceSpec::Kafka(k) = &s
-            && let Some(e) = kafka_refused(&k.brokers).await
-        {
-            return Err(e);
-        }
-        sources::poll_once(s, timeout).await
-    });
+    let polls = specs
+        .iter()
+        .cloned()
+        .map(|s| sources::poll_once(s, &ctx.spec, timeout));
     let results = futures::future::join_all(polls).await;
-    build(ctx, config, &specs, results)
-}
-
-/// `Some(error)` when every bootstrap broker refuses a TCP connection.
-async fn kafka_refused(brokers: &str) -> Option<String> {
-    let mut errors = Vec::new();
-    for b in brokers.split(',').map(str::trim).filter(|b| !b.is_empty()) {
-        let addr = b.rsplit("://").next().unwrap_or(b);
-        match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr))
-            .await
-        {
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                errors.push(format!("{addr}: {e}"))
-            }
-            _ => return None,
-        }
-    }
-    (!errors.is_empty()).then(|| format!("no broker reachable: {}", errors.join("; ")))
+    build(ctx, config, &specs, results, rules)
 }
 
 /// Assembles a snapshot from poll results (pure: unit-tested).
@@ -174,6 +126,7 @@ pub fn build(
     config: Option<String>,
     specs: &[SourceSpec],
     results: Vec<Result<Sample, String>>,
+    rules: &RuleSet,
 ) -> Snapshot {
     let mut sources: Vec<SourceReport> = specs
         .iter()
@@ -186,7 +139,7 @@ pub fn build(
             SourceReport {
                 kind: spec.kind(),
                 name: spec.name().into(),
-                target: target(spec),
+                target: spec.target(),
                 status: Health::Ok,
                 reachable: error.is_none(),
                 figure: data.as_ref().map(figure).unwrap_or_default(),
@@ -200,12 +153,15 @@ pub fn build(
         .iter()
         .map(|s| s.error.clone().map(Status::Error).unwrap_or(Status::Ok))
         .collect();
-    let alerts = alerts::evaluate(sources.iter().zip(&statuses).map(|(s, st)| SourceView {
-        kind: s.kind,
-        name: &s.name,
-        status: st,
-        sample: s.data.as_ref(),
-    }));
+    let alerts = alerts::evaluate(
+        rules,
+        sources.iter().zip(&statuses).map(|(s, st)| SourceView {
+            kind: s.kind,
+            name: &s.name,
+            status: st,
+            sample: s.data.as_ref(),
+        }),
+    );
     // Alerts come worst first, so the first one of a source is its status.
     for src in &mut sources {
         if let Some(a) = alerts
@@ -383,6 +339,7 @@ pub async fn wait_healthy(
     ctx: &Context,
     config: Option<String>,
     only: &[SourceKind],
+    rules: &RuleSet,
     poll_timeout: Duration,
     total: Duration,
     mut progress: impl FnMut(&Snapshot, Duration),
@@ -396,6 +353,7 @@ pub async fn wait_healthy(
             ctx,
             config.clone(),
             only,
+            rules,
             poll_timeout.min(remaining.max(Duration::from_millis(200))),
         )
         .await;
@@ -414,7 +372,8 @@ pub async fn wait_healthy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ContextSpec, RedisSpec};
+    use crate::config::ContextSpec;
+    use crate::sources::redis::RedisSpec;
 
     fn ctx() -> Context {
         Context {
@@ -425,7 +384,6 @@ mod tests {
                     url: Some("redis://:pw@127.0.0.1:1".into()),
                     ..Default::default()
                 }],
-                host: true,
                 ..Default::default()
             },
         }
@@ -443,6 +401,7 @@ mod tests {
                 Err("connection refused".into()),
                 Ok(Sample::Host(Box::default())),
             ],
+            &RuleSet::default(),
         );
         assert_eq!(snap.status, Health::Critical);
         assert_eq!(exit_code(&snap), 2);
@@ -457,7 +416,7 @@ mod tests {
     #[test]
     fn nothing_checked_is_unknown() {
         let c = ctx();
-        let snap = build(&c, None, &[], vec![]);
+        let snap = build(&c, None, &[], vec![], &RuleSet::default());
         assert_eq!(exit_code(&snap), 3);
         assert!(table(&snap).contains("nothing"));
     }
@@ -484,6 +443,7 @@ mod tests {
             None,
             &specs,
             vec![Err("refused".into()), Ok(Sample::Host(Box::default()))],
+            &RuleSet::default(),
         );
         let h = defaults_hint(&snap, "/x/config.toml");
         assert!(h.contains("redis on redis://"), "{h}");

@@ -16,6 +16,63 @@ pub enum Level {
     Crit,
 }
 
+/// The console's panes. Each system says which pane shows it (`System::PANE`); Alerts is
+/// the console's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pane {
+    Kafka,
+    Databases,
+    Redis,
+    Backups,
+    Alerts,
+    Host,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 6] = [
+        Pane::Kafka,
+        Pane::Databases,
+        Pane::Redis,
+        Pane::Backups,
+        Pane::Alerts,
+        Pane::Host,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Kafka => "Kafka",
+            Pane::Databases => "Databases",
+            Pane::Redis => "Redis",
+            Pane::Backups => "Backups",
+            Pane::Alerts => "Alerts",
+            Pane::Host => "Host",
+        }
+    }
+
+    /// The `:` command that focuses it, and the other spellings it accepts.
+    pub fn commands(self) -> &'static [&'static str] {
+        match self {
+            Pane::Kafka => &["kafka"],
+            Pane::Databases => &["pg", "db", "postgres", "mysql"],
+            Pane::Redis => &["redis"],
+            Pane::Backups => &["backups"],
+            Pane::Alerts => &["alerts"],
+            Pane::Host => &["host"],
+        }
+    }
+
+    /// Whether its sources share one set of tables (a row per backup source, per endpoint)
+    /// rather than showing one source at a time (`n` for the next).
+    pub fn merges_sources(self) -> bool {
+        matches!(self, Pane::Backups | Pane::Host)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cell {
     pub text: String,
@@ -232,6 +289,17 @@ pub mod fmt {
         format!("{:.0}%", ratio * 100.0)
     }
 
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+    /// A sparkline of the last `width` points, scaled to their maximum.
+    pub fn spark(data: &[u64], width: usize) -> String {
+        let tail = &data[data.len().saturating_sub(width)..];
+        let max = tail.iter().copied().max().unwrap_or(0).max(1);
+        tail.iter()
+            .map(|v| BARS[((*v).saturating_mul(7) / max).min(7) as usize])
+            .collect()
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -249,6 +317,8 @@ pub mod fmt {
             assert_eq!(thousands(1234567), "1,234,567");
             assert_eq!(thousands(-1000), "-1,000");
             assert_eq!(pct(0.456), "46%");
+            assert_eq!(spark(&[0, 7, 14], 12), "▁▄█");
+            assert_eq!(spark(&[5, 0, 7, 14], 3), "▁▄█");
         }
     }
 }

@@ -7,6 +7,29 @@ use crate::sources::redis::{NodeInfo, RedisSample};
 use crate::sources::{Sample, Update};
 use crate::theme::Theme;
 
+/// The fixed clock these tests run at.
+pub fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+}
+
+/// `update` at the tests' clock.
+fn update(state: &mut State, event: Event) -> Vec<Effect> {
+    super::update(state, event, t0())
+}
+
+/// The keys of the visible rows of a pane.
+fn visible_keys(s: &State, pane: Pane) -> Vec<String> {
+    s.view(pane)
+        .rows
+        .iter()
+        .filter_map(|at| s.row(at).map(|r| r.key.clone()))
+        .collect()
+}
+
+fn selected_key(s: &State, pane: Pane) -> Option<String> {
+    s.selected(pane).map(|(_, r)| r.key.clone())
+}
+
 fn state() -> State {
     State::new(
         Config::default(),
@@ -65,7 +88,7 @@ fn number_keys_and_tab_move_between_panes() {
     assert_eq!(s.focus, Pane::Backups);
     code(&mut s, KeyCode::BackTab);
     code(&mut s, KeyCode::BackTab);
-    assert_eq!(s.focus, Pane::Postgres);
+    assert_eq!(s.focus, Pane::Databases);
 }
 
 #[test]
@@ -108,13 +131,8 @@ fn command_line_completes_and_runs() {
 #[test]
 fn ctx_switch_restarts_sources_and_drops_old_updates() {
     let mut cfg = Config::default();
-    cfg.contexts.insert(
-        "other".into(),
-        crate::config::ContextSpec {
-            host: true,
-            ..Default::default()
-        },
-    );
+    cfg.contexts
+        .insert("other".into(), crate::config::ContextSpec::default());
     let mut s = State::new(
         cfg,
         "local".into(),
@@ -169,16 +187,10 @@ fn filter_narrows_the_focused_table() {
         key(&mut s, c);
     }
     code(&mut s, KeyCode::Enter);
-    let model = s.pane_model(Pane::Redis).into_owned();
-    let rows: Vec<_> = s
-        .visible_rows(Pane::Redis, &model)
-        .iter()
-        .map(|r| r.key.clone())
-        .collect();
-    assert_eq!(rows, vec!["10.0.0.2:6379"]);
+    assert_eq!(visible_keys(&s, Pane::Redis), vec!["10.0.0.2:6379"]);
     code(&mut s, KeyCode::Esc);
     assert_eq!(
-        s.visible_rows(Pane::Redis, &model).len(),
+        visible_keys(&s, Pane::Redis).len(),
         2,
         "esc clears the filter"
     );
@@ -192,11 +204,7 @@ fn selection_follows_the_row_across_polls() {
     code(&mut s, KeyCode::Enter);
     key(&mut s, 'j');
     feed_redis(&mut s, &["0:1", "a:1", "b:1", "c:1"]);
-    let model = s.pane_model(Pane::Redis).into_owned();
-    assert_eq!(
-        s.selected_row(Pane::Redis, &model).map(|r| r.key.as_str()),
-        Some("b:1")
-    );
+    assert_eq!(selected_key(&s, Pane::Redis).as_deref(), Some("b:1"));
 }
 
 #[test]
@@ -335,11 +343,7 @@ fn mouse_click_focuses_then_zooms_and_wheel_scrolls() {
         modifiers: KeyModifiers::NONE,
     };
     update(&mut s, Event::Mouse(wheel));
-    let model = s.pane_model(Pane::Redis).into_owned();
-    assert_eq!(
-        s.selected_row(Pane::Redis, &model).map(|r| r.key.as_str()),
-        Some("b:1")
-    );
+    assert_eq!(selected_key(&s, Pane::Redis).as_deref(), Some("b:1"));
 }
 
 #[test]
@@ -369,7 +373,7 @@ fn feed_pg_idle_session(s: &mut State) {
         }],
         ..Default::default()
     };
-    let index = s.pane_sources(Pane::Postgres)[0];
+    let index = s.pane_sources(Pane::Databases)[0];
     update(
         s,
         Event::Source {

@@ -1,5 +1,6 @@
-//! The overview tiles and the zoomed view of a pane. Every pane draws from its
-//! `views::PaneModel`, so a new system only adds a model, not a drawing routine.
+//! The overview tiles and the zoomed view of a pane. Every pane draws from its sources'
+//! `views::PaneModel`s through the pane's view (`app::view`), so a new system only adds a
+//! model, not a drawing routine.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,7 +10,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
 use super::level_style;
 use super::widgets::{self, summary_line};
-use crate::app::state::{Pane, State};
+use crate::app::state::{Origin, Pane, RowId, SourceState, State};
+use crate::sources::Status;
 use crate::views::{Cell, Level};
 
 fn border_style(state: &State, pane: Pane, level: Level) -> Style {
@@ -25,19 +27,26 @@ fn border_style(state: &State, pane: Pane, level: Level) -> Style {
     }
 }
 
-fn pane_level(state: &State, pane: Pane) -> Level {
-    let mut level = state.pane_model(pane).level;
+/// The worst level a pane shows: its models', critical when a source is unreachable.
+pub fn pane_level(state: &State, pane: Pane) -> Level {
+    if pane == Pane::Alerts {
+        return state.alerts_model.level;
+    }
+    let mut level = Level::Normal;
     for i in state.pane_sources(pane) {
-        if matches!(state.sources[i].status, crate::sources::Status::Error(_)) {
+        let s = &state.sources[i];
+        if let Some(m) = &s.model {
+            level = level.max(m.level);
+        }
+        if matches!(s.status, Status::Error(_)) {
             level = Level::Crit;
         }
     }
     level
 }
 
-pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
-    let level = pane_level(state, pane);
-    let title = Line::from(vec![
+fn title(state: &State, pane: Pane) -> Vec<Span<'static>> {
+    vec![
         Span::styled(
             format!(" {} ", pane.index() + 1),
             Style::new().fg(state.theme.key),
@@ -48,45 +57,62 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
                 .fg(state.theme.title)
                 .add_modifier(Modifier::BOLD),
         ),
-    ]);
+    ]
+}
+
+fn muted(state: &State, text: &str) -> Line<'static> {
+    Line::from(Span::styled(
+        text.to_string(),
+        Style::new().fg(state.theme.muted),
+    ))
+}
+
+/// "name status" for a source.
+fn source_line(state: &State, src: &SourceState) -> Line<'static> {
+    let (status, lvl) = src.status_line();
+    Line::from(vec![
+        Span::styled(format!("{} ", src.name), Style::new().fg(state.theme.title)),
+        Span::styled(status, level_style(state, lvl)),
+    ])
+}
+
+fn nothing_configured(pane: Pane) -> &'static str {
+    match pane {
+        Pane::Backups => "no backup sources configured",
+        _ => "none configured in this context",
+    }
+}
+
+pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
+    let level = pane_level(state, pane);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
-        .title(title)
+        .title(Line::from(title(state, pane)))
         .border_style(border_style(state, pane, level));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
-    let ids = state.pane_sources(pane);
-    match pane {
-        Pane::Alerts | Pane::Backups => {
-            for s in state.pane_model(pane).tile.iter() {
-                lines.push(summary_line(state, s, inner.width));
-            }
-            if pane == Pane::Backups && ids.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    "no backup sources configured",
-                    Style::new().fg(state.theme.muted),
-                )));
-            }
+    if pane == Pane::Alerts {
+        for s in &state.alerts_model.tile {
+            lines.push(summary_line(state, s, inner.width));
         }
-        _ => {
-            if ids.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    "none configured in this context",
-                    Style::new().fg(state.theme.muted),
-                )));
+    } else {
+        let ids = state.pane_sources(pane);
+        if ids.is_empty() {
+            lines.push(muted(state, nothing_configured(pane)));
+        }
+        for i in ids {
+            let src = &state.sources[i];
+            // Sources whose tile names them (a backup, an endpoint) get their own line only
+            // while they have nothing else to say.
+            let names_itself =
+                src.kind.tile_names_source() && src.model.is_some() && src.status == Status::Ok;
+            if !names_itself {
+                lines.push(source_line(state, src));
             }
-            for i in ids {
-                let src = &state.sources[i];
-                let (status, lvl) = src.status_line();
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{} ", src.name), Style::new().fg(state.theme.title)),
-                    Span::styled(status, level_style(state, lvl)),
-                ]));
-                if let Some(m) = &src.model {
-                    for s in &m.tile {
-                        lines.push(summary_line(state, s, inner.width));
-                    }
+            if let Some(m) = &src.model {
+                for s in &m.tile {
+                    lines.push(summary_line(state, s, inner.width));
                 }
             }
         }
@@ -94,23 +120,51 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
+/// The lines above a zoomed pane's tabs: the sources' status, then their summaries.
+pub fn summary_lines(state: &State, pane: Pane) -> Vec<Line<'static>> {
+    let width = state.size.0.saturating_sub(2);
+    let v = state.view(pane);
+    let mut lines = Vec::new();
+    if pane == Pane::Alerts {
+        for s in &state.alerts_model.summary {
+            lines.push(summary_line(state, s, width));
+        }
+        return lines;
+    }
+    if v.origins.is_empty() {
+        lines.push(muted(state, nothing_configured(pane)));
+    }
+    for o in &v.origins {
+        let Origin::Source(i) = *o else { continue };
+        let src = &state.sources[i];
+        // A pane of merged sources names only those in trouble; a single source always.
+        if !pane.merges_sources() || src.status != Status::Ok {
+            lines.push(if pane.merges_sources() {
+                source_line(state, src)
+            } else {
+                let (text, lvl) = src.status_line();
+                Line::from(Span::styled(text, level_style(state, lvl)))
+            });
+        }
+        if let Some(m) = &src.model {
+            for s in &m.summary {
+                lines.push(summary_line(state, s, width));
+            }
+        }
+    }
+    lines
+}
+
 pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let t = &state.theme;
-    let model = state.pane_model(pane);
-    let ids = state.pane_sources(pane);
+    let v = state.view(pane);
     let ps = state.pane_state(pane);
-    let mut title = vec![
-        Span::styled(format!(" {} ", pane.index() + 1), Style::new().fg(t.key)),
-        Span::styled(
-            format!("{} ", pane.title()),
-            Style::new().fg(t.title).add_modifier(Modifier::BOLD),
-        ),
-    ];
-    let mut status_line = None;
-    if matches!(pane, Pane::Kafka | Pane::Postgres | Pane::Redis)
+    let mut title = title(state, pane);
+    if !pane.merges_sources()
+        && pane != Pane::Alerts
         && let Some(src) = state.current_source(pane)
     {
-        let n = ids.len();
+        let n = state.pane_sources(pane).len();
         let which = if n > 1 {
             format!(" [{}/{}]", ps.source.min(n - 1) + 1, n)
         } else {
@@ -120,31 +174,24 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
             format!("— {}{which} ", src.name),
             Style::new().fg(t.title),
         ));
-        status_line = Some(src.status_line());
+    }
+    if !ps.filter.is_empty() {
+        title.push(Span::styled(
+            format!("/{} ", ps.filter),
+            Style::new().fg(t.info),
+        ));
     }
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(Line::from(title))
-        .border_style(border_style(state, pane, model.level));
+        .border_style(border_style(state, pane, pane_level(state, pane)));
     f.render_widget(block, area);
-    let mut summary: Vec<Line> = Vec::new();
-    if let Some((text, lvl)) = status_line {
-        summary.push(Line::from(Span::styled(text, level_style(state, lvl))));
-    } else if ids.is_empty() && pane != Pane::Alerts {
-        summary.push(Line::from(Span::styled(
-            "none configured in this context",
-            Style::new().fg(t.muted),
-        )));
-    }
-    for s in &model.summary {
-        summary.push(summary_line(state, s, area.width.saturating_sub(2)));
-    }
+    let summary = summary_lines(state, pane);
     let [sum_area, tabs_area, table_area] = super::layout::zoomed(area, summary.len() as u16);
     f.render_widget(Paragraph::new(summary), sum_area);
-    let current = ps.table.min(model.tables.len().saturating_sub(1));
     let mut tabs = Vec::new();
-    for (i, tb) in model.tables.iter().enumerate() {
-        let style = if i == current {
+    for (i, tb) in v.tabs.iter().enumerate() {
+        let style = if i == v.tab {
             Style::new()
                 .fg(t.selection_fg)
                 .bg(t.selection_bg)
@@ -156,21 +203,29 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         tabs.push(Span::raw(" "));
     }
     f.render_widget(Paragraph::new(Line::from(tabs)), tabs_area);
-    if let Some(tb) = model.tables.get(current) {
-        widgets::table(f, table_area, state, pane, tb);
-    }
-    if let Some(key) = &ps.detail {
-        draw_detail(f, area, state, pane, key, current);
+    widgets::table(f, table_area, state, pane);
+    if let Some(id) = &ps.detail {
+        draw_detail(f, area, state, pane, id);
     }
 }
 
-fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, key: &str, table: usize) {
+fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, id: &RowId) {
     let t = &state.theme;
-    let model = state.pane_model(pane);
-    let from_source = state
-        .current_source(pane)
-        .and_then(|s| s.sample.as_ref())
-        .and_then(|s| s.detail(table, key));
+    let v = state.view(pane);
+    // The table of the row's own model in the current tab.
+    let Some(&(_, table)) = v
+        .current_tab()
+        .and_then(|tab| tab.parts.iter().find(|(o, _)| *o == id.origin))
+    else {
+        return;
+    };
+    let from_source = match id.origin {
+        Origin::Source(i) => state.sources[i]
+            .sample
+            .as_ref()
+            .and_then(|s| s.detail(table, &id.key)),
+        Origin::Alerts => None,
+    };
     let rect = widgets::centered(
         area,
         area.width.saturating_sub(6),
@@ -181,10 +236,10 @@ fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, key: &str, 
         Some(d) => (d.title, d.lines, d.table),
         None => {
             // Without a richer detail, show the row as name: value lines.
-            let Some(tb) = model.tables.get(table) else {
+            let Some(tb) = state.model(id.origin).and_then(|m| m.tables.get(table)) else {
                 return;
             };
-            let Some(row) = tb.rows.iter().find(|r| r.key == key) else {
+            let Some(row) = tb.rows.iter().find(|r| r.key == id.key) else {
                 return;
             };
             let lines = tb
@@ -198,7 +253,13 @@ fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, key: &str, 
                     ]
                 })
                 .collect();
-            (key.to_string(), lines, None)
+            let title = row
+                .cells
+                .first()
+                .map(|c| c.text.clone())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| id.key.clone());
+            (title, lines, None)
         }
     };
     let block = Block::bordered()
@@ -213,7 +274,7 @@ fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, key: &str, 
             Line::from(
                 cells
                     .iter()
-                    .map(|c| Span::styled(c.text.clone(), level_style(state, c.level)))
+                    .map(|c| Span::styled(state.keymap.fill(&c.text), level_style(state, c.level)))
                     .collect::<Vec<_>>(),
             )
         })
@@ -232,6 +293,6 @@ fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, key: &str, 
             height: inner.height.saturating_sub(text_height + 1),
             ..inner
         };
-        widgets::table(f, rest, state, pane, &tb);
+        widgets::detail_table(f, rest, state, &tb);
     }
 }

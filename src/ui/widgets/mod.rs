@@ -8,19 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell as TCell, Paragraph, Row as TRow, Table as TTable};
 
 use super::{layout, level_style};
-use crate::app::state::{Pane, State};
-use crate::views::{Level, Summary, Table};
-
-const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
-/// A sparkline of the last `width` points, scaled to their maximum.
-pub fn sparkline(data: &[u64], width: usize) -> String {
-    let tail = &data[data.len().saturating_sub(width)..];
-    let max = tail.iter().copied().max().unwrap_or(0).max(1);
-    tail.iter()
-        .map(|v| SPARK[((*v * 7) / max) as usize])
-        .collect()
-}
+use crate::app::state::{Pane, RowId, State};
+use crate::views::{Level, Summary};
 
 pub fn bar(ratio: f64, width: usize) -> (String, String) {
     let filled = ((ratio.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
@@ -64,27 +53,42 @@ pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
                 .clamp(4, 60);
             Line::from(vec![
                 Span::styled(format!("{label} "), Style::new().fg(t.muted)),
-                Span::styled(sparkline(data, w), Style::new().fg(t.spark)),
+                Span::styled(crate::views::fmt::spark(data, w), Style::new().fg(t.spark)),
                 Span::styled(format!(" {text}"), Style::new().fg(t.fg)),
             ])
         }
     }
 }
 
-/// Draws a table, building only the rows that fit, with the selection kept in view.
-pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table) {
+/// Draws the focused tab of a pane from its view: only the rows that fit, the selection
+/// kept in view, marked rows starred.
+pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let t = &state.theme;
     let ps = state.pane_state(pane);
-    let rows: Vec<_> = table
-        .rows
-        .iter()
-        .filter(|r| ps.filter.is_empty() || r.matches(&ps.filter))
-        .collect();
-    let header = TRow::new(table.columns.iter().map(|c| TCell::from(c.name)))
+    let view = state.view(pane);
+    let Some(tab) = view.current_tab() else {
+        return;
+    };
+    let columns = crate::app::view::columns(state, tab);
+    let header = TRow::new(columns.iter().map(|c| TCell::from(c.name)))
         .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    if rows.is_empty() {
+    let last = columns.len().saturating_sub(1);
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == last {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect();
+    if view.rows.is_empty() {
         let msg = if ps.filter.is_empty() {
-            table.empty.clone()
+            crate::app::view::tab_table(state, tab)
+                .map(|t| t.empty.clone())
+                .unwrap_or_default()
         } else {
             format!("no rows match /{}", ps.filter)
         };
@@ -95,34 +99,28 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table
             ]),
             area,
         );
-        let widths: Vec<Constraint> = table
-            .columns
-            .iter()
-            .map(|c| Constraint::Min(c.width))
-            .collect();
         f.render_widget(
             TTable::new(Vec::<TRow>::new(), widths).header(header),
             Rect { height: 1, ..area },
         );
         return;
     }
-    let selected = ps
-        .selected_key
-        .as_ref()
-        .and_then(|k| rows.iter().position(|r| &r.key == k))
-        .unwrap_or(ps.selected)
-        .min(rows.len() - 1);
     let height = area.height.saturating_sub(1) as usize;
-    let offset = layout::scroll_offset(selected, rows.len(), height);
-    let visible = rows
+    let offset = layout::scroll_offset(view.selected.unwrap_or(0), view.rows.len(), height);
+    let visible = view
+        .rows
         .iter()
         .enumerate()
         .skip(offset)
         .take(height)
-        .map(|(i, r)| {
-            let marked = ps.marked.contains(&r.key);
+        .filter_map(|(i, at)| {
+            let r = state.row(at)?;
+            let marked = ps.marked.contains(&RowId {
+                origin: at.origin,
+                key: r.key.clone(),
+            });
             let cells = r.cells.iter().enumerate().map(|(ci, c)| {
-                let right = table.columns.get(ci).is_some_and(|col| col.right);
+                let right = columns.get(ci).is_some_and(|col| col.right);
                 let text = if ci == 0 && marked {
                     format!("*{}", c.text)
                 } else {
@@ -136,7 +134,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table
                 TCell::from(line).style(level_style(state, c.level))
             });
             let row = TRow::new(cells);
-            if i == selected {
+            Some(if view.selected == Some(i) {
                 let sel = if t.colourless() {
                     Style::new().add_modifier(Modifier::REVERSED)
                 } else {
@@ -145,8 +143,21 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table
                 row.style(sel)
             } else {
                 row
-            }
+            })
         });
+    f.render_widget(
+        TTable::new(visible, widths)
+            .header(header)
+            .column_spacing(1),
+        area,
+    );
+}
+
+/// A detail's own table (a group's partitions): every row that fits, nothing selected.
+pub fn detail_table(f: &mut Frame, area: Rect, state: &State, table: &crate::views::Table) {
+    let t = &state.theme;
+    let header = TRow::new(table.columns.iter().map(|c| TCell::from(c.name)))
+        .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
     let last = table.columns.len().saturating_sub(1);
     let widths: Vec<Constraint> = table
         .columns
@@ -160,10 +171,22 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane, table: &Table
             }
         })
         .collect();
+    let rows = table
+        .rows
+        .iter()
+        .take(area.height.saturating_sub(1) as usize)
+        .map(|r| {
+            TRow::new(r.cells.iter().enumerate().map(|(ci, c)| {
+                let line = if table.columns.get(ci).is_some_and(|col| col.right) {
+                    Line::from(c.text.clone()).right_aligned()
+                } else {
+                    Line::from(c.text.clone())
+                };
+                TCell::from(line).style(level_style(state, c.level))
+            }))
+        });
     f.render_widget(
-        TTable::new(visible, widths)
-            .header(header)
-            .column_spacing(1),
+        TTable::new(rows, widths).header(header).column_spacing(1),
         area,
     );
 }

@@ -9,29 +9,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::ContextSpec;
-use crate::sources::SourceKind;
-use crate::sources::{backups, kafka, postgres, redis};
+use crate::sources::registry::{self, ContextSpec};
+use crate::sources::{Planned, SourceKind};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "system", rename_all = "snake_case")]
-pub enum Op {
-    Redis(redis::RedisOp),
-    Postgres(postgres::PgOp),
-    Kafka(kafka::KafkaOp),
-    Backup(backups::BackupOp),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Risk {
-    /// Reversible or harmless (BGSAVE, cancel a query).
-    Low,
-    /// Disrupts clients (terminate a session, failover).
-    Medium,
-    /// Destroys data or state (delete a topic, reset offsets): the target's name must be typed.
-    High,
-}
+pub use crate::sources::registry::Op;
+pub use crate::sources::system::Risk;
 
 /// A typed command against one target of one source of the current context.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,24 +28,37 @@ pub struct Command {
 }
 
 impl Command {
-    /// Exactly what will run, for the preview.
-    pub fn describe(&self) -> String {
-        match &self.op {
-            Op::Redis(o) => o.describe(),
-            Op::Postgres(o) => o.describe(),
-            Op::Kafka(o) => o.describe(),
-            Op::Backup(o) => o.describe(),
+    /// A planned operation of the source `source`.
+    pub fn new(source: &str, planned: Planned<Op>) -> Command {
+        Command {
+            kind: planned.op.kind(),
+            source: source.to_string(),
+            target: planned.target,
+            op: planned.op,
+            risk: planned.risk,
         }
     }
 
-    /// What the person must type to confirm, if anything.
+    /// Exactly what will run, for the preview.
+    pub fn describe(&self) -> String {
+        self.op.describe()
+    }
+
+    /// Whether it changes the monitored system (refused in read-only mode).
+    pub fn changes_system(&self) -> bool {
+        self.op.changes_system()
+    }
+
+    /// What the person must type to confirm, if anything: the target's name for a high-risk
+    /// command, the context's name in a production context, both (in that order, separated
+    /// by a space) for a high-risk command in production.
     pub fn typed_confirmation(&self, context: &str, production: bool) -> Option<String> {
-        if production {
-            Some(context.to_string())
-        } else if self.risk == Risk::High {
-            Some(self.target.clone())
-        } else {
-            None
+        let high = self.risk == Risk::High && self.changes_system();
+        match (high, production && self.changes_system()) {
+            (true, true) => Some(format!("{} {context}", self.target)),
+            (true, false) => Some(self.target.clone()),
+            (false, true) => Some(context.to_string()),
+            (false, false) => None,
         }
     }
 }
@@ -83,55 +78,11 @@ pub async fn execute(
     ctx: &ContextSpec,
     timeout: Duration,
 ) -> Result<String, String> {
-    let run = async {
-        match &cmd.op {
-            Op::Redis(o) => {
-                let spec = ctx
-                    .redis
-                    .iter()
-                    .find(|r| r.name == cmd.source)
-                    .ok_or_else(|| missing(cmd))?;
-                o.execute(spec).await
-            }
-            Op::Postgres(o) => {
-                let spec = ctx
-                    .postgres
-                    .iter()
-                    .find(|r| r.name == cmd.source)
-                    .ok_or_else(|| missing(cmd))?;
-                o.execute(spec).await
-            }
-            Op::Kafka(o) => {
-                let spec = ctx
-                    .kafka
-                    .iter()
-                    .find(|r| r.name == cmd.source)
-                    .ok_or_else(|| missing(cmd))?;
-                o.execute(spec).await
-            }
-            Op::Backup(o) => {
-                let spec = ctx
-                    .backups
-                    .iter()
-                    .find(|r| r.name == cmd.source)
-                    .ok_or_else(|| missing(cmd))?;
-                o.execute(spec, ctx).await
-            }
-        }
-    };
-    match tokio::time::timeout(timeout, run).await {
+    match tokio::time::timeout(timeout, registry::execute(&cmd.op, &cmd.source, ctx)).await {
         Ok(r) => r,
         Err(_) => Err(format!(
             "timed out after {}",
             crate::views::fmt::duration(timeout)
         )),
     }
-}
-
-fn missing(cmd: &Command) -> String {
-    format!(
-        "{} source {:?} is not in this context",
-        cmd.kind.label(),
-        cmd.source
-    )
 }

@@ -19,62 +19,15 @@ pub mod user;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::sources::{Sample, SourceKind, Status};
 
+pub use crate::metrics::{Builtin, Cmp, Severity};
 pub use engine::{Engine, Entry, Phase};
 pub use inbox::Inbox;
-pub use rules::{Builtin, RuleSet};
-pub use user::{Cmp, Rule};
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    #[default]
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn label(self) -> &'static str {
-        match self {
-            Severity::Info => "INFO",
-            Severity::Warning => "WARN",
-            Severity::Critical => "CRIT",
-        }
-    }
-
-    /// The config spelling: info, warning, critical.
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        match s.to_ascii_lowercase().as_str() {
-            "info" => Some(Severity::Info),
-            "warning" | "warn" => Some(Severity::Warning),
-            "critical" | "crit" => Some(Severity::Critical),
-            _ => None,
-        }
-    }
-
-    pub fn level(self) -> crate::views::Level {
-        use crate::views::Level;
-        match self {
-            Severity::Critical => Level::Crit,
-            Severity::Warning => Level::Warn,
-            Severity::Info => Level::Info,
-        }
-    }
-}
+pub use rules::RuleSet;
+pub use user::Rule;
 
 /// Where Enter on an alert takes the user: a pane's source, a table (by title) and a row key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,25 +81,9 @@ pub struct SourceView<'a> {
     pub sample: Option<&'a Sample>,
 }
 
-static CONFIGURED: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
-
-/// Sets the rules `evaluate` uses: called once by `main` with the config's `[alerts]`.
-pub fn configure(rules: RuleSet) {
-    let _ = CONFIGURED.set(rules);
-}
-
-/// One poll's verdict (`opsdeck check`, `snapshot`) with the configured rules, or the
-/// default built-in rules when none were configured: a rule with `for` fires at once since
-/// there is only one poll. Worst first.
-pub fn evaluate<'a>(sources: impl IntoIterator<Item = SourceView<'a>>) -> Vec<Alert> {
-    match CONFIGURED.get() {
-        Some(rules) => evaluate_with(rules, sources),
-        None => evaluate_with(&RuleSet::default(), sources),
-    }
-}
-
-/// Like `evaluate`, with configured rules.
-pub fn evaluate_with<'a>(
+/// One poll's verdict (`opsdeck check`, `snapshot`) with `rules`: a rule with `for` fires
+/// at once since there is only one poll. Worst first.
+pub fn evaluate<'a>(
     rules: &RuleSet,
     sources: impl IntoIterator<Item = SourceView<'a>>,
 ) -> Vec<Alert> {

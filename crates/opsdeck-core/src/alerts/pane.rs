@@ -309,7 +309,7 @@ fn detail(desk: &Desk, rules: &RuleSet, key: &str, now: DateTime<Utc>) -> Vec<Su
     if let Some(e) = desk.engine.entries.get(key) {
         let a = &e.alert;
         let unit = user::metric(&a.metric)
-            .map(|m| m.unit)
+            .map(|(_, m)| m.unit)
             .unwrap_or(Unit::Count);
         let cmp = rules
             .rules

@@ -7,294 +7,45 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::SourceView;
-use super::user::{Cmp, Observation, Rule, compile_user_rules};
-use crate::config::{AlertsSpec, ConfigError, find_span, parse_duration};
+use super::user::{Observation, Rule, compile_user_rules};
+use crate::config::error::ConfigError;
+use crate::config::model::AlertsSpec;
+use crate::config::values::{find_span, parse_duration};
+use crate::metrics::Severity::{self, Critical};
+use crate::metrics::{Builtin, Cmp};
+use crate::sources::SourceKind;
 
-use super::Severity::{self, Critical, Warning};
+/// The rule every source has: its poll failed.
+pub const UNREACHABLE: Builtin = Builtin::new(
+    "source_unreachable",
+    "source.unreachable",
+    Cmp::Ge,
+    1.0,
+    0,
+    Critical,
+    "unreachable",
+    "Check the service is up and reachable from this host (network, credentials, TLS); the error says which.",
+);
 
-/// A built-in rule's definition and defaults.
-pub struct Builtin {
-    pub name: &'static str,
-    pub metric: &'static str,
-    pub cmp: Cmp,
-    pub threshold: f64,
-    pub for_secs: u64,
-    pub severity: Severity,
-    pub title: &'static str,
-    pub runbook: &'static str,
+/// Every built-in rule: the source-wide one, then each system's.
+pub fn builtins() -> impl Iterator<Item = &'static Builtin> {
+    std::iter::once(&UNREACHABLE).chain(SourceKind::ALL.iter().flat_map(|k| k.builtins().iter()))
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn b(
-    name: &'static str,
-    metric: &'static str,
-    cmp: Cmp,
-    threshold: f64,
-    for_secs: u64,
-    severity: Severity,
-    title: &'static str,
-    runbook: &'static str,
-) -> Builtin {
-    Builtin {
-        name,
-        metric,
-        cmp,
-        threshold,
-        for_secs,
-        severity,
-        title,
-        runbook,
-    }
-}
-
-pub const BUILTINS: &[Builtin] = &[
-    b(
-        "source_unreachable",
-        "source.unreachable",
-        Cmp::Ge,
-        1.0,
-        0,
-        Critical,
-        "unreachable",
-        "Check the service is up and reachable from this host (network, credentials, TLS); the error says which.",
-    ),
-    b(
-        "kafka_group_stalled",
-        "kafka.group.status",
-        Cmp::Ge,
-        3.0,
-        0,
-        Critical,
-        "consumer status",
-        "STALL: committing but not progressing; STOP: not committing while lag grows. Check the consumers' logs and members, then restart them or reset offsets (Kafka pane, Groups).",
-    ),
-    b(
-        "kafka_group_warning",
-        "kafka.group.warning",
-        Cmp::Ge,
-        1.0,
-        0,
-        Warning,
-        "lag rising or offsets rewound",
-        "Consumers commit but fall further behind (WARN) or went back (REWIND): check consumer throughput and recent offset resets.",
-    ),
-    b(
-        "kafka_lag_seconds",
-        "kafka.group.lag_seconds",
-        Cmp::Gt,
-        300.0,
-        60,
-        Warning,
-        "time lag",
-        "Consumers fall behind: scale consumers or check a slow downstream.",
-    ),
-    b(
-        "kafka_under_replicated",
-        "kafka.topic.under_replicated",
-        Cmp::Gt,
-        0.0,
-        30,
-        Warning,
-        "under-replicated partitions",
-        "A broker is down or slow to follow: check broker health and disk.",
-    ),
-    b(
-        "kafka_under_min_isr",
-        "kafka.topic.under_min_isr",
-        Cmp::Gt,
-        0.0,
-        0,
-        Critical,
-        "partitions below min.insync.replicas",
-        "acks=all producers fail on these partitions: bring the lagging replicas back in sync (broker health, disk, network).",
-    ),
-    b(
-        "kafka_offline_partitions",
-        "kafka.topic.offline",
-        Cmp::Gt,
-        0.0,
-        0,
-        Critical,
-        "offline partitions",
-        "Partitions have no leader: bring the brokers holding their replicas back.",
-    ),
-    b(
-        "pg_connections",
-        "postgres.connections_ratio",
-        Cmp::Ge,
-        0.8,
-        0,
-        Warning,
-        "connections of usable slots",
-        "Look for idle and idle-in-transaction sessions by application (Databases pane, Connections); consider a pooler.",
-    ),
-    b(
-        "pg_connections_critical",
-        "postgres.connections_ratio",
-        Cmp::Ge,
-        0.95,
-        0,
-        Critical,
-        "connections of usable slots",
-        "New connections will fail soon: terminate idle-in-transaction sessions, fix the leaking application.",
-    ),
-    b(
-        "pg_long_query",
-        "postgres.query_seconds",
-        Cmp::Ge,
-        300.0,
-        0,
-        Warning,
-        "query running",
-        "Check the plan and locks; cancel the query (c) if it is runaway.",
-    ),
-    b(
-        "pg_idle_in_transaction",
-        "postgres.idle_in_transaction_seconds",
-        Cmp::Ge,
-        300.0,
-        0,
-        Warning,
-        "idle in transaction",
-        "The session holds locks and blocks vacuum: find the application and terminate the session (k).",
-    ),
-    b(
-        "pg_blocking",
-        "postgres.blocking_seconds",
-        Cmp::Ge,
-        30.0,
-        0,
-        Warning,
-        "blocking others for",
-        "A session holds a lock others wait for: see the Locks tab; cancel or terminate the root blocker.",
-    ),
-    b(
-        "pg_replication_lag",
-        "postgres.replication_lag_seconds",
-        Cmp::Ge,
-        30.0,
-        60,
-        Warning,
-        "replay lag",
-        "Check the standby's IO and network, and long queries on the standby.",
-    ),
-    b(
-        "pg_replication_lag_bytes",
-        "postgres.replication_lag_bytes",
-        Cmp::Ge,
-        16.0 * 1024.0 * 1024.0,
-        60,
-        Warning,
-        "replay lag",
-        "Check the standby's IO and network, and long queries on the standby.",
-    ),
-    b(
-        "pg_wal_receiver_down",
-        "postgres.wal_receiver_down",
-        Cmp::Ge,
-        1.0,
-        0,
-        Critical,
-        "not streaming",
-        "The standby does not receive WAL: check primary_conninfo, the primary and the network.",
-    ),
-    b(
-        "redis_memory",
-        "redis.memory_ratio",
-        Cmp::Ge,
-        0.9,
-        0,
-        Warning,
-        "memory of maxmemory",
-        "Find big keys (redis-cli --bigkeys), check TTLs and the eviction policy, or raise maxmemory.",
-    ),
-    b(
-        "redis_evictions",
-        "redis.evicted_per_sec",
-        Cmp::Gt,
-        0.0,
-        0,
-        Warning,
-        "evicting keys",
-        "Redis is at maxmemory and evicting: raise maxmemory or reduce the data set.",
-    ),
-    b(
-        "redis_replica_link_down",
-        "redis.replica_link_down",
-        Cmp::Ge,
-        1.0,
-        0,
-        Warning,
-        "link down",
-        "Check the replica process and the network between it and its master.",
-    ),
-    b(
-        "redis_failover",
-        "redis.failover_recent",
-        Cmp::Ge,
-        1.0,
-        0,
-        Warning,
-        "failover",
-        "Check why the old master went away, and that clients follow the new one.",
-    ),
-    b(
-        "backup_stale",
-        "backup.stale",
-        Cmp::Ge,
-        1.0,
-        0,
-        Warning,
-        "stale",
-        "The newest backup is older than max_age: check the backup schedule (cron, timers).",
-    ),
-    b(
-        "backup_failed",
-        "backup.failed",
-        Cmp::Ge,
-        1.0,
-        0,
-        Critical,
-        "failed",
-        "Read the backup tool's log; run the backup again (Backups pane).",
-    ),
-    b(
-        "endpoint_down",
-        "endpoint.down",
-        Cmp::Ge,
-        1.0,
-        0,
-        Critical,
-        "down",
-        "The probe failed: check the service behind the endpoint and its health check.",
-    ),
-    b(
-        "host_disk",
-        "host.disk_ratio",
-        Cmp::Ge,
-        0.9,
-        0,
-        Warning,
-        "disk used",
-        "Free space: old logs, WAL archives, core dumps; or grow the volume.",
-    ),
-];
-
-impl Builtin {
-    pub fn rule(&self) -> Rule {
-        Rule {
-            name: self.name.into(),
-            metric: self.metric,
-            source: None,
-            cmp: self.cmp,
-            threshold: self.threshold,
-            for_: Duration::from_secs(self.for_secs),
-            severity: self.severity,
-            title: self.title.into(),
-            labels: BTreeMap::new(),
-            runbook: Some(self.runbook.into()),
-            enabled: true,
-        }
+/// A built-in rule with its defaults, before `[alerts.builtin.NAME]` tunes it.
+pub fn rule(b: &Builtin) -> Rule {
+    Rule {
+        name: b.name.into(),
+        metric: b.metric,
+        source: None,
+        cmp: b.cmp,
+        threshold: b.threshold,
+        for_: Duration::from_secs(b.for_secs),
+        severity: b.severity,
+        title: b.title.into(),
+        labels: BTreeMap::new(),
+        runbook: Some(b.runbook.into()),
+        enabled: true,
     }
 }
 
@@ -311,7 +62,7 @@ pub struct RuleSet {
 impl Default for RuleSet {
     fn default() -> Self {
         RuleSet {
-            rules: BUILTINS.iter().map(Builtin::rule).collect(),
+            rules: builtins().map(rule).collect(),
             hysteresis: 0.05,
             bell: false,
             alertmanager: None,
@@ -394,11 +145,7 @@ impl RuleSet {
                     )
                     .with_hint(format!(
                         "built-in rules: {}",
-                        BUILTINS
-                            .iter()
-                            .map(|b| b.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        builtins().map(|b| b.name).collect::<Vec<_>>().join(", ")
                     )),
                 );
                 continue;

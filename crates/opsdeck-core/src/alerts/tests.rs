@@ -27,7 +27,7 @@ fn view<'a>(kind: SourceKind, st: &'a Status, sample: Option<&'a Sample>) -> Sou
 /// Rules that fire at once (for = 0 as in `opsdeck check`) on one sample.
 fn fired(kind: SourceKind, sample: Sample) -> Vec<(String, Severity, String)> {
     let st = Status::Ok;
-    evaluate([view(kind, &st, Some(&sample))])
+    evaluate(&RuleSet::default(), [view(kind, &st, Some(&sample))])
         .into_iter()
         .map(|a| (a.rule, a.severity, a.subject))
         .collect()
@@ -42,7 +42,7 @@ fn names(v: &[(String, Severity, String)]) -> Vec<&str> {
 #[test]
 fn source_unreachable_is_critical_with_the_error() {
     let st = Status::Error("connection refused".into());
-    let alerts = evaluate([view(SourceKind::Redis, &st, None)]);
+    let alerts = evaluate(&RuleSet::default(), [view(SourceKind::Redis, &st, None)]);
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].rule, "source_unreachable");
     assert_eq!(alerts[0].severity, Severity::Critical);
@@ -133,7 +133,10 @@ fn kafka_stalled_summary_names_the_status_and_reason() {
     };
     let st = Status::Ok;
     let s = Sample::Kafka(Box::new(k));
-    let a = evaluate([view(SourceKind::Kafka, &st, Some(&s))]);
+    let a = evaluate(
+        &RuleSet::default(),
+        [view(SourceKind::Kafka, &st, Some(&s))],
+    );
     assert_eq!(
         a[0].summary,
         "group g: consumer status STOP (≥ STALL) — no commits"
@@ -360,7 +363,10 @@ fn endpoint_down_is_critical_with_the_error() {
     };
     let st = Status::Ok;
     let s = Sample::Endpoint(Box::new(e));
-    let a = evaluate([view(SourceKind::Endpoint, &st, Some(&s))]);
+    let a = evaluate(
+        &RuleSet::default(),
+        [view(SourceKind::Endpoint, &st, Some(&s))],
+    );
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].rule, "endpoint_down");
     assert_eq!(a[0].severity, Severity::Critical);
@@ -630,7 +636,7 @@ fn user_rule_compiles_and_fires() {
         ..Default::default()
     }));
     let st = Status::Ok;
-    let a = evaluate_with(&c.alerts, [view(SourceKind::Redis, &st, Some(&s))]);
+    let a = evaluate(&c.alerts, [view(SourceKind::Redis, &st, Some(&s))]);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].summary, "node n1: redis.connected_clients 11 (> 10)");
     assert_eq!(a[0].labels["team"], "core");
@@ -640,7 +646,7 @@ fn user_rule_compiles_and_fires() {
         name: "other",
         ..view(SourceKind::Redis, &st, Some(&s))
     };
-    assert!(evaluate_with(&c.alerts, [other]).is_empty());
+    assert!(evaluate(&c.alerts, [other]).is_empty());
 }
 
 #[test]
@@ -681,7 +687,7 @@ fn bad_user_rules_name_file_line_and_what_is_valid() {
 
 #[test]
 fn every_builtin_reads_a_documented_metric() {
-    for b in rules::BUILTINS {
+    for b in rules::builtins() {
         assert!(
             user::metric(b.metric).is_some(),
             "{} reads {}",
@@ -699,7 +705,11 @@ fn alertmanager_payloads_and_pulled_alerts() {
         verdict: crate::sources::backups::Verdict::Failed,
         ..Default::default()
     }));
-    let a = evaluate([view(SourceKind::Backup, &st, Some(&s))]).remove(0);
+    let a = evaluate(
+        &RuleSet::default(),
+        [view(SourceKind::Backup, &st, Some(&s))],
+    )
+    .remove(0);
     let p = alertmanager::postable(&a, "prod", t(0), Some(t(60)));
     let json = serde_json::to_value(&p).unwrap();
     assert_eq!(json["labels"]["alertname"], "backup_failed");
@@ -809,5 +819,5 @@ fn pane_sorts_by_severity_then_age_with_resolved_greyed_below() {
     assert_eq!(text[2], "spark backup.failed");
     assert!(text[3].starts_with("runbook: Read the backup tool's log"));
     assert_eq!(m.tables[1].title, "Rules");
-    assert_eq!(m.tables[1].rows.len(), rules::BUILTINS.len());
+    assert_eq!(m.tables[1].rows.len(), rules::builtins().count());
 }

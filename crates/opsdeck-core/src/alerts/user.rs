@@ -5,583 +5,60 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Alert, Jump, Severity, SourceView};
-use crate::config::{ConfigError, find_span, parse_duration};
-use crate::sources::backups::Verdict;
-use crate::sources::{Sample, SourceKind, Status};
-use crate::views::fmt;
+use super::{Alert, Jump, SourceView};
+use crate::config::error::ConfigError;
+use crate::config::model::UserRuleSpec;
+use crate::config::values::{find_span, parse_duration};
+pub use crate::metrics::{Cmp, Metric, Point, Severity, Unit};
+use crate::sources::{SourceKind, Status};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Gt,
-    Ge,
-    Lt,
-    Le,
+/// The metric every source has: whether its last poll failed.
+pub const UNREACHABLE: Metric = Metric::new(
+    "source.unreachable",
+    Unit::Flag,
+    "1 while the source's last poll failed",
+);
+
+/// The whole catalogue: the source-wide metric, then each system's, with the kind of
+/// source it reads (None: every kind).
+pub fn catalogue() -> impl Iterator<Item = (Option<SourceKind>, &'static Metric)> {
+    std::iter::once((None, &UNREACHABLE)).chain(
+        SourceKind::ALL
+            .iter()
+            .flat_map(|k| k.metrics().iter().map(move |m| (Some(*k), m))),
+    )
 }
 
-impl Cmp {
-    pub const VALID: &'static str = ">, >=, <, <=";
-
-    pub fn parse(s: &str) -> Option<Cmp> {
-        match s.trim() {
-            ">" => Some(Cmp::Gt),
-            ">=" => Some(Cmp::Ge),
-            "<" => Some(Cmp::Lt),
-            "<=" => Some(Cmp::Le),
-            _ => None,
-        }
-    }
-
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Cmp::Gt => ">",
-            Cmp::Ge => "≥",
-            Cmp::Lt => "<",
-            Cmp::Le => "≤",
-        }
-    }
-
-    pub fn holds(self, value: f64, threshold: f64) -> bool {
-        match self {
-            Cmp::Gt => value > threshold,
-            Cmp::Ge => value >= threshold,
-            Cmp::Lt => value < threshold,
-            Cmp::Le => value <= threshold,
-        }
-    }
-
-    /// Whether an alert already raised still holds: it resolves only once the value has
-    /// crossed back past the threshold by `margin` (a fraction of the threshold), so a value
-    /// hovering at the threshold does not flap.
-    pub fn still_holds(self, value: f64, threshold: f64, margin: f64) -> bool {
-        let m = threshold.abs() * margin;
-        match self {
-            Cmp::Gt | Cmp::Ge => self.holds(value, threshold - m),
-            Cmp::Lt | Cmp::Le => self.holds(value, threshold + m),
-        }
-    }
-}
-
-/// How a metric's values read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Ratio,
-    Seconds,
-    Count,
-    Bytes,
-    Rate,
-    /// 1 or 0.
-    Flag,
-    /// Burrow's consumer status: 0 OK, 1 WARN, 2 REWIND, 3 STALL, 4 STOP.
-    LagStatus,
-}
-
-impl Unit {
-    pub fn format(self, v: f64) -> String {
-        match self {
-            Unit::Ratio => fmt::pct(v),
-            Unit::Seconds => fmt::secs(v),
-            Unit::Count => fmt::thousands(v.round() as i64),
-            Unit::Bytes => fmt::bytes(v.max(0.0) as u64),
-            Unit::Rate => fmt::rate(v),
-            Unit::Flag => if v >= 0.5 { "yes" } else { "no" }.into(),
-            Unit::LagStatus => ["OK", "WARN", "REWIND", "STALL", "STOP"]
-                .get(v.max(0.0) as usize)
-                .unwrap_or(&"?")
-                .to_string(),
-        }
-    }
-}
-
-fn flag(b: bool) -> f64 {
-    if b { 1.0 } else { 0.0 }
-}
-
-/// A documented selector: what a rule may compare.
-pub struct Metric {
-    pub name: &'static str,
-    /// The kind of source it reads; None for every kind.
-    pub kind: Option<SourceKind>,
-    pub unit: Unit,
-    pub help: &'static str,
-}
-
-pub const METRICS: &[Metric] = &[
-    Metric {
-        name: "source.unreachable",
-        kind: None,
-        unit: Unit::Flag,
-        help: "1 while the source's last poll failed",
-    },
-    Metric {
-        name: "kafka.group.status",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::LagStatus,
-        help: "consumer group status per group: 0 OK, 1 WARN, 2 REWIND, 3 STALL, 4 STOP",
-    },
-    Metric {
-        name: "kafka.group.warning",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Flag,
-        help: "1 per consumer group whose status is WARN (lag rising) or REWIND",
-    },
-    Metric {
-        name: "kafka.group.lag_seconds",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Seconds,
-        help: "worst partition's time lag per consumer group",
-    },
-    Metric {
-        name: "kafka.group.lag",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Count,
-        help: "total messages behind per consumer group",
-    },
-    Metric {
-        name: "kafka.topic.under_replicated",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Count,
-        help: "under-replicated partitions per topic",
-    },
-    Metric {
-        name: "kafka.topic.under_min_isr",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Count,
-        help: "partitions below min.insync.replicas per topic (acks=all writes fail)",
-    },
-    Metric {
-        name: "kafka.topic.offline",
-        kind: Some(SourceKind::Kafka),
-        unit: Unit::Count,
-        help: "partitions without a leader per topic",
-    },
-    Metric {
-        name: "postgres.connections_ratio",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Ratio,
-        help: "client connections over usable slots (max_connections minus reserved)",
-    },
-    Metric {
-        name: "postgres.connections",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Count,
-        help: "client connections",
-    },
-    Metric {
-        name: "postgres.query_seconds",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Seconds,
-        help: "running time of each active query",
-    },
-    Metric {
-        name: "postgres.idle_in_transaction_seconds",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Seconds,
-        help: "time each session has been idle in transaction",
-    },
-    Metric {
-        name: "postgres.blocking_seconds",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Seconds,
-        help: "longest wait behind each root blocker session",
-    },
-    Metric {
-        name: "postgres.replication_lag_seconds",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Seconds,
-        help: "replay lag of each standby (on the primary)",
-    },
-    Metric {
-        name: "postgres.replication_lag_bytes",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Bytes,
-        help: "replay lag in bytes of each standby, or of this standby's receiver",
-    },
-    Metric {
-        name: "postgres.wal_receiver_down",
-        kind: Some(SourceKind::Postgres),
-        unit: Unit::Flag,
-        help: "1 on a standby whose WAL receiver is not streaming",
-    },
-    Metric {
-        name: "redis.memory_ratio",
-        kind: Some(SourceKind::Redis),
-        unit: Unit::Ratio,
-        help: "used_memory over maxmemory per node (nodes without maxmemory skipped)",
-    },
-    Metric {
-        name: "redis.evicted_per_sec",
-        kind: Some(SourceKind::Redis),
-        unit: Unit::Rate,
-        help: "evicted keys per second per node",
-    },
-    Metric {
-        name: "redis.connected_clients",
-        kind: Some(SourceKind::Redis),
-        unit: Unit::Count,
-        help: "connected clients per node",
-    },
-    Metric {
-        name: "redis.replica_link_down",
-        kind: Some(SourceKind::Redis),
-        unit: Unit::Flag,
-        help: "1 per replica whose replication link is down",
-    },
-    Metric {
-        name: "redis.failover_recent",
-        kind: Some(SourceKind::Redis),
-        unit: Unit::Flag,
-        help: "1 while a failover happened recently",
-    },
-    Metric {
-        name: "backup.failed",
-        kind: Some(SourceKind::Backup),
-        unit: Unit::Flag,
-        help: "1 when the last backup failed",
-    },
-    Metric {
-        name: "backup.stale",
-        kind: Some(SourceKind::Backup),
-        unit: Unit::Flag,
-        help: "1 when the newest backup is older than max_age",
-    },
-    Metric {
-        name: "backup.age_seconds",
-        kind: Some(SourceKind::Backup),
-        unit: Unit::Seconds,
-        help: "age of the newest backup",
-    },
-    Metric {
-        name: "endpoint.down",
-        kind: Some(SourceKind::Endpoint),
-        unit: Unit::Flag,
-        help: "1 while the endpoint's probe fails",
-    },
-    Metric {
-        name: "host.disk_ratio",
-        kind: Some(SourceKind::Host),
-        unit: Unit::Ratio,
-        help: "used space per mount",
-    },
-    Metric {
-        name: "host.memory_ratio",
-        kind: Some(SourceKind::Host),
-        unit: Unit::Ratio,
-        help: "used memory",
-    },
-    Metric {
-        name: "host.cpu_ratio",
-        kind: Some(SourceKind::Host),
-        unit: Unit::Ratio,
-        help: "CPU busy",
-    },
-    Metric {
-        name: "host.load1",
-        kind: Some(SourceKind::Host),
-        unit: Unit::Count,
-        help: "1-minute load average",
-    },
-];
-
-pub fn metric(name: &str) -> Option<&'static Metric> {
-    METRICS.iter().find(|m| m.name == name)
+pub fn metric(name: &str) -> Option<(Option<SourceKind>, &'static Metric)> {
+    catalogue().find(|(_, m)| m.name == name)
 }
 
 pub fn metric_names() -> String {
-    METRICS
-        .iter()
-        .map(|m| m.name)
+    catalogue()
+        .map(|(_, m)| m.name)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// One value of a metric within a source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Point {
-    /// Identity within the source (group, pid, node, mount); empty for the source itself.
-    pub subject: String,
-    /// How the subject reads in a summary, e.g. "group orders".
-    pub what: String,
-    pub value: f64,
-    /// Extra words for the summary (a reason, an error).
-    pub note: String,
-    pub jump: Option<Jump>,
-}
-
 /// Reads a metric from a source's latest state.
 pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
-    let jump = |table: &str, key: &str| {
-        Some(Jump {
-            kind: s.kind,
-            source: s.name.to_string(),
-            table: table.into(),
-            key: key.into(),
-        })
-    };
-    let point = |subject: String, what: String, value: f64, note: String, jump| Point {
-        subject,
-        what,
-        value,
-        note,
-        jump,
-    };
-    if metric == "source.unreachable" {
+    if metric == UNREACHABLE.name {
         let (v, note) = match s.status {
             Status::Error(e) => (1.0, e.clone()),
             _ => (0.0, String::new()),
         };
-        return vec![point(
-            String::new(),
+        return vec![Point::new(
+            "",
             format!("{} {}", s.kind.label(), s.name),
             v,
             note,
             None,
         )];
     }
-    let mut out = Vec::new();
     match s.sample {
-        Some(Sample::Kafka(k)) => match metric {
-            "kafka.group.status"
-            | "kafka.group.warning"
-            | "kafka.group.lag_seconds"
-            | "kafka.group.lag" => {
-                for g in &k.groups {
-                    let value = match metric {
-                        "kafka.group.status" => g.status as u8 as f64,
-                        "kafka.group.warning" => flag(matches!(
-                            g.status,
-                            crate::sources::kafka::LagStatus::Warn
-                                | crate::sources::kafka::LagStatus::Rewind
-                        )),
-                        "kafka.group.lag" => g.total_lag as f64,
-                        _ => match g.lag_seconds {
-                            Some(v) => v,
-                            None => continue,
-                        },
-                    };
-                    out.push(point(
-                        g.name.clone(),
-                        format!("group {}", g.name),
-                        value,
-                        g.reason.clone(),
-                        jump("Groups", &g.name),
-                    ));
-                }
-            }
-            "kafka.topic.under_replicated"
-            | "kafka.topic.offline"
-            | "kafka.topic.under_min_isr" => {
-                for t in &k.topics {
-                    let v = match metric {
-                        "kafka.topic.offline" => t.offline,
-                        "kafka.topic.under_min_isr" => t.under_min_isr,
-                        _ => t.under_replicated,
-                    };
-                    out.push(point(
-                        t.name.clone(),
-                        format!("topic {}", t.name),
-                        v as f64,
-                        String::new(),
-                        jump("Topics", &t.name),
-                    ));
-                }
-            }
-            _ => {}
-        },
-        Some(Sample::Postgres(p)) => match metric {
-            "postgres.connections_ratio" | "postgres.connections" => out.push(point(
-                String::new(),
-                format!("postgres {}", s.name),
-                if metric == "postgres.connections" {
-                    p.connections.total as f64
-                } else {
-                    p.connection_ratio()
-                },
-                format!(
-                    "{} of {} usable connections in use",
-                    p.connections.total, p.usable_connections
-                ),
-                jump("Connections", ""),
-            )),
-            "postgres.query_seconds" | "postgres.idle_in_transaction_seconds" => {
-                for x in p.activity.iter().filter(|x| !x.own) {
-                    let v = if metric == "postgres.query_seconds" {
-                        (x.state == "active").then_some(x.query_seconds).flatten()
-                    } else {
-                        x.state
-                            .starts_with("idle in transaction")
-                            .then_some(x.state_seconds)
-                            .flatten()
-                    };
-                    if let Some(v) = v {
-                        out.push(point(
-                            format!("pid {}", x.pid),
-                            format!("pid {} ({}@{})", x.pid, x.user, x.database),
-                            v,
-                            String::new(),
-                            jump("Activity", &x.pid.to_string()),
-                        ));
-                    }
-                }
-            }
-            "postgres.blocking_seconds" => {
-                for n in p.locks.iter().filter(|n| n.depth == 0) {
-                    out.push(point(
-                        format!("pid {}", n.pid),
-                        format!("pid {} ({}@{})", n.pid, n.user, n.database),
-                        n.longest_wait_seconds,
-                        format!("blocks {} sessions", n.waiters),
-                        jump("Locks", &n.pid.to_string()),
-                    ));
-                }
-            }
-            "postgres.replication_lag_seconds" | "postgres.replication_lag_bytes" => {
-                for st in &p.replication.standbys {
-                    let v = if metric == "postgres.replication_lag_bytes" {
-                        Some(st.replay_lag_bytes as f64)
-                    } else {
-                        st.replay_lag_seconds
-                    };
-                    if let Some(v) = v {
-                        out.push(point(
-                            st.application.clone(),
-                            format!("standby {}", st.application),
-                            v,
-                            String::new(),
-                            jump("Replication", &format!("{}@{}", st.application, st.client)),
-                        ));
-                    }
-                }
-                if let Some(r) = &p.replication.receiver
-                    && metric == "postgres.replication_lag_bytes"
-                {
-                    out.push(point(
-                        "receiver".into(),
-                        "WAL receiver".into(),
-                        r.replay_lag_bytes as f64,
-                        String::new(),
-                        jump("Replication", "receiver"),
-                    ));
-                }
-            }
-            "postgres.wal_receiver_down" => {
-                if let Some(r) = &p.replication.receiver {
-                    out.push(point(
-                        "receiver".into(),
-                        "WAL receiver".into(),
-                        if r.status == "streaming" { 0.0 } else { 1.0 },
-                        r.status.clone(),
-                        jump("Replication", "receiver"),
-                    ));
-                }
-            }
-            _ => {}
-        },
-        Some(Sample::Redis(r)) => match metric {
-            "redis.memory_ratio" | "redis.evicted_per_sec" | "redis.connected_clients" => {
-                for n in r.nodes.iter().filter(|n| n.error.is_none()) {
-                    let v = match metric {
-                        "redis.memory_ratio" => n.memory_ratio(),
-                        "redis.evicted_per_sec" => n.evicted_per_sec,
-                        _ => Some(n.connected_clients as f64),
-                    };
-                    if let Some(v) = v {
-                        out.push(point(
-                            n.addr.clone(),
-                            format!("node {}", n.addr),
-                            v,
-                            String::new(),
-                            jump("Nodes", &n.addr),
-                        ));
-                    }
-                }
-            }
-            "redis.replica_link_down" => {
-                for (replica, why) in r.links_down() {
-                    out.push(point(
-                        replica.clone(),
-                        format!("replica {replica}"),
-                        1.0,
-                        why,
-                        jump("Nodes", &replica),
-                    ));
-                }
-            }
-            "redis.failover_recent" => {
-                if let Some(f) = r.recent_failover() {
-                    out.push(point(
-                        String::new(),
-                        format!("redis {}", s.name),
-                        1.0,
-                        format!("{} -> {}", f.from, f.to),
-                        jump("Nodes", &f.to),
-                    ));
-                }
-            }
-            _ => {}
-        },
-        Some(Sample::Backup(b)) => {
-            let v = match metric {
-                "backup.failed" => Some(flag(b.verdict == Verdict::Failed)),
-                "backup.stale" => Some(flag(b.verdict == Verdict::Stale)),
-                "backup.age_seconds" => b.newest_age_secs.map(|a| a as f64),
-                _ => None,
-            };
-            if let Some(v) = v {
-                out.push(point(
-                    String::new(),
-                    format!("backup {}", b.name),
-                    v,
-                    b.reason.clone(),
-                    jump("Backups", &b.name),
-                ));
-            }
-        }
-        Some(Sample::Endpoint(e)) if metric == "endpoint.down" => out.push(point(
-            String::new(),
-            format!("endpoint {}", e.name),
-            flag(e.error.is_some()),
-            e.error.clone().unwrap_or_default(),
-            None,
-        )),
-        Some(Sample::Host(h)) => match metric {
-            "host.disk_ratio" => {
-                for d in &h.disks {
-                    out.push(point(
-                        d.mount.clone(),
-                        format!("disk {}", d.mount),
-                        d.used_ratio(),
-                        String::new(),
-                        jump("Disks", &d.mount),
-                    ));
-                }
-            }
-            "host.memory_ratio" if h.mem_total > 0 => out.push(point(
-                String::new(),
-                format!("host {}", h.hostname),
-                h.mem_used as f64 / h.mem_total as f64,
-                String::new(),
-                None,
-            )),
-            "host.cpu_ratio" => out.push(point(
-                String::new(),
-                format!("host {}", h.hostname),
-                h.cpu_percent as f64 / 100.0,
-                String::new(),
-                None,
-            )),
-            "host.load1" => out.push(point(
-                String::new(),
-                format!("host {}", h.hostname),
-                h.load[0],
-                String::new(),
-                None,
-            )),
-            _ => {}
-        },
-        _ => {}
+        Some(sample) => sample.measure(metric, s.name),
+        None => Vec::new(),
     }
-    out
 }
 
 /// A compiled rule, built-in or user-defined.
@@ -616,12 +93,14 @@ pub struct Observation {
 
 impl Rule {
     pub fn unit(&self) -> Unit {
-        metric(self.metric).map(|m| m.unit).unwrap_or(Unit::Count)
+        metric(self.metric)
+            .map(|(_, m)| m.unit)
+            .unwrap_or(Unit::Count)
     }
 
     pub fn applies(&self, s: &SourceView) -> bool {
         let kind_ok = metric(self.metric)
-            .and_then(|m| m.kind)
+            .and_then(|(k, _)| k)
             .is_none_or(|k| k == s.kind);
         kind_ok && self.source.as_deref().is_none_or(|n| n == s.name)
     }
@@ -668,7 +147,12 @@ impl Rule {
                         threshold: self.threshold,
                         labels: self.labels.clone(),
                         runbook: self.runbook.clone(),
-                        jump: p.jump,
+                        jump: p.cause.map(|c| Jump {
+                            kind: s.kind,
+                            source: s.name.to_string(),
+                            table: c.table,
+                            key: c.key,
+                        }),
                     },
                 }
             })
@@ -680,7 +164,7 @@ impl Rule {
 pub fn compile_user_rules(
     path: &Path,
     text: &str,
-    specs: &[crate::config::UserRuleSpec],
+    specs: &[UserRuleSpec],
     errors: &mut Vec<ConfigError>,
 ) -> Vec<Rule> {
     let mut out = Vec::new();
@@ -701,7 +185,7 @@ pub fn compile_user_rules(
                 .with_hint(hint),
             )
         };
-        let m = metric(&r.metric);
+        let m = metric(&r.metric).map(|(_, m)| m);
         if m.is_none() {
             err(
                 &r.metric,

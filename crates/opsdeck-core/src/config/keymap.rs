@@ -370,6 +370,39 @@ impl Keymap {
             .join("/")
     }
 
+    /// A text with `{key:ACTION}` placeholders (in runbooks and details) with the keys this
+    /// keymap binds to each action, so texts never name a key the person did not bind.
+    pub fn fill(&self, text: &str) -> String {
+        if !text.contains("{key:") {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find("{key:") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 5..];
+            match after.find('}') {
+                Some(j) => {
+                    let name = &after[..j];
+                    match Action::from_name(name) {
+                        Some(a) => {
+                            let keys = self.keys_label(a);
+                            out.push_str(if keys.is_empty() { name } else { &keys });
+                        }
+                        None => out.push_str(&rest[i..i + 5 + j + 1]),
+                    }
+                    rest = &after[j + 1..];
+                }
+                None => {
+                    out.push_str(&rest[i..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Parses one keymap file. Errors name the file, the line and the key or action.
     pub fn parse(name: &str, file: &Path, text: &str) -> Result<Keymap, ConfigErrors> {
         let raw: RawKeymap =
@@ -536,6 +569,16 @@ mod tests {
                 assert!(!km.keys_of(a).is_empty(), "{name}: {a} has no key");
             }
         }
+    }
+
+    #[test]
+    fn placeholders_are_filled_with_the_bound_keys() {
+        let km = Keymap::builtin_default();
+        assert_eq!(
+            km.fill("terminate the session ({key:terminate}); {key:nope} stays"),
+            "terminate the session (K); {key:nope} stays"
+        );
+        assert_eq!(km.fill("no placeholder {x}"), "no placeholder {x}");
     }
 
     #[test]

@@ -6,13 +6,17 @@ pub mod keymap;
 pub mod model;
 pub mod paths;
 pub mod secrets;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::sources::ContextSpec;
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
+pub use secrets::SecretSpec;
+pub use values::{find_span, parse_duration};
 
 /// The example written by `opsdeck config init`; tested to parse.
 pub const EXAMPLE: &str = include_str!("../../../../config.example.toml");
@@ -61,33 +65,13 @@ impl Default for Config {
     }
 }
 
-/// With no config at all, `opsdeck` checks a dev machine on the usual ports.
+/// With no config at all, `opsdeck` checks a dev machine on the usual ports (each system
+/// says what its local default is).
 pub fn local_context() -> ContextSpec {
     ContextSpec {
         color: Some("green".into()),
-        kafka: vec![KafkaSpec {
-            name: "local".into(),
-            brokers: "127.0.0.1:9092".into(),
-            ..Default::default()
-        }],
-        postgres: vec![PostgresSpec {
-            name: "local".into(),
-            url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
-            ..Default::default()
-        }],
-        redis: vec![RedisSpec {
-            name: "local".into(),
-            url: Some("redis://127.0.0.1:6379".into()),
-            ..Default::default()
-        }],
-        host: true,
-        ..Default::default()
+        ..ContextSpec::local()
     }
-}
-
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("invalid duration {s:?}: {e} (write e.g. \"2s\", \"500ms\", \"26h\")"))
 }
 
 impl Config {
@@ -196,11 +180,6 @@ fn names<V>(m: &BTreeMap<String, V>) -> String {
     m.keys().cloned().collect::<Vec<_>>().join(", ")
 }
 
-/// The byte range of the first occurrence of `needle`, to point an error at a line.
-pub fn find_span(text: &str, needle: &str) -> Option<std::ops::Range<usize>> {
-    text.find(needle).map(|i| i..i + needle.len())
-}
-
 fn validate_context(
     path: &Path,
     text: &str,
@@ -208,50 +187,35 @@ fn validate_context(
     ctx: &ContextSpec,
     errors: &mut Vec<ConfigError>,
 ) {
-    let here = |name: &str| {
-        find_span(text, &format!("\"{name}\""))
+    let here = |near: &str| {
+        find_span(text, &format!("\"{near}\""))
             .or_else(|| find_span(text, &format!("contexts.{ctx_name}")))
     };
-    let mut err = |name: &str, msg: String, hint: &str| {
+    let mut err = |near: &str, msg: String, hint: &str| {
         errors.push(
-            ConfigError::new(path, text, here(name), format!("context {ctx_name}: {msg}"))
+            ConfigError::new(path, text, here(near), format!("context {ctx_name}: {msg}"))
                 .with_hint(hint.to_string()),
         );
     };
     let mut seen = std::collections::HashSet::new();
-    let all_names = ctx
-        .kafka
-        .iter()
-        .map(|s| ("kafka", &s.name))
-        .chain(ctx.postgres.iter().map(|s| ("postgres", &s.name)))
-        .chain(ctx.redis.iter().map(|s| ("redis", &s.name)))
-        .chain(ctx.backups.iter().map(|s| ("backups", &s.name)))
-        .chain(ctx.endpoints.iter().map(|s| ("endpoints", &s.name)));
-    for (kind, name) in all_names {
+    for spec in crate::sources::plan(ctx) {
+        let (kind, name) = (spec.kind().label(), spec.name().to_string());
         if name.trim().is_empty() {
             err(
-                name,
+                &name,
                 format!("a {kind} entry has an empty name"),
                 "give every entry a short unique name",
             );
         } else if !seen.insert((kind, name.clone())) {
             err(
-                name,
+                &name,
                 format!("two {kind} entries are named {name:?}"),
                 "names must be unique per kind within a context",
             );
         }
-    }
-    for (name, secret) in ctx
-        .kafka
-        .iter()
-        .map(|s| (&s.name, s.secret()))
-        .chain(ctx.postgres.iter().map(|s| (&s.name, s.secret())))
-        .chain(ctx.redis.iter().map(|s| (&s.name, s.secret())))
-    {
-        if secret.count() > 1 {
+        if spec.secret().count() > 1 {
             err(
-                name,
+                &name,
                 format!(
                     "{name}: more than one of password, password_env, password_file, password_command"
                 ),
@@ -259,109 +223,13 @@ fn validate_context(
             );
         }
     }
-    for k in &ctx.kafka {
-        if k.brokers.trim().is_empty() {
-            err(
-                &k.name,
-                format!("kafka {}: brokers is empty", k.name),
-                "brokers = \"host:9092,host2:9092\"",
-            );
-        }
-    }
-    for p in &ctx.postgres {
-        if !(p.url.starts_with("postgres://") || p.url.starts_with("postgresql://")) {
-            err(
-                &p.name,
-                format!("postgres {}: url must start with postgres://", p.name),
-                "url = \"postgres://user@host:5432/db\"",
-            );
-        }
-    }
-    for r in &ctx.redis {
-        let modes = [
-            r.url.is_some(),
-            !r.sentinels.is_empty(),
-            !r.cluster.is_empty(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if modes != 1 {
-            err(
-                &r.name,
-                format!(
-                    "redis {}: set exactly one of url, sentinels (with master) or cluster",
-                    r.name
-                ),
-                "url = \"redis://host:6379\" | sentinels = [\"host:26379\"], master = \"mymaster\" | cluster = [\"host:7000\"]",
-            );
-        }
-        if !r.sentinels.is_empty() && r.master.is_none() {
-            err(
-                &r.name,
-                format!("redis {}: sentinels needs master", r.name),
-                "master = \"mymaster\"",
-            );
-        }
-    }
-    for b in &ctx.backups {
-        if !["pgbackrest", "pg_archiver", "redis", "files"].contains(&b.kind.as_str()) {
-            err(
-                &b.name,
-                format!("backup {}: unknown kind {:?}", b.name, b.kind),
-                "kind is one of pgbackrest, pg_archiver, redis, files",
-            );
-        }
-        if let Some(a) = &b.max_age
-            && let Err(e) = parse_duration(a)
-        {
-            err(
-                &b.name,
-                format!("backup {}: max_age: {e}", b.name),
-                "max_age = \"26h\"",
-            );
-        }
-    }
-    for e in &ctx.endpoints {
-        if !(e.url.starts_with("tcp://")
-            || e.url.starts_with("http://")
-            || e.url.starts_with("https://"))
-        {
-            err(
-                &e.name,
-                format!(
-                    "endpoint {}: url must start with tcp://, http:// or https://",
-                    e.name
-                ),
-                "url = \"http://127.0.0.1:8080/health\"",
-            );
-        }
-        if let Some(t) = &e.timeout
-            && let Err(msg) = parse_duration(t)
-        {
-            err(
-                &e.name,
-                format!("endpoint {}: timeout: {msg}", e.name),
-                "timeout = \"2s\"",
-            );
-        }
+    for (_, _, p) in ctx.problems() {
+        err(&p.near, p.message, &p.hint);
     }
 }
 
 fn has_inline_secret(cfg: &Config) -> bool {
-    cfg.contexts.values().any(|c| {
-        c.kafka.iter().any(|k| k.password.is_some())
-            || c.postgres
-                .iter()
-                .any(|p| p.password.is_some() || url_has_password(&p.url))
-            || c.redis
-                .iter()
-                .any(|r| r.password.is_some() || r.url.as_deref().is_some_and(url_has_password))
-    })
-}
-
-fn url_has_password(url: &str) -> bool {
-    secrets::redact_urls(url) != url
+    cfg.contexts.values().any(ContextSpec::has_inline_secret)
 }
 
 fn readable_by_others(path: &Path) -> bool {

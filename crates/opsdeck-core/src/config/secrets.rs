@@ -5,7 +5,34 @@
 use std::fmt;
 use std::process::Command;
 
-use super::model::SecretSpec;
+/// Where a secret comes from. At most one of these may be set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretSpec {
+    /// Inline secret (discouraged: a warning is printed when the file is readable by others).
+    pub password: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<String>,
+    /// A shell command whose first output line is the secret.
+    pub password_command: Option<String>,
+}
+
+/// Implements `secret()` for a config entry with the four `password*` keys (serde's
+/// flatten cannot be combined with deny_unknown_fields, so the keys are written out).
+macro_rules! secret_fields {
+    ($t:ty) => {
+        impl $t {
+            pub fn secret(&self) -> $crate::config::secrets::SecretSpec {
+                $crate::config::secrets::SecretSpec {
+                    password: self.password.clone(),
+                    password_env: self.password_env.clone(),
+                    password_file: self.password_file.clone(),
+                    password_command: self.password_command.clone(),
+                }
+            }
+        }
+    };
+}
+pub(crate) use secret_fields;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);

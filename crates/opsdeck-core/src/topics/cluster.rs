@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, ConfigSource, ResourceSpecifier};
 
-use crate::config::KafkaSpec;
+use crate::sources::kafka::KafkaSpec;
 use crate::sources::kafka::admin::{Admin, LogContext};
 use crate::sources::kafka::client_config;
 

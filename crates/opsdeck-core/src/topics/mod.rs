@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::actions::{self, Command, Op, audit};
-use crate::config::{Context, KafkaSpec};
+use crate::config::Context;
 use crate::sources::SourceKind;
+use crate::sources::kafka::KafkaSpec;
 
 pub use plan::{Change, Options, Plan};
 

@@ -4,22 +4,27 @@
 
 mod ops;
 mod probes;
+mod spec;
+mod system;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::keymap::Action;
-use crate::config::{BackupSpec, ContextSpec, parse_duration};
-use crate::sources::{CommandResult, Poller, Sample};
+use crate::config::values::parse_duration;
+use crate::sources::postgres::{Postgres, PostgresSpec};
+use crate::sources::redis::{Redis, RedisSpec};
+use crate::sources::system::{Done, Entries, Poller, entry};
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
-pub use ops::{BackupOp, Verification, last_verification};
+pub use ops::{BackupOp, Verification};
 pub use probes::{glob_match, pgbackrest_from_json, redis_from_info};
+pub use spec::BackupSpec;
+pub use system::Backups;
 
-/// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[Action::Verify, Action::BackupNow];
+/// The pane's tables: a row per backup source, then their backups.
+pub const TABLE_SOURCES: &str = "Sources";
+pub const TABLE_BACKUPS: &str = "Backups";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -141,17 +146,30 @@ impl BackupSample {
 
 pub struct BackupPoller {
     spec: BackupSpec,
-    ctx: ContextSpec,
+    /// The context's entry a `pg_archiver` / `redis` backup reads, looked up once.
+    postgres: Option<PostgresSpec>,
+    redis: Option<RedisSpec>,
+    /// The latest verification of this source run from the console.
+    verified: Option<Verification>,
 }
 
 impl BackupPoller {
-    pub fn new(spec: BackupSpec, ctx: ContextSpec) -> Self {
-        Self { spec, ctx }
+    pub fn new(spec: BackupSpec, ctx: &dyn Entries) -> Self {
+        let linked = spec.source.clone().unwrap_or_default();
+        Self {
+            postgres: entry::<Postgres>(ctx, &linked).cloned(),
+            redis: entry::<Redis>(ctx, &linked).cloned(),
+            spec,
+            verified: None,
+        }
     }
 }
 
 impl Poller for BackupPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
+    type Sample = BackupSample;
+    type Op = BackupOp;
+
+    async fn poll(&mut self) -> Result<BackupSample, String> {
         let spec = self.spec.clone();
         let max_age = spec.max_age.as_deref().map(parse_duration).transpose()?;
         let mut s = BackupSample {
@@ -159,7 +177,7 @@ impl Poller for BackupPoller {
             kind: spec.kind.clone(),
             max_age_secs: max_age.map(|d| d.as_secs()),
             runbook: spec.runbook.clone(),
-            last_verification: last_verification(&spec.name),
+            last_verification: self.verified.clone(),
             stanza: spec.stanza.clone(),
             pgbackrest_config: spec.pgbackrest_config.clone(),
             dir: spec.dir.clone(),
@@ -169,8 +187,8 @@ impl Poller for BackupPoller {
         match spec.kind.as_str() {
             "files" => probes::files(&spec, &mut s)?,
             "pgbackrest" => probes::pgbackrest(&spec, &mut s).await?,
-            "pg_archiver" => probes::pg_archiver(&spec, &self.ctx, &mut s).await?,
-            "redis" => probes::redis(&spec, &self.ctx, &mut s).await?,
+            "pg_archiver" => probes::pg_archiver(&spec, self.postgres.as_ref(), &mut s).await?,
+            "redis" => probes::redis(&spec, self.redis.as_ref(), &mut s).await?,
             other => {
                 s.verdict = Verdict::Unknown;
                 s.reason = format!(
@@ -178,7 +196,13 @@ impl Poller for BackupPoller {
                 );
             }
         }
-        Ok(Sample::Backup(Box::new(s)))
+        Ok(s)
+    }
+
+    fn absorb(&mut self, done: &Done<BackupOp>) {
+        if let Some(v) = Verification::of(done) {
+            self.verified = Some(v);
+        }
     }
 }
 
@@ -250,10 +274,32 @@ impl BackupSample {
                 Level::Normal,
             ));
         }
+        // The pane lists every backup source in one table, a row each (the key is the
+        // source's name), then the backups of all of them.
+        m.tables.push(Table {
+            title: TABLE_SOURCES.into(),
+            columns: vec![
+                Column::left("NAME", 16),
+                Column::left("KIND", 12),
+                Column::left("VERDICT", 8),
+                Column::left("REASON", 30),
+            ],
+            rows: vec![Row::new(
+                self.name.clone(),
+                vec![
+                    Cell::new(self.name.clone()),
+                    Cell::new(self.kind.clone()),
+                    Cell::level(self.verdict.label(), self.level()),
+                    Cell::new(self.reason.clone()),
+                ],
+            )],
+            empty: "no backup sources configured (add [[contexts.NAME.backups]])".into(),
+        });
         if !self.items.is_empty() {
             m.tables.push(Table {
-                title: "Backups".into(),
+                title: TABLE_BACKUPS.into(),
                 columns: vec![
+                    Column::left("SOURCE", 12),
                     Column::left("BACKUP", 28),
                     Column::left("TYPE", 5),
                     Column::right("AGE", 8),
@@ -272,6 +318,7 @@ impl BackupSample {
                         Row::new(
                             i.label.clone(),
                             vec![
+                                Cell::new(self.name.clone()),
                                 Cell::new(i.label.clone()),
                                 Cell::new(i.kind.clone()),
                                 Cell::new(d(i.age_secs)),
@@ -290,69 +337,6 @@ impl BackupSample {
             });
         }
         m
-    }
-
-    pub fn command(
-        &self,
-        _table: usize,
-        key: &str,
-        _marked: &BTreeSet<String>,
-        action: Action,
-    ) -> Option<CommandResult> {
-        use crate::actions::{Op, Risk};
-        let op = match (action, self.kind.as_str()) {
-            (Action::Verify, "pgbackrest") => BackupOp::VerifyStanza {
-                stanza: self.stanza.clone()?,
-                config: self.pgbackrest_config.clone(),
-            },
-            (Action::Verify, "files") => {
-                let path = format!("{}/{key}", self.dir.as_deref()?);
-                if key.ends_with(".rdb") {
-                    BackupOp::VerifyRdb { path }
-                } else {
-                    BackupOp::VerifyDump { path }
-                }
-            }
-            (Action::Verify, _) => {
-                return Some(Err(format!(
-                    "{} backups cannot be verified here; point a `files` backup source at the \
-                     backup files (e.g. pattern \"*.rdb\") and verify those",
-                    self.kind
-                )));
-            }
-            (Action::BackupNow, "pgbackrest") => BackupOp::PgBackRestBackup {
-                stanza: self.stanza.clone()?,
-                config: self.pgbackrest_config.clone(),
-                backup_type: self
-                    .items
-                    .iter()
-                    .find(|i| i.label == key)
-                    .map(|i| i.kind.clone())
-                    .filter(|k| ["full", "diff", "incr"].contains(&k.as_str()))
-                    .unwrap_or_else(|| "incr".into()),
-            },
-            (Action::BackupNow, "redis") => BackupOp::RedisBgsave {
-                redis: self.source.clone()?,
-            },
-            (Action::BackupNow, _) => {
-                return Some(Err(format!(
-                    "opsdeck does not run {} backups; run the job that writes them",
-                    self.kind
-                )));
-            }
-            _ => return None,
-        };
-        let risk = if matches!(op, BackupOp::PgBackRestBackup { .. }) {
-            Risk::Medium
-        } else {
-            Risk::Low
-        };
-        let target = if key.is_empty() {
-            self.name.clone()
-        } else {
-            key.to_string()
-        };
-        Some(Ok((target, Op::Backup(op), risk)))
     }
 
     /// The selected backup, the latest verification and the restore runbook.
@@ -384,7 +368,7 @@ impl BackupSample {
                 if v.ok { "ok" } else { "FAILED" },
                 v.message
             ),
-            None => "not verified from this console yet (v verifies)".into(),
+            None => "not verified from this console yet ({key:verify} verifies)".into(),
         })]);
         lines.push(vec![Cell::level("Restore runbook", Level::Info)]);
         let runbook = self

@@ -1,13 +1,13 @@
-//! Guarded backup operations: verify a backup, back up now. The last verification of each
-//! backup source is remembered in-process so the next poll's verdict shows it.
+//! Backup operations: verify a backup (reads it, changes nothing), back up now. A
+//! verification's outcome goes back to the source's poller (`Verification::of`), so its next
+//! sample shows it.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{BackupSpec, ContextSpec};
+use crate::sources::redis::Redis;
+use crate::sources::system::{Done, Entries, entry};
 
 /// The outcome of the latest verification of one backup source.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -21,25 +21,22 @@ pub struct Verification {
     pub message: String,
 }
 
-static VERIFIED: Mutex<BTreeMap<String, Verification>> = Mutex::new(BTreeMap::new());
-
-pub fn last_verification(source: &str) -> Option<Verification> {
-    VERIFIED.lock().ok()?.get(source).cloned()
-}
-
-fn record(source: &str, target: &str, result: &Result<String, String>) {
-    if let Ok(mut m) = VERIFIED.lock() {
-        m.insert(
-            source.to_string(),
-            Verification {
-                at: crate::sources::now_local().to_rfc3339(),
-                target: target.to_string(),
-                ok: result.is_ok(),
-                message: match result {
-                    Ok(s) | Err(s) => s.clone(),
-                },
+impl Verification {
+    /// The verification a finished operation was, if it was one.
+    pub fn of(done: &Done<BackupOp>) -> Option<Verification> {
+        let target = match &done.op {
+            BackupOp::VerifyDump { path } | BackupOp::VerifyRdb { path } => path.clone(),
+            BackupOp::VerifyStanza { stanza, .. } => format!("stanza {stanza}"),
+            _ => return None,
+        };
+        Some(Verification {
+            at: done.at.clone(),
+            target,
+            ok: done.result.is_ok(),
+            message: match &done.result {
+                Ok(s) | Err(s) => s.clone(),
             },
-        );
+        })
     }
 }
 
@@ -111,7 +108,7 @@ impl BackupOp {
         }
     }
 
-    fn is_verify(&self) -> bool {
+    pub fn is_verify(&self) -> bool {
         matches!(
             self,
             BackupOp::VerifyStanza { .. }
@@ -120,21 +117,12 @@ impl BackupOp {
         )
     }
 
-    pub async fn execute(&self, spec: &BackupSpec, ctx: &ContextSpec) -> Result<String, String> {
-        let result = match (self, self.argv()) {
+    pub async fn execute(&self, ctx: &dyn Entries) -> Result<String, String> {
+        match (self, self.argv()) {
             (BackupOp::RedisBgsave { redis }, _) => bgsave(redis, ctx).await,
             (_, Some((prog, args))) => run(prog, &args).await,
             (_, None) => Err("nothing to run".into()),
-        };
-        if self.is_verify() {
-            let target = match self {
-                BackupOp::VerifyDump { path } | BackupOp::VerifyRdb { path } => path.clone(),
-                BackupOp::VerifyStanza { stanza, .. } => format!("stanza {stanza}"),
-                _ => String::new(),
-            };
-            record(&spec.name, &target, &result);
         }
-        result
     }
 }
 
@@ -173,11 +161,8 @@ async fn run(prog: &str, args: &[String]) -> Result<String, String> {
     }
 }
 
-async fn bgsave(name: &str, ctx: &ContextSpec) -> Result<String, String> {
-    let r = ctx
-        .redis
-        .iter()
-        .find(|r| r.name == name)
+async fn bgsave(name: &str, ctx: &dyn Entries) -> Result<String, String> {
+    let r = entry::<Redis>(ctx, name)
         .ok_or_else(|| format!("no redis entry named {name:?} in this context"))?;
     let url = r.url.clone().ok_or("BGSAVE needs a standalone redis url")?;
     let secret = r.secret().resolve()?;

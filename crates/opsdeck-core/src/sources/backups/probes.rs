@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::{BackupSpec, ContextSpec};
+use super::BackupSpec;
+use crate::sources::postgres::PostgresSpec;
+use crate::sources::redis::RedisSpec;
 use crate::sources::redis::parse_info;
 
 use super::{BackupItem, BackupSample, Verdict};
@@ -211,7 +213,7 @@ pub fn pgbackrest_from_json(
 
 pub async fn pg_archiver(
     spec: &BackupSpec,
-    ctx: &ContextSpec,
+    pg: Option<&PostgresSpec>,
     s: &mut BackupSample,
 ) -> Result<(), String> {
     use sqlx::Connection;
@@ -219,11 +221,7 @@ pub async fn pg_archiver(
         .source
         .clone()
         .ok_or("pg_archiver backup needs source")?;
-    let pg = ctx
-        .postgres
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| format!("no postgres entry named {name:?} in this context"))?;
+    let pg = pg.ok_or_else(|| format!("no postgres entry named {name:?} in this context"))?;
     let secret = pg.secret().resolve()?;
     let opts = crate::sources::postgres::connect_options(pg, secret.as_ref())?;
     let scrub = |e: sqlx::Error| {
@@ -276,15 +274,11 @@ pub async fn pg_archiver(
 
 pub async fn redis(
     spec: &BackupSpec,
-    ctx: &ContextSpec,
+    r: Option<&RedisSpec>,
     s: &mut BackupSample,
 ) -> Result<(), String> {
     let name = spec.source.clone().ok_or("redis backup needs source")?;
-    let r = ctx
-        .redis
-        .iter()
-        .find(|r| r.name == name)
-        .ok_or_else(|| format!("no redis entry named {name:?} in this context"))?;
+    let r = r.ok_or_else(|| format!("no redis entry named {name:?} in this context"))?;
     let url = r
         .url
         .clone()

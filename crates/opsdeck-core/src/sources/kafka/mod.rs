@@ -20,6 +20,8 @@ pub mod admin;
 pub mod lag;
 mod model;
 mod ops;
+pub mod spec;
+mod system;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -27,23 +29,12 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use serde::Serialize;
 
-use crate::config::KafkaSpec;
-use crate::config::keymap::Action;
-use crate::sources::{Poller, Sample};
+use crate::sources::system::Poller;
 
 pub use lag::Status as LagStatus;
 pub use ops::{KafkaOp, ResetTo};
-
-/// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[
-    Action::DeleteTopic,
-    Action::ResetOffsets,
-    Action::ResetOffsetsEarliest,
-    Action::ResetOffsetsTo,
-    Action::AddPartitions,
-    Action::ElectLeaders,
-    Action::CreateTopic,
-];
+pub use spec::KafkaSpec;
+pub use system::Kafka;
 
 /// Table indices of the zoomed pane.
 pub const TABLE_BROKERS: usize = 0;
@@ -578,10 +569,20 @@ pub fn unix_now() -> f64 {
 }
 
 impl Poller for KafkaPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
+    type Sample = KafkaSample;
+    type Op = KafkaOp;
+
+    async fn poll(&mut self) -> Result<KafkaSample, String> {
         let admin = match self.admin.take() {
             Some(a) => a,
-            None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
+            None => {
+                // librdkafka retries a refused broker until its timeout; a refused TCP
+                // connect to every bootstrap address is a faster, clearer answer.
+                if let Some(e) = refused(&self.spec.brokers).await {
+                    return Err(e);
+                }
+                admin::Admin::new(&client_config(&self.spec)?, self.timeout)?
+            }
         };
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
         let (admin, raw) = tokio::task::spawn_blocking(move || {
@@ -594,13 +595,29 @@ impl Poller for KafkaPoller {
         self.admin = Some(admin);
         let raw = raw?;
         self.state.polls += 1;
-        let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
-        Ok(Sample::Kafka(Box::new(s)))
+        Ok(self.state.ingest(raw, unix_now(), self.spec.show_internal))
     }
 
     fn reset(&mut self) {
         self.admin = None;
     }
+}
+
+/// `Some(error)` when every bootstrap broker refuses a TCP connection.
+async fn refused(brokers: &str) -> Option<String> {
+    let mut errors = Vec::new();
+    for b in brokers.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        let addr = b.rsplit("://").next().unwrap_or(b);
+        match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr))
+            .await
+        {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                errors.push(format!("{addr}: {e}"))
+            }
+            _ => return None,
+        }
+    }
+    (!errors.is_empty()).then(|| format!("no broker reachable: {}", errors.join("; ")))
 }
 
 /// Groups per topic name, for the topics view.

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use super::{KafkaOp, KafkaSample, LagStatus, ResetTo, TABLE_BROKERS, TABLE_GROUPS, TABLE_TOPICS};
-use crate::actions::{Op, Risk};
 use crate::config::keymap::Action;
-use crate::sources::CommandResult;
+use crate::sources::system::{Resolved, Risk};
+
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
 fn status_level(s: LagStatus) -> Level {
@@ -23,18 +23,6 @@ fn opt(v: Option<i64>) -> String {
 
 fn secs(v: Option<f64>) -> String {
     v.map(fmt::secs).unwrap_or_else(|| "-".into())
-}
-
-/// Sparkline glyphs for a trend (the generic table has text cells only).
-pub fn spark(data: &[u64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = data.iter().copied().max().unwrap_or(0);
-    data.iter()
-        .rev()
-        .take(12)
-        .rev()
-        .map(|&v| BARS[(v * 7).checked_div(max).unwrap_or(0).min(7) as usize])
-        .collect()
 }
 
 impl KafkaSample {
@@ -208,7 +196,7 @@ impl KafkaSample {
                             Cell::new(fmt::thousands(g.total_lag)),
                             Cell::new(fmt::thousands(g.max_partition_lag)),
                             Cell::new(secs(g.lag_seconds)),
-                            Cell::new(spark(&g.trend)),
+                            Cell::new(fmt::spark(&g.trend, 12)),
                             Cell::level(g.status.label(), status_level(g.status)),
                         ],
                     )
@@ -345,25 +333,25 @@ impl KafkaSample {
         key: &str,
         _marked: &BTreeSet<String>,
         action: Action,
-    ) -> Option<CommandResult> {
+    ) -> Option<Resolved<KafkaOp>> {
         match (table, action) {
             (TABLE_TOPICS, Action::DeleteTopic) => Some(Ok((
                 key.to_string(),
-                Op::Kafka(KafkaOp::DeleteTopic {
+                KafkaOp::DeleteTopic {
                     topic: key.to_string(),
-                }),
+                },
                 Risk::High,
             ))),
             (TABLE_TOPICS, Action::ElectLeaders) => Some(Ok((
                 key.to_string(),
-                Op::Kafka(KafkaOp::ElectPreferredLeaders {
+                KafkaOp::ElectPreferredLeaders {
                     topic: Some(key.to_string()),
-                }),
+                },
                 Risk::Medium,
             ))),
             (TABLE_BROKERS, Action::ElectLeaders) => Some(Ok((
                 "cluster".to_string(),
-                Op::Kafka(KafkaOp::ElectPreferredLeaders { topic: None }),
+                KafkaOp::ElectPreferredLeaders { topic: None },
                 Risk::Medium,
             ))),
             (
@@ -389,7 +377,7 @@ impl KafkaSample {
                     Action::ResetOffsetsEarliest => reset(ResetTo::Earliest),
                     _ => KafkaOp::DeleteGroup { group: key.into() },
                 };
-                Some(Ok((key.to_string(), Op::Kafka(op), Risk::High)))
+                Some(Ok((key.to_string(), op, Risk::High)))
             }
             _ => None,
         }
@@ -451,14 +439,12 @@ mod tests {
         };
         assert_eq!(target, "orders");
         assert_eq!(risk, Risk::Medium);
-        let Op::Kafka(op) = op else {
-            panic!("not a Kafka op")
-        };
+        let op = op else { panic!("not a Kafka op") };
         assert_eq!(
             op.describe(),
             "elect the preferred leader of every partition of orders"
         );
-        let Some(Ok((_, Op::Kafka(op), Risk::Medium))) =
+        let Some(Ok((_, op, Risk::Medium))) =
             s.command(TABLE_BROKERS, "1", &none, Action::ElectLeaders)
         else {
             panic!("no command on the Brokers tab");
@@ -472,7 +458,9 @@ mod tests {
             s.command(TABLE_GROUPS, "g", &none, Action::ElectLeaders)
                 .is_none()
         );
-        assert!(super::super::ACTIONS.contains(&Action::ElectLeaders));
+        assert!(
+            <super::super::Kafka as crate::sources::System>::VERBS.contains(&Action::ElectLeaders)
+        );
     }
 
     #[test]
@@ -535,7 +523,6 @@ mod tests {
         assert!(
             matches!(s.command(TABLE_GROUPS, "g", &BTreeSet::new(), Action::ResetOffsets), Some(Err(e)) if e.contains("active members"))
         );
-        assert_eq!(spark(&[0, 7, 14]), "▁▄█");
     }
 
     #[test]
@@ -598,7 +585,7 @@ impl KafkaSample {
         key: &str,
         action: Action,
         input: &str,
-    ) -> Option<CommandResult> {
+    ) -> Option<Resolved<KafkaOp>> {
         let input = input.trim();
         match (table, action) {
             (_, Action::CreateTopic) => Some(parse_new_topic(input, self.brokers.len())),
@@ -607,10 +594,10 @@ impl KafkaSample {
                 Some(match input.parse::<usize>() {
                     Ok(n) if n > t.partitions.len() => Ok((
                         key.to_string(),
-                        Op::Kafka(KafkaOp::AddPartitions {
+                        KafkaOp::AddPartitions {
                             topic: key.to_string(),
                             total: n,
-                        }),
+                        },
                         Risk::Medium,
                     )),
                     Ok(n) => Err(format!(
@@ -635,7 +622,7 @@ impl KafkaSample {
                         to,
                         dry_run: false,
                     };
-                    (key.to_string(), Op::Kafka(op), Risk::High)
+                    (key.to_string(), op, Risk::High)
                 }))
             }
             _ => None,
@@ -644,7 +631,7 @@ impl KafkaSample {
 }
 
 /// `NAME PARTITIONS [REPLICATION] [key=value ...]`; replication defaults to min(3, brokers).
-fn parse_new_topic(input: &str, brokers: usize) -> CommandResult {
+fn parse_new_topic(input: &str, brokers: usize) -> Resolved<KafkaOp> {
     let mut words = input.split_whitespace();
     let name = words
         .next()
@@ -673,7 +660,7 @@ fn parse_new_topic(input: &str, brokers: usize) -> CommandResult {
         replication_factor,
         configs,
     };
-    Ok((name, Op::Kafka(op), Risk::Low))
+    Ok((name, op, Risk::Low))
 }
 
 /// `1234` | `2026-11-25T03:00:00Z` | `+100` / `-100` | `earliest` | `latest`.
@@ -722,20 +709,20 @@ mod prompt_tests {
         assert_eq!(name, "orders");
         assert_eq!(
             op,
-            Op::Kafka(KafkaOp::CreateTopic {
+            KafkaOp::CreateTopic {
                 topic: "orders".into(),
                 partitions: 12,
                 replication_factor: 2,
                 configs: vec![("retention.ms".into(), "3600000".into())]
-            })
+            }
         );
         let (_, op, _) = parse_new_topic("t 1", 1).unwrap();
         assert!(matches!(
             op,
-            Op::Kafka(KafkaOp::CreateTopic {
+            KafkaOp::CreateTopic {
                 replication_factor: 1,
                 ..
-            })
+            }
         ));
         assert!(parse_new_topic("t 0", 1).is_err());
         assert!(parse_new_topic("", 1).is_err());

@@ -7,9 +7,9 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
 use serde::Serialize;
 
+use super::KafkaSpec;
 use super::admin::{Admin, LogContext};
 use super::client_config;
-use crate::config::KafkaSpec;
 
 /// Where a group's offsets go.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,6 +10,8 @@ mod ops;
 pub mod pgbouncer;
 mod queries;
 mod sample;
+pub mod spec;
+mod system;
 mod view;
 
 use std::time::Duration;
@@ -18,24 +20,16 @@ use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use crate::config::PostgresSpec;
-use crate::config::keymap::Action;
 use crate::config::secrets::{Secret, redact_urls, scrub};
-use crate::sources::{Poller, Sample};
+use crate::sources::system::Poller;
 
 pub use locks::{Waiter, build_tree};
 pub use model::*;
 pub use ops::PgOp;
 pub use sample::rates;
+pub use spec::PostgresSpec;
+pub use system::Postgres;
 pub use view::*;
-
-/// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[
-    Action::CancelQuery,
-    Action::Terminate,
-    Action::TerminateIdle,
-    Action::ConnectionLimit,
-];
 
 pub struct PgPoller {
     spec: PostgresSpec,
@@ -127,8 +121,11 @@ pub fn connect_options(
 }
 
 impl Poller for PgPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
-        self.sample().await.map(|s| Sample::Postgres(Box::new(s)))
+    type Sample = PgSample;
+    type Op = PgOp;
+
+    async fn poll(&mut self) -> Result<PgSample, String> {
+        self.sample().await
     }
 
     fn reset(&mut self) {

@@ -5,9 +5,9 @@ use serde::Serialize;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row as _};
 
+use super::PostgresSpec;
 use super::connect_options;
 use super::model::PgSample;
-use crate::config::PostgresSpec;
 use crate::config::secrets::{Secret, scrub};
 
 /// Never signal the console's own sessions (this one included).

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use super::PgOp;
 use super::model::*;
-use crate::actions::{Op, Risk};
 use crate::config::keymap::Action;
-use crate::sources::CommandResult;
+use crate::sources::system::{Resolved, Risk};
+
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
 pub const TAB_ACTIVITY: usize = 0;
@@ -743,7 +743,7 @@ impl PgSample {
         key: &str,
         marked: &BTreeSet<String>,
         action: Action,
-    ) -> Option<CommandResult> {
+    ) -> Option<Resolved<PgOp>> {
         if !matches!(action, Action::CancelQuery | Action::Terminate) {
             return None;
         }
@@ -785,9 +785,9 @@ impl PgSample {
                 .join(",")
         );
         Some(Ok(if action == Action::CancelQuery {
-            (target, Op::Postgres(PgOp::Cancel { pids }), Risk::Low)
+            (target, PgOp::Cancel { pids }, Risk::Low)
         } else {
-            (target, Op::Postgres(PgOp::Terminate { pids }), Risk::Medium)
+            (target, PgOp::Terminate { pids }, Risk::Medium)
         }))
     }
 
@@ -888,7 +888,7 @@ impl PgSample {
         key: &str,
         action: Action,
         input: &str,
-    ) -> Option<CommandResult> {
+    ) -> Option<Resolved<PgOp>> {
         match action {
             Action::TerminateIdle => {
                 let older = match crate::config::parse_duration(input) {
@@ -908,7 +908,7 @@ impl PgSample {
                     "idle in transaction > {}",
                     crate::views::fmt::duration(older)
                 );
-                Some(Ok((target, Op::Postgres(op), Risk::Medium)))
+                Some(Ok((target, op, Risk::Medium)))
             }
             Action::ConnectionLimit if table == TAB_ROLES => {
                 let limit: i32 = match input.trim().parse() {
@@ -921,7 +921,7 @@ impl PgSample {
                 };
                 Some(Ok((
                     format!("role {key}"),
-                    Op::Postgres(PgOp::connection_limit(self, key, limit)),
+                    PgOp::connection_limit(self, key, limit),
                     Risk::Medium,
                 )))
             }
@@ -998,7 +998,7 @@ mod tests {
             .and_then(Result::ok)
             .expect("cancel");
         assert_eq!(target, "pid 10");
-        assert_eq!(op, Op::Postgres(PgOp::Cancel { pids: vec![10] }));
+        assert_eq!(op, PgOp::Cancel { pids: vec![10] });
         assert_eq!(risk, Risk::Low);
         let marked: BTreeSet<String> = ["11", "12", "99"].map(String::from).into();
         let (target, op, risk) = s
@@ -1006,7 +1006,7 @@ mod tests {
             .and_then(Result::ok)
             .expect("terminate");
         assert_eq!(target, "pid 11,12");
-        assert_eq!(op, Op::Postgres(PgOp::Terminate { pids: vec![11, 12] }));
+        assert_eq!(op, PgOp::Terminate { pids: vec![11, 12] });
         assert_eq!(risk, Risk::Medium);
         assert!(matches!(
             s.command(TAB_ACTIVITY, "99", &none, Action::Terminate),

@@ -10,6 +10,8 @@ pub mod info;
 pub mod model;
 pub mod ops;
 pub mod sentinel;
+pub mod spec;
+mod system;
 mod view;
 pub use view::Tab;
 
@@ -18,23 +20,14 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use crate::config::RedisSpec;
-use crate::config::keymap::Action;
 use crate::config::secrets::{Secret, scrub};
-use crate::sources::{Poller, Sample};
+use crate::sources::system::Poller;
 
 pub use info::parse_info;
 pub use model::*;
 pub use ops::RedisOp;
-
-/// The guarded keys this pane offers (hint bar and help).
-pub const ACTIONS: &[Action] = &[
-    Action::Bgsave,
-    Action::Bgrewriteaof,
-    Action::Failover,
-    Action::SetPolicy,
-    Action::Terminate,
-];
+pub use spec::RedisSpec;
+pub use system::Redis;
 
 /// PING round trips kept per node for p50/p99 and the sparkline.
 const LATENCY_WINDOW: usize = 60;
@@ -559,7 +552,10 @@ impl RedisPoller {
 }
 
 impl Poller for RedisPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
+    type Sample = RedisSample;
+    type Op = RedisOp;
+
+    async fn poll(&mut self) -> Result<RedisSample, String> {
         if self.auth.is_none() {
             self.auth = Some(Auth::from_spec(&self.spec)?);
         }
@@ -622,7 +618,7 @@ impl Poller for RedisPoller {
             }
         }
         sample.last_failover = self.last_failover.clone();
-        Ok(Sample::Redis(Box::new(sample)))
+        Ok(sample)
     }
 
     fn reset(&mut self) {

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use super::RedisSpec;
 use super::{Auth, explain, host_port};
-use crate::config::RedisSpec;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use super::model::*;
 use super::ops::RedisOp;
-use crate::actions::{Op, Risk};
 use crate::config::keymap::Action;
-use crate::sources::CommandResult;
+use crate::sources::system::{Resolved, Risk};
+
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
 /// A failover this recent is shown (and alerted) as news.
@@ -876,7 +876,7 @@ impl RedisSample {
         key: &str,
         _marked: &BTreeSet<String>,
         action: Action,
-    ) -> Option<CommandResult> {
+    ) -> Option<Resolved<RedisOp>> {
         let tab = *self.tabs().get(table)?;
         let node_of_row = || match tab {
             Tab::Nodes | Tab::Persistence | Tab::Cluster => Some(key.to_string()),
@@ -895,7 +895,7 @@ impl RedisSample {
                 } else {
                     RedisOp::Bgrewriteaof { node: node.clone() }
                 };
-                Some(Ok((node, Op::Redis(op), Risk::Low)))
+                Some(Ok((node, op, Risk::Low)))
             }
             Action::Failover => Some(self.failover(tab, key)),
             Action::SetPolicy => {
@@ -913,11 +913,11 @@ impl RedisSample {
                 }
                 Some(Ok((
                     key.to_string(),
-                    Op::Redis(RedisOp::SetPolicy {
+                    RedisOp::SetPolicy {
                         nodes,
                         policy: key.to_string(),
                         current: self.current_policy(),
-                    }),
+                    },
                     Risk::Medium,
                 )))
             }
@@ -928,11 +928,11 @@ impl RedisSample {
                 let c = self.clients.iter().find(|c| c.id.to_string() == key)?;
                 Some(Ok((
                     format!("client {} {}", c.id, c.addr),
-                    Op::Redis(RedisOp::ClientKill {
+                    RedisOp::ClientKill {
                         node: self.clients_node.clone(),
                         id: c.id,
                         client: format!("{} {}", c.addr, c.name).trim().to_string(),
-                    }),
+                    },
                     Risk::Medium,
                 )))
             }
@@ -940,14 +940,14 @@ impl RedisSample {
         }
     }
 
-    fn failover(&self, tab: Tab, key: &str) -> CommandResult {
+    fn failover(&self, tab: Tab, key: &str) -> Resolved<RedisOp> {
         if let Some(s) = &self.sentinel {
             return Ok((
                 s.master_name.clone(),
-                Op::Redis(RedisOp::SentinelFailover {
+                RedisOp::SentinelFailover {
                     master: s.master_name.clone(),
                     current: s.master_addr.clone(),
-                }),
+                },
                 Risk::Medium,
             ));
         }
@@ -970,10 +970,10 @@ impl RedisSample {
             .ok_or_else(|| format!("{key} is a master: select one of its replicas"))?;
         Ok((
             n.addr.clone(),
-            Op::Redis(RedisOp::ClusterFailover {
+            RedisOp::ClusterFailover {
                 node: n.addr.clone(),
                 master: master.addr.clone(),
-            }),
+            },
             Risk::Medium,
         ))
     }
@@ -1084,7 +1084,7 @@ mod tests {
             .map(|r| r.cells[1].text.clone());
         assert_eq!(cur.as_deref(), Some("current on 1/1"));
         match s.command(4, "allkeys-lfu", &BTreeSet::new(), Action::SetPolicy) {
-            Some(Ok((_, Op::Redis(op), _))) => {
+            Some(Ok((_, op, _))) => {
                 let d = op.describe();
                 assert!(
                     d.contains("allkeys-lfu") && d.contains("(now allkeys-lru)"),
@@ -1132,7 +1132,7 @@ mod tests {
             matches!(s.command(cluster_tab, "h:1", &BTreeSet::new(), Action::Failover), Some(Err(e)) if e.contains("is a master"))
         );
         match s.command(cluster_tab, "h:2", &BTreeSet::new(), Action::Failover) {
-            Some(Ok((t, Op::Redis(RedisOp::ClusterFailover { master, .. }), _))) => {
+            Some(Ok((t, RedisOp::ClusterFailover { master, .. }, _))) => {
                 assert_eq!(t, "h:2");
                 assert_eq!(master, "h:1");
             }

@@ -20,8 +20,12 @@ pub const MOUNTS_EVERY: u64 = 30;
 /// Rows of each top-processes table.
 pub const TOP_N: usize = 8;
 
-use crate::sources::{Poller, Sample};
+mod system;
+
+use crate::sources::system::{NoOp, Poller};
+
 use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table, fmt};
+pub use system::{Host, HostSpec, HostSwitch};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct HostSample {
@@ -132,7 +136,10 @@ impl HostPoller {
 }
 
 impl Poller for HostPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
+    type Sample = HostSample;
+    type Op = NoOp;
+
+    async fn poll(&mut self) -> Result<HostSample, String> {
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = state
@@ -230,7 +237,7 @@ impl Poller for HostPoller {
                     available: d.available_space(),
                 })
                 .collect();
-            Ok(Sample::Host(Box::new(HostSample {
+            Ok(HostSample {
                 hostname: System::host_name().unwrap_or_default(),
                 cpu_percent: cpu,
                 cpu_history: st.history.clone(),
@@ -244,7 +251,7 @@ impl Poller for HostPoller {
                 networks,
                 top_cpu: st.top_cpu.clone(),
                 top_memory: st.top_memory.clone(),
-            })))
+            })
         })
         .await
         .map_err(|e| e.to_string())?
@@ -495,9 +502,7 @@ mod tests {
     async fn polls_read_this_host() {
         let mut h = HostPoller::new();
         let _ = h.poll().await.unwrap();
-        let Sample::Host(s) = h.poll().await.unwrap() else {
-            panic!()
-        };
+        let s = h.poll().await.unwrap();
         assert!(s.mem_total > 0);
         assert!(!s.cpus.is_empty());
         assert!(

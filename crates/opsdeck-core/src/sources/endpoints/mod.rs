@@ -7,9 +7,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::{EndpointSpec, parse_duration, secrets::redact_urls};
-use crate::sources::{Poller, Sample};
-use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table, fmt};
+mod spec;
+mod system;
+
+use crate::config::secrets::redact_urls;
+use crate::config::values::parse_duration;
+use crate::sources::system::{NoOp, Poller};
+use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
+
+pub use spec::EndpointSpec;
+pub use system::Endpoints;
 
 /// Default probe timeout when the config gives none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -189,7 +196,10 @@ pub async fn probe_http(
 }
 
 impl Poller for EndpointPoller {
-    async fn poll(&mut self) -> Result<Sample, String> {
+    type Sample = EndpointSample;
+    type Op = NoOp;
+
+    async fn poll(&mut self) -> Result<EndpointSample, String> {
         let timeout = self
             .spec
             .timeout
@@ -226,7 +236,7 @@ impl Poller for EndpointPoller {
                 self.history.remove(0);
             }
         }
-        Ok(Sample::Endpoint(Box::new(EndpointSample {
+        Ok(EndpointSample {
             name: self.spec.name.clone(),
             url: redact_urls(&url),
             probe: if http { "http" } else { "tcp" }.into(),
@@ -239,7 +249,7 @@ impl Poller for EndpointPoller {
             last_error: self.last_error.as_ref().map(|e| e.0.clone()),
             last_error_at: self.last_error.as_ref().map(|e| e.1.clone()),
             history_ms: self.history.clone(),
-        })))
+        })
     }
 
     fn reset(&mut self) {
@@ -258,35 +268,59 @@ impl EndpointSample {
             .unwrap_or_else(|| "-".into())
     }
 
-    pub fn model(&self) -> PaneModel {
-        let verdict = match (&self.error, self.status_code) {
+    fn verdict(&self) -> String {
+        match (&self.error, self.status_code) {
             (Some(e), _) => format!("DOWN {e}"),
             (None, Some(code)) => format!("{code} in {}", self.latency_text()),
             (None, None) => format!("up in {}", self.latency_text()),
-        };
-        let tile = Summary::line(format!("{} {verdict}", self.name), self.level());
-        let mut m = PaneModel {
-            tile: vec![tile],
+        }
+    }
+
+    /// One row in the Host pane's Endpoints table; the probe's particulars are its detail.
+    pub fn model(&self) -> PaneModel {
+        let verdict = self.verdict();
+        PaneModel {
+            tile: vec![Summary::line(
+                format!("{} {verdict}", self.name),
+                self.level(),
+            )],
+            summary: Vec::new(),
             level: self.level(),
-            ..Default::default()
-        };
-        m.summary.push(Summary::line(
-            format!("{} {}", self.probe, self.url),
-            Level::Normal,
-        ));
-        m.summary.push(Summary::Spark {
-            label: "latency".into(),
-            data: self.history_ms.clone(),
-            text: self.latency_text(),
-        });
-        let mut rows = vec![
-            Row::new(
-                "result",
-                vec![Cell::new("result"), Cell::level(verdict, self.level())],
-            ),
-            Row::new(
+            tables: vec![Table {
+                title: "Endpoints".into(),
+                columns: vec![
+                    Column::left("ENDPOINT", 16),
+                    Column::left("PROBE", 28),
+                    Column::right("LATENCY", 10),
+                    Column::left("RESULT", 30),
+                ],
+                rows: vec![Row::new(
+                    self.name.clone(),
+                    vec![
+                        Cell::new(self.name.clone()),
+                        Cell::new(format!("{} {}", self.probe, self.url)),
+                        Cell::new(self.latency_text()),
+                        Cell::level(verdict, self.level()),
+                    ],
+                )],
+                empty: String::new(),
+            }],
+        }
+    }
+
+    /// The probe: what is asked, what came back, the latency history and the last failure.
+    pub fn detail(&self) -> Detail {
+        let kv = |k: &str, v: Cell| vec![Cell::level(format!("{k:<12}"), Level::Muted), v];
+        let mut lines = vec![
+            kv("probe", Cell::new(format!("{} {}", self.probe, self.url))),
+            kv("result", Cell::level(self.verdict(), self.level())),
+            kv(
                 "latency",
-                vec![Cell::new("latency"), Cell::new(self.latency_text())],
+                Cell::new(format!(
+                    "{}  {}",
+                    self.latency_text(),
+                    fmt::spark(&self.history_ms, 40)
+                )),
             ),
         ];
         if self.probe == "http" {
@@ -298,45 +332,31 @@ impl EndpointSample {
                 .status_code
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| "-".into());
-            rows.push(Row::new(
-                "status",
-                vec![
-                    Cell::new("status"),
-                    Cell::new(format!("{got} (expected {want})")),
-                ],
-            ));
+            lines.push(kv("status", Cell::new(format!("{got} (expected {want})"))));
             if let Some(m) = self.body_matched {
-                rows.push(Row::new(
+                lines.push(kv(
                     "body",
-                    vec![
-                        Cell::new("body"),
-                        Cell::level(
-                            if m { "matches" } else { "does not match" },
-                            if m { Level::Ok } else { Level::Crit },
-                        ),
-                    ],
+                    Cell::level(
+                        if m { "matches" } else { "does not match" },
+                        if m { Level::Ok } else { Level::Crit },
+                    ),
                 ));
             }
         }
         if let Some(e) = &self.last_error {
-            rows.push(Row::new(
-                "last_error",
-                vec![
-                    Cell::new("last error"),
-                    Cell::level(
-                        format!("{} {e}", self.last_error_at.as_deref().unwrap_or("")),
-                        Level::Warn,
-                    ),
-                ],
+            lines.push(kv(
+                "last error",
+                Cell::level(
+                    format!("{} {e}", self.last_error_at.as_deref().unwrap_or("")),
+                    Level::Warn,
+                ),
             ));
         }
-        m.tables.push(Table {
-            title: "Probe".into(),
-            columns: vec![Column::left("", 12), Column::left("", 40)],
-            rows,
-            empty: String::new(),
-        });
-        m
+        Detail {
+            title: format!("endpoint {}", self.name),
+            lines,
+            table: None,
+        }
     }
 }
 

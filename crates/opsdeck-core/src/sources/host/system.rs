@@ -1,0 +1,111 @@
+//! This machine as a monitored system: on by default in every context (`host = false` turns
+//! it off), shown in the Host pane with the endpoint probes.
+
+use serde::Deserialize;
+
+use super::{HostPoller, HostSample};
+use crate::metrics::Severity::Warning;
+use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
+use crate::sources::system::{Entries, NoOp, System};
+use crate::views::{Pane, PaneModel};
+
+pub struct Host;
+
+/// The only host entry: this machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSpec;
+
+static THIS_HOST: [HostSpec; 1] = [HostSpec];
+
+/// `host = true|false` in a context (default true).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct HostSwitch(pub bool);
+
+impl Default for HostSwitch {
+    fn default() -> Self {
+        HostSwitch(true)
+    }
+}
+
+const METRICS: &[Metric] = &[
+    Metric::new("host.disk_ratio", Unit::Ratio, "used space per mount"),
+    Metric::new("host.memory_ratio", Unit::Ratio, "used memory"),
+    Metric::new("host.cpu_ratio", Unit::Ratio, "CPU busy"),
+    Metric::new("host.load1", Unit::Count, "1-minute load average"),
+];
+
+impl System for Host {
+    const LABEL: &'static str = "host";
+    const PANE: Pane = Pane::Host;
+    const METRICS: &'static [Metric] = METRICS;
+    const BUILTINS: &'static [Builtin] = &[Builtin::new(
+        "host_disk",
+        "host.disk_ratio",
+        Cmp::Ge,
+        0.9,
+        0,
+        Warning,
+        "disk used",
+        "Free space: old logs, WAL archives, core dumps; or grow the volume.",
+    )];
+
+    type Entries = HostSwitch;
+    type Spec = HostSpec;
+    type Sample = HostSample;
+    type Op = NoOp;
+    type Poller = HostPoller;
+
+    fn instances(entries: &HostSwitch) -> &[HostSpec] {
+        if entries.0 { &THIS_HOST } else { &[] }
+    }
+    fn name(_spec: &HostSpec) -> &str {
+        "host"
+    }
+    fn poller(_spec: HostSpec, _ctx: &dyn Entries) -> HostPoller {
+        HostPoller::new()
+    }
+    fn model(sample: &HostSample) -> PaneModel {
+        sample.model()
+    }
+    fn measure(h: &HostSample, metric: &str, _source: &str) -> Vec<Point> {
+        let host = || format!("host {}", h.hostname);
+        match metric {
+            "host.disk_ratio" => h
+                .disks
+                .iter()
+                .map(|d| {
+                    Point::new(
+                        d.mount.clone(),
+                        format!("disk {}", d.mount),
+                        d.used_ratio(),
+                        "",
+                        Cause::new("Disks", &d.mount),
+                    )
+                })
+                .collect(),
+            "host.memory_ratio" if h.mem_total > 0 => vec![Point::new(
+                "",
+                host(),
+                h.mem_used as f64 / h.mem_total as f64,
+                "",
+                None,
+            )],
+            "host.cpu_ratio" => vec![Point::new(
+                "",
+                host(),
+                h.cpu_percent as f64 / 100.0,
+                "",
+                None,
+            )],
+            "host.load1" => vec![Point::new("", host(), h.load[0], "", None)],
+            _ => Vec::new(),
+        }
+    }
+    fn describe(op: &NoOp) -> String {
+        match *op {}
+    }
+    async fn execute(op: &NoOp, _spec: &HostSpec, _ctx: &dyn Entries) -> Result<String, String> {
+        match *op {}
+    }
+}

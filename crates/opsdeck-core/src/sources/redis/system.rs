@@ -1,0 +1,244 @@
+//! Redis as a monitored system: its metrics and built-in rules, its verbs, and the glue from
+//! the `System` contract to the poller, the pane model and the operations.
+
+use super::{RedisOp, RedisPoller, RedisSample, RedisSpec, Tab};
+use crate::config::keymap::Action;
+use crate::config::secrets::{SecretSpec, redact_urls};
+use crate::metrics::Severity::Warning;
+use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
+use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::views::{Detail, Pane, PaneModel};
+
+pub struct Redis;
+
+const METRICS: &[Metric] = &[
+    Metric::new(
+        "redis.memory_ratio",
+        Unit::Ratio,
+        "used_memory over maxmemory per node (nodes without maxmemory skipped)",
+    ),
+    Metric::new(
+        "redis.evicted_per_sec",
+        Unit::Rate,
+        "evicted keys per second per node",
+    ),
+    Metric::new(
+        "redis.connected_clients",
+        Unit::Count,
+        "connected clients per node",
+    ),
+    Metric::new(
+        "redis.replica_link_down",
+        Unit::Flag,
+        "1 per replica whose replication link is down",
+    ),
+    Metric::new(
+        "redis.failover_recent",
+        Unit::Flag,
+        "1 while a failover happened recently",
+    ),
+];
+
+const BUILTINS: &[Builtin] = &[
+    Builtin::new(
+        "redis_memory",
+        "redis.memory_ratio",
+        Cmp::Ge,
+        0.9,
+        0,
+        Warning,
+        "memory of maxmemory",
+        "Find big keys (redis-cli --bigkeys), check TTLs and the eviction policy, or raise maxmemory.",
+    ),
+    Builtin::new(
+        "redis_evictions",
+        "redis.evicted_per_sec",
+        Cmp::Gt,
+        0.0,
+        0,
+        Warning,
+        "evicting keys",
+        "Redis is at maxmemory and evicting: raise maxmemory or reduce the data set.",
+    ),
+    Builtin::new(
+        "redis_replica_link_down",
+        "redis.replica_link_down",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "link down",
+        "Check the replica process and the network between it and its master.",
+    ),
+    Builtin::new(
+        "redis_failover",
+        "redis.failover_recent",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "failover",
+        "Check why the old master went away, and that clients follow the new one.",
+    ),
+];
+
+impl System for Redis {
+    const LABEL: &'static str = "redis";
+    const PANE: Pane = Pane::Redis;
+    const METRICS: &'static [Metric] = METRICS;
+    const BUILTINS: &'static [Builtin] = BUILTINS;
+    const VERBS: &'static [Action] = &[
+        Action::Bgsave,
+        Action::Bgrewriteaof,
+        Action::Failover,
+        Action::SetPolicy,
+        Action::Terminate,
+    ];
+
+    type Entries = Vec<RedisSpec>;
+    type Spec = RedisSpec;
+    type Sample = RedisSample;
+    type Op = RedisOp;
+    type Poller = RedisPoller;
+
+    fn instances(entries: &Vec<RedisSpec>) -> &[RedisSpec] {
+        entries
+    }
+    fn local() -> Vec<RedisSpec> {
+        vec![RedisSpec {
+            name: "local".into(),
+            url: Some("redis://127.0.0.1:6379".into()),
+            ..Default::default()
+        }]
+    }
+    fn inline_secret(spec: &RedisSpec) -> bool {
+        spec.password.is_some() || spec.url.as_deref().is_some_and(|u| redact_urls(u) != u)
+    }
+    fn name(spec: &RedisSpec) -> &str {
+        &spec.name
+    }
+    fn secret(spec: &RedisSpec) -> SecretSpec {
+        spec.secret()
+    }
+    fn target(s: &RedisSpec) -> String {
+        let t = s
+            .url
+            .clone()
+            .or_else(|| {
+                (!s.sentinels.is_empty()).then(|| format!("sentinel {}", s.sentinels.join(",")))
+            })
+            .unwrap_or_else(|| s.cluster.join(","));
+        redact_urls(&t)
+    }
+    fn validate(r: &RedisSpec, _ctx: &dyn Entries) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let modes = [
+            r.url.is_some(),
+            !r.sentinels.is_empty(),
+            !r.cluster.is_empty(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if modes != 1 {
+            out.push(Problem::new(
+                &r.name,
+                format!(
+                    "redis {}: set exactly one of url, sentinels (with master) or cluster",
+                    r.name
+                ),
+                "url = \"redis://host:6379\" | sentinels = [\"host:26379\"], master = \"mymaster\" | cluster = [\"host:7000\"]",
+            ));
+        }
+        if !r.sentinels.is_empty() && r.master.is_none() {
+            out.push(Problem::new(
+                &r.name,
+                format!("redis {}: sentinels needs master", r.name),
+                "master = \"mymaster\"",
+            ));
+        }
+        out
+    }
+    fn poller(spec: RedisSpec, _ctx: &dyn Entries) -> RedisPoller {
+        RedisPoller::new(spec)
+    }
+
+    fn model(sample: &RedisSample) -> PaneModel {
+        sample.model()
+    }
+    fn detail(sample: &RedisSample, table: usize, key: &str) -> Option<Detail> {
+        sample.detail(table, key)
+    }
+
+    fn measure(r: &RedisSample, metric: &str, source: &str) -> Vec<Point> {
+        let mut out = Vec::new();
+        match metric {
+            "redis.memory_ratio" | "redis.evicted_per_sec" | "redis.connected_clients" => {
+                for n in r.nodes.iter().filter(|n| n.error.is_none()) {
+                    let v = match metric {
+                        "redis.memory_ratio" => n.memory_ratio(),
+                        "redis.evicted_per_sec" => n.evicted_per_sec,
+                        _ => Some(n.connected_clients as f64),
+                    };
+                    if let Some(v) = v {
+                        out.push(Point::new(
+                            n.addr.clone(),
+                            format!("node {}", n.addr),
+                            v,
+                            "",
+                            Cause::new("Nodes", &n.addr),
+                        ));
+                    }
+                }
+            }
+            "redis.replica_link_down" => {
+                for (replica, why) in r.links_down() {
+                    out.push(Point::new(
+                        replica.clone(),
+                        format!("replica {replica}"),
+                        1.0,
+                        why,
+                        Cause::new("Nodes", &replica),
+                    ));
+                }
+            }
+            "redis.failover_recent" => {
+                if let Some(f) = r.recent_failover() {
+                    out.push(Point::new(
+                        "",
+                        format!("redis {source}"),
+                        1.0,
+                        format!("{} -> {}", f.from, f.to),
+                        Cause::new("Nodes", &f.to),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn plan(r: &RedisSample, at: &At, action: Action, _input: Option<&str>) -> Planning<RedisOp> {
+        let tab = *r.tabs().get(at.table)?;
+        match action {
+            // A failover is offered where it can happen: any tab of a Sentinel set (it fails
+            // over the master), the node tabs of a Cluster (on a replica).
+            Action::Failover if r.sentinel.is_none() && r.cluster.is_none() => None,
+            Action::Failover
+                if r.sentinel.is_none() && !matches!(tab, Tab::Nodes | Tab::Cluster) =>
+            {
+                None
+            }
+            Action::SetPolicy if tab != Tab::Policy => None,
+            _ if at.key.is_none() => None,
+            _ => r.command(at.table, at.key(), at.marked, action).map(ready),
+        }
+    }
+
+    fn describe(op: &RedisOp) -> String {
+        op.describe()
+    }
+    async fn execute(op: &RedisOp, spec: &RedisSpec, _ctx: &dyn Entries) -> Result<String, String> {
+        op.execute(spec).await
+    }
+}

@@ -1,0 +1,245 @@
+//! One tokio task per source: it polls on its interval, sends owned, typed samples (with
+//! their view model built off the loop) into the loop's channel, reports its own status, and
+//! reconnects by itself with backoff. A poll that hangs is cut off by a timeout, so a dead
+//! backend never holds anything but its own pane.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, mpsc};
+
+use super::registry::Sample;
+use super::system::{Done, Poller};
+use crate::views::PaneModel;
+
+/// A source's health as its pane shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status", content = "error")]
+pub enum Status {
+    Connecting,
+    Ok,
+    Error(String),
+}
+
+/// What a source task reports.
+#[derive(Debug, Clone)]
+pub enum Update {
+    Status(Status),
+    /// A sample whose view model the loop builds (tests feed these).
+    Sample(Sample),
+    /// A sample with its view model already built by the source task, so a big sample
+    /// (10k partitions) costs the loop nothing but a move.
+    Modelled(Sample, Box<PaneModel>),
+}
+
+/// Longest a single poll may take before it counts as hung.
+pub fn poll_timeout(interval: Duration) -> Duration {
+    // A first Kafka poll of 10k partitions takes ~7 s on a loaded 2-core machine.
+    (interval * 5).clamp(Duration::from_secs(10), Duration::from_secs(30))
+}
+
+/// Exponential backoff between reconnect attempts, capped.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    let base = interval.max(Duration::from_millis(500));
+    (base * 2u32.saturating_pow(failures.saturating_sub(1).min(5))).min(Duration::from_secs(30))
+}
+
+/// Runs a poller until the receiving side closes. `now` wakes it early (the refresh key);
+/// `done` brings back the results of actions on this source (`pick` keeps this system's).
+pub async fn run<P: Poller, D>(
+    mut poller: P,
+    interval: Duration,
+    now: Arc<Notify>,
+    mut done: mpsc::UnboundedReceiver<D>,
+    pick: impl Fn(D) -> Option<Done<P::Op>>,
+    model: impl Fn(P::Sample) -> (Sample, PaneModel) + Send + Sync + 'static,
+    mut send: impl FnMut(Update) -> bool,
+) {
+    if !send(Update::Status(Status::Connecting)) {
+        return;
+    }
+    let model = Arc::new(model);
+    let mut failures = 0u32;
+    loop {
+        while let Ok(d) = done.try_recv() {
+            if let Some(d) = pick(d) {
+                poller.absorb(&d);
+            }
+        }
+        let started = tokio::time::Instant::now();
+        let result = match tokio::time::timeout(poll_timeout(interval), poller.poll()).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "no answer within {}s (hung?)",
+                poll_timeout(interval).as_secs()
+            )),
+        };
+        let keep_going = match result {
+            Ok(sample) => {
+                failures = 0;
+                let model = Arc::clone(&model);
+                match tokio::task::spawn_blocking(move || model(sample)).await {
+                    Ok((sample, m)) => send(Update::Modelled(sample, Box::new(m))),
+                    Err(e) => send(Update::Status(Status::Error(format!(
+                        "building the view failed: {e}"
+                    )))),
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                poller.reset();
+                tracing::warn!(error = %e, "poll failed");
+                send(Update::Status(Status::Error(e)))
+            }
+        };
+        if !keep_going {
+            return;
+        }
+        let wait = if failures > 0 {
+            backoff(interval, failures)
+        } else {
+            // A poll slower than the refresh (a 10k-partition cluster) rests as long as it
+            // worked, rather than running back to back: at most half the time polling.
+            let took = started.elapsed();
+            interval.saturating_sub(took).max(took)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = now.notified() => {}
+            Some(d) = done.recv() => {
+                // A result arrived: take it in and poll at once so it shows.
+                if let Some(d) = pick(d) {
+                    poller.absorb(&d);
+                }
+            }
+        }
+    }
+}
+
+/// One poll with a timeout (for `check` and `snapshot`).
+pub async fn once<P: Poller>(mut p: P, timeout: Duration) -> Result<P::Sample, String> {
+    match tokio::time::timeout(timeout, p.poll()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::host::HostSample;
+    use crate::sources::registry::Sample;
+    use crate::sources::system::NoOp;
+
+    fn model(s: HostSample) -> (Sample, PaneModel) {
+        (Sample::from(s), PaneModel::default())
+    }
+
+    /// Runs `p` with no action results and the model above.
+    async fn run_plain<P: Poller<Sample = HostSample, Op = NoOp>>(
+        p: P,
+        interval: Duration,
+        send: impl FnMut(Update) -> bool,
+    ) {
+        let (_tx, rx) = mpsc::unbounded_channel::<Done<NoOp>>();
+        run(p, interval, Arc::new(Notify::new()), rx, Some, model, send).await
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let i = Duration::from_secs(2);
+        assert_eq!(backoff(i, 1), Duration::from_secs(2));
+        assert_eq!(backoff(i, 2), Duration::from_secs(4));
+        assert_eq!(backoff(i, 3), Duration::from_secs(8));
+        assert_eq!(backoff(i, 10), Duration::from_secs(30));
+    }
+
+    struct Flaky(u32);
+    impl Poller for Flaky {
+        type Sample = HostSample;
+        type Op = NoOp;
+        async fn poll(&mut self) -> Result<HostSample, String> {
+            self.0 += 1;
+            if self.0 == 1 {
+                Err("down".into())
+            } else {
+                Ok(HostSample::default())
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runner_reports_error_then_recovers_by_itself() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_plain(Flaky(0), Duration::from_secs(1), move |u| {
+            tx.send(u).is_ok()
+        }));
+        assert!(matches!(
+            rx.recv().await,
+            Some(Update::Status(Status::Connecting))
+        ));
+        assert!(matches!(rx.recv().await, Some(Update::Status(Status::Error(e))) if e == "down"));
+        assert!(matches!(
+            rx.recv().await,
+            Some(Update::Modelled(Sample::Host(_), _))
+        ));
+        task.abort();
+    }
+
+    struct Slow;
+    impl Poller for Slow {
+        type Sample = HostSample;
+        type Op = NoOp;
+        async fn poll(&mut self) -> Result<HostSample, String> {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(HostSample::default())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_slower_than_the_refresh_rests_as_long_as_it_took() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let t0 = tokio::time::Instant::now();
+        let task = tokio::spawn(run_plain(Slow, Duration::from_secs(2), move |u| {
+            tx.send((tokio::time::Instant::now() - t0).as_secs())
+                .is_ok()
+                && {
+                    drop(u);
+                    true
+                }
+        }));
+        let mut secs = Vec::new();
+        for _ in 0..3 {
+            secs.extend(rx.recv().await);
+        }
+        task.abort();
+        // Connecting at 0; a sample at 3 s, then a 3 s rest (not 0) and a 3 s poll: 9 s.
+        assert_eq!(secs, vec![0, 3, 9]);
+    }
+
+    struct Hung;
+    impl Poller for Hung {
+        type Sample = HostSample;
+        type Op = NoOp;
+        async fn poll(&mut self) -> Result<HostSample, String> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_poll_becomes_an_error() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run_plain(Hung, Duration::from_secs(2), move |u| {
+            tx.send(u).is_ok()
+        }));
+        rx.recv().await;
+        match rx.recv().await {
+            Some(Update::Status(Status::Error(e))) => {
+                assert!(e.contains("no answer within 10s"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        task.abort();
+    }
+}
