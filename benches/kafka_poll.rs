@@ -12,9 +12,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use opsdeck::config::KafkaSpec;
+use opsdeck::sources::Poller;
+use opsdeck::sources::kafka::KafkaSpec;
 use opsdeck::sources::kafka::{KafkaPoller, Windows, admin::Admin, client_config};
-use opsdeck::sources::{Poller, Sample};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -123,10 +123,7 @@ async fn main() {
     let mut shape = (0, 0, 0);
     for i in 0..=RUNS {
         let t = Instant::now();
-        let s = match poller.poll().await.expect("poll") {
-            Sample::Kafka(s) => s,
-            _ => unreachable!(),
-        };
+        let s = poller.poll().await.expect("poll");
         let d = t.elapsed();
         shape = (
             s.topics.iter().map(|t| t.partition_count).sum::<usize>(),

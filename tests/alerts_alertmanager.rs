@@ -18,12 +18,15 @@ fn failed_backup_alert() -> alerts::Alert {
         reason: "exit 1".into(),
         ..Default::default()
     }));
-    alerts::evaluate([SourceView {
-        kind: SourceKind::Backup,
-        name: "nightly",
-        status: &st,
-        sample: Some(&s),
-    }])
+    alerts::evaluate(
+        &Default::default(),
+        [SourceView {
+            kind: SourceKind::Backup,
+            name: "nightly",
+            status: &st,
+            sample: Some(&s),
+        }],
+    )
     .remove(0)
 }
 

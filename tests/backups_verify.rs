@@ -3,12 +3,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::process::Command;
 
 use opsdeck::actions::Op;
+use opsdeck::config::ContextSpec;
 use opsdeck::config::keymap::Action;
-use opsdeck::config::{BackupSpec, ContextSpec};
+use opsdeck::sources::backups::BackupSpec;
 use opsdeck::sources::backups::{BackupPoller, Verdict};
 use opsdeck::sources::{Poller, Sample};
 use support::{Postgres, TestDir};
@@ -44,18 +44,17 @@ async fn good_dump_passes_truncated_dump_fails() {
         ..Default::default()
     };
     let ctx = ContextSpec::default();
-    let mut poller = BackupPoller::new(spec.clone(), ctx.clone());
-    let Sample::Backup(s) = poller.poll().await.unwrap() else {
-        panic!()
-    };
+    let mut poller = BackupPoller::new(spec.clone(), &ctx);
+    let s = poller.poll().await.unwrap();
     assert_eq!(s.file_count, Some(2));
     assert!(s.last_verification.is_none());
 
     let op_for = |file: &str| {
-        let (_, op, _) = s
-            .command(0, file, &BTreeSet::new(), Action::Verify)
+        let op = Sample::from(s.clone())
+            .command(0, file, Action::Verify)
             .unwrap()
-            .unwrap();
+            .unwrap()
+            .op;
         let Op::Backup(op) = op else { panic!() };
         op
     };
@@ -65,17 +64,22 @@ async fn good_dump_passes_truncated_dump_fails() {
         "{}",
         ok_op.describe()
     );
-    ok_op.execute(&spec, &ctx).await.unwrap();
+    ok_op.execute(&ctx).await.unwrap();
 
-    let bad = op_for("shop-2.dump")
-        .execute(&spec, &ctx)
-        .await
-        .unwrap_err();
+    let bad_op = op_for("shop-2.dump");
+    let bad = bad_op.execute(&ctx).await.unwrap_err();
     assert!(bad.contains("pg_restore failed"), "{bad}");
 
-    let Sample::Backup(s) = poller.poll().await.unwrap() else {
-        panic!()
-    };
+    // The console hands the result back to the source's poller; its next sample shows it.
+    opsdeck::sources::Poller::absorb(
+        &mut poller,
+        &opsdeck::sources::system::Done {
+            op: bad_op,
+            result: Err(bad),
+            at: "now".into(),
+        },
+    );
+    let s = poller.poll().await.unwrap();
     let v = s.last_verification.clone().unwrap();
     assert!(!v.ok);
     assert!(v.target.ends_with("shop-2.dump"));
@@ -98,7 +102,7 @@ async fn back_up_now_on_redis_runs_bgsave() {
     let r = support::Redis::start();
     r.cli(&["SET", "k", "v"]);
     let ctx = ContextSpec {
-        redis: vec![opsdeck::config::RedisSpec {
+        redis: vec![opsdeck::sources::redis::RedisSpec {
             name: "cache".into(),
             url: Some(r.url()),
             ..Default::default()
@@ -111,25 +115,22 @@ async fn back_up_now_on_redis_runs_bgsave() {
         source: Some("cache".into()),
         ..Default::default()
     };
-    let mut poller = BackupPoller::new(spec.clone(), ctx.clone());
-    let Sample::Backup(s) = poller.poll().await.unwrap() else {
-        panic!()
-    };
+    let mut poller = BackupPoller::new(spec.clone(), &ctx);
+    let s = poller.poll().await.unwrap();
     assert_eq!(s.rdb_changes_since_last_save, Some(1), "{s:?}");
-    let (_, op, _) = s
-        .command(0, "", &BTreeSet::new(), Action::BackupNow)
+    let op = Sample::from(s.clone())
+        .command(0, "", Action::BackupNow)
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .op;
     let Op::Backup(op) = op else { panic!() };
     assert_eq!(op.describe(), "BGSAVE on redis cache");
-    op.execute(&spec, &ctx).await.unwrap();
+    op.execute(&ctx).await.unwrap();
     support::wait_until("the save", std::time::Duration::from_secs(10), || {
         r.cli(&["INFO", "persistence"])
             .contains("rdb_changes_since_last_save:0")
             .then_some(())
     });
-    let Sample::Backup(s) = poller.poll().await.unwrap() else {
-        panic!()
-    };
+    let s = poller.poll().await.unwrap();
     assert_eq!(s.verdict, Verdict::Fresh, "{}", s.reason);
 }

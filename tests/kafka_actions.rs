@@ -4,7 +4,6 @@
 mod common;
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::*;
@@ -123,10 +122,11 @@ async fn create_grow_and_delete_topic() {
 
     // Delete through the pane's mapping of the selected row.
     let s = Sample::Kafka(poll(&mut poller(&b, Windows::default())).await);
-    let (target, op, risk) = s
-        .command(TABLE_TOPICS, &topic, &BTreeSet::new(), Action::DeleteTopic)
+    let p = s
+        .command(TABLE_TOPICS, &topic, Action::DeleteTopic)
         .expect("maps")
         .expect("allowed");
+    let (target, op, risk) = (p.target, p.op, p.risk);
     assert_eq!((target.as_str(), risk), (topic.as_str(), Risk::High));
     let Op::Kafka(op) = op else { panic!("{op:?}") };
     op.execute(&spec).await.expect("delete");
@@ -213,7 +213,7 @@ async fn reset_offsets_preview_modes_refusal_and_delete_group() {
         g.partitions
     );
     assert!(matches!(
-        s.command(TABLE_GROUPS, &group, &BTreeSet::new(), Action::ResetOffsets),
+        s.command(TABLE_GROUPS, &group, Action::ResetOffsets),
         Some(Err(e)) if e.contains("active members")
     ));
     drop(member);
@@ -227,10 +227,11 @@ async fn reset_offsets_preview_modes_refusal_and_delete_group() {
             .map(|_| ())
     });
     let s = Sample::Kafka(poll(&mut poller(&b, Windows::default())).await);
-    let (_, op, _) = s
-        .command(TABLE_GROUPS, &group, &BTreeSet::new(), Action::DeleteTopic)
+    let op = s
+        .command(TABLE_GROUPS, &group, Action::DeleteTopic)
         .expect("maps")
-        .expect("allowed");
+        .expect("allowed")
+        .op;
     assert_eq!(
         op,
         Op::Kafka(KafkaOp::DeleteGroup {

@@ -27,9 +27,9 @@ async fn poll_until(
     loop {
         polls += 1;
         // A poll may fail while the cluster re-elects; the poller reconnects by itself.
-        if let Ok(opsdeck::sources::Sample::Kafka(s)) = opsdeck::sources::Poller::poll(p).await {
+        if let Ok(s) = opsdeck::sources::Poller::poll(p).await {
             if ok(&s) {
-                return (s, polls);
+                return (Box::new(s), polls);
             }
         } else {
             opsdeck::sources::Poller::reset(p);

@@ -4,12 +4,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use opsdeck::config::PostgresSpec;
 use opsdeck::config::keymap::Action;
+use opsdeck::sources::postgres::PostgresSpec;
 use opsdeck::sources::postgres::{PgOp, PgPoller, PgSample, TAB_ACTIVITY};
 use opsdeck::sources::{self, Sample, Status, Update};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
@@ -152,12 +151,7 @@ async fn sessions_in_known_states_are_counted_exactly() {
     // The console's own session is never a target.
     let own = s.activity.iter().find(|a| a.own).expect("own session").pid;
     let cmd = Sample::Postgres(Box::new(s))
-        .command(
-            TAB_ACTIVITY,
-            &own.to_string(),
-            &BTreeSet::new(),
-            Action::Terminate,
-        )
+        .command(TAB_ACTIVITY, &own.to_string(), Action::Terminate)
         .expect("applies");
     assert!(cmd.is_err(), "{cmd:?}");
     sleeper.abort();
@@ -217,10 +211,11 @@ async fn lock_tree_then_cancel_and_terminate_clear_it() {
     assert_eq!(s.connections.by_state.get("waiting on a lock"), Some(&2));
 
     // Cancel B through the row's command mapping.
-    let (_, op, _) = Sample::Postgres(Box::new(s))
-        .command(2, &b_pid.to_string(), &BTreeSet::new(), Action::CancelQuery)
+    let op = Sample::Postgres(Box::new(s))
+        .command(2, &b_pid.to_string(), Action::CancelQuery)
         .expect("applies")
-        .expect("ok");
+        .expect("ok")
+        .op;
     let opsdeck::actions::Op::Postgres(op) = op else {
         panic!("{op:?}")
     };
@@ -462,12 +457,15 @@ async fn replication_lag_visible_while_replica_paused() {
 async fn server_restart_mid_session_errors_then_recovers_by_itself() {
     let pg = Postgres::start();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let task = tokio::spawn(sources::run(
-        PgPoller::new(spec(pg.url())),
+    let (_done, done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = sources::spawn(
+        sources::SourceSpec::Postgres(spec(pg.url())),
+        &Default::default(),
         Duration::from_millis(200),
         Arc::new(tokio::sync::Notify::new()),
+        done_rx,
         move |u| tx.send(u).is_ok(),
-    ));
+    );
     let mut next = async || {
         tokio::time::timeout(Duration::from_secs(60), rx.recv())
             .await

@@ -6,8 +6,8 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use opsdeck::config::PostgresSpec;
 use opsdeck::sources::Sample;
+use opsdeck::sources::postgres::PostgresSpec;
 use opsdeck::sources::postgres::{PgPoller, TAB_PGBOUNCER};
 use support::postgres::{as_server_user, chown_for_server, pg_bin_dir};
 use support::process::{ProcessSpec, ServerProcess};

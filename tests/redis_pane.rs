@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use opsdeck::actions::Op;
 use opsdeck::alerts::{SourceView, evaluate};
-use opsdeck::config::RedisSpec;
 use opsdeck::config::keymap::Action;
+use opsdeck::sources::redis::RedisSpec;
 use opsdeck::sources::redis::{RedisPoller, RedisSample};
 use opsdeck::sources::{Poller, Sample, SourceKind, Status};
 use opsdeck::views::PaneModel;
@@ -41,8 +41,7 @@ impl Console {
                 .map_err(|_| "poll hung".to_string())?
         });
         match r {
-            Ok(Sample::Redis(s)) => Ok(*s),
-            Ok(other) => panic!("not a redis sample: {other:?}"),
+            Ok(s) => Ok(s),
             Err(e) => {
                 self.poller.reset();
                 Err(e)
@@ -109,8 +108,8 @@ fn tab_index(m: &PaneModel, title: &str) -> usize {
 
 fn command(s: &RedisSample, tab: &str, key: &str, action: Action) -> Op {
     let m = s.model();
-    match s.command(tab_index(&m, tab), key, &BTreeSet::new(), action) {
-        Some(Ok((_, op, _))) => op,
+    match Sample::from(s.clone()).command(tab_index(&m, tab), key, action) {
+        Some(Ok(p)) => p.op,
         other => panic!("{action} on {tab}/{key}: {other:?}"),
     }
 }
@@ -125,12 +124,15 @@ fn standalone(r: &Redis) -> RedisSpec {
 
 fn alerts(s: &RedisSample) -> Vec<String> {
     let sample = Sample::Redis(Box::new(s.clone()));
-    evaluate([SourceView {
-        kind: SourceKind::Redis,
-        name: "cache",
-        status: &Status::Ok,
-        sample: Some(&sample),
-    }])
+    evaluate(
+        &Default::default(),
+        [SourceView {
+            kind: SourceKind::Redis,
+            name: "cache",
+            status: &Status::Ok,
+            sample: Some(&sample),
+        }],
+    )
     .into_iter()
     .map(|a| a.rule)
     .collect()
@@ -791,6 +793,7 @@ fn render_every_view_of_the_sentinel_pane() {
     );
     let index = st.pane_sources(Pane::Redis)[0];
     let generation = st.generation;
+    let now = chrono::Utc::now();
     update(
         &mut st,
         Event::Source {
@@ -798,9 +801,10 @@ fn render_every_view_of_the_sentinel_pane() {
             index,
             update: Update::Sample(Sample::Redis(Box::new(sentinel_sample()))),
         },
+        now,
     );
     let press = |st: &mut State, c: KeyCode| {
-        update(st, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+        update(st, Event::Key(KeyEvent::new(c, KeyModifiers::NONE)), now);
     };
     press(&mut st, KeyCode::Char('3'));
     press(&mut st, KeyCode::Enter);

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod commands;
 pub mod event;
 pub mod keys;
+mod refresh;
 pub mod run;
 pub mod state;
 pub mod terminal;

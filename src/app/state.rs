@@ -4,14 +4,15 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Local, Utc};
 
-use super::view::{self, PaneView, RowAt};
+use super::view::PaneView;
+pub use super::view::{Origin, RowId};
 use crate::actions::Command;
 use crate::alerts::{self, Alert, SourceView};
 use crate::config::keymap::{Action, Keymap};
 use crate::config::{Config, ContextSpec};
 use crate::sources::{Sample, SourceKind, SourceSpec, Status};
 use crate::theme::Theme;
-use crate::views::{Level, PaneModel, Row};
+use crate::views::{Level, PaneModel};
 
 pub use crate::views::Pane;
 
@@ -51,21 +52,6 @@ impl SourceState {
             },
         }
     }
-}
-
-/// Where a row comes from: a source's model, or the Alerts pane's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Origin {
-    Source(usize),
-    Alerts,
-}
-
-/// A row's identity: where it comes from and its key. Selection, marks and the open detail
-/// follow it across polls; a row that is gone is selected no more.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RowId {
-    pub origin: Origin,
-    pub key: String,
 }
 
 /// Per-pane navigation.
@@ -257,83 +243,6 @@ impl State {
 
     pub fn current_source(&self, pane: Pane) -> Option<&SourceState> {
         self.current_source_index(pane).map(|i| &self.sources[i])
-    }
-
-    /// The model rows of `origin` come from.
-    pub fn model(&self, origin: Origin) -> Option<&PaneModel> {
-        match origin {
-            Origin::Source(i) => self.sources.get(i)?.model.as_ref(),
-            Origin::Alerts => Some(&self.alerts_model),
-        }
-    }
-
-    pub fn row(&self, at: &RowAt) -> Option<&Row> {
-        self.model(at.origin)?
-            .tables
-            .get(at.table)?
-            .rows
-            .get(at.row)
-    }
-
-    /// The selected row of a pane's view, if any.
-    pub fn selected(&self, pane: Pane) -> Option<(&RowAt, &Row)> {
-        let v = self.view(pane);
-        let at = v.rows.get(v.selected?)?;
-        Some((at, self.row(at)?))
-    }
-
-    /// Rebuilds what a pane shows after its sources, tab, filter or selection changed.
-    pub fn refresh(&mut self, pane: Pane) {
-        if pane == Pane::Alerts {
-            self.rebuild_alerts_model();
-        }
-        let view = view::build(self, pane);
-        self.views[pane.index()] = view;
-        // A first look at a table selects its first row; a row that vanished stays
-        // selected by key (and so selects nothing) until the person moves.
-        let v = &self.views[pane.index()];
-        if self.panes[pane.index()].selected.is_none()
-            && let Some(first) = v.rows.first()
-            && let Some(row) = self.row(first)
-        {
-            let id = RowId {
-                origin: first.origin,
-                key: row.key.clone(),
-            };
-            self.panes[pane.index()].selected = Some(id);
-            let view = view::build(self, pane);
-            self.views[pane.index()] = view;
-        }
-    }
-
-    /// Opens tab `table` of a pane with nothing selected yet (its first row will be).
-    pub fn set_tab(&mut self, pane: Pane, table: usize) {
-        let ps = self.pane_state_mut(pane);
-        ps.table = table;
-        ps.selected = None;
-        ps.detail = None;
-        self.refresh(pane);
-    }
-
-    pub fn refresh_all(&mut self) {
-        for p in Pane::ALL {
-            self.refresh(p);
-        }
-    }
-
-    fn rebuild_alerts_model(&mut self) {
-        let ps = self.pane_state(Pane::Alerts);
-        self.alerts_model = alerts::pane::model(
-            &self.alert_desk,
-            &self.config.alerts,
-            &alerts::pane::Selection {
-                key: ps.selected.as_ref().map(|r| r.key.as_str()),
-                index: 0,
-                filter: &ps.filter,
-                table: ps.table,
-            },
-            self.alert_desk.clock.unwrap_or(self.now),
-        );
     }
 
     /// Evaluates the rules over the latest samples at `now`.

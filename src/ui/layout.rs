@@ -71,7 +71,7 @@ pub fn table_row_at(state: &State, area: Rect, y: u16) -> Option<usize> {
 
 /// Lines above the tabs of a zoomed pane: the status of its sources, then their summaries.
 pub fn summary_height(state: &State, pane: Pane) -> u16 {
-    crate::ui::panes::summary_lines(state, pane).len() as u16
+    state.view(pane).summary.len() as u16
 }
 
 /// First visible row so the selection stays on screen.

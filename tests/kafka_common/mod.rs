@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use opsdeck::config::KafkaSpec;
+use opsdeck::sources::Poller;
+use opsdeck::sources::kafka::KafkaSpec;
 use opsdeck::sources::kafka::{KafkaPoller, KafkaSample, Windows};
-use opsdeck::sources::{Poller, Sample};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -76,10 +76,7 @@ pub fn consume_and_commit(bootstrap: &str, group: &str, topic: &str, partition: 
 }
 
 pub async fn poll(p: &mut KafkaPoller) -> Box<KafkaSample> {
-    match p.poll().await.expect("poll") {
-        Sample::Kafka(s) => s,
-        other => panic!("not a kafka sample: {other:?}"),
-    }
+    Box::new(p.poll().await.expect("poll"))
 }
 
 pub fn poller(bootstrap: &str, windows: Windows) -> KafkaPoller {

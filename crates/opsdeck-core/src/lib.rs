@@ -6,8 +6,11 @@
 pub mod actions;
 pub mod alerts;
 pub mod config;
+pub mod input;
+pub mod keymap;
 pub mod metrics;
 pub mod report;
+pub mod secrets;
 pub mod sources;
 pub mod topics;
 pub mod views;

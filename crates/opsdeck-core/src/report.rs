@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::alerts::{self, Alert, RuleSet, Severity, SourceView};
 use crate::config::Context;
-use crate::config::secrets::redact_urls;
+use crate::secrets::redact_urls;
 use crate::sources::{self, Sample, SourceKind, SourceSpec, Status};
 
 /// Health of one source or of the whole check, in the monitoring-plugin order.

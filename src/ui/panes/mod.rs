@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use super::level_style;
 use super::widgets::{self, summary_line};
 use crate::app::state::{Origin, Pane, RowId, SourceState, State};
+use crate::app::view::SummaryLine;
 use crate::sources::Status;
 use crate::views::{Cell, Level};
 
@@ -120,39 +121,30 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
-/// The lines above a zoomed pane's tabs: the sources' status, then their summaries.
-pub fn summary_lines(state: &State, pane: Pane) -> Vec<Line<'static>> {
-    let width = state.size.0.saturating_sub(2);
-    let v = state.view(pane);
-    let mut lines = Vec::new();
-    if pane == Pane::Alerts {
-        for s in &state.alerts_model.summary {
-            lines.push(summary_line(state, s, width));
-        }
-        return lines;
-    }
-    if v.origins.is_empty() {
-        lines.push(muted(state, nothing_configured(pane)));
-    }
-    for o in &v.origins {
-        let Origin::Source(i) = *o else { continue };
-        let src = &state.sources[i];
-        // A pane of merged sources names only those in trouble; a single source always.
-        if !pane.merges_sources() || src.status != Status::Ok {
-            lines.push(if pane.merges_sources() {
-                source_line(state, src)
-            } else {
-                let (text, lvl) = src.status_line();
-                Line::from(Span::styled(text, level_style(state, lvl)))
-            });
-        }
-        if let Some(m) = &src.model {
-            for s in &m.summary {
-                lines.push(summary_line(state, s, width));
+/// The lines above a zoomed pane's tabs, as the view lists them.
+fn summary_lines(state: &State, pane: Pane, width: u16) -> Vec<Line<'static>> {
+    state
+        .view(pane)
+        .summary
+        .iter()
+        .filter_map(|l| match *l {
+            SummaryLine::Nothing => Some(muted(state, nothing_configured(pane))),
+            SummaryLine::Status(i) => {
+                let src = &state.sources[i];
+                Some(if pane.merges_sources() {
+                    source_line(state, src)
+                } else {
+                    let (text, lvl) = src.status_line();
+                    Line::from(Span::styled(text, level_style(state, lvl)))
+                })
             }
-        }
-    }
-    lines
+            SummaryLine::Model { origin, line } => state
+                .model(origin)?
+                .summary
+                .get(line)
+                .map(|s| summary_line(state, s, width)),
+        })
+        .collect()
 }
 
 pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
@@ -186,7 +178,7 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         .title(Line::from(title))
         .border_style(border_style(state, pane, pane_level(state, pane)));
     f.render_widget(block, area);
-    let summary = summary_lines(state, pane);
+    let summary = summary_lines(state, pane, area.width.saturating_sub(2));
     let [sum_area, tabs_area, table_area] = super::layout::zoomed(area, summary.len() as u16);
     f.render_widget(Paragraph::new(summary), sum_area);
     let mut tabs = Vec::new();

@@ -69,7 +69,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let Some(tab) = view.current_tab() else {
         return;
     };
-    let columns = crate::app::view::columns(state, tab);
+    let columns = state.tab_columns(tab);
     let header = TRow::new(columns.iter().map(|c| TCell::from(c.name)))
         .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
     let last = columns.len().saturating_sub(1);
@@ -86,7 +86,8 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         .collect();
     if view.rows.is_empty() {
         let msg = if ps.filter.is_empty() {
-            crate::app::view::tab_table(state, tab)
+            state
+                .tab_table(tab)
                 .map(|t| t.empty.clone())
                 .unwrap_or_default()
         } else {

@@ -38,7 +38,7 @@ impl<'a> AuditEntry<'a> {
             command: cmd.describe(),
             parameters: &cmd.op,
             outcome,
-            message: crate::config::secrets::redact_urls(message),
+            message: crate::secrets::redact_urls(message),
         }
     }
 }

@@ -182,6 +182,6 @@ fn describe(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "connection refused or unreachable".into()
     } else {
-        crate::config::secrets::redact_urls(&e.to_string())
+        crate::secrets::redact_urls(&e.to_string())
     }
 }

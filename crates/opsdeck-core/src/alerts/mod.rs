@@ -15,6 +15,7 @@ pub mod engine;
 pub mod inbox;
 pub mod pane;
 pub mod rules;
+pub mod spec;
 pub mod user;
 
 use std::collections::BTreeMap;

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::SourceView;
+use super::spec::AlertsSpec;
 use super::user::{Observation, Rule, compile_user_rules};
-use crate::config::error::ConfigError;
-use crate::config::model::AlertsSpec;
-use crate::config::values::{find_span, parse_duration};
+use crate::input::error::ConfigError;
+use crate::input::values::{find_span, parse_duration};
 use crate::metrics::Severity::{self, Critical};
 use crate::metrics::{Builtin, Cmp};
 use crate::sources::SourceKind;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::spec::UserRuleSpec;
 use super::{Alert, Jump, SourceView};
-use crate::config::error::ConfigError;
-use crate::config::model::UserRuleSpec;
-use crate::config::values::{find_span, parse_duration};
+use crate::input::error::ConfigError;
+use crate::input::values::{find_span, parse_duration};
 pub use crate::metrics::{Cmp, Metric, Point, Severity, Unit};
 use crate::sources::{SourceKind, Status};
 

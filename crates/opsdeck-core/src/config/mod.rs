@@ -1,22 +1,22 @@
 //! Config file, contexts and secrets; themes and keymaps. Building a `Config` from text is a
 //! pure function (`Config::from_toml`), so every error message is tested exactly.
 
-pub mod error;
-pub mod keymap;
 pub mod model;
 pub mod paths;
-pub mod secrets;
-pub mod values;
+
+pub use crate::input::{error, values};
+pub use crate::{keymap, secrets};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use crate::alerts::spec::{AlertsSpec, BuiltinRuleSpec, UserRuleSpec};
+pub use crate::input::{ConfigError, ConfigErrors};
+pub use crate::input::{find_span, parse_duration};
+pub use crate::secrets::SecretSpec;
 pub use crate::sources::ContextSpec;
-pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
-pub use secrets::SecretSpec;
-pub use values::{find_span, parse_duration};
 
 /// The example written by `opsdeck config init`; tested to parse.
 pub const EXAMPLE: &str = include_str!("../../../../config.example.toml");

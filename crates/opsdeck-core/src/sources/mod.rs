@@ -15,8 +15,10 @@ pub mod system;
 
 use chrono::{DateTime, Local};
 
-pub use registry::{ContextSpec, Op, Sample, SourceKind, SourceSpec, plan, poll_once, spawn};
-pub use runner::{Status, Update, backoff, poll_timeout};
+pub use registry::{
+    ContextSpec, Op, Sample, SourceKind, SourceSpec, Update, plan, poll_once, spawn,
+};
+pub use runner::{Status, backoff, poll_timeout};
 pub use system::{At, Availability, Offer, Plan, Planned, Poller, Risk, System};
 
 /// Wall-clock time for display and JSON ("stale since 03:12:09").

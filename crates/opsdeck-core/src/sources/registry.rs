@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
-use super::runner::{self, Update};
+use super::runner;
 use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System};
 use super::{backups, endpoints, host, kafka, postgres, redis};
-use crate::config::keymap::Action;
-use crate::config::secrets::SecretSpec;
+use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
+use crate::secrets::SecretSpec;
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
@@ -161,6 +161,17 @@ macro_rules! systems {
                         .map(|r| r.map(|p| p.map(Op::$Variant))),)*
                 }
             }
+            /// The command `action` means on row `key` of table `table`, as the console plans
+            /// it with nothing marked: `None` when the verb does not apply there, an error when
+            /// it is refused or would first ask for a parameter.
+            pub fn command(&self, table: usize, key: &str, action: Action) -> Option<Result<Planned<Op>, String>> {
+                let marked = std::collections::BTreeSet::new();
+                let at = At { table, key: (!key.is_empty()).then_some(key), marked: &marked };
+                self.plan(&at, action, None).map(|r| match r? {
+                    super::system::Plan::Ready(p) => Ok(p),
+                    super::system::Plan::Ask(q) => Err(format!("asks first: {q}")),
+                })
+            }
             pub fn offers(&self, at: &At) -> Vec<Offer> {
                 match self { $(Sample::$Variant(s) => <$sys as System>::offers(s, at)),* }
             }
@@ -250,6 +261,9 @@ macro_rules! systems {
         }
     };
 }
+
+/// What a source task reports to the console.
+pub type Update = runner::Update<Sample>;
 
 /// A planned command with the system's operation wrapped.
 pub type PlannedOp = Planned<Op>;

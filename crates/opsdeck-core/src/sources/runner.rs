@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{Notify, mpsc};
 
-use super::registry::Sample;
 use super::system::{Done, Poller};
 use crate::views::PaneModel;
 
@@ -22,15 +21,15 @@ pub enum Status {
     Error(String),
 }
 
-/// What a source task reports.
+/// What a source task reports (`S`: the registry's `Sample`).
 #[derive(Debug, Clone)]
-pub enum Update {
+pub enum Update<S> {
     Status(Status),
     /// A sample whose view model the loop builds (tests feed these).
-    Sample(Sample),
+    Sample(S),
     /// A sample with its view model already built by the source task, so a big sample
     /// (10k partitions) costs the loop nothing but a move.
-    Modelled(Sample, Box<PaneModel>),
+    Modelled(S, Box<PaneModel>),
 }
 
 /// Longest a single poll may take before it counts as hung.
@@ -47,14 +46,14 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 
 /// Runs a poller until the receiving side closes. `now` wakes it early (the refresh key);
 /// `done` brings back the results of actions on this source (`pick` keeps this system's).
-pub async fn run<P: Poller, D>(
+pub async fn run<P: Poller, D, S: Send + 'static>(
     mut poller: P,
     interval: Duration,
     now: Arc<Notify>,
     mut done: mpsc::UnboundedReceiver<D>,
     pick: impl Fn(D) -> Option<Done<P::Op>>,
-    model: impl Fn(P::Sample) -> (Sample, PaneModel) + Send + Sync + 'static,
-    mut send: impl FnMut(Update) -> bool,
+    model: impl Fn(P::Sample) -> (S, PaneModel) + Send + Sync + 'static,
+    mut send: impl FnMut(Update<S>) -> bool,
 ) {
     if !send(Update::Status(Status::Connecting)) {
         return;
@@ -140,7 +139,7 @@ mod tests {
     async fn run_plain<P: Poller<Sample = HostSample, Op = NoOp>>(
         p: P,
         interval: Duration,
-        send: impl FnMut(Update) -> bool,
+        send: impl FnMut(Update<Sample>) -> bool,
     ) {
         let (_tx, rx) = mpsc::unbounded_channel::<Done<NoOp>>();
         run(p, interval, Arc::new(Notify::new()), rx, Some, model, send).await

@@ -12,9 +12,9 @@ use std::future::Future;
 
 use serde::Serialize;
 
-use crate::config::keymap::Action;
-use crate::config::secrets::SecretSpec;
+use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
+use crate::secrets::SecretSpec;
 use crate::views::{Detail, Pane, PaneModel};
 
 /// How much harm a command can do.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Visitor};
 use toml::Spanned;
 
-use crate::config::error::{ConfigError, ConfigErrors};
+use crate::input::error::{ConfigError, ConfigErrors};
 
 /// One topic as declared in a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +154,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Declared>, ConfigErrors> {
             replication_factor,
             configs,
             file: path.to_path_buf(),
-            line: crate::config::error::line_col(text, t.name.span().start).0,
+            line: crate::input::error::line_col(text, t.name.span().start).0,
         });
     }
     if errors.is_empty() {

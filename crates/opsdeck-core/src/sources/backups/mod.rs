@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::values::parse_duration;
+use crate::input::values::parse_duration;
 use crate::sources::postgres::{Postgres, PostgresSpec};
 use crate::sources::redis::{Redis, RedisSpec};
 use crate::sources::system::{Done, Entries, Poller, entry};

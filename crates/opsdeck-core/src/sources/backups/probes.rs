@@ -225,8 +225,8 @@ pub async fn pg_archiver(
     let secret = pg.secret().resolve()?;
     let opts = crate::sources::postgres::connect_options(pg, secret.as_ref())?;
     let scrub = |e: sqlx::Error| {
-        let sec: Vec<&crate::config::secrets::Secret> = secret.iter().collect();
-        crate::config::secrets::scrub(&e.to_string(), &sec)
+        let sec: Vec<&crate::secrets::Secret> = secret.iter().collect();
+        crate::secrets::scrub(&e.to_string(), &sec)
     };
     let mut conn = sqlx::PgConnection::connect_with(&opts)
         .await

@@ -2,11 +2,11 @@
 //! back-up-now verbs, and the freshness metrics with their rules.
 
 use super::{BackupOp, BackupPoller, BackupSample, BackupSpec, Verdict};
-use crate::config::keymap::Action;
-use crate::config::secrets::redact_urls;
-use crate::config::values::parse_duration;
+use crate::input::values::parse_duration;
+use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
+use crate::secrets::redact_urls;
 use crate::sources::postgres::Postgres;
 use crate::sources::redis::Redis;
 use crate::sources::system::{At, Entries, Planning, Problem, Risk, System, entry, ready};

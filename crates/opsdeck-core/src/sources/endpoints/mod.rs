@@ -10,8 +10,8 @@ use serde::Serialize;
 mod spec;
 mod system;
 
-use crate::config::secrets::redact_urls;
-use crate::config::values::parse_duration;
+use crate::input::values::parse_duration;
+use crate::secrets::redact_urls;
 use crate::sources::system::{NoOp, Poller};
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 

@@ -1,10 +1,10 @@
 //! Endpoint probes as a monitored system: shown as rows of the Host pane's Endpoints table.
 
 use super::{EndpointPoller, EndpointSample, EndpointSpec};
-use crate::config::secrets::redact_urls;
-use crate::config::values::parse_duration;
+use crate::input::values::parse_duration;
 use crate::metrics::Severity::Critical;
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
+use crate::secrets::redact_urls;
 use crate::sources::system::{Entries, NoOp, Problem, System};
 use crate::views::{Detail, Pane, PaneModel};
 

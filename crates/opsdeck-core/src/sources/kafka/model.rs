@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::{KafkaOp, KafkaSample, LagStatus, ResetTo, TABLE_BROKERS, TABLE_GROUPS, TABLE_TOPICS};
-use crate::config::keymap::Action;
+use crate::keymap::Action;
 use crate::sources::system::{Resolved, Risk};
 
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
@@ -439,7 +439,6 @@ mod tests {
         };
         assert_eq!(target, "orders");
         assert_eq!(risk, Risk::Medium);
-        let op = op else { panic!("not a Kafka op") };
         assert_eq!(
             op.describe(),
             "elect the preferred leader of every partition of orders"

@@ -22,4 +22,4 @@ pub struct KafkaSpec {
     pub show_internal: bool,
 }
 
-crate::config::secrets::secret_fields!(KafkaSpec);
+crate::secrets::secret_fields!(KafkaSpec);

@@ -2,10 +2,10 @@
 //! from the `System` contract to the poller, the pane model and the operations.
 
 use super::{KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, TABLE_GROUPS};
-use crate::config::keymap::Action;
-use crate::config::secrets::{SecretSpec, redact_urls};
+use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
+use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 

@@ -20,7 +20,7 @@ use sqlx::ConnectOptions;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-use crate::config::secrets::{Secret, redact_urls, scrub};
+use crate::secrets::{Secret, redact_urls, scrub};
 use crate::sources::system::Poller;
 
 pub use locks::{Waiter, build_tree};

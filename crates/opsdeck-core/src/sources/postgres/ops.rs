@@ -8,7 +8,7 @@ use sqlx::{Connection, Row as _};
 use super::PostgresSpec;
 use super::connect_options;
 use super::model::PgSample;
-use crate::config::secrets::{Secret, scrub};
+use crate::secrets::{Secret, scrub};
 
 /// Never signal the console's own sessions (this one included).
 const NOT_OWN: &str = "pid <> pg_backend_pid() and pid not in \

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Connection, Row as _};
 
-use crate::config::secrets::{Secret, scrub};
+use crate::secrets::{Secret, scrub};
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Pool {

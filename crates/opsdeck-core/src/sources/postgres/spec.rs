@@ -18,4 +18,4 @@ pub struct PostgresSpec {
     pub pgbouncer: Option<String>,
 }
 
-crate::config::secrets::secret_fields!(PostgresSpec);
+crate::secrets::secret_fields!(PostgresSpec);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use super::PgOp;
 use super::model::*;
-use crate::config::keymap::Action;
+use crate::keymap::Action;
 use crate::sources::system::{Resolved, Risk};
 
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
@@ -891,7 +891,7 @@ impl PgSample {
     ) -> Option<Resolved<PgOp>> {
         match action {
             Action::TerminateIdle => {
-                let older = match crate::config::parse_duration(input) {
+                let older = match crate::input::parse_duration(input) {
                     Ok(d) => d,
                     Err(e) => return Some(Err(e)),
                 };

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use crate::config::secrets::{Secret, scrub};
+use crate::secrets::{Secret, scrub};
 use crate::sources::system::Poller;
 
 pub use info::parse_info;

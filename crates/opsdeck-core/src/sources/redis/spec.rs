@@ -27,4 +27,4 @@ pub struct RedisSpec {
     pub tls_ca_file: Option<String>,
 }
 
-crate::config::secrets::secret_fields!(RedisSpec);
+crate::secrets::secret_fields!(RedisSpec);

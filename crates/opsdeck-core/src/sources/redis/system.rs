@@ -2,10 +2,10 @@
 //! the `System` contract to the poller, the pane model and the operations.
 
 use super::{RedisOp, RedisPoller, RedisSample, RedisSpec, Tab};
-use crate::config::keymap::Action;
-use crate::config::secrets::{SecretSpec, redact_urls};
+use crate::keymap::Action;
 use crate::metrics::Severity::Warning;
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
+use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::model::*;
 use super::ops::RedisOp;
-use crate::config::keymap::Action;
+use crate::keymap::Action;
 use crate::sources::system::{Resolved, Risk};
 
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};

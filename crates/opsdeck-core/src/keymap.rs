@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, ConfigErrors};
+use crate::input::{ConfigError, ConfigErrors, find_span};
 
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("default", include_str!("../../../../keymaps/default.toml")),
-    ("emacs", include_str!("../../../../keymaps/emacs.toml")),
+    ("default", include_str!("../../../keymaps/default.toml")),
+    ("emacs", include_str!("../../../keymaps/emacs.toml")),
 ];
 
 /// Everything a key can do, declared once: the TOML name is the snake_case variant name,
@@ -497,7 +497,7 @@ impl Keymap {
                 .unwrap_or_default();
             let mut errors = Vec::new();
             for (action_name, keys) in overrides {
-                let span = super::find_span(&text, action_name);
+                let span = find_span(&text, action_name);
                 let Some(action) = Action::from_name(action_name) else {
                     errors.push(
                         ConfigError::new(

@@ -21,8 +21,8 @@ pub struct SecretSpec {
 macro_rules! secret_fields {
     ($t:ty) => {
         impl $t {
-            pub fn secret(&self) -> $crate::config::secrets::SecretSpec {
-                $crate::config::secrets::SecretSpec {
+            pub fn secret(&self) -> $crate::secrets::SecretSpec {
+                $crate::secrets::SecretSpec {
                     password: self.password.clone(),
                     password_env: self.password_env.clone(),
                     password_file: self.password_file.clone(),
