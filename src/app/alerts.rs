@@ -217,6 +217,7 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
         origin: Origin::Source(index),
         key: j.key.clone(),
     });
+    ps.chosen = !j.key.is_empty();
     state.refresh(pane);
     let what = if j.key.is_empty() {
         j.table.clone()

@@ -10,6 +10,8 @@ pub mod state;
 pub mod terminal;
 pub mod update;
 pub mod view;
+#[cfg(test)]
+mod walk_tests;
 
 pub use event::{Effect, Event};
 pub use state::State;

@@ -37,18 +37,18 @@ impl State {
             self.rebuild_alerts_model();
         }
         self.views[pane.index()] = build(self, pane);
-        // A first look at a table selects its first row; a row that vanished stays
-        // selected by key (and so selects nothing) until the person moves.
+        // Until the person chooses, the first row is selected; a chosen row that vanished
+        // stays selected by key (and so selects nothing) until the person moves.
         let v = &self.views[pane.index()];
-        if self.panes[pane.index()].selected.is_none()
-            && let Some(first) = v.rows.first()
-            && let Some(row) = self.row(first)
-        {
-            let id = RowId {
-                origin: first.origin,
-                key: row.key.clone(),
-            };
-            self.panes[pane.index()].selected = Some(id);
+        let first = v.rows.first().and_then(|at| {
+            self.row(at).map(|r| RowId {
+                origin: at.origin,
+                key: r.key.clone(),
+            })
+        });
+        let ps = &mut self.panes[pane.index()];
+        if !ps.chosen && first.is_some() && ps.selected != first {
+            ps.selected = first;
             if pane == Pane::Alerts {
                 self.rebuild_alerts_model();
             }
@@ -61,6 +61,7 @@ impl State {
         let ps = self.pane_state_mut(pane);
         ps.table = table;
         ps.selected = None;
+        ps.chosen = false;
         ps.detail = None;
         self.refresh(pane);
     }

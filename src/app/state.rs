@@ -63,6 +63,9 @@ pub struct PaneState {
     pub table: usize,
     /// The selected row; `None` before one was chosen (the first row is then taken).
     pub selected: Option<RowId>,
+    /// The person chose the selection (moved, clicked, jumped to a cause); until then the
+    /// first row is selected whatever order the sources answer in.
+    pub chosen: bool,
     pub filter: String,
     pub marked: BTreeSet<RowId>,
     /// The row whose detail is open.

@@ -225,6 +225,7 @@ fn on_key(state: &mut State, k: KeyEvent) -> Vec<Effect> {
                     let ps = state.pane_state_mut(pane);
                     ps.filter = input.text.clone();
                     ps.selected = None;
+                    ps.chosen = false;
                     state.refresh(pane);
                     state.mode = Mode::Filter(input);
                 }
@@ -382,10 +383,12 @@ fn move_selection(state: &mut State, to: impl Fn(Option<usize>, usize) -> usize)
     let Some(key) = state.row(&at).map(|r| r.key.clone()) else {
         return;
     };
-    state.pane_state_mut(pane).selected = Some(RowId {
+    let ps = state.pane_state_mut(pane);
+    ps.selected = Some(RowId {
         origin: at.origin,
         key,
     });
+    ps.chosen = true;
     state.refresh(pane);
 }
 
@@ -487,6 +490,7 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let ps = state.pane_state_mut(pane);
             ps.source = (ps.source + 1) % n;
             ps.selected = None;
+            ps.chosen = false;
             ps.detail = None;
             ps.table = 0;
             state.refresh(pane);
@@ -707,6 +711,22 @@ fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
             vec![]
         }
         _ => vec![],
+    }
+}
+
+/// The clock and `update` wrapper tests drive the console with.
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    /// The fixed clock tests run at.
+    pub fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+    }
+
+    /// `update` at the tests' clock.
+    pub fn update(state: &mut State, event: Event) -> Vec<Effect> {
+        super::update(state, event, t0())
     }
 }
 

@@ -16,12 +16,45 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let t = &state.theme;
     let rect = centered(area, 78, area.height.saturating_sub(2));
     f.render_widget(Clear, rect);
-    let title = format!(" Help — keymap {} (esc closes) ", state.keymap.name);
+    let title = format!(
+        " Help — keymap {} ({} closes) ",
+        state.keymap.name,
+        state.keymap.keys_label(Action::Back)
+    );
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(title)
         .border_style(Style::new().fg(t.border_focused));
     let mut lines = Vec::new();
+    // First what the focused row offers now, as the hint bar does, with why a key is
+    // refused; then every key.
+    if state.zoomed {
+        let offers = &state.view(state.focus).offers;
+        if !offers.is_empty() {
+            lines.push(Line::from(Span::styled(
+                format!("  here ({}):", state.focus.title()),
+                Style::new().fg(t.title).add_modifier(Modifier::BOLD),
+            )));
+            for o in offers {
+                let why = match &o.availability {
+                    crate::sources::Availability::Ready => String::new(),
+                    crate::sources::Availability::Asks => " (asks for a value)".into(),
+                    crate::sources::Availability::Refused(w) => format!(" — refused: {w}"),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("{:>18}  ", state.keymap.keys_label(o.action)),
+                        Style::new().fg(t.key),
+                    ),
+                    Span::styled(
+                        format!("{}{why}", o.action.description()),
+                        Style::new().fg(t.fg),
+                    ),
+                ]));
+            }
+            lines.push(Line::default());
+        }
+    }
     for a in Action::all() {
         let keys = state.keymap.keys_label(a);
         let disabled = a.is_mutating() && state.readonly();
@@ -61,7 +94,13 @@ fn risk_label(r: Risk) -> &'static str {
 
 pub fn confirm(f: &mut Frame, area: Rect, state: &State, c: &Confirm) {
     let t = &state.theme;
-    let rect = centered(area, 72, 14);
+    // Wide enough for what runs and the footer, so neither wraps where there is room.
+    let runs = c.command.describe().chars().count() as u16 + 12;
+    let rect = centered(
+        area,
+        runs.clamp(78, area.width.saturating_sub(4).max(78)),
+        14,
+    );
     f.render_widget(Clear, rect);
     let block = Block::bordered()
         .border_type(BorderType::Double)

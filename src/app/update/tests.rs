@@ -7,15 +7,7 @@ use crate::sources::redis::{NodeInfo, RedisSample};
 use crate::sources::{Sample, Update};
 use crate::theme::Theme;
 
-/// The fixed clock these tests run at.
-pub fn t0() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default()
-}
-
-/// `update` at the tests' clock.
-fn update(state: &mut State, event: Event) -> Vec<Effect> {
-    super::update(state, event, t0())
-}
+use super::tests_support::update;
 
 /// The keys of the visible rows of a pane.
 fn visible_keys(s: &State, pane: Pane) -> Vec<String> {

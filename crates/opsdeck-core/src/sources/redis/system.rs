@@ -230,6 +230,10 @@ impl System for Redis {
                 None
             }
             Action::SetPolicy if tab != Tab::Policy => None,
+            // A Sentinel failover acts on the master whatever row is selected.
+            Action::Failover if r.sentinel.is_some() => {
+                r.command(at.table, at.key(), at.marked, action).map(ready)
+            }
             _ if at.key.is_none() => None,
             _ => r.command(at.table, at.key(), at.marked, action).map(ready),
         }

@@ -1,0 +1,451 @@
+//! Every pane × every tab × every key it offers, pressed through `update` on realistic
+//! samples: each must reach its confirmation, its parameter question or the refusal the
+//! offer gave, never "not offered". A key that is shown works.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::state::{Mode, Pane, State};
+use super::update::tests_support::{t0, update};
+use super::{Effect, Event};
+use crate::config::keymap::{Action, KeyCode as K};
+use crate::config::{Config, ContextSpec};
+use crate::sources::backups::{BackupItem, BackupSample, BackupSpec, Verdict};
+use crate::sources::endpoints::{EndpointSample, EndpointSpec};
+use crate::sources::host::{DiskInfo, HostSample};
+use crate::sources::kafka::{
+    BrokerInfo, GroupInfo, GroupPartition, KafkaSample, KafkaSpec, MemberInfo, PartitionInfo,
+    TopicInfo,
+};
+use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session};
+use crate::sources::redis::{
+    ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
+};
+use crate::sources::{Availability, Sample, Update};
+use crate::theme::Theme;
+
+fn context() -> ContextSpec {
+    let mut ctx = ContextSpec {
+        kafka: vec![KafkaSpec {
+            name: "main".into(),
+            brokers: "k:9092".into(),
+            ..Default::default()
+        }],
+        postgres: vec![PostgresSpec {
+            name: "app".into(),
+            url: "postgres://u@db/app".into(),
+            ..Default::default()
+        }],
+        redis: vec![RedisSpec {
+            name: "cache".into(),
+            sentinels: vec!["s:26379".into()],
+            master: Some("mymaster".into()),
+            ..Default::default()
+        }],
+        endpoints: vec![EndpointSpec {
+            name: "api".into(),
+            url: "http://api/health".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    for (name, kind) in [
+        ("dumps", "files"),
+        ("stanza", "pgbackrest"),
+        ("rdb", "redis"),
+    ] {
+        ctx.backups.push(BackupSpec {
+            name: name.into(),
+            kind: kind.into(),
+            dir: Some("/backups".into()),
+            stanza: Some("main".into()),
+            source: Some("cache".into()),
+            ..Default::default()
+        });
+    }
+    ctx
+}
+
+fn kafka() -> KafkaSample {
+    let part = |p, committed, high| GroupPartition {
+        topic: "orders".into(),
+        partition: p,
+        committed: Some(committed),
+        high: Some(high),
+        lag: Some(high - committed),
+        ..Default::default()
+    };
+    let group = |name: &str, members: usize| GroupInfo {
+        name: name.into(),
+        state: if members > 0 { "Stable" } else { "Empty" }.into(),
+        members: (0..members)
+            .map(|i| MemberInfo {
+                client_id: format!("c{i}"),
+                ..Default::default()
+            })
+            .collect(),
+        total_lag: 30,
+        partitions: vec![part(0, 10, 20), part(1, 10, 30)],
+        ..Default::default()
+    };
+    KafkaSample {
+        brokers: vec![BrokerInfo {
+            id: 1,
+            host: "k".into(),
+            port: 9092,
+            controller: true,
+            leaders: 2,
+            ..Default::default()
+        }],
+        controller: Some(1),
+        topics: vec![TopicInfo {
+            name: "orders".into(),
+            partition_count: 2,
+            replication_factor: 1,
+            partitions: (0..2)
+                .map(|p| PartitionInfo {
+                    partition: p,
+                    leader: 1,
+                    replicas: vec![1],
+                    isr: vec![1],
+                    low: Some(0),
+                    high: Some(30),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        groups: vec![group("billing", 0), group("live", 2)],
+        ..Default::default()
+    }
+}
+
+fn postgres() -> PgSample {
+    let session = |pid, state: &str, own| Session {
+        pid,
+        database: "app".into(),
+        user: "web".into(),
+        state: state.into(),
+        query_seconds: Some(30.0),
+        state_seconds: Some(400.0),
+        query: "select 1".into(),
+        own,
+        ..Default::default()
+    };
+    PgSample {
+        role: "primary".into(),
+        max_connections: 100,
+        usable_connections: 97,
+        activity: vec![
+            session(10, "active", false),
+            session(11, "idle in transaction", false),
+            session(99, "active", true),
+        ],
+        locks: vec![LockNode {
+            pid: 10,
+            waiters: 1,
+            longest_wait_seconds: 12.0,
+            state: "active".into(),
+            ..Default::default()
+        }],
+        roles: vec![RoleLimit {
+            role: "web".into(),
+            connection_limit: -1,
+            connections: 2,
+        }],
+        ..Default::default()
+    }
+}
+
+fn redis() -> RedisSample {
+    let node = |addr: &str, role: &str| NodeInfo {
+        addr: addr.into(),
+        role: role.into(),
+        maxmemory_policy: "allkeys-lru".into(),
+        ..Default::default()
+    };
+    RedisSample {
+        mode: "sentinel".into(),
+        nodes: vec![
+            node("10.0.0.1:6379", "master"),
+            node("10.0.0.2:6379", "replica"),
+        ],
+        sentinel: Some(SentinelView {
+            master_name: "mymaster".into(),
+            master_addr: "10.0.0.1:6379".into(),
+            master_flags: "master".into(),
+            quorum: 2,
+            ckquorum_ok: true,
+            replicas: vec![SentinelPeer {
+                addr: "10.0.0.2:6379".into(),
+                flags: "slave".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        clients: vec![ClientInfo {
+            id: 7,
+            addr: "10.0.0.9:5000".into(),
+            name: "worker".into(),
+            ..Default::default()
+        }],
+        clients_node: "10.0.0.1:6379".into(),
+        ..Default::default()
+    }
+}
+
+fn backup(name: &str, kind: &str) -> BackupSample {
+    BackupSample {
+        name: name.into(),
+        kind: kind.into(),
+        verdict: Verdict::Fresh,
+        reason: "newest is 1h old".into(),
+        dir: Some("/backups".into()),
+        stanza: Some("main".into()),
+        source: Some("cache".into()),
+        items: if kind == "redis" {
+            Vec::new()
+        } else {
+            vec![BackupItem {
+                label: if kind == "files" { "app-1.dump" } else { "F1" }.into(),
+                kind: if kind == "files" { "file" } else { "full" }.into(),
+                age_secs: Some(3600),
+                ..Default::default()
+            }]
+        },
+        ..Default::default()
+    }
+}
+
+fn host() -> HostSample {
+    HostSample {
+        hostname: "h".into(),
+        mem_total: 1 << 30,
+        mem_used: 1 << 29,
+        disks: vec![DiskInfo {
+            mount: "/".into(),
+            total: 100,
+            available: 50,
+        }],
+        ..Default::default()
+    }
+}
+
+/// A console with every system of the context fed one realistic sample.
+pub fn fed_state() -> State {
+    let mut cfg = Config::default();
+    cfg.contexts.insert("walk".into(), context());
+    let mut s = State::new(
+        cfg,
+        "walk".into(),
+        false,
+        Theme::default(),
+        crate::config::keymap::Keymap::builtin_default(),
+    );
+    let samples: Vec<Sample> = s
+        .sources
+        .iter()
+        .map(|src| match (src.kind.label(), src.name.as_str()) {
+            ("kafka", _) => kafka().into(),
+            ("postgres", _) => postgres().into(),
+            ("redis", _) => redis().into(),
+            ("backup", "dumps") => backup("dumps", "files").into(),
+            ("backup", "stanza") => backup("stanza", "pgbackrest").into(),
+            ("backup", _) => backup("rdb", "redis").into(),
+            ("endpoint", _) => EndpointSample {
+                name: "api".into(),
+                probe: "http".into(),
+                ok: true,
+                latency_ms: Some(3.0),
+                ..Default::default()
+            }
+            .into(),
+            _ => host().into(),
+        })
+        .collect();
+    for (index, sample) in samples.into_iter().enumerate() {
+        let generation = s.generation;
+        update(
+            &mut s,
+            Event::Source {
+                generation,
+                index,
+                update: Update::Sample(sample),
+            },
+        );
+    }
+    s
+}
+
+fn press(s: &mut State, action: Action) -> Vec<Effect> {
+    let key = s.keymap.keys_of(action)[0];
+    let code = match key.code {
+        K::Char(c) => KeyCode::Char(c),
+        K::Enter => KeyCode::Enter,
+        other => panic!("{action} is bound to {other:?}: pick a character key"),
+    };
+    let mods = if key.ctrl {
+        KeyModifiers::CONTROL
+    } else {
+        KeyModifiers::NONE
+    };
+    super::update(s, Event::Key(KeyEvent::new(code, mods)), t0())
+}
+
+#[test]
+fn every_offered_key_of_every_tab_reaches_its_preview_question_or_refusal() {
+    let mut s = fed_state();
+    let mut pressed = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for pane in Pane::ALL {
+        s.focus = pane;
+        s.zoomed = true;
+        let tabs = s.view(pane).tabs.len();
+        assert!(tabs > 0, "{pane:?} shows no tab");
+        for tab in 0..tabs {
+            // Every row of the tab, not only the first: offers depend on the row.
+            let rows = s.view(pane).rows.len().max(1);
+            for row in 0..rows {
+                s.set_tab(pane, tab);
+                for _ in 0..row {
+                    press(&mut s, Action::Down);
+                }
+                let where_ = format!(
+                    "{pane:?} / {} / row {row}",
+                    s.view(pane)
+                        .current_tab()
+                        .map(|t| t.title.clone())
+                        .unwrap_or_default()
+                );
+                for offer in s.view(pane).offers.clone() {
+                    seen.insert(offer.action);
+                    s.mode = Mode::Normal;
+                    s.message = None;
+                    press(&mut s, offer.action);
+                    pressed += 1;
+                    let message = s.message.clone().map(|m| m.0).unwrap_or_default();
+                    match (&offer.availability, &s.mode) {
+                        (Availability::Ready, Mode::Confirm(c)) => {
+                            assert!(!c.command.describe().is_empty(), "{where_}")
+                        }
+                        // Ack and silence change the inbox at once, with a message.
+                        (Availability::Ready, Mode::Normal)
+                            if matches!(offer.action, Action::Ack | Action::Silence) =>
+                        {
+                            assert!(!message.is_empty(), "{where_}")
+                        }
+                        (Availability::Asks, Mode::Ask(a)) => {
+                            assert!(a.question.ends_with(':'), "{where_}: {}", a.question)
+                        }
+                        (Availability::Refused(why), Mode::Normal) => {
+                            assert_eq!(&message, why, "{where_}: {}", offer.action)
+                        }
+                        (a, m) => panic!(
+                            "{where_}: {} offered as {a:?} led to {m:?} ({message})",
+                            offer.action
+                        ),
+                    }
+                    assert!(!message.contains("not offered"), "{where_}: {message}");
+                    s.mode = Mode::Normal;
+                }
+            }
+        }
+    }
+    assert!(pressed > 20, "only {pressed} keys walked");
+    // Every verb some system declares is offered somewhere in this console.
+    for kind in crate::sources::SourceKind::ALL {
+        for verb in kind.verbs() {
+            assert!(
+                seen.contains(verb),
+                "{verb} of {} is never offered",
+                kind.label()
+            );
+        }
+    }
+}
+
+#[test]
+fn keys_that_do_not_apply_are_not_shown_and_say_so_when_pressed() {
+    let mut s = fed_state();
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    // Brokers: no delete, no reset, no partitions.
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_BROKERS);
+    let offered: Vec<Action> = s
+        .view(Pane::Kafka)
+        .offers
+        .iter()
+        .map(|o| o.action)
+        .collect();
+    assert!(!offered.contains(&Action::DeleteTopic), "{offered:?}");
+    assert!(offered.contains(&Action::ElectLeaders), "{offered:?}");
+    press(&mut s, Action::DeleteTopic);
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.0.contains("not offered")),
+        "{:?}",
+        s.message
+    );
+}
+
+#[test]
+fn back_up_now_on_the_second_backup_row_previews_the_second_source() {
+    let mut s = fed_state();
+    s.focus = Pane::Backups;
+    s.zoomed = true;
+    s.set_tab(Pane::Backups, 0);
+    let names: Vec<String> = s
+        .view(Pane::Backups)
+        .rows
+        .iter()
+        .filter_map(|at| s.row(at).map(|r| r.key.clone()))
+        .collect();
+    assert_eq!(names, vec!["dumps", "stanza", "rdb"]);
+    press(&mut s, Action::Down);
+    press(&mut s, Action::BackupNow);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(c.command.source, "stanza");
+    assert!(
+        c.command.describe().contains("--stanza=main"),
+        "{}",
+        c.command.describe()
+    );
+    s.mode = Mode::Normal;
+    press(&mut s, Action::Down);
+    press(&mut s, Action::BackupNow);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    assert_eq!(c.command.source, "rdb");
+    assert_eq!(c.command.describe(), "BGSAVE on redis cache");
+}
+
+#[test]
+fn verify_runs_in_read_only_mode_because_it_changes_nothing() {
+    let mut s = fed_state();
+    s.cli_readonly = true;
+    s.focus = Pane::Backups;
+    s.zoomed = true;
+    s.set_tab(Pane::Backups, 0);
+    press(&mut s, Action::Verify);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert!(
+        c.command
+            .describe()
+            .starts_with("pg_restore --file=/dev/null /backups/app-1.dump")
+    );
+    s.mode = Mode::Normal;
+    press(&mut s, Action::BackupNow);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.0.starts_with("refused: read-only")),
+        "{:?}",
+        s.message
+    );
+}
