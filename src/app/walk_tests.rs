@@ -182,12 +182,21 @@ fn redis() -> RedisSample {
             }],
             ..Default::default()
         }),
-        clients: vec![ClientInfo {
-            id: 7,
-            addr: "10.0.0.9:5000".into(),
-            name: "worker".into(),
-            ..Default::default()
-        }],
+        clients: vec![
+            ClientInfo {
+                id: 7,
+                addr: "10.0.0.9:5000".into(),
+                name: "worker".into(),
+                ..Default::default()
+            },
+            // The console's own connection: offered, and refused with the reason.
+            ClientInfo {
+                id: 8,
+                addr: "10.0.0.1:6000".into(),
+                name: "opsdeck".into(),
+                ..Default::default()
+            },
+        ],
         clients_node: "10.0.0.1:6379".into(),
         ..Default::default()
     }

@@ -115,9 +115,9 @@ impl Inbox {
             .rev()
             .find(|h| h.key == key && h.resolved_at.is_none())
         {
+            // The episode keeps the words it fired with: the resolving value ("status OK")
+            // would read as the problem.
             h.resolved_at = Some(now);
-            h.value = a.value;
-            h.summary = a.summary.clone();
         }
     }
 
