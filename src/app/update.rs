@@ -41,8 +41,19 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
         }
         Event::Clock => {
             state.dirty = true;
+            vec![Effect::ReloadInbox]
+        }
+        Event::InboxSaved(Ok(saved)) => {
+            let merged = state.alert_desk.inbox.merged(&saved, now);
+            if merged != state.alert_desk.inbox {
+                state.alert_desk.inbox = merged;
+                state.alerts = state.alert_desk.loud(now);
+                state.refresh(Pane::Alerts);
+                state.dirty = true;
+            }
             vec![]
         }
+        Event::InboxSaved(Err(e)) => say(state, format!("alert inbox: {e}"), Level::Warn),
         Event::ThemeLoaded(Ok(theme)) => {
             state.theme = theme.honour_no_color();
             state.message = Some((format!("theme {}", state.theme.name), Level::Info));
