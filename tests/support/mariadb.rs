@@ -174,7 +174,12 @@ impl Mariadb {
 
     /// `mysql://root@127.0.0.1:<port>/mysql` (no password).
     pub fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}/mysql", self.port)
+        self.url_for("mysql")
+    }
+
+    /// `mysql://root@127.0.0.1:<port>/<db>` (no password).
+    pub fn url_for(&self, db: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{db}", self.port)
     }
 
     /// `mysql://user:password@127.0.0.1:<port>/db` (give an empty db for none).

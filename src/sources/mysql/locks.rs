@@ -16,7 +16,8 @@ pub struct Wait {
 
 /// Flattens the wait-for graph depth first: root blockers (blocking without waiting, or
 /// the lowest id of a cycle) first, the one with most waiters first. A thread waiting on
-/// several appears under its first blocker only.
+/// several appears under one only: a blocker that holds its lock without waiting itself
+/// (InnoDB also lists the requests queued ahead of it, which wait on the same holder).
 pub fn build_tree(waits: &[Wait], threads: &[Thread]) -> Vec<LockNode> {
     let info: BTreeMap<u64, &Thread> = threads.iter().map(|t| (t.id, t)).collect();
     let mut blocked_by: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
@@ -29,6 +30,10 @@ pub fn build_tree(waits: &[Wait], threads: &[Thread]) -> Vec<LockNode> {
         own_wait
             .entry(w.waiter)
             .or_insert_with(|| (w.seconds, w.lock.clone()));
+    }
+    let waiting: BTreeSet<u64> = blocked_by.keys().copied().collect();
+    for by in blocked_by.values_mut() {
+        by.sort_by_key(|b| waiting.contains(b));
     }
     let mut children: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for (id, by) in &blocked_by {
@@ -162,6 +167,16 @@ mod tests {
         assert_eq!(tree[3].blocked_by, vec![12]);
         assert_eq!(tree[3].lock, "X on t12");
         assert_eq!(tree[5].wait_seconds, 50.0);
+    }
+
+    #[test]
+    fn a_queued_waiter_sits_under_the_holder() {
+        // 2 and 3 want the row 1 holds; 3 also queues behind 2's request.
+        let tree = build_tree(&[w(2, 1, 5.0), w(3, 2, 4.0), w(3, 1, 4.0)], &[]);
+        let ids: Vec<(u64, usize)> = tree.iter().map(|n| (n.id, n.depth)).collect();
+        assert_eq!(ids, vec![(1, 0), (2, 1), (3, 1)]);
+        assert_eq!(tree[2].blocked_by, vec![1, 2]);
+        assert_eq!(tree[0].waiters, 2);
     }
 
     #[test]
