@@ -13,11 +13,14 @@ use super::rows::{self, ACCESS_DENIED, Record};
 
 type E = sqlx::Error;
 
+/// Calls and total milliseconds per (schema, digest) at the previous poll.
+type DigestTotals = HashMap<(String, String), (i64, f64)>;
+
 /// What a poll keeps for the next one: counters for the deltas, and what the server is.
 #[derive(Debug, Default)]
 pub struct Previous {
     totals: Option<(Instant, Totals)>,
-    statements: Option<(Instant, HashMap<(String, String), (i64, f64)>)>,
+    statements: Option<(Instant, DigestTotals)>,
     /// The lock-wait view, looked up once per connection (None: not yet).
     pub lock_source: Option<String>,
 }
