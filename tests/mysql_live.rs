@@ -7,6 +7,7 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -694,4 +695,35 @@ async fn performance_schema_off_is_said_and_a_dead_server_is_an_error() {
     db.restart();
     let s = poll(&mut p).await;
     assert!(s.uptime_seconds < 600.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_through_rustls_verifies_the_server_certificate() {
+    let db = Mariadb::start_tls();
+    db.sql(
+        "CREATE USER 'tls'@'%' IDENTIFIED BY 'tls-secret' REQUIRE SSL; \
+         GRANT PROCESS, SELECT ON *.* TO 'tls'@'%'",
+    );
+    let with = |mode: &str, ca: PathBuf| MysqlSpec {
+        name: "tls".into(),
+        url: format!("mariadb://tls@127.0.0.1:{}/", db.port()),
+        password: Some("tls-secret".into()),
+        ssl_mode: Some(mode.into()),
+        ssl_ca: Some(ca.display().to_string()),
+        ..Default::default()
+    };
+    // The user may only connect over TLS: a sample proves the session is encrypted.
+    let mut p = MysqlPoller::new(with("verify_identity", db.tls_ca()));
+    let s = poll(&mut p).await;
+    assert_eq!(s.connected_as, "tls@%");
+    assert!(s.has_process);
+    let mut p = MysqlPoller::new(with("disabled", db.tls_ca()));
+    let e = p.sample().await.unwrap_err();
+    assert!(e.contains("Access denied"), "{e}");
+    // A certificate from another CA is refused before the password is sent.
+    let other = db.tls_ca().with_file_name("other-ca.pem");
+    let mut p = MysqlPoller::new(with("verify_ca", other));
+    let e = p.sample().await.unwrap_err();
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    assert!(!e.contains("tls-secret"), "{e}");
 }

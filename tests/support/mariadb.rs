@@ -61,7 +61,29 @@ impl Mariadb {
     /// Like [`Mariadb::start`] with extra server options (`[mysqld]` lines), e.g.
     /// `&[("performance_schema", "OFF")]`.
     pub fn start_with(settings: &[(&str, &str)]) -> Mariadb {
+        Mariadb::start_in(TestDir::new("mariadb"), settings)
+    }
+
+    /// A server that also speaks TLS, with a certificate for 127.0.0.1 and localhost signed
+    /// by its own CA ([`Mariadb::tls_ca`]). Plain connections still work (the client tool).
+    pub fn start_tls() -> Mariadb {
         let dir = TestDir::new("mariadb");
+        let tls = dir.sub("tls");
+        make_certs(&tls);
+        let path = |f: &str| tls.join(f).display().to_string();
+        let (ca, cert, key) = (path("ca.pem"), path("server.pem"), path("server.key"));
+        Mariadb::start_in(
+            dir,
+            &[("ssl_ca", &ca), ("ssl_cert", &cert), ("ssl_key", &key)],
+        )
+    }
+
+    /// The CA that signed the server's certificate (servers from [`Mariadb::start_tls`]).
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.pem")
+    }
+
+    fn start_in(dir: TestDir, settings: &[(&str, &str)]) -> Mariadb {
         let port = free_port();
         let server_id = next_server_id();
         let data = dir.path().join("data");
@@ -331,6 +353,69 @@ impl Mariadb {
             );
         }
     }
+}
+
+/// A CA, and a server certificate it signs for 127.0.0.1 / localhost, in `dir`; plus an
+/// unrelated CA (`other-ca.pem`) for tests that must see verification fail.
+fn make_certs(dir: &Path) {
+    let openssl = require_program("openssl", "openssl");
+    let ext = dir.join("san.ext");
+    fs::write(
+        &ext,
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n",
+    )
+    .unwrap_or_else(|e| panic!("write {}: {e}", ext.display()));
+    let run = |args: &[&str]| {
+        let mut c = Command::new(&openssl);
+        c.current_dir(dir).args(args);
+        super::process::run_tool_ok(c);
+    };
+    for ca in ["ca", "other-ca"] {
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+            "-subj",
+            &format!("/CN=opsdeck test {ca}"),
+        ]);
+    }
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "server.pem",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 /// The `mariadb` client against 127.0.0.1:port, batch mode, no column names, no
