@@ -136,13 +136,21 @@ async fn connections_of_a_known_scene_are_counted_by_user_host_and_database() {
     let sleeper = spawn_sql(busy, "SELECT SLEEP(60)".into());
 
     let mut p = MysqlPoller::new(spec(db.url()));
-    let s = poll_until(&mut p, "bob's sleeper is active", |s| {
-        s.connections
-            .by_user
-            .get(&bob)
-            .and_then(|m| m.get("active"))
-            == Some(&1)
-    })
+    // InnoDB's transaction snapshot (information_schema) may lag a poll behind the UPDATE.
+    let s = poll_until(
+        &mut p,
+        "bob's sleeper active, alice's transaction open",
+        |s| {
+            let n = |user: &str, state: &str| {
+                s.connections
+                    .by_user
+                    .get(user)
+                    .and_then(|m| m.get(state))
+                    .copied()
+            };
+            n(&bob, "active") == Some(1) && n(&alice, "idle in transaction") == Some(1)
+        },
+    )
     .await;
     assert_eq!(
         counts(s.connections.by_user.get(&alice)),
