@@ -1,8 +1,9 @@
-//! End-to-end: the MariaDB source through the real binary in a pseudo-terminal, against a
-//! real MariaDB and a real PostgreSQL from the harness: the Databases pane shows PostgreSQL,
-//! `n` switches it to MariaDB, a session running `SELECT SLEEP(60)` is selected, `K`
-//! previews KILL CONNECTION with the thread id and its query, Tab+Enter runs it, the session
-//! is gone on the server and the audit log has the entry.
+//! End-to-end: the MariaDB source through the real binary, against a real MariaDB (and a
+//! real PostgreSQL) from the harness. In a pseudo-terminal: the Databases pane shows
+//! PostgreSQL, `n` switches it to MariaDB, a session running `SELECT SLEEP(60)` is selected,
+//! `K` previews KILL CONNECTION with the thread id and its query, Tab+Enter runs it, the
+//! session is gone on the server and the audit log has the entry. And `check`/`snapshot` as
+//! the monitoring user the README's grants create.
 
 #[allow(dead_code)]
 mod e2e;
@@ -160,4 +161,82 @@ fn k_on_a_sleeping_mariadb_session_previews_kills_and_audits_kill_connection() {
         "{l}"
     );
     assert_eq!(l["parameters"]["system"], "mysql", "{l}");
+}
+
+fn opsdeck(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    c.args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home)
+        .env("XDG_DATA_HOME", home)
+        .env_remove("OPSDECK_CONFIG");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run opsdeck")
+}
+
+#[test]
+fn check_and_snapshot_see_everything_as_the_readme_monitoring_user() {
+    let db = Mariadb::start();
+    // Exactly the README's grants.
+    db.sql(
+        "CREATE USER 'monitor'@'%' IDENTIFIED BY 'monitor-pw'; \
+         GRANT PROCESS, SLAVE MONITOR, CONNECTION ADMIN ON *.* TO 'monitor'@'%'; \
+         GRANT SELECT ON performance_schema.* TO 'monitor'@'%';",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("mysql://monitor@127.0.0.1:{}/", db.port());
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "default_context = \"t\"\n[contexts.t]\nhost = false\n\
+             [[contexts.t.mysql]]\nname = \"shop\"\nurl = \"{url}\"\n\
+             password_env = \"SHOP_DB_PASSWORD\"\n"
+        ),
+    );
+    let cfg = cfg.display().to_string();
+    let env = [("SHOP_DB_PASSWORD", "monitor-pw")];
+
+    let out = opsdeck(
+        dir.path(),
+        &[
+            "--config", &cfg, "check", "--only", "mariadb", "--output", "json",
+        ],
+        &env,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&text).expect("check prints JSON");
+    let src = &v["sources"][0];
+    assert_eq!(v["sources"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(src["kind"], "mysql", "{src}");
+    assert_eq!(src["status"], "ok", "{src}");
+    assert_eq!(src["target"], url.as_str(), "{src}");
+
+    let out = opsdeck(
+        dir.path(),
+        &["--config", &cfg, "snapshot", "--output", "json"],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("snapshot is JSON");
+    let data = &v["sources"][0]["data"];
+    assert_eq!(data["flavor"], "mariadb", "{data}");
+    assert_eq!(data["connected_as"], "monitor@%", "{data}");
+    // Nothing is missing for want of a privilege.
+    assert_eq!(data["has_process"], true, "{data}");
+    assert_eq!(data["hints"], serde_json::json!([]), "{data}");
+    assert!(data["statements"].is_array(), "{data}");
+    assert!(data["replication"]["error"].is_null(), "{data}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("monitor-pw"));
 }
