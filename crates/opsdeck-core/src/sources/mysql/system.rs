@@ -48,11 +48,13 @@ const METRICS: &[Metric] = &[
         Unit::Flag,
         "1 for each replication channel whose IO or SQL thread is not running",
     ),
+    // A channel whose thread stops reports no lag: that is no evidence it caught up.
     Metric::new(
         "mysql.seconds_behind",
         Unit::Seconds,
         "Seconds_Behind_Master of each running replication channel",
-    ),
+    )
+    .kept_when_gone(),
 ];
 
 const BUILTINS: &[Builtin] = &[
@@ -429,6 +431,51 @@ mod tests {
             "{o:?}"
         );
         assert_eq!(o[1].availability, Availability::Ready);
+    }
+
+    #[test]
+    fn a_replica_whose_sql_thread_stops_is_critical_and_keeps_its_lag_alert() {
+        use crate::alerts::{Desk, RuleSet, SourceView};
+        use crate::sources::{Sample, SourceKind, Status};
+        let t =
+            |secs: i64| chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("time");
+        let replica = |sql_running: &str, behind: Option<i64>| {
+            let mut s = sample();
+            s.replication.channels[0].sql_running = sql_running.into();
+            s.replication.channels[0].last_sql_error = String::new();
+            s.replication.channels[0].seconds_behind = behind;
+            Sample::from(s)
+        };
+        let (rules, mut desk, ok) = (RuleSet::default(), Desk::default(), Status::Ok);
+        let mut at = |sample: &Sample, secs| {
+            let view = SourceView {
+                kind: SourceKind::Mysql,
+                name: "db",
+                status: &ok,
+                sample: Some(sample),
+            };
+            desk.evaluate(&rules, &[view], t(secs));
+            let mut firing: Vec<(String, bool)> = desk
+                .engine
+                .firing()
+                .iter()
+                .filter(|e| e.alert.rule.starts_with("mysql_replication"))
+                .map(|e| (e.alert.rule.clone(), e.stale_since.is_some()))
+                .collect();
+            firing.sort();
+            firing
+        };
+        let lagging = replica("Yes", Some(120));
+        assert!(at(&lagging, 0).is_empty(), "lag fires only after its 1m");
+        assert_eq!(at(&lagging, 70), [("mysql_replication_lag".into(), false)]);
+        // The SQL thread stops: no lag figure any more, which is no evidence it caught up.
+        assert_eq!(
+            at(&replica("No", None), 80),
+            [
+                ("mysql_replication_lag".into(), true),
+                ("mysql_replication_stopped".into(), false)
+            ]
+        );
     }
 
     #[test]
