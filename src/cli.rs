@@ -45,7 +45,8 @@ pub enum Cmd {
     Check {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
-        /// Only these source kinds (kafka,postgres,redis,backup,host,endpoint).
+        /// Only these source kinds, comma-separated (kafka,postgres,redis,…: the config keys;
+        /// an unknown kind lists them all).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// How long to wait for each source; with --wait, for everything to become healthy.

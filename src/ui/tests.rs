@@ -516,3 +516,141 @@ fn kafka_brokers() {
     s.set_tab(Pane::Kafka, TABLE_BROKERS);
     both_sizes("kafka_brokers", &mut s);
 }
+
+/// A MariaDB server alone in the Databases pane, zoomed on its Processlist: a long query, a
+/// thread waiting on a lock behind an idle transaction, a replication SQL thread.
+#[test]
+fn zoomed_mysql() {
+    use crate::sources::mysql::{
+        LockNode, MysqlSample, MysqlSpec, TAB_PROCESSLIST, Thread, count_connections,
+    };
+    let mut cfg = Config::default();
+    let ctx = cfg.contexts.get_mut("local").expect("local context");
+    ctx.postgres.clear();
+    ctx.mysql.push(MysqlSpec {
+        name: "shop".into(),
+        url: "mariadb://monitor@shop-db:3306/shop".into(),
+        ..Default::default()
+    });
+    let mut s = State::new(
+        cfg,
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    s.now = t0();
+    let thread = |id: u64, user: &str, command: &str, secs, label: &str, info: &str| Thread {
+        id,
+        user: user.into(),
+        host: format!("10.0.0.7:{}", 40000 + id),
+        database: "shop".into(),
+        command: command.into(),
+        seconds: secs,
+        state: if command == "Query" {
+            "Sending data"
+        } else {
+            ""
+        }
+        .into(),
+        info: info.into(),
+        label: label.into(),
+        trx_seconds: (label != "idle" && label != "other").then_some(secs + 5.0),
+        ..Default::default()
+    };
+    let mut sql_thread = thread(5, "system user", "Slave_SQL", 86000.0, "other", "");
+    sql_thread.system = true;
+    sql_thread.host = String::new();
+    sql_thread.database = String::new();
+    sql_thread.state = "Slave has read all relay log; waiting for more updates".into();
+    let mut waiter = thread(
+        41,
+        "app",
+        "Query",
+        48.0,
+        "waiting on a lock",
+        "UPDATE stock SET n = n - 1 WHERE id = 7",
+    );
+    waiter.state = "Updating".into();
+    let processlist = vec![
+        thread(
+            40,
+            "report",
+            "Query",
+            754.0,
+            "active",
+            "SELECT customer_id, SUM(total) FROM orders GROUP BY customer_id",
+        ),
+        waiter,
+        thread(42, "batch", "Sleep", 312.0, "idle in transaction", ""),
+        thread(43, "web", "Sleep", 3.0, "idle", ""),
+        sql_thread,
+    ];
+    let mysql = MysqlSample {
+        version: "10.11.6-MariaDB-0+deb12u1-log".into(),
+        uptime_seconds: 86400.0,
+        connected_as: "monitor@%".into(),
+        own_connection_id: 30,
+        server_id: 2,
+        performance_schema: true,
+        max_connections: 151,
+        threads_connected: 6,
+        threads_running: 3,
+        has_process: true,
+        connections: count_connections(&processlist),
+        locks: vec![
+            LockNode {
+                id: 42,
+                waiters: 1,
+                wait_seconds: 48.0,
+                user: "batch".into(),
+                host: "10.0.0.7:40042".into(),
+                label: "idle in transaction".into(),
+                trx_seconds: Some(317.0),
+                ..Default::default()
+            },
+            LockNode {
+                id: 41,
+                depth: 1,
+                blocked_by: vec![42],
+                wait_seconds: 48.0,
+                lock: "X on `shop`.`stock` (PRIMARY)".into(),
+                user: "app".into(),
+                host: "10.0.0.7:40041".into(),
+                label: "waiting on a lock".into(),
+                info: "UPDATE stock SET n = n - 1 WHERE id = 7".into(),
+                ..Default::default()
+            },
+        ],
+        lock_source: "information_schema.INNODB_LOCK_WAITS".into(),
+        processlist,
+        replication: crate::sources::mysql::Replication {
+            channels: vec![crate::sources::mysql::Channel {
+                source: "shop-db-0:3306".into(),
+                io_running: "Yes".into(),
+                sql_running: "Yes".into(),
+                seconds_behind: Some(2),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Mysql)
+        .expect("mysql source");
+    update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(mysql.into()),
+        },
+    );
+    s.focus = Pane::Databases;
+    s.zoomed = true;
+    s.set_tab(Pane::Databases, TAB_PROCESSLIST);
+    both_sizes("zoomed_mysql", &mut s);
+}

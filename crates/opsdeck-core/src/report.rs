@@ -82,20 +82,24 @@ pub struct Snapshot {
     pub alerts: Vec<Alert>,
 }
 
-/// The kinds `--only` accepts (plural spellings too).
+/// The kinds `--only` accepts: each system's label, config key (plural spellings) and
+/// aliases.
 pub fn parse_only(only: &[String]) -> Result<Vec<SourceKind>, String> {
     only.iter()
         .filter(|s| !s.trim().is_empty())
-        .map(|s| match s.trim().to_ascii_lowercase().as_str() {
-            "kafka" => Ok(SourceKind::Kafka),
-            "postgres" | "postgresql" | "pg" => Ok(SourceKind::Postgres),
-            "redis" => Ok(SourceKind::Redis),
-            "backup" | "backups" => Ok(SourceKind::Backup),
-            "host" => Ok(SourceKind::Host),
-            "endpoint" | "endpoints" => Ok(SourceKind::Endpoint),
-            other => Err(format!(
-                "error: --only {other:?}: unknown source kind\n  hint: use kafka, postgres, redis, backup, host, endpoint"
-            )),
+        .map(|s| {
+            let s = s.trim().to_ascii_lowercase();
+            SourceKind::ALL
+                .iter()
+                .copied()
+                .find(|k| k.label() == s || k.key() == s || k.aliases().contains(&s.as_str()))
+                .ok_or_else(|| {
+                    let kinds: Vec<&str> = SourceKind::ALL.iter().map(|k| k.label()).collect();
+                    format!(
+                        "error: --only {s:?}: unknown source kind\n  hint: use {}",
+                        kinds.join(", ")
+                    )
+                })
         })
         .collect()
 }
@@ -427,10 +431,25 @@ mod tests {
             parse_only(&["backups".into(), "redis".into()]).unwrap(),
             vec![SourceKind::Backup, SourceKind::Redis]
         );
-        assert!(
-            parse_only(&["rediss".into()])
-                .unwrap_err()
-                .contains("rediss")
+        assert_eq!(
+            parse_only(&[
+                "PG".into(),
+                "mariadb".into(),
+                "mysql".into(),
+                "endpoints".into()
+            ])
+            .unwrap(),
+            vec![
+                SourceKind::Postgres,
+                SourceKind::Mysql,
+                SourceKind::Mysql,
+                SourceKind::Endpoint
+            ]
+        );
+        assert_eq!(
+            parse_only(&["rediss".into()]).unwrap_err(),
+            "error: --only \"rediss\": unknown source kind\n  hint: use kafka, postgres, mysql, \
+             redis, backup, endpoint, host"
         );
     }
 

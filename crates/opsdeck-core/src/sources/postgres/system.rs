@@ -137,6 +137,7 @@ const BUILTINS: &[Builtin] = &[
 
 impl System for Postgres {
     const LABEL: &'static str = "postgres";
+    const ALIASES: &'static [&'static str] = &["postgresql", "pg"];
     const PANE: Pane = Pane::Databases;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
