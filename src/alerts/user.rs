@@ -201,7 +201,31 @@ pub const METRICS: &[Metric] = &[
         name: "postgres.wal_receiver_down",
         kind: Some(SourceKind::Postgres),
         unit: Unit::Flag,
-        help: "1 on a standby whose WAL receiver is not streaming",
+        help: "1 on a standby whose WAL receiver is not streaming (skipped while its status needs pg_read_all_stats)",
+    },
+    Metric {
+        name: "postgres.slot_inactive_retained_bytes",
+        kind: Some(SourceKind::Postgres),
+        unit: Unit::Bytes,
+        help: "WAL held back by each inactive replication slot",
+    },
+    Metric {
+        name: "postgres.slot_wal_status",
+        kind: Some(SourceKind::Postgres),
+        unit: Unit::Count,
+        help: "wal_status of each replication slot: 0 reserved/extended, 1 unreserved, 2 lost",
+    },
+    Metric {
+        name: "postgres.xid_wraparound_ratio",
+        kind: Some(SourceKind::Postgres),
+        unit: Unit::Ratio,
+        help: "age(datfrozenxid) of each database over the 2^31 wraparound limit",
+    },
+    Metric {
+        name: "postgres.mxid_wraparound_ratio",
+        kind: Some(SourceKind::Postgres),
+        unit: Unit::Ratio,
+        help: "mxid_age(datminmxid) of each database over the 2^31 wraparound limit",
     },
     Metric {
         name: "redis.memory_ratio",
@@ -388,95 +412,17 @@ pub fn measure(metric: &str, s: &SourceView) -> Vec<Point> {
             }
             _ => {}
         },
-        Some(Sample::Postgres(p)) => match metric {
-            "postgres.connections_ratio" | "postgres.connections" => out.push(point(
-                String::new(),
-                format!("postgres {}", s.name),
-                if metric == "postgres.connections" {
-                    p.connections.total as f64
-                } else {
-                    p.connection_ratio()
-                },
-                format!(
-                    "{} of {} usable connections in use",
-                    p.connections.total, p.usable_connections
-                ),
-                jump("Connections", ""),
-            )),
-            "postgres.query_seconds" | "postgres.idle_in_transaction_seconds" => {
-                for x in p.activity.iter().filter(|x| !x.own) {
-                    let v = if metric == "postgres.query_seconds" {
-                        (x.state == "active").then_some(x.query_seconds).flatten()
-                    } else {
-                        x.state
-                            .starts_with("idle in transaction")
-                            .then_some(x.state_seconds)
-                            .flatten()
-                    };
-                    if let Some(v) = v {
-                        out.push(point(
-                            format!("pid {}", x.pid),
-                            format!("pid {} ({}@{})", x.pid, x.user, x.database),
-                            v,
-                            String::new(),
-                            jump("Activity", &x.pid.to_string()),
-                        ));
-                    }
-                }
+        Some(Sample::Postgres(p)) => {
+            for x in crate::sources::postgres::metrics::points(p, s.name, metric) {
+                out.push(point(
+                    x.subject,
+                    x.what,
+                    x.value,
+                    x.note,
+                    jump(x.table, &x.key),
+                ));
             }
-            "postgres.blocking_seconds" => {
-                for n in p.locks.iter().filter(|n| n.depth == 0) {
-                    out.push(point(
-                        format!("pid {}", n.pid),
-                        format!("pid {} ({}@{})", n.pid, n.user, n.database),
-                        n.longest_wait_seconds,
-                        format!("blocks {} sessions", n.waiters),
-                        jump("Locks", &n.pid.to_string()),
-                    ));
-                }
-            }
-            "postgres.replication_lag_seconds" | "postgres.replication_lag_bytes" => {
-                for st in &p.replication.standbys {
-                    let v = if metric == "postgres.replication_lag_bytes" {
-                        Some(st.replay_lag_bytes as f64)
-                    } else {
-                        st.replay_lag_seconds
-                    };
-                    if let Some(v) = v {
-                        out.push(point(
-                            st.application.clone(),
-                            format!("standby {}", st.application),
-                            v,
-                            String::new(),
-                            jump("Replication", &format!("{}@{}", st.application, st.client)),
-                        ));
-                    }
-                }
-                if let Some(r) = &p.replication.receiver
-                    && metric == "postgres.replication_lag_bytes"
-                {
-                    out.push(point(
-                        "receiver".into(),
-                        "WAL receiver".into(),
-                        r.replay_lag_bytes as f64,
-                        String::new(),
-                        jump("Replication", "receiver"),
-                    ));
-                }
-            }
-            "postgres.wal_receiver_down" => {
-                if let Some(r) = &p.replication.receiver {
-                    out.push(point(
-                        "receiver".into(),
-                        "WAL receiver".into(),
-                        if r.status == "streaming" { 0.0 } else { 1.0 },
-                        r.status.clone(),
-                        jump("Replication", "receiver"),
-                    ));
-                }
-            }
-            _ => {}
-        },
+        }
         Some(Sample::Redis(r)) => match metric {
             "redis.memory_ratio" | "redis.evicted_per_sec" | "redis.connected_clients" => {
                 for n in r.nodes.iter().filter(|n| n.error.is_none()) {

@@ -277,6 +277,15 @@ fn validate_context(
                 "url = \"postgres://user@host:5432/db\"",
             );
         }
+        if let Some(d) = &p.slow_refresh
+            && let Err(e) = parse_duration(d)
+        {
+            err(
+                &p.name,
+                format!("postgres {}: slow_refresh: {e}", p.name),
+                "slow_refresh = \"30s\"",
+            );
+        }
     }
     for r in &ctx.redis {
         let modes = [
