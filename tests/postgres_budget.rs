@@ -157,7 +157,7 @@ async fn a_new_hot_query_shows_in_the_deltas_among_older_heavier_ones() {
 
     let s = poll(&mut p).await;
     let pos = |f: &dyn Fn(&opsdeck::sources::postgres::Statement) -> bool| {
-        s.statements.iter().position(|x| f(x))
+        s.statements.iter().position(f)
     };
     let hot = pos(&|x| x.database == db && x.query == "select count(*) from hot_t")
         .unwrap_or_else(|| panic!("hot query missing from {:#?}", s.statements));
