@@ -52,6 +52,7 @@ pub struct PgPoller {
     stale: bool,
     prev: sample::Previous,
     slow_every: Duration,
+    pgbouncer: pgbouncer::Admin,
 }
 
 impl PgPoller {
@@ -69,6 +70,7 @@ impl PgPoller {
             stale: false,
             prev: sample::Previous::default(),
             slow_every,
+            pgbouncer: pgbouncer::Admin::default(),
         }
     }
 
@@ -116,7 +118,7 @@ impl PgPoller {
             Ok(mut s) => {
                 if let Some(url) = &self.spec.pgbouncer {
                     // PgBouncer trouble is a hint, not a failed poll of the server.
-                    match pgbouncer::pools(url, None).await {
+                    match self.pgbouncer.pools(url, None).await {
                         Ok(p) => s.pgbouncer_pools = Some(p),
                         Err(e) => {
                             s.pgbouncer_pools = Some(vec![]);
@@ -164,6 +166,7 @@ impl Poller for PgPoller {
     }
 
     fn reset(&mut self) {
+        self.pgbouncer = pgbouncer::Admin::default();
         // A poll cut off mid-query leaves the connection in an unknown state: drop it. An
         // action may hold it right now; then it goes at the next poll.
         match self.conn.try_lock() {

@@ -52,7 +52,8 @@ pub struct PgSample {
     pub slots: Vec<Slot>,
     /// How the statements' deltas were taken, and whether entries were evicted meanwhile.
     pub statements_info: StatementsInfo,
-    /// How often the heavy figures (statements, sizes, slots, ages, settings) are read.
+    /// How often the heavy figures (statements, slots, ages, settings) are read; database
+    /// sizes every second time.
     pub slow_refresh_seconds: f64,
     /// Seconds since each heavy figure was read (None: not read yet).
     pub ages: FigureAges,

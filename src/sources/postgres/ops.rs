@@ -35,7 +35,7 @@ impl Target {
             backend_start: s.backend_start,
             user: s.user.clone(),
             database: s.database.clone(),
-            query: one_line(&s.query, 80),
+            query: one_line(&redact_secrets(&s.query), 80),
         }
     }
 
@@ -50,6 +50,51 @@ impl Target {
             query: String::new(),
         }
     }
+}
+
+/// The preview (and so the audit log) carries other sessions' query text: hide what looks
+/// like a password in it (`PASSWORD 'x'`, `password=x`, URLs with a password).
+pub fn redact_secrets(q: &str) -> String {
+    let q = crate::config::secrets::redact_urls(q);
+    // ASCII lowercasing keeps byte offsets, so positions found here index `q` too.
+    let lower = q.to_ascii_lowercase();
+    let mut out = String::with_capacity(q.len());
+    let mut i = 0;
+    while let Some(p) = lower[i..].find("password") {
+        let key_end = i + p + "password".len();
+        out.push_str(&q[i..key_end]);
+        let rest = &q[key_end..];
+        let sep = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_whitespace() || c == '=')
+                .len();
+        out.push_str(&rest[..sep]);
+        let value = &rest[sep..];
+        let taken = if let Some(inner) = value.strip_prefix('\'') {
+            inner.find('\'').map(|e| e + 2)
+        } else if rest[..sep].contains('=') {
+            Some(
+                value
+                    .find(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == ')')
+                    .unwrap_or(value.len()),
+            )
+        } else {
+            None
+        };
+        match taken {
+            Some(n) if n > 0 => {
+                out.push_str(if value.starts_with('\'') {
+                    "'***'"
+                } else {
+                    "***"
+                });
+                i = key_end + sep + n;
+            }
+            _ => i = key_end + sep,
+        }
+    }
+    out.push_str(&q[i..]);
+    out
 }
 
 fn one_line(q: &str, max: usize) -> String {
@@ -459,5 +504,30 @@ fn db_message(e: &sqlx::Error) -> String {
             }
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previewed_queries_hide_passwords() {
+        assert_eq!(
+            redact_secrets("ALTER ROLE app PASSWORD 'hunter2' VALID UNTIL 'x'"),
+            "ALTER ROLE app PASSWORD '***' VALID UNTIL 'x'"
+        );
+        assert_eq!(
+            redact_secrets("select dblink('host=db password=hunter2 user=x', 'q')"),
+            "select dblink('host=db password=*** user=x', 'q')"
+        );
+        assert_eq!(
+            redact_secrets("select * from users where password_hash = $1"),
+            "select * from users where password_hash = $1"
+        );
+        assert!(
+            !redact_secrets("copy t from program 'curl postgres://a:hunter2@h/db'")
+                .contains("hunter2")
+        );
     }
 }

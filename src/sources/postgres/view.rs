@@ -1052,10 +1052,26 @@ impl PgSample {
                     kv("wait event", s.wait_event.clone()),
                     kv("transaction", opt_secs(s.xact_seconds)),
                     kv("query", opt_secs(s.query_seconds)),
+                    kv(
+                        "connected",
+                        s.backend_start
+                            .and_then(|us| {
+                                use chrono::TimeZone;
+                                chrono::Local.timestamp_micros(us).single()
+                            })
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+                            .unwrap_or_else(|| NEEDS_STATS.into()),
+                    ),
                 ];
                 if let Some(n) = self.locks.iter().find(|n| n.pid == pid) {
                     if !n.blocked_by.is_empty() {
                         lines.push(kv("blocked by", format!("{:?}", n.blocked_by)));
+                    }
+                    if let Some(w) = n.wait_seconds {
+                        lines.push(kv(
+                            "lock wait",
+                            format!("{} (from {})", fmt::secs(w), self.lock_wait_source),
+                        ));
                     }
                     if n.waiters > 0 {
                         lines.push(kv("blocks", format!("{} sessions", n.waiters)));
@@ -1087,6 +1103,38 @@ impl PgSample {
                 Some(Detail {
                     title: format!("statement {}", s.queryid),
                     lines,
+                    table: None,
+                })
+            }
+            TAB_SLOTS => {
+                let sl = self.slots.iter().find(|x| x.name == key)?;
+                let opt_bytes = |b: Option<i64>, none: &str| b.map(bytes).unwrap_or(none.into());
+                Some(Detail {
+                    title: format!("slot {}", sl.name),
+                    lines: vec![
+                        kv("type", sl.slot_type.clone()),
+                        kv("database", sl.database.clone()),
+                        kv("plugin", sl.plugin.clone()),
+                        kv(
+                            "active",
+                            match sl.active_pid {
+                                Some(p) if sl.active => format!("yes (pid {p})"),
+                                _ if sl.active => "yes".into(),
+                                _ => "no".into(),
+                            },
+                        ),
+                        kv("temporary", sl.temporary.to_string()),
+                        kv("wal status", sl.wal_status.clone()),
+                        kv("retained", opt_bytes(sl.retained_bytes, "-")),
+                        kv("safe size", opt_bytes(sl.safe_wal_size, "no limit")),
+                        kv("inactive", opt_secs(sl.inactive_seconds)),
+                        vec![],
+                        vec![Cell::level(
+                            "An inactive slot keeps WAL until its consumer returns; drop an \
+                             abandoned one with SELECT pg_drop_replication_slot('NAME').",
+                            Level::Muted,
+                        )],
+                    ],
                     table: None,
                 })
             }
