@@ -16,7 +16,7 @@ use crate::sources::kafka::{
     BrokerInfo, GroupInfo, GroupPartition, KafkaSample, KafkaSpec, MemberInfo, PartitionInfo,
     TopicInfo,
 };
-use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session};
+use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session, Slot};
 use crate::sources::redis::{
     ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
 };
@@ -129,6 +129,7 @@ fn postgres() -> PgSample {
         state_seconds: Some(400.0),
         query: "select 1".into(),
         own,
+        backend_start: Some(1_700_000_000_000_000 + i64::from(pid)),
         ..Default::default()
     };
     PgSample {
@@ -151,6 +152,14 @@ fn postgres() -> PgSample {
             role: "web".into(),
             connection_limit: -1,
             connections: 2,
+        }],
+        // A row on the Slots tab (after Replication), where no session verb applies.
+        slots: vec![Slot {
+            name: "old_sub".into(),
+            slot_type: "logical".into(),
+            wal_status: "reserved".into(),
+            retained_bytes: Some(3 << 30),
+            ..Default::default()
         }],
         ..Default::default()
     }
