@@ -474,6 +474,8 @@ impl System for Postgres {
         op.describe()
     }
     async fn execute(op: &PgOp, spec: &PostgresSpec, _ctx: &dyn Entries) -> Result<String, String> {
+        // The entry finds the source poller's connection (`shared`): an action needs no
+        // free slot on a server that has none left.
         op.execute(spec).await
     }
 }
