@@ -18,7 +18,7 @@ use crate::sources::kafka::{
     TopicInfo,
 };
 use crate::sources::mysql::{self, MysqlSample, MysqlSpec, Thread};
-use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session};
+use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session, Slot};
 use crate::sources::redis::{
     ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
 };
@@ -136,6 +136,7 @@ fn postgres() -> PgSample {
         state_seconds: Some(400.0),
         query: "select 1".into(),
         own,
+        backend_start: Some(1_700_000_000_000_000 + i64::from(pid)),
         ..Default::default()
     };
     PgSample {
@@ -158,6 +159,14 @@ fn postgres() -> PgSample {
             role: "web".into(),
             connection_limit: -1,
             connections: 2,
+        }],
+        // A row on the Slots tab (after Replication), where no session verb applies.
+        slots: vec![Slot {
+            name: "old_sub".into(),
+            slot_type: "logical".into(),
+            wal_status: "reserved".into(),
+            retained_bytes: Some(3 << 30),
+            ..Default::default()
         }],
         ..Default::default()
     }
