@@ -329,6 +329,7 @@ fn kafka_state() -> State {
             owner: owner.map(str::to_string),
             status,
             reason: String::new(),
+            ..Default::default()
         }
     };
     let kafka = KafkaSample {
