@@ -268,6 +268,11 @@ fn validate_context(
                 "brokers = \"host:9092,host2:9092\"",
             );
         }
+        if let Err(problems) = crate::sources::kafka::Policy::from_spec(k) {
+            for (msg, hint) in problems {
+                err(&k.name, format!("kafka {}: {msg}", k.name), hint);
+            }
+        }
     }
     for p in &ctx.postgres {
         if !(p.url.starts_with("postgres://") || p.url.starts_with("postgresql://")) {

@@ -89,7 +89,8 @@ pub(super) fn judge(memo: &mut HashMap<String, GroupMemo>, inp: &Input) -> Vec<G
 fn stale(m: &GroupMemo, g: &admin::GroupDescription, now: f64, why: String) -> GroupInfo {
     match &m.last {
         Some(last) => GroupInfo {
-            stale_secs: Some(now - m.answered_at),
+            // A partly stale last answer was older still.
+            stale_secs: Some(now - m.answered_at + last.stale_secs.unwrap_or(0.0)),
             error: Some(why),
             ..last.clone()
         },
@@ -476,5 +477,334 @@ fn summarize(
             .filter_map(|p| p.idle_secs)
             .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
         partitions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use crate::config::{KafkaGroupRuleSpec, KafkaSpec};
+
+    /// One topic `orders` of `parts` partitions, every watermark (0, `high`).
+    fn raw(parts: i32, high: i64) -> Raw {
+        Raw {
+            topics: vec![(
+                "orders".into(),
+                false,
+                (0..parts).map(|p| (p, 1, vec![1], vec![1])).collect(),
+            )],
+            brokers: vec![(1, "localhost".into(), 9092)],
+            watermarks: (0..parts)
+                .map(|p| (("orders".to_string(), p), (0, high)))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds group `name` with members assigned `assigned` and commits `(partition, offset)`.
+    fn group(mut r: Raw, name: &str, assigned: &[i32], commits: &[(i32, i64)]) -> Raw {
+        r.groups.push(admin::GroupDescription {
+            name: name.into(),
+            state: if assigned.is_empty() {
+                "Empty"
+            } else {
+                "Stable"
+            }
+            .into(),
+            error: None,
+            members: if assigned.is_empty() {
+                vec![]
+            } else {
+                vec![admin::Member {
+                    client_id: "c".into(),
+                    consumer_id: "c-1".into(),
+                    host: "/10.0.0.1".into(),
+                    assignment: assigned.iter().map(|p| ("orders".into(), *p)).collect(),
+                }]
+            },
+        });
+        r.offsets.insert(
+            name.into(),
+            Ok(commits
+                .iter()
+                .map(|(p, c)| (("orders".to_string(), *p), *c))
+                .collect()),
+        );
+        r
+    }
+
+    fn state(spec: KafkaSpec) -> State {
+        State::with_policy(
+            Windows::default(),
+            Policy::from_spec(&spec).expect("policy"),
+        )
+    }
+
+    fn find<'a>(s: &'a KafkaSample, name: &str) -> &'a GroupInfo {
+        s.groups
+            .iter()
+            .find(|g| g.name == name)
+            .unwrap_or_else(|| panic!("{name} not in {:?}", s.groups))
+    }
+
+    fn alerts_of(s: KafkaSample) -> Vec<String> {
+        let sample = crate::sources::Sample::Kafka(Box::new(s));
+        crate::alerts::evaluate_with(
+            &crate::alerts::RuleSet::default(),
+            [crate::alerts::SourceView {
+                kind: crate::sources::SourceKind::Kafka,
+                name: "k",
+                status: &crate::sources::Status::Ok,
+                sample: Some(&sample),
+            }],
+        )
+        .into_iter()
+        .map(|a| format!("{} {}", a.rule, a.subject))
+        .collect()
+    }
+
+    #[test]
+    fn a_memberless_group_stops_then_is_abandoned_and_raises_nothing() {
+        let mut st = state(KafkaSpec {
+            abandoned_after: Some("1h".into()),
+            ..Default::default()
+        });
+        let mut t = 0.0;
+        let mut seen = Vec::new();
+        while t <= 3600.0 {
+            let s = st.ingest(group(raw(1, 100), "old", &[], &[(0, 40)]), t, false);
+            let g = find(&s, "old");
+            seen.push((t, g.status, g.abandoned, g.judging));
+            t += 60.0;
+        }
+        let s = st.ingest(group(raw(1, 100), "old", &[], &[(0, 40)]), 3600.0, false);
+        let g = find(&s, "old");
+        assert!(g.abandoned && !g.judging, "{g:?}");
+        assert_eq!(g.status, LagStatus::Ok);
+        assert_eq!(
+            g.reason,
+            "abandoned: no members and no commit in the 1h00m opsdeck has watched, lag 60 (abandoned after 1h00m)"
+        );
+        assert!(alerts_of(s).is_empty());
+        // Judging for 5 minutes, STOP until the hour, then abandoned.
+        assert_eq!(seen[0], (0.0, LagStatus::Ok, false, true));
+        assert_eq!(seen[5], (300.0, LagStatus::Stop, false, false));
+        assert_eq!(seen[59], (3540.0, LagStatus::Stop, false, false));
+        assert_eq!(seen[60], (3600.0, LagStatus::Ok, true, false));
+        // Members again: judged again.
+        let s = st.ingest(group(raw(1, 100), "old", &[0], &[(0, 40)]), 3660.0, false);
+        let g = find(&s, "old");
+        assert!(!g.abandoned);
+        assert_eq!(g.status, LagStatus::Stall, "{}", g.reason);
+    }
+
+    #[test]
+    fn a_group_first_seen_long_dead_is_abandoned_from_its_records_write_times() {
+        let now = 1_000_000.0;
+        let mut r = group(raw(2, 100), "dead", &[], &[(0, 40), (1, 100)]);
+        r = group(r, "live", &[0], &[(0, 40)]);
+        r.probes.push(Probe {
+            abandoned_after: 86_400.0,
+            before: now - 86_400.0,
+            // The first record written in the last day is 50: record 40 is older.
+            offsets: [(("orders".to_string(), 0), 50)].into_iter().collect(),
+        });
+        let s = state(KafkaSpec::default()).ingest(r, now, false);
+        let g = find(&s, "dead");
+        assert!(g.abandoned, "{g:?}");
+        assert_eq!(
+            g.reason,
+            "abandoned: no members, and the oldest unread record of orders[0] (offset 40) was written over 1d00h ago, so nothing was consumed since; lag 60 (Kafka keeps no commit times: judged from record times)"
+        );
+        assert!(!find(&s, "live").abandoned, "members: never abandoned");
+        // Records newer than the probe: judging, as for any group first seen.
+        let mut r = group(raw(1, 100), "recent", &[], &[(0, 40)]);
+        r.probes.push(Probe {
+            abandoned_after: 86_400.0,
+            before: now - 86_400.0,
+            offsets: [(("orders".to_string(), 0), 10)].into_iter().collect(),
+        });
+        let s = state(KafkaSpec::default()).ingest(r, now, false);
+        let g = find(&s, "recent");
+        assert!(!g.abandoned && g.judging, "{g:?}");
+    }
+
+    #[test]
+    fn an_unreadable_group_keeps_its_verdict_marked_stale_and_its_window() {
+        let mut st = state(KafkaSpec::default());
+        let mut t = 0.0;
+        while t <= 400.0 {
+            st.ingest(group(raw(1, 100), "g", &[0], &[(0, 40)]), t, false);
+            t += 10.0;
+        }
+        let mut r = group(raw(1, 100), "g", &[0], &[(0, 40)]);
+        r.offsets
+            .insert("g".into(), Err("Broker: Coordinator not available".into()));
+        let s = st.ingest(r, 410.0, false);
+        let g = find(&s, "g");
+        assert_eq!(g.status, LagStatus::Stall, "{g:?}");
+        assert_eq!(g.stale_secs, Some(10.0));
+        assert_eq!(
+            g.error.as_deref(),
+            Some("reading its offsets failed: Broker: Coordinator not available")
+        );
+        assert!(g.reason.contains("no commit in the 6m40s"), "{}", g.reason);
+        assert!(!alerts_of(s).is_empty(), "still alerting while stale");
+        // The coordinator is back: the clock ran on, nothing was reset.
+        let s = st.ingest(group(raw(1, 100), "g", &[0], &[(0, 40)]), 420.0, false);
+        let g = find(&s, "g");
+        assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, None));
+        assert!(g.reason.contains("no commit in the 7m00s"), "{}", g.reason);
+        // A describe error or a missing partition watermark is stale too.
+        let mut r = group(raw(1, 100), "g", &[0], &[(0, 40)]);
+        r.groups[0].error = Some("Broker: Coordinator load in progress".into());
+        r.groups[0].members.clear();
+        let g = find(&st.ingest(r, 430.0, false), "g").clone();
+        assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(10.0)));
+        let mut r = group(raw(1, 100), "g", &[0], &[(0, 40)]);
+        r.watermarks.clear();
+        let g = find(&st.ingest(r, 440.0, false), "g").clone();
+        assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(20.0)));
+        assert_eq!(g.partitions[0].stale_secs, Some(20.0));
+        // Missing from a listing some broker did not answer: still shown, stale.
+        let mut r = raw(1, 100);
+        r.listing_errors = vec!["Broker: Coordinator not available".into()];
+        let g = find(&st.ingest(r, 450.0, false), "g").clone();
+        assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(30.0)));
+        // Missing from a complete listing: deleted.
+        assert!(st.ingest(raw(1, 100), 460.0, false).groups.is_empty());
+        // A group never read: judging, nothing to alert on.
+        let mut r = group(raw(1, 100), "new", &[0], &[]);
+        r.offsets.insert("new".into(), Err("timed out".into()));
+        let s = st.ingest(r, 470.0, false);
+        let g = find(&s, "new");
+        assert!(g.judging && g.status == LagStatus::Ok, "{g:?}");
+        assert_eq!(
+            g.reason,
+            "not read yet: reading its offsets failed: timed out"
+        );
+    }
+
+    #[test]
+    fn open_transactions_do_not_stall_a_consumer_at_the_last_stable_offset() {
+        let rules = |iso: Option<&str>| KafkaSpec {
+            group_rules: vec![KafkaGroupRuleSpec {
+                pattern: "^eos".into(),
+                isolation: iso.map(str::to_string),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let poll = |st: &mut State, t: f64| {
+            let mut r = group(raw(1, 100), "eos", &[0], &[(0, 90)]);
+            r.stable.insert(("orders".into(), 0), 90);
+            st.ingest(r, t, false)
+        };
+        for (iso, basis, lag, status) in [
+            (None, LagBasis::HighWatermark, 10, LagStatus::Ok),
+            (
+                Some("read_committed"),
+                LagBasis::LastStableOffset,
+                0,
+                LagStatus::Ok,
+            ),
+            (
+                Some("read_uncommitted"),
+                LagBasis::HighWatermark,
+                10,
+                LagStatus::Stall,
+            ),
+        ] {
+            let mut st = state(rules(iso));
+            poll(&mut st, 0.0);
+            let s = poll(&mut st, 600.0);
+            let g = find(&s, "eos");
+            assert_eq!(
+                (g.lag_basis, g.total_lag, g.total_stable_lag, g.status),
+                (basis, lag, 0, status),
+                "{iso:?}: {g:?}"
+            );
+            let p = &g.partitions[0];
+            assert_eq!((p.stable, p.stable_lag), (Some(90), Some(0)));
+        }
+        let mut st = state(KafkaSpec::default());
+        let s = poll(&mut st, 0.0);
+        assert_eq!(
+            find(&s, "eos").partitions[0].reason,
+            "caught up (10 above the last stable offset: open transactions)"
+        );
+    }
+
+    #[test]
+    fn records_lost_logs_truncated_and_assignments_never_committed_are_flagged() {
+        let mut st = state(KafkaSpec::default());
+        let poll = |st: &mut State, t: f64, high: i64| {
+            let mut r = raw(3, high);
+            r.watermarks.insert(("orders".into(), 0), (100, high)); // retention deleted 0..100
+            r = group(r, "g", &[0, 1, 2], &[(0, 40), (1, high + 50)]);
+            st.ingest(r, t, false)
+        };
+        poll(&mut st, 0.0, 200);
+        let s = poll(&mut st, 400.0, 300);
+        let g = find(&s, "g");
+        assert_eq!(g.lost_records, 60);
+        assert_eq!(g.partitions[0].lost_records, 60);
+        assert_eq!(g.ahead_partitions, 1);
+        assert_eq!(
+            (g.partitions[1].ahead_by, g.partitions[1].lag),
+            (50, Some(0))
+        );
+        assert_eq!(g.uncommitted_partitions, 1);
+        assert_eq!(g.partitions[2].uncommitted_secs, Some(400.0));
+        assert_eq!(
+            g.partitions[2].reason,
+            "assigned for 6m40s and never committed while records arrived"
+        );
+        let d = s.detail(TABLE_GROUPS, "g").expect("detail");
+        let text: Vec<String> = d
+            .lines
+            .iter()
+            .map(|l| l.iter().map(|c| c.text.as_str()).collect())
+            .collect();
+        assert!(
+            text.contains(&"data loss: 60 records were deleted before the group read them (committed below the log start)".to_string()),
+            "{text:?}"
+        );
+        let rows = d.table.expect("partitions").rows;
+        assert_eq!(
+            rows[0].cells.last().map(|c| c.text.as_str()),
+            Some("lost 60")
+        );
+    }
+
+    #[test]
+    fn the_groups_table_mutes_judging_and_abandoned_rows() {
+        let mut r = group(raw(1, 100), "fresh", &[0], &[(0, 40)]);
+        r = group(r, "dead", &[], &[(0, 40)]);
+        r.probes.push(Probe {
+            abandoned_after: 86_400.0,
+            before: 0.0,
+            offsets: [(("orders".to_string(), 0), -1)].into_iter().collect(),
+        });
+        let s = state(KafkaSpec::default()).ingest(r, 86_400.0, false);
+        let m = s.model();
+        let t = &m.tables[TABLE_GROUPS];
+        let status: Vec<(&str, &str, crate::views::Level)> = t
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.cells[7].text.as_str(), r.cells[7].level))
+            .collect();
+        use crate::views::Level::Muted;
+        assert_eq!(
+            status,
+            vec![("fresh", "judging…", Muted), ("dead", "ABANDONED", Muted)]
+        );
+        let crate::views::Summary::Text(line) = &m.summary[1] else {
+            panic!("not text: {:?}", m.summary[1]);
+        };
+        assert_eq!(
+            line[0].text,
+            "2 groups, none failing (1 judging, 1 abandoned)"
+        );
     }
 }

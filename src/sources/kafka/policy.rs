@@ -254,4 +254,43 @@ mod tests {
             "group_rules \"^flink-\": unknown isolation \"serializable\""
         );
     }
+
+    #[test]
+    fn the_toml_shape_and_its_errors() {
+        let text = r#"
+[contexts.prod]
+[[contexts.prod.kafka]]
+name = "main"
+brokers = "k:9092"
+stall_after = "5m"
+abandoned_after = "3d"
+groups = { exclude = ["^console-consumer-"] }
+
+[[contexts.prod.kafka.group_rules]]
+pattern = "^flink-"
+stall_after = "15m"
+isolation = "read_committed"
+"#;
+        let cfg = crate::config::Config::from_toml(std::path::Path::new("/c.toml"), text)
+            .expect("valid config");
+        let k = &cfg.contexts["prod"].kafka[0];
+        let p = Policy::from_spec(k).expect("policy");
+        assert_eq!(p.for_group("flink-orders").stall_after, 900.0);
+        assert_eq!(p.for_group("flink-orders").abandoned_after, 259_200.0);
+        assert!(!p.judged("console-consumer-1"));
+        let bad = text.replace("\"15m\"", "\"15 minutes later\"");
+        let e = crate::config::Config::from_toml(std::path::Path::new("/c.toml"), &bad)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            e.starts_with(
+                "error: /c.toml:4:8: context prod: kafka main: group_rules.stall_after: invalid duration \"15 minutes later\""
+            ),
+            "{e}"
+        );
+        assert!(
+            e.ends_with("hint: stall_after = \"5m\", abandoned_after = \"24h\""),
+            "{e}"
+        );
+    }
 }
