@@ -194,7 +194,7 @@ fn judge_group(
                     });
                     tr.answered_at = now;
                     let track = &mut tr.track;
-                    track.observe(now, c, judged, gp.stall_after);
+                    track.observe(now, c, judged_end, gp.stall_after);
                     if let Some(o) = probe.and_then(|pr| pr.offsets.get(&key)) {
                         // -1: no record at or after the probe time, so all are older.
                         if (*o < 0 && c < high) || (*o >= 0 && c < *o) {

@@ -29,9 +29,12 @@
 //! 4. judging…: seen for less than `stall_after`; OK in substance, flagged so it is shown
 //!    muted and raises nothing;
 //! 5. WARN: the least-squares line of lag over the window's commit points rises, by at
-//!    least [`WARN_MIN_RISE`] of the mean lag and by at least [`WARN_MIN_T`] standard errors
-//!    of that rise (a real trend, not the scatter of lag at commit times); no commit point
-//!    may have had lag 0 (Burrow's rule 1), and at least [`WARN_MIN_POINTS`] are needed;
+//!    least [`WARN_MIN_RISE`] (10%) of the mean lag and by at least [`WARN_MIN_T`] (3)
+//!    standard errors of that rise (a real trend, not the scatter of lag at commit times),
+//!    over at least [`WARN_MIN_POINTS`] points, for [`WARN_STREAK`] windows in a row; no
+//!    commit point may have had lag 0 (Burrow's rule 1). A commit point's lag is taken
+//!    against the log end of the poll before the commit was seen (as Burrow does), so a
+//!    consumer current when it commits scores 0 whatever arrived since;
 //! 6. OK: consuming.
 
 use std::collections::VecDeque;
@@ -176,8 +179,12 @@ pub struct Obs {
 pub const WARN_MIN_RISE: f64 = 0.10;
 /// ...and this many standard errors of the fitted rise...
 pub const WARN_MIN_T: f64 = 3.0;
-/// ...over at least this many commit points.
+/// ...over at least this many commit points...
 pub const WARN_MIN_POINTS: usize = 3;
+/// ...for this many windows in a row (one per new commit point): a single window of
+/// scattered lags rises by chance about once in fifty, three in a row about once in a
+/// thousand.
+pub const WARN_STREAK: u32 = 3;
 
 /// A lag trend over a window of commit points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -274,6 +281,10 @@ pub struct Track {
     old_before: Option<(i64, f64)>,
     /// (since, high watermark then): assigned to a member but never committed.
     uncommitted: Option<(f64, i64)>,
+    /// The log end the previous poll saw.
+    last_end: Option<i64>,
+    /// Windows in a row, one per new commit point, whose lag trend rose.
+    rising_streak: u32,
 }
 
 impl Track {
@@ -284,21 +295,28 @@ impl Track {
         }
     }
 
-    /// Records this poll's committed offset and the lag the verdict is judged on.
-    pub fn observe(&mut self, now: f64, committed: i64, lag: i64, stall_after: f64) {
+    /// Records this poll's committed offset and the log end the verdict is judged against.
+    /// A commit point's lag is the previous poll's log end − the new committed offset, as
+    /// Burrow takes the broker offsets fetched before a commit: a consumer that was current
+    /// when it committed scores 0 there, however many records arrived since.
+    pub fn observe(&mut self, now: f64, committed: i64, end: i64, stall_after: f64) {
+        let lag = (end - committed).max(0);
+        let at_commit = self.last_end.map_or(lag, |e| (e - committed).max(0));
+        self.last_end = Some(end);
         let obs = Obs {
             t: now,
             committed,
-            lag,
+            lag: at_commit,
         };
         self.uncommitted = None;
+        let mut new_point = false;
         match self.points.back() {
             None => {
                 // A first commit after being seen without one is a commit seen happening.
                 if now > self.first_seen {
                     self.changed_at = Some(now);
                 }
-                self.points.push_back(obs);
+                self.points.push_back(Obs { lag, ..obs });
             }
             Some(last) if last.committed == committed => {}
             Some(last) => {
@@ -318,7 +336,17 @@ impl Track {
                     self.points[n - 1] = obs;
                 } else {
                     self.points.push_back(obs);
+                    new_point = true;
                 }
+                while self.points.len() > 2 && self.points[1].t <= now - stall_after {
+                    self.points.pop_front();
+                }
+                let points: Vec<Obs> = self.points.iter().copied().collect();
+                self.rising_streak = match rising(&points) {
+                    None => 0,
+                    Some(_) if new_point => self.rising_streak + 1,
+                    Some(_) => self.rising_streak,
+                };
             }
         }
         if lag == 0 {
@@ -464,7 +492,7 @@ impl Track {
             };
         }
         let points: Vec<Obs> = self.points.iter().copied().collect();
-        if let Some(r) = rising(&points) {
+        if let Some(r) = rising(&points).filter(|_| self.rising_streak >= WARN_STREAK) {
             return Verdict::new(
                 Status::Warn,
                 format!(
@@ -528,7 +556,7 @@ mod tests {
             let last_commit = ((t.min(stop_at) - phase) / cadence).floor() * cadence + phase;
             let committed = high(last_commit);
             let lag = high(t) - committed;
-            track.observe(t, committed, lag, STALL);
+            track.observe(t, committed, high(t), STALL);
             out.push((t, committed, lag, track.evaluate(t, lag, judge(active))));
             t += 2.0;
         }
@@ -698,7 +726,7 @@ mod tests {
         let mut track = Track::new(0.0);
         let mut t = 0.0;
         while t <= 300.0 {
-            track.observe(t, 40, 60, STALL);
+            track.observe(t, 40, 100, STALL);
             t += 10.0;
         }
         let v = track.evaluate(300.0, 60, judge(false));
@@ -716,15 +744,15 @@ mod tests {
         let mut track = Track::new(0.0);
         let mut t = 0.0;
         while t < 3600.0 {
-            track.observe(t, 100, 0, STALL);
+            track.observe(t, 100, 100, STALL);
             t += 2.0;
         }
-        track.observe(3600.0, 100, 1, STALL);
+        track.observe(3600.0, 100, 101, STALL);
         let v = track.evaluate(3600.0, 1, judge(true));
         assert_eq!(v.status, Status::Ok, "{v:?}");
         assert_eq!(v.reason, "consuming, lag 1, caught up 2s ago");
         // Still not read 5 minutes later: now it is a stall, and the reason says both.
-        track.observe(3900.0, 100, 1, STALL);
+        track.observe(3900.0, 100, 101, STALL);
         let v = track.evaluate(3900.0, 1, judge(true));
         assert_eq!(v.status, Status::Stall);
         assert_eq!(
@@ -765,26 +793,44 @@ mod tests {
         assert_eq!(rising(&pts(&[0, 210, 290, 405, 500, 610])), None);
         assert_eq!(rising(&pts(&[100, 200])), None);
 
-        // Through the track: commits every 60 s while lag grows 100 per commit.
+        // Through the track, polled every 2 s: 10 records/s written, 9 read, a commit
+        // every 30 s. Judged at 5 minutes; WARN once three windows in a row rose.
         let mut track = Track::new(0.0);
-        for i in 0..=6 {
-            let t = i as f64 * 60.0;
-            track.observe(t, 1000 * i, 100 + 100 * i, STALL);
+        let mut first_warn = None;
+        let mut t: f64 = 0.0;
+        while t <= 600.0 {
+            let end = 100 + (10.0 * t) as i64;
+            let committed = (9.0 * (t / 30.0).floor() * 30.0) as i64;
+            track.observe(t, committed, end, STALL);
+            let v = track.evaluate(t, end - committed, judge(true));
+            if v.status == Status::Warn && first_warn.is_none() {
+                first_warn = Some((t, v.reason.clone()));
+            }
+            assert!(v.status <= Status::Warn, "{t}: {v:?}");
+            t += 2.0;
         }
-        let v = track.evaluate(360.0, 700, judge(true));
-        assert_eq!(v.status, Status::Warn);
-        assert_eq!(
-            v.reason,
-            "lag rising over the last 5m00s of commits: 200 → 700"
-        );
+        let (t, why) = first_warn.expect("warned");
+        assert_eq!(t, 300.0);
+        assert_eq!(why, "lag rising over the last 5m00s of commits: 86 → 377");
+        // The same consumer keeping up (reads 10/s) never warns.
+        let mut track = Track::new(0.0);
+        let mut t: f64 = 0.0;
+        while t <= 600.0 {
+            let end = 100 + (10.0 * t) as i64;
+            let committed = 100 + (10.0 * (t / 30.0).floor() * 30.0) as i64;
+            track.observe(t, committed, end, STALL);
+            let v = track.evaluate(t, end - committed, judge(true));
+            assert_eq!(v.status, Status::Ok, "{t}: {v:?}");
+            t += 2.0;
+        }
     }
 
     #[test]
     fn rewind_is_reported_for_a_window_then_clears() {
         let mut track = Track::new(0.0);
-        track.observe(0.0, 500, 10, STALL);
-        track.observe(30.0, 520, 10, STALL);
-        track.observe(60.0, 100, 430, STALL);
+        track.observe(0.0, 500, 510, STALL);
+        track.observe(30.0, 520, 530, STALL);
+        track.observe(60.0, 100, 530, STALL);
         let v = track.evaluate(90.0, 430, judge(true));
         assert_eq!(v.status, Status::Rewind);
         assert_eq!(
@@ -795,7 +841,7 @@ mod tests {
         let mut c = 100;
         while t <= 400.0 {
             c += 100;
-            track.observe(t, c, 300, STALL);
+            track.observe(t, c, c + 300, STALL);
             t += 30.0;
         }
         let v = track.evaluate(400.0, 300, judge(true));
@@ -809,7 +855,7 @@ mod tests {
         track.observe_uncommitted(400.0, true, 100);
         assert_eq!(track.uncommitted_for(400.0, 100), None, "silent partition");
         assert_eq!(track.uncommitted_for(400.0, 130), Some(400.0));
-        track.observe(410.0, 130, 0, STALL);
+        track.observe(410.0, 130, 130, STALL);
         assert_eq!(track.uncommitted_for(420.0, 140), None);
         // The first commit after being seen without one counts as a commit seen.
         assert_eq!(track.idle(420.0), (10.0, true));
@@ -819,7 +865,7 @@ mod tests {
     fn commit_points_stay_about_ten_per_window_whatever_the_cadence() {
         let mut track = Track::new(0.0);
         for i in 0..1200 {
-            track.observe(i as f64, i, 5, STALL); // a commit every second
+            track.observe(i as f64, i, i + 5, STALL); // a commit every second
         }
         let n = track.points().count();
         assert!((8..=12).contains(&n), "{n} points");
