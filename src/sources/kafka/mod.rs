@@ -448,7 +448,18 @@ impl State {
                 .or_insert_with(|| lag::HwmTable::new(w.hwm_points))
                 .push(*h, now);
         }
-        self.hwm.retain(|k, _| raw.watermarks.contains_key(k));
+        // A partition whose watermark this poll missed keeps its table (its history is what
+        // lag seconds are read from); only partitions gone from the metadata drop theirs.
+        let known: HashMap<&str, usize> = raw
+            .topics
+            .iter()
+            .map(|(n, _, ps)| (n.as_str(), ps.len()))
+            .collect();
+        self.hwm.retain(|(t, p), _| {
+            known
+                .get(t.as_str())
+                .is_some_and(|n| usize::try_from(*p).is_ok_and(|p| p < *n))
+        });
         let controller = raw.cluster.as_ref().and_then(|c| c.controller);
         let racks: HashMap<i32, Option<String>> = raw
             .cluster
