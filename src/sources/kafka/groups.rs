@@ -130,6 +130,11 @@ fn judge_group(
         .map(|(t, _)| t.as_str())
         .chain(owners.keys().map(|(t, _)| *t))
         .collect();
+    // A Stable group's members read what they are assigned: a topic it has offsets for but
+    // no member is assigned is one it no longer reads (offsets left from an earlier
+    // subscription, kept by the broker for days). Judging those would page for a week.
+    let assigned: BTreeSet<&str> = owners.keys().map(|(t, _)| *t).collect();
+    let knows_assignments = active && g.state == "Stable" && !owners.is_empty();
     let mut prev_tracks = std::mem::take(&mut m.tracks);
     let mut partitions = Vec::new();
     // (partition index, unconsumed seconds, proven by a probe) of lagging partitions, for
@@ -143,6 +148,7 @@ fn judge_group(
         .iter()
         .find(|p| p.abandoned_after == gp.abandoned_after);
     for t in topics {
+        let unread = knows_assignments && !assigned.contains(t);
         let ids = inp.topic_parts.get(t).cloned().unwrap_or_default();
         let mut prev_topic = prev_tracks.remove(t).unwrap_or_default();
         let mut next_topic: Vec<Option<Tracked>> = Vec::new();
@@ -218,7 +224,15 @@ fn judge_group(
                     }
                     gpart.lost_records = (low - c).max(0);
                     gpart.ahead_by = (c - high).max(0);
-                    if judged > 0 {
+                    if unread {
+                        gpart.unread = true;
+                        gpart.status = LagStatus::Ok;
+                        gpart.judging = false;
+                        gpart.reason = format!(
+                            "no member reads {t}: offsets left from an earlier subscription, lag {}",
+                            fmt::thousands(judged)
+                        );
+                    } else if judged > 0 {
                         let (secs, proven) = track.unconsumed_for(now, c);
                         lagging.push((partitions.len(), secs, proven));
                     } else {
@@ -454,6 +468,7 @@ fn summarize(
         max_partition_lag: partitions.iter().filter_map(|p| p.lag).max().unwrap_or(0),
         lag_seconds: partitions
             .iter()
+            .filter(|p| !p.unread)
             .filter_map(|p| p.lag_seconds)
             .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
         trend: m.trend.iter().copied().collect(),
@@ -471,9 +486,10 @@ fn summarize(
             .iter()
             .filter(|p| p.uncommitted_secs.is_some())
             .count(),
+        unread_partitions: partitions.iter().filter(|p| p.unread).count(),
         idle_secs: partitions
             .iter()
-            .filter(|p| p.stable_lag.or(p.lag).unwrap_or(0) > 0)
+            .filter(|p| !p.unread && p.stable_lag.or(p.lag).unwrap_or(0) > 0)
             .filter_map(|p| p.idle_secs)
             .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
         partitions,
@@ -806,5 +822,34 @@ mod tests {
             line[0].text,
             "2 groups, none failing (1 judging, 1 abandoned)"
         );
+    }
+
+    #[test]
+    fn offsets_left_from_an_earlier_subscription_are_not_judged() {
+        let mut st = state(KafkaSpec::default());
+        let poll = |st: &mut State, t: f64| {
+            let mut r = raw(2, 100);
+            r.topics
+                .push(("old".into(), false, vec![(0, 1, vec![1], vec![1])]));
+            r.watermarks.insert(("old".into(), 0), (0, 500));
+            r = group(r, "g", &[0, 1], &[(0, 100), (1, 100)]);
+            if let Some(Ok(c)) = r.offsets.get_mut("g") {
+                c.insert(("old".into(), 0), 10);
+            }
+            st.ingest(r, t, false)
+        };
+        poll(&mut st, 0.0);
+        let s = poll(&mut st, 900.0);
+        let g = find(&s, "g");
+        assert_eq!(g.status, LagStatus::Ok, "{}", g.reason);
+        assert_eq!((g.unread_partitions, g.total_lag), (1, 490));
+        let p = g.partitions.iter().find(|p| p.topic == "old").expect("old");
+        assert!(p.unread);
+        assert_eq!(
+            p.reason,
+            "no member reads old: offsets left from an earlier subscription, lag 490"
+        );
+        assert_eq!(g.lag_seconds, Some(0.0), "unread partitions do not count");
+        assert!(alerts_of(s).is_empty());
     }
 }

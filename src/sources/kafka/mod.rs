@@ -170,6 +170,9 @@ pub struct GroupInfo {
     /// Partitions assigned to a member, never committed for longer than `stall_after`
     /// while records arrived.
     pub uncommitted_partitions: usize,
+    /// Partitions with offsets in topics no member of the (Stable) group is assigned: left
+    /// from an earlier subscription, not judged.
+    pub unread_partitions: usize,
     /// Seconds since the committed offset of the longest-idle lagging partition moved.
     pub idle_secs: Option<f64>,
     pub partitions: Vec<GroupPartition>,
@@ -210,6 +213,9 @@ pub struct GroupPartition {
     pub idle_secs: Option<f64>,
     /// Whether opsdeck saw the committed offset move (Kafka keeps no commit times).
     pub commit_seen: bool,
+    /// No member of the Stable group is assigned this topic: offsets left from an earlier
+    /// subscription, shown OK and not judged.
+    pub unread: bool,
 }
 
 pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {

@@ -80,6 +80,9 @@ fn partition_flags(p: &super::GroupPartition) -> Cell {
         f.push(format!("stale {}", fmt::secs(s)));
         level = level.max(Level::Warn);
     }
+    if p.unread {
+        f.push("unread".into());
+    }
     Cell::level(f.join(", "), level)
 }
 
