@@ -111,6 +111,9 @@ pub struct Column {
     /// Minimum width in cells; the last column takes the remaining room.
     pub width: u16,
     pub right: bool,
+    /// Keeps its width when the table is wider than its pane (the others are narrowed):
+    /// a verdict column that must be read whole at 80 columns.
+    pub keep: bool,
 }
 
 impl Column {
@@ -119,6 +122,7 @@ impl Column {
             name,
             width,
             right: false,
+            keep: false,
         }
     }
     pub const fn right(name: &'static str, width: u16) -> Self {
@@ -126,7 +130,12 @@ impl Column {
             name,
             width,
             right: true,
+            keep: false,
         }
+    }
+    /// See `keep`.
+    pub const fn keep(self) -> Self {
+        Column { keep: true, ..self }
     }
 }
 

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell as TCell, Paragraph, Row as TRow, Table as TTable};
 
 use super::{layout, level_style};
 use crate::app::state::{Pane, RowId, State};
-use crate::views::{Level, Summary};
+use crate::views::{Column, Level, Summary};
 
 pub fn bar(ratio: f64, width: usize) -> (String, String) {
     let filled = ((ratio.clamp(0.0, 1.0) * width as f64).round() as usize).min(width);
@@ -60,6 +60,28 @@ pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
     }
 }
 
+/// The columns' constraints within `width`: the last takes the remaining room. When the
+/// columns do not fit, a kept column's minimum (stronger than the others' lengths) keeps its
+/// width and the others are narrowed instead.
+fn column_widths(columns: &[Column], width: u16) -> Vec<Constraint> {
+    let needed: usize = columns.iter().map(|c| c.width as usize + 1).sum();
+    let overflow = needed.saturating_sub(1) > width as usize;
+    let last = columns.len().saturating_sub(1);
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.keep && overflow {
+                Constraint::Min(c.width)
+            } else if i == last {
+                Constraint::Fill(1)
+            } else {
+                Constraint::Length(c.width)
+            }
+        })
+        .collect()
+}
+
 /// Draws the focused tab of a pane from its view: only the rows that fit, the selection
 /// kept in view, marked rows starred.
 pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
@@ -72,18 +94,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let columns = state.tab_columns(tab);
     let header = TRow::new(columns.iter().map(|c| TCell::from(c.name)))
         .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let last = columns.len().saturating_sub(1);
-    let widths: Vec<Constraint> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == last {
-                Constraint::Fill(1)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
+    let widths = column_widths(columns, area.width);
     if view.rows.is_empty() {
         let msg = if ps.filter.is_empty() {
             state
@@ -159,19 +170,7 @@ pub fn detail_table(f: &mut Frame, area: Rect, state: &State, table: &crate::vie
     let t = &state.theme;
     let header = TRow::new(table.columns.iter().map(|c| TCell::from(c.name)))
         .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let last = table.columns.len().saturating_sub(1);
-    let widths: Vec<Constraint> = table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == last {
-                Constraint::Fill(1)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
+    let widths = column_widths(&table.columns, area.width);
     let rows = table
         .rows
         .iter()
