@@ -791,6 +791,49 @@ mod tests {
             rows[0].cells.last().map(|c| c.text.as_str()),
             Some("lost 60")
         );
+        let alerts = alerts_of(s);
+        for want in [
+            "kafka_records_lost g",
+            "kafka_offsets_ahead_of_log g",
+            "kafka_never_committed g",
+        ] {
+            assert!(alerts.iter().any(|a| a == want), "{want} not in {alerts:?}");
+        }
+    }
+
+    #[test]
+    fn flags_and_long_unreadable_groups_alert_but_judging_groups_raise_nothing() {
+        // First seen with records lost: judging, so nothing yet.
+        let mut st = state(KafkaSpec::default());
+        let lost = || {
+            let mut r = raw(1, 300);
+            r.watermarks.insert(("orders".into(), 0), (100, 300));
+            group(r, "g", &[0], &[(0, 40)])
+        };
+        let s = st.ingest(lost(), 0.0, false);
+        assert!(find(&s, "g").judging && find(&s, "g").lost_records == 60);
+        assert!(alerts_of(s).is_empty());
+        let s = st.ingest(lost(), 400.0, false);
+        assert!(alerts_of(s).contains(&"kafka_records_lost g".to_string()));
+
+        // Unreadable for 50 s: stale, not yet an alert of its own; for 200 s: one.
+        let mut st = state(KafkaSpec::default());
+        let ok = || group(raw(1, 100), "g", &[0], &[(0, 100)]);
+        let unreadable = || {
+            let mut r = ok();
+            r.offsets
+                .insert("g".into(), Err("Broker: Coordinator not available".into()));
+            r
+        };
+        st.ingest(ok(), 0.0, false);
+        st.ingest(ok(), 400.0, false);
+        let s = st.ingest(unreadable(), 450.0, false);
+        assert_eq!(find(&s, "g").stale_secs, Some(50.0));
+        assert!(alerts_of(s).is_empty());
+        let s = st.ingest(unreadable(), 600.0, false);
+        assert_eq!(alerts_of(s), vec!["kafka_group_unreadable g".to_string()]);
+        // Read again: resolved.
+        assert!(alerts_of(st.ingest(ok(), 610.0, false)).is_empty());
     }
 
     #[test]
