@@ -584,6 +584,24 @@ fn a_committed_offset_below_the_log_start_is_flagged_with_the_records_lost() {
         (g.partitions[0].ahead_by, g.partitions[0].lag),
         (400, Some(0))
     );
+    // The group ahead of the log is caught up (lag 0), so judged at once: critical.
+    let a = alerts(&s);
+    assert!(
+        a.contains(&format!("kafka_offsets_ahead_of_log {ahead}")),
+        "{a:?}"
+    );
+    // The one behind is judging on first sight: its lost records raise nothing yet. The
+    // records it points at were deleted minutes ago, so nothing proves it abandoned.
+    let g = group(&s, &behind).expect("listed");
+    assert!(g.judging && !g.abandoned, "{g:?}");
+    assert!(a.iter().all(|x| !x.ends_with(&behind)), "{a:?}");
+    // Watched for stall_after without a commit: the records lost page, with the stop.
+    c.jump(301.0);
+    let (_, s) = c.poll();
+    let a = alerts(&s);
+    for rule in ["kafka_records_lost", "kafka_group_stalled"] {
+        assert!(a.contains(&format!("{rule} {behind}")), "{rule}: {a:?}");
+    }
 }
 
 /// Consumes `topic[0]` with isolation.level=read_committed until nothing more comes for

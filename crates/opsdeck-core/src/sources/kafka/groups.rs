@@ -202,8 +202,12 @@ fn judge_group(
                     let track = &mut tr.track;
                     track.observe(now, c, judged_end, gp.stall_after);
                     if let Some(o) = probe.and_then(|pr| pr.offsets.get(&key)) {
+                        // The oldest unread record still in the log: below the log start
+                        // the records were deleted, and the probe cannot date those (they
+                        // may be minutes old), only the first one left, written after them.
+                        let first = c.max(low);
                         // -1: no record at or after the probe time, so all are older.
-                        if (*o < 0 && c < high) || (*o >= 0 && c < *o) {
+                        if (*o < 0 && first < high) || (*o >= 0 && first < *o) {
                             track.note_written_before(c, probe.map_or(now, |pr| pr.before));
                         }
                     }
@@ -643,6 +647,25 @@ mod tests {
         let s = state(KafkaSpec::default()).ingest(r, now, false);
         let g = find(&s, "recent");
         assert!(!g.abandoned && g.judging, "{g:?}");
+        // Committed below the log start: the deleted records cannot be dated, only the
+        // first one left. Here it is recent (the first record of the last day), so
+        // nothing is proven; once the log start itself is older, the group is abandoned.
+        let deleted = |first_recent: i64| {
+            let mut r = group(raw(1, 100), "lost", &[], &[(0, 10)]);
+            r.watermarks.insert(("orders".into(), 0), (60, 100));
+            r.probes.push(Probe {
+                abandoned_after: 86_400.0,
+                before: now - 86_400.0,
+                offsets: [(("orders".to_string(), 0), first_recent)]
+                    .into_iter()
+                    .collect(),
+            });
+            let s = state(KafkaSpec::default()).ingest(r, now, false);
+            find(&s, "lost").clone()
+        };
+        let g = deleted(60);
+        assert!(!g.abandoned && g.judging && g.lost_records == 50, "{g:?}");
+        assert!(deleted(70).abandoned);
     }
 
     #[test]
