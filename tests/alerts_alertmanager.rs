@@ -46,7 +46,7 @@ fn pushed_alerts_arrive_with_labels_and_resolve() {
     rt().block_on(alertmanager::push(
         &client,
         &am.url(),
-        &[alertmanager::postable(&a, "prod", since, None)],
+        &[alertmanager::postable(&a, "prod", "", since, None)],
     ))
     .unwrap();
     let held = am.alerts();
@@ -69,6 +69,7 @@ fn pushed_alerts_arrive_with_labels_and_resolve() {
         &[alertmanager::postable(
             &a,
             "prod",
+            "",
             since,
             Some(chrono::Utc::now()),
         )],
@@ -91,7 +92,13 @@ fn alerts_held_by_alertmanager_are_pulled_without_our_own() {
     rt().block_on(alertmanager::push(
         &client,
         &am.url(),
-        &[alertmanager::postable(&a, "prod", chrono::Utc::now(), None)],
+        &[alertmanager::postable(
+            &a,
+            "prod",
+            "",
+            chrono::Utc::now(),
+            None,
+        )],
     ))
     .unwrap();
     let pulled = rt()

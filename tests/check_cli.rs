@@ -125,3 +125,37 @@ fn only_unknown_kind_is_refused() {
     assert_eq!(o.status.code(), Some(3));
     assert!(text(&o).contains("unknown source kind"), "{}", text(&o));
 }
+
+#[test]
+fn check_is_critical_when_a_sentinel_master_is_down_with_no_replica_to_promote() {
+    let dir = TestDir::new("check-sentinel");
+    let set = support::RedisSentinel::start();
+    let cfg = dir.path().join("opsdeck.toml");
+    let sentinels = set
+        .sentinel_urls()
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    std::fs::write(
+        &cfg,
+        format!(
+            "default_context = \"t\"\n[contexts.t]\nhost = false\n[[contexts.t.redis]]\nname = \"cache\"\nsentinels = [{sentinels}]\nmaster = \"{}\"\n",
+            set.master_name()
+        ),
+    )
+    .unwrap();
+    let cfg = cfg.display().to_string();
+    let up = opsdeck(dir.path(), &["--config", &cfg, "check"]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up));
+    // Both replicas first, so nothing can be promoted, then the master: the sentinels
+    // still answer, the system cannot take writes.
+    set.replicas[0].kill();
+    set.replicas[1].kill();
+    set.master.kill();
+    let down = opsdeck(dir.path(), &["--config", &cfg, "check"]);
+    let out = text(&down);
+    assert_eq!(down.status.code(), Some(2), "{out}");
+    assert!(out.contains("master down"), "{out}");
+    assert!(out.contains("CRITICAL"), "{out}");
+}

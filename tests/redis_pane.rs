@@ -379,11 +379,17 @@ fn killing_the_sentinel_master_shows_it_down_then_the_new_one() {
     let old = addr_of(set.master.port());
     assert_eq!(c.poll().nodes[0].addr, old);
     set.master.kill();
-    // First the master is seen down, while the sentinels still name it.
-    c.poll_until("the master down", Duration::from_secs(30), |s| {
+    // First the master is seen down, while the sentinels still name it: writes fail, and
+    // that is an alert by name even though the replicas and sentinels answer.
+    let s = c.poll_until("the master down", Duration::from_secs(30), |s| {
         let n = s.nodes.iter().find(|n| n.addr == old)?;
-        n.error.is_some().then_some(())
+        n.error.is_some().then(|| s.clone())
     });
+    let firing = alerts(&s);
+    assert!(
+        firing.contains(&"redis_master_down".to_string()),
+        "{firing:?}"
+    );
     // Then, with only polls, the sentinels' choice.
     let s = c.poll_until("a new master", Duration::from_secs(60), |s| {
         let v = s.sentinel.as_ref()?;
@@ -395,6 +401,44 @@ fn killing_the_sentinel_master_shows_it_down_then_the_new_one() {
         assert!(seen.contains(e), "{e} missing from {seen:?}");
     }
     assert_eq!(s.last_failover.as_ref().map(|f| f.from.clone()), Some(old));
+}
+
+#[test]
+fn a_killed_sentinel_replica_raises_its_alerts_while_the_rest_answers() {
+    let set = RedisSentinel::start();
+    let mut c = Console::new(sentinel_spec(&set));
+    let replica = addr_of(set.replicas[1].port());
+    let s = c.poll();
+    assert!(alerts(&s).is_empty(), "{:?}", alerts(&s));
+    set.replicas[1].kill();
+    // The next poll: the node does not answer.
+    let s = c.poll();
+    let node = s
+        .nodes
+        .iter()
+        .find(|n| n.addr == replica)
+        .expect("replica row");
+    assert!(node.error.is_some(), "{node:?}");
+    assert!(s.nodes.iter().filter(|n| n.error.is_none()).count() >= 2);
+    let firing = alerts(&s);
+    assert!(
+        firing.contains(&"redis_node_down".to_string()),
+        "{firing:?}"
+    );
+    assert!(
+        !firing.contains(&"redis_master_down".to_string()),
+        "{firing:?}"
+    );
+    // Within the sentinels' down-after (2 s), they flag it too.
+    c.poll_until(
+        "the sentinels flag the replica",
+        Duration::from_secs(20),
+        |s| {
+            alerts(s)
+                .contains(&"redis_sentinel_peer_down".to_string())
+                .then_some(())
+        },
+    );
 }
 
 #[test]
@@ -459,6 +503,16 @@ fn cluster_failover_and_a_killed_master_are_shown_until_coverage_is_back() {
     assert!(view.all_slots_covered);
     assert_eq!(view.state, "ok");
     assert_eq!(table(&s.model(), "Shards").rows.len(), 3);
+
+    // Healthy: nothing down (fresh replicas may still be catching up on their links).
+    let firing = alerts(&s);
+    for rule in [
+        "redis_node_down",
+        "redis_cluster_failed",
+        "redis_slots_uncovered",
+    ] {
+        assert!(!firing.contains(&rule.to_string()), "{firing:?}");
+    }
 
     // CLUSTER FAILOVER on a chosen replica: it becomes master.
     let replica = view
@@ -530,6 +584,14 @@ fn cluster_failover_and_a_killed_master_are_shown_until_coverage_is_back() {
         .position(|p| *p == port)
         .expect("harness node");
     cl.nodes[idx].kill();
+    // The next poll names the dead master while the other five answer.
+    let s = c.poll();
+    assert_eq!(s.nodes.iter().filter(|n| n.error.is_none()).count(), 5);
+    let firing = alerts(&s);
+    assert!(
+        firing.contains(&"redis_node_down".to_string()),
+        "{firing:?}"
+    );
     c.poll_until("the fail flag", Duration::from_secs(30), |s| {
         let n = s
             .cluster
@@ -563,6 +625,20 @@ fn cluster_failover_and_a_killed_master_are_shown_until_coverage_is_back() {
         .find(|n| n.addr == replica.addr)
         .expect("node");
     assert!(down.error.is_some());
+    // Coverage is back: the node is still down, but the cluster takes writes.
+    let firing = alerts(&s);
+    assert!(
+        firing.contains(&"redis_node_down".to_string()),
+        "{firing:?}"
+    );
+    assert!(
+        !firing.contains(&"redis_cluster_failed".to_string()),
+        "{firing:?}"
+    );
+    assert!(
+        !firing.contains(&"redis_slots_uncovered".to_string()),
+        "{firing:?}"
+    );
 }
 
 #[test]

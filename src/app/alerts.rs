@@ -53,13 +53,17 @@ pub fn effects(state: &State, outcome: &crate::alerts::Outcome, now: DateTime<Ut
         let mut v: Vec<_> = t
             .fired
             .iter()
-            .map(|(a, since)| postable(a, &state.context, *since, None))
+            .map(|(a, since)| postable(a, &state.context, &state.alert_desk.console, *since, None))
             .collect();
-        v.extend(
-            t.resolved
-                .iter()
-                .map(|(a, since)| postable(a, &state.context, *since, Some(now))),
-        );
+        v.extend(t.resolved.iter().map(|(a, since)| {
+            postable(
+                a,
+                &state.context,
+                &state.alert_desk.console,
+                *since,
+                Some(now),
+            )
+        }));
         fx.push(Effect::PushAlerts(v));
     }
     fx
@@ -75,7 +79,15 @@ pub fn repush(state: &State, _now: DateTime<Utc>) -> Vec<Effect> {
         .engine
         .firing()
         .into_iter()
-        .map(|e| postable(&e.alert, &state.context, e.since, None))
+        .map(|e| {
+            postable(
+                &e.alert,
+                &state.context,
+                &state.alert_desk.console,
+                e.since,
+                None,
+            )
+        })
         .collect();
     if v.is_empty() {
         vec![]

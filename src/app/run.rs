@@ -166,6 +166,14 @@ async fn event_loop(
         Ok(Err(e)) => tracing::error!("alert inbox not loaded: {e}"),
         Err(e) => tracing::error!("alert inbox not loaded: {e}"),
     }
+    state.alert_desk.console = format!(
+        "{}@{}",
+        audit::os_user(),
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    );
     let alertmanager = start_alertmanager(&state, &tx);
 
     loop {

@@ -147,11 +147,27 @@ pub struct Metric {
     pub name: &'static str,
     pub unit: Unit,
     pub help: &'static str,
+    /// A subject that stops being reported is not evidence that its alert is over (a
+    /// standby that disconnects has not caught up): the alert stays, marked stale.
+    pub kept_when_gone: bool,
 }
 
 impl Metric {
     pub const fn new(name: &'static str, unit: Unit, help: &'static str) -> Metric {
-        Metric { name, unit, help }
+        Metric {
+            name,
+            unit,
+            help,
+            kept_when_gone: false,
+        }
+    }
+
+    /// See `kept_when_gone`.
+    pub const fn kept_when_gone(self) -> Metric {
+        Metric {
+            kept_when_gone: true,
+            ..self
+        }
     }
 }
 

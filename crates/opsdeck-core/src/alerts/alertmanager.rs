@@ -25,10 +25,16 @@ pub struct PostableAlert {
     pub ends_at: Option<DateTime<Utc>>,
 }
 
-/// The payload of an own alert: firing (no end) or resolved (`ends_at`).
+/// The label naming the console that sent an alert (`user@host`). Each console's alerts are
+/// their own series in Alertmanager, so two consoles watching one context never resolve
+/// each other's alerts (route `group_by` without it to be notified once).
+pub const CONSOLE_LABEL: &str = "console";
+
+/// The payload of an own alert: firing (no end) or resolved (`ends_at`), sent by `console`.
 pub fn postable(
     a: &Alert,
     context: &str,
+    console: &str,
     since: DateTime<Utc>,
     ends_at: Option<DateTime<Utc>>,
 ) -> PostableAlert {
@@ -42,6 +48,9 @@ pub fn postable(
         labels.insert("subject".into(), a.subject.clone());
     }
     labels.insert(GENERATOR_LABEL.into(), GENERATOR.into());
+    if !console.is_empty() {
+        labels.insert(CONSOLE_LABEL.into(), console.into());
+    }
     let mut annotations = BTreeMap::new();
     annotations.insert("summary".into(), a.summary.clone());
     annotations.insert("value".into(), format!("{}", a.value));

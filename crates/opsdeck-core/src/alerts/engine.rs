@@ -30,6 +30,18 @@ pub struct Entry {
     pub fired_at: Option<DateTime<Utc>>,
     /// Recent values of the metric, oldest first.
     pub values: Vec<f64>,
+    /// Since when the condition could not be read again (its source does not answer, or
+    /// the subject is no longer reported): the alert stays as it was last seen.
+    pub stale_since: Option<DateTime<Utc>>,
+}
+
+/// What becomes of a raised alert whose subject was not observed this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unseen {
+    /// The subject is gone and that ends the alert (a session ended, a group was deleted).
+    Resolve,
+    /// Nothing says the condition is over: keep the alert, stale.
+    Keep,
 }
 
 /// What changed in one evaluation.
@@ -53,9 +65,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Applies one evaluation of every rule. A pending or firing alert whose subject is no
-    /// longer observed (the session ended, the source left the context) resolves.
-    pub fn step(&mut self, observations: Vec<Observation>, now: DateTime<Utc>) -> Transitions {
+    /// Applies one evaluation of every rule. A pending or firing alert whose subject was not
+    /// observed resolves or stays stale, as `unseen` decides from what is known of it.
+    pub fn step(
+        &mut self,
+        observations: Vec<Observation>,
+        now: DateTime<Utc>,
+        unseen: impl Fn(&Entry) -> Unseen,
+    ) -> Transitions {
         let mut t = Transitions::default();
         let mut seen = BTreeSet::new();
         for o in observations {
@@ -63,6 +80,7 @@ impl Engine {
             seen.insert(key.clone());
             match self.entries.get_mut(&key) {
                 Some(e) => {
+                    e.stale_since = None;
                     e.values.push(o.alert.value);
                     if e.values.len() > SPARK_LEN {
                         e.values.remove(0);
@@ -92,6 +110,7 @@ impl Engine {
                         since: now,
                         fired_at: firing.then_some(now),
                         values: Vec::new(),
+                        stale_since: None,
                     };
                     let mut e = e;
                     e.values.push(e.alert.value);
@@ -110,6 +129,12 @@ impl Engine {
             .cloned()
             .collect();
         for k in gone {
+            if let Some(e) = self.entries.get_mut(&k)
+                && unseen(e) == Unseen::Keep
+            {
+                e.stale_since.get_or_insert(now);
+                continue;
+            }
             if let Some(e) = self.entries.remove(&k)
                 && e.phase == Phase::Firing
             {

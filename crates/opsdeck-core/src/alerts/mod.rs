@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::sources::{Sample, SourceKind, Status};
 
 pub use crate::metrics::{Builtin, Cmp, Severity};
-pub use engine::{Engine, Entry, Phase};
+pub use engine::{Engine, Entry, Phase, Unseen};
 pub use inbox::Inbox;
 pub use rules::RuleSet;
 pub use user::Rule;
@@ -117,6 +117,8 @@ pub struct Desk {
     pub alertmanager_error: Option<String>,
     /// A fixed clock for the pane's ages (render snapshots); None: the wall clock.
     pub clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who sends this console's alerts to Alertmanager (`user@host`).
+    pub console: String,
 }
 
 /// What one evaluation changed.
@@ -136,7 +138,29 @@ impl Desk {
         sources: &[SourceView],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Outcome {
-        let mut t = self.engine.step(rules.observe(sources), now);
+        let answering = |e: &Entry| {
+            sources
+                .iter()
+                .find(|s| s.kind == e.alert.kind && s.name == e.alert.source)
+        };
+        let mut t = self.engine.step(rules.observe(sources), now, |e| {
+            match answering(e) {
+                // The source left the context: nothing more will be known.
+                None => Unseen::Resolve,
+                Some(s) if matches!(s.status, Status::Error(_)) => Unseen::Keep,
+                Some(_) if user::metric(&e.alert.metric).is_some_and(|(_, m)| m.kept_when_gone) => {
+                    Unseen::Keep
+                }
+                Some(_) => Unseen::Resolve,
+            }
+        });
+        // A source that does not answer leaves its alerts as last seen: stale, not over.
+        for e in self.engine.entries.values_mut() {
+            let down = answering(e).is_some_and(|s| matches!(s.status, Status::Error(_)));
+            if down && e.alert.rule != rules::UNREACHABLE.name {
+                e.stale_since.get_or_insert(now);
+            }
+        }
         for (a, since) in &mut t.fired {
             // After a restart, an episode still open in the history keeps its start.
             if let Some(s) = self.inbox.open_since(&a.key()) {

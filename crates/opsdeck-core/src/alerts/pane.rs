@@ -96,11 +96,19 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
         };
         let (mut state, _) = state_of(&key);
         let (rule, source, summary) = match i {
-            Item::Own(e) => (
-                e.alert.rule.clone(),
-                format!("{} {}", e.alert.kind.label(), e.alert.source),
-                e.alert.summary.clone(),
-            ),
+            Item::Own(e) => {
+                // As last seen: its source does not answer, or its subject is not reported.
+                if let Some(t) = e.stale_since {
+                    state = format!("stale {} {state}", age(t, now))
+                        .trim_end()
+                        .to_string();
+                }
+                (
+                    e.alert.rule.clone(),
+                    format!("{} {}", e.alert.kind.label(), e.alert.source),
+                    e.alert.summary.clone(),
+                )
+            }
             Item::External(x) => {
                 state = format!("ext {state}").trim_end().to_string();
                 (x.name.clone(), "alertmanager".into(), x.summary.clone())

@@ -405,46 +405,71 @@ fn memory_rules(for_secs: u64) -> RuleSet {
 fn for_keeps_an_alert_pending_until_it_held_long_enough() {
     let rules = memory_rules(60);
     let mut e = Engine::default();
-    let tr = e.step(obs(&rules, 0.95), t(0));
+    let tr = e.step(obs(&rules, 0.95), t(0), |_| Unseen::Resolve);
     assert!(tr.fired.is_empty());
     assert_eq!(e.pending().count(), 1);
-    assert!(e.step(obs(&rules, 0.95), t(59)).fired.is_empty());
-    let tr = e.step(obs(&rules, 0.95), t(60));
+    assert!(
+        e.step(obs(&rules, 0.95), t(59), |_| Unseen::Resolve)
+            .fired
+            .is_empty()
+    );
+    let tr = e.step(obs(&rules, 0.95), t(60), |_| Unseen::Resolve);
     assert_eq!(tr.fired.len(), 1);
     assert_eq!(tr.fired[0].1, t(0), "since is when the condition started");
     assert_eq!(e.firing().len(), 1);
     // A pending alert that stops holding is dropped without firing or resolving.
     let mut e = Engine::default();
-    e.step(obs(&rules, 0.95), t(0));
-    let tr = e.step(obs(&rules, 0.5), t(30));
+    e.step(obs(&rules, 0.95), t(0), |_| Unseen::Resolve);
+    let tr = e.step(obs(&rules, 0.5), t(30), |_| Unseen::Resolve);
     assert!(tr.is_empty());
     assert!(e.entries.is_empty());
-    e.step(obs(&rules, 0.95), t(40));
+    e.step(obs(&rules, 0.95), t(40), |_| Unseen::Resolve);
     assert!(
-        e.step(obs(&rules, 0.95), t(90)).fired.is_empty(),
+        e.step(obs(&rules, 0.95), t(90), |_| Unseen::Resolve)
+            .fired
+            .is_empty(),
         "the clock restarted"
     );
-    assert_eq!(e.step(obs(&rules, 0.95), t(100)).fired.len(), 1);
+    assert_eq!(
+        e.step(obs(&rules, 0.95), t(100), |_| Unseen::Resolve)
+            .fired
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn hysteresis_resolves_only_past_the_margin() {
     let rules = memory_rules(0);
     let mut e = Engine::default();
-    assert_eq!(e.step(obs(&rules, 0.91), t(0)).fired.len(), 1);
+    assert_eq!(
+        e.step(obs(&rules, 0.91), t(0), |_| Unseen::Resolve)
+            .fired
+            .len(),
+        1
+    );
     // 0.89 is below 0.9 but within 5% of it (0.855): still firing.
-    assert!(e.step(obs(&rules, 0.89), t(1)).is_empty());
-    assert!(e.step(obs(&rules, 0.86), t(2)).is_empty());
+    assert!(
+        e.step(obs(&rules, 0.89), t(1), |_| Unseen::Resolve)
+            .is_empty()
+    );
+    assert!(
+        e.step(obs(&rules, 0.86), t(2), |_| Unseen::Resolve)
+            .is_empty()
+    );
     assert_eq!(e.firing().len(), 1);
-    let tr = e.step(obs(&rules, 0.85), t(3));
+    let tr = e.step(obs(&rules, 0.85), t(3), |_| Unseen::Resolve);
     assert_eq!(tr.resolved.len(), 1);
     assert!(e.firing().is_empty());
     // Below the threshold, a new alert does not start within the margin.
-    assert!(e.step(obs(&rules, 0.89), t(4)).is_empty());
+    assert!(
+        e.step(obs(&rules, 0.89), t(4), |_| Unseen::Resolve)
+            .is_empty()
+    );
     assert!(e.entries.is_empty());
     // The sparkline keeps the values seen while raised.
-    e.step(obs(&rules, 0.92), t(5));
-    e.step(obs(&rules, 0.93), t(6));
+    e.step(obs(&rules, 0.92), t(5), |_| Unseen::Resolve);
+    e.step(obs(&rules, 0.93), t(6), |_| Unseen::Resolve);
     assert_eq!(e.firing()[0].values, vec![0.92, 0.93]);
 }
 
@@ -452,8 +477,8 @@ fn hysteresis_resolves_only_past_the_margin() {
 fn a_vanished_subject_resolves() {
     let rules = memory_rules(0);
     let mut e = Engine::default();
-    e.step(obs(&rules, 0.95), t(0));
-    let tr = e.step(Vec::new(), t(1));
+    e.step(obs(&rules, 0.95), t(0), |_| Unseen::Resolve);
+    let tr = e.step(Vec::new(), t(1), |_| Unseen::Resolve);
     assert_eq!(tr.resolved.len(), 1);
 }
 
@@ -710,12 +735,13 @@ fn alertmanager_payloads_and_pulled_alerts() {
         [view(SourceKind::Backup, &st, Some(&s))],
     )
     .remove(0);
-    let p = alertmanager::postable(&a, "prod", t(0), Some(t(60)));
+    let p = alertmanager::postable(&a, "prod", "ops@h1", t(0), Some(t(60)));
     let json = serde_json::to_value(&p).unwrap();
     assert_eq!(json["labels"]["alertname"], "backup_failed");
     assert_eq!(json["labels"]["severity"], "critical");
     assert_eq!(json["labels"]["context"], "prod");
     assert_eq!(json["labels"]["generator"], "opsdeck");
+    assert_eq!(json["labels"]["console"], "ops@h1");
     assert_eq!(json["startsAt"], "2023-11-14T22:13:20Z");
     assert_eq!(json["endsAt"], "2023-11-14T22:14:20Z");
     let body = r#"[
@@ -820,4 +846,88 @@ fn pane_sorts_by_severity_then_age_with_resolved_greyed_below() {
     assert!(text[3].starts_with("runbook: Read the backup tool's log"));
     assert_eq!(m.tables[1].title, "Rules");
     assert_eq!(m.tables[1].rows.len(), rules::builtins().count());
+}
+
+#[test]
+fn a_source_that_stops_answering_keeps_its_alerts_firing_and_stale() {
+    let rules = RuleSet::default();
+    let mut desk = Desk::default();
+    let h = Sample::Host(Box::new(HostSample {
+        disks: vec![DiskInfo {
+            mount: "/".into(),
+            total: 100,
+            available: 2,
+        }],
+        ..Default::default()
+    }));
+    let ok = Status::Ok;
+    desk.evaluate(&rules, &[view(SourceKind::Host, &ok, Some(&h))], t(0));
+    assert_eq!(desk.engine.firing().len(), 1);
+    // The poll fails; the console still holds the last sample.
+    let down = Status::Error("timed out".into());
+    let o = desk.evaluate(&rules, &[view(SourceKind::Host, &down, Some(&h))], t(10));
+    assert!(o.transitions.resolved.is_empty(), "{o:?}");
+    let disk = desk
+        .engine
+        .firing()
+        .into_iter()
+        .find(|e| e.alert.rule == "host_disk")
+        .expect("still firing");
+    assert_eq!(disk.stale_since, Some(t(10)));
+    // Back, still full: firing, no longer stale.
+    desk.evaluate(&rules, &[view(SourceKind::Host, &ok, Some(&h))], t(20));
+    let disk = desk
+        .engine
+        .firing()
+        .into_iter()
+        .find(|e| e.alert.rule == "host_disk");
+    assert_eq!(disk.map(|e| e.stale_since), Some(None));
+}
+
+#[test]
+fn a_standby_that_disconnects_does_not_resolve_its_lag_alert() {
+    let rules = RuleSet::default();
+    let mut desk = Desk::default();
+    let lagging = PgSample {
+        replication: crate::sources::postgres::Replication {
+            standbys: vec![Standby {
+                application: "replica1".into(),
+                client: "10.0.0.2".into(),
+                replay_lag_bytes: 64 << 20,
+                replay_lag_seconds: Some(120.0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let gone = PgSample::default();
+    let ok = Status::Ok;
+    let s1 = Sample::Postgres(Box::new(lagging));
+    let s2 = Sample::Postgres(Box::new(gone));
+    // Lag fires after its `for` (60 s).
+    desk.evaluate(&rules, &[view(SourceKind::Postgres, &ok, Some(&s1))], t(0));
+    desk.evaluate(&rules, &[view(SourceKind::Postgres, &ok, Some(&s1))], t(70));
+    let firing = |d: &Desk| -> Vec<String> {
+        d.engine
+            .firing()
+            .iter()
+            .map(|e| e.alert.rule.clone())
+            .collect()
+    };
+    assert!(
+        firing(&desk).contains(&"pg_replication_lag".to_string()),
+        "{:?}",
+        firing(&desk)
+    );
+    // The standby vanishes from pg_stat_replication: not evidence that it caught up.
+    let o = desk.evaluate(&rules, &[view(SourceKind::Postgres, &ok, Some(&s2))], t(80));
+    assert!(o.transitions.resolved.is_empty(), "{o:?}");
+    assert!(firing(&desk).contains(&"pg_replication_lag".to_string()));
+    assert!(
+        desk.engine
+            .firing()
+            .iter()
+            .all(|e| e.stale_since == Some(t(80)))
+    );
 }

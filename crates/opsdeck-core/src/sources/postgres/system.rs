@@ -37,12 +37,14 @@ const METRICS: &[Metric] = &[
         "postgres.replication_lag_seconds",
         Unit::Seconds,
         "replay lag of each standby (on the primary)",
-    ),
+    )
+    .kept_when_gone(),
     Metric::new(
         "postgres.replication_lag_bytes",
         Unit::Bytes,
         "replay lag in bytes of each standby, or of this standby's receiver",
-    ),
+    )
+    .kept_when_gone(),
     Metric::new(
         "postgres.wal_receiver_down",
         Unit::Flag,

@@ -3,8 +3,8 @@
 
 use super::{RedisOp, RedisPoller, RedisSample, RedisSpec, Tab};
 use crate::keymap::Action;
-use crate::metrics::Severity::Warning;
-use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
+use crate::metrics::Severity::{Critical, Warning};
+use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
@@ -31,12 +31,46 @@ const METRICS: &[Metric] = &[
         "redis.replica_link_down",
         Unit::Flag,
         "1 per replica whose replication link is down",
-    ),
+    )
+    .kept_when_gone(),
     Metric::new(
         "redis.failover_recent",
         Unit::Flag,
         "1 while a failover happened recently",
     ),
+    Metric::new(
+        "redis.master_down",
+        Unit::Flag,
+        "1 while a Sentinel-managed master cannot take writes (its sentinels flag it s_down, o_down or disconnected, or it does not answer)",
+    ),
+    Metric::new(
+        "redis.cluster_failed",
+        Unit::Flag,
+        "1 while a Cluster says cluster_state:fail",
+    ),
+    Metric::new(
+        "redis.cluster_slots_uncovered",
+        Unit::Count,
+        "hash slots no reachable master serves (writes to them fail)",
+    ),
+    Metric::new(
+        "redis.node_down",
+        Unit::Flag,
+        "1 per node of a Sentinel set or Cluster that does not answer",
+    )
+    .kept_when_gone(),
+    Metric::new(
+        "redis.sentinel_peer_down",
+        Unit::Flag,
+        "1 per replica or sentinel that the sentinels flag s_down or o_down",
+    )
+    .kept_when_gone(),
+    Metric::new(
+        "redis.replica_lag_bytes",
+        Unit::Bytes,
+        "replication offset a replica is behind its master",
+    )
+    .kept_when_gone(),
 ];
 
 const BUILTINS: &[Builtin] = &[
@@ -69,6 +103,66 @@ const BUILTINS: &[Builtin] = &[
         Warning,
         "link down",
         "Check the replica process and the network between it and its master.",
+    ),
+    Builtin::new(
+        "redis_master_down",
+        "redis.master_down",
+        Cmp::Ge,
+        1.0,
+        0,
+        Critical,
+        "master down: writes fail",
+        "The sentinels see the master down. If no replica is promoted within the failover timeout, check the replicas (Nodes tab) and SENTINEL CKQUORUM; bring the master back or fail over by hand ({key:failover}).",
+    ),
+    Builtin::new(
+        "redis_cluster_failed",
+        "redis.cluster_failed",
+        Cmp::Ge,
+        1.0,
+        0,
+        Critical,
+        "cluster_state:fail",
+        "The cluster refuses commands: a master is down with no replica promoted, or slots are unassigned. See the Cluster and Shards tabs.",
+    ),
+    Builtin::new(
+        "redis_slots_uncovered",
+        "redis.cluster_slots_uncovered",
+        Cmp::Gt,
+        0.0,
+        0,
+        Critical,
+        "slots not served",
+        "Writes to these slots fail: bring their master back, promote its replica, or reassign the slots.",
+    ),
+    Builtin::new(
+        "redis_node_down",
+        "redis.node_down",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "does not answer",
+        "A node of the set is down: redundancy is reduced until it is back. Check its process and host.",
+    ),
+    Builtin::new(
+        "redis_sentinel_peer_down",
+        "redis.sentinel_peer_down",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "flagged down by the sentinels",
+        "A replica or sentinel is down: failover may not be possible (quorum, no replica to promote).",
+    ),
+    Builtin::new(
+        "redis_replica_lag",
+        "redis.replica_lag_bytes",
+        Cmp::Ge,
+        16.0 * 1024.0 * 1024.0,
+        60,
+        Warning,
+        "replica behind",
+        "The replica falls behind its master: check its network and load; a failover now would lose writes.",
     ),
     Builtin::new(
         "redis_failover",
@@ -200,6 +294,87 @@ impl System for Redis {
                         why,
                         Cause::new("Nodes", &replica),
                     ));
+                }
+            }
+            "redis.master_down" => {
+                if let Some(sv) = &r.sentinel {
+                    let flags = &sv.master_flags;
+                    let master_row_down = r
+                        .nodes
+                        .iter()
+                        .any(|n| n.addr == sv.master_addr && n.error.is_some());
+                    let down = flags.contains("s_down")
+                        || flags.contains("o_down")
+                        || flags.contains("disconnected")
+                        || master_row_down;
+                    out.push(Point::new(
+                        sv.master_name.clone(),
+                        format!("master {} ({})", sv.master_name, sv.master_addr),
+                        flag(down),
+                        format!("sentinels say {flags}"),
+                        Cause::new("Sentinel", &format!("master:{}", sv.master_name)),
+                    ));
+                }
+            }
+            "redis.cluster_failed" | "redis.cluster_slots_uncovered" => {
+                if let Some(c) = &r.cluster {
+                    let v = if metric == "redis.cluster_failed" {
+                        flag(c.state != "ok")
+                    } else {
+                        f64::from(16384u32.saturating_sub(c.slots_covered))
+                    };
+                    out.push(Point::new(
+                        "",
+                        format!("cluster {source}"),
+                        v,
+                        format!(
+                            "cluster_state:{}, {} of 16384 slots served",
+                            c.state, c.slots_covered
+                        ),
+                        Cause::new("Cluster", ""),
+                    ));
+                }
+            }
+            "redis.node_down" if r.sentinel.is_some() || r.cluster.is_some() => {
+                for n in &r.nodes {
+                    out.push(Point::new(
+                        n.addr.clone(),
+                        format!("node {}", n.addr),
+                        flag(n.error.is_some()),
+                        n.error.clone().unwrap_or_default(),
+                        Cause::new("Nodes", &n.addr),
+                    ));
+                }
+            }
+            "redis.sentinel_peer_down" => {
+                if let Some(sv) = &r.sentinel {
+                    let peers = sv
+                        .replicas
+                        .iter()
+                        .map(|p| ("replica", p))
+                        .chain(sv.sentinels.iter().map(|p| ("sentinel", p)));
+                    for (what, p) in peers {
+                        out.push(Point::new(
+                            p.addr.clone(),
+                            format!("{what} {}", p.addr),
+                            flag(p.is_down()),
+                            format!("flags {}", p.flags),
+                            Cause::new("Sentinel", &format!("{what}:{}", p.addr)),
+                        ));
+                    }
+                }
+            }
+            "redis.replica_lag_bytes" => {
+                for n in r.nodes.iter().filter(|n| n.error.is_none()) {
+                    for l in &n.replication.replicas {
+                        out.push(Point::new(
+                            l.addr.clone(),
+                            format!("replica {}", l.addr),
+                            l.lag_bytes.max(0) as f64,
+                            format!("of master {}", n.addr),
+                            Cause::new("Replication", &n.addr),
+                        ));
+                    }
                 }
             }
             "redis.failover_recent" => {
