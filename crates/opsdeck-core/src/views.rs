@@ -134,11 +134,16 @@ impl Column {
         }
     }
     /// Sets how long the column stays when room is short (0 goes first, 100 last).
-    pub const fn keep(self, priority: u8) -> Self {
+    pub const fn priority(self, priority: u8) -> Self {
         Column {
             priority: Some(priority),
             ..self
         }
+    }
+
+    /// A verdict that must be read whole even at 80 columns: it stays, at its width.
+    pub const fn keep(self) -> Self {
+        self.priority(95)
     }
 
     /// The column's priority at position `index` of `count` columns.

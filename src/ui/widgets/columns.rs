@@ -16,7 +16,13 @@ pub fn fit(columns: &[Column], content: &[u16], available: u16) -> Vec<(usize, u
     if n == 0 {
         return Vec::new();
     }
-    let min = |i: usize| columns[i].width.max(columns[i].name.chars().count() as u16);
+    // A column's declared width is what it needs at most for its usual content; one whose
+    // content is narrower needs only that (and its header).
+    let min = |i: usize| {
+        let header = columns[i].name.chars().count() as u16;
+        let declared = columns[i].width;
+        header.max(content.get(i).map_or(declared, |c| declared.min(*c)))
+    };
     let want = |i: usize| {
         let c = content.get(i).copied().unwrap_or(0).max(min(i));
         if i + 1 == n {
