@@ -2,6 +2,7 @@
 //! file, line and column with a hint, and the values those files hold (durations).
 
 pub mod error;
+pub mod recover;
 pub mod values;
 
 pub use error::{ConfigError, ConfigErrors};
