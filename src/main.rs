@@ -10,9 +10,9 @@ use clap::{CommandFactory, Parser};
 use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
-use opsdeck_core::input::Origin;
 use opsdeck::theme::Theme;
 use opsdeck::{app, report, topics};
+use opsdeck_core::input::Origin;
 
 /// Exit code for bad config, theme, keymap or arguments, whatever the command.
 const BAD_INPUT: u8 = 2;
@@ -82,9 +82,13 @@ fn load_all(cli: &Cli, file: Option<&Path>, flags: bool) -> Result<Loaded, Strin
         _ => Origin::Flag(flag),
     };
     let (theme_name, by_flag) = chosen(&cli.theme, &cfg.theme);
-    let theme = Theme::load_for(&theme_name, &config_dir, origin(by_flag, "theme", "--theme"))
-        .map_err(|ConfigErrors(e)| errors.extend(e))
-        .ok();
+    let theme = Theme::load_for(
+        &theme_name,
+        &config_dir,
+        origin(by_flag, "theme", "--theme"),
+    )
+    .map_err(|ConfigErrors(e)| errors.extend(e))
+    .ok();
     let (keymap_name, by_flag) = chosen(&cli.keymap, &cfg.keymap);
     let keymap = Keymap::load_for(
         &keymap_name,
@@ -192,14 +196,8 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             timeout,
             wait,
         }) => {
-            let only = match report::parse_only(&only) {
-                Ok(o) => o,
-                Err(e) => {
-                    // The monitoring-plugin convention: a check that cannot run is "unknown".
-                    eprintln!("{e}");
-                    return Ok(ExitCode::from(3));
-                }
-            };
+            // An unknown kind is a bad argument: 2, as every bad input (3 is "nothing checked").
+            let only = report::parse_only(&only)?;
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = if wait {
                 let per_poll = timeout.min(std::time::Duration::from_secs(5));

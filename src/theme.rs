@@ -198,7 +198,13 @@ impl Theme {
         Theme::load_for(name, config_dir, Origin::Command(":theme")).map_err(|e| {
             e.0.iter()
                 .map(|e| match &e.hint {
-                    Some(h) => format!("{} ({h})", ConfigError { hint: None, ..e.clone() }),
+                    Some(h) => format!(
+                        "{} ({h})",
+                        ConfigError {
+                            hint: None,
+                            ..e.clone()
+                        }
+                    ),
                     None => e.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -345,10 +351,37 @@ mod tests {
     fn the_engine_accepts_the_colours_the_theme_parser_accepts() {
         // The engine validates context colours without ratatui; both must agree.
         let samples = [
-            "red", "Red", "light-blue", "lightblue", "Light Blue", "bright_green", "grey",
-            "dark gray", "darkgrey", "silver", "light black", "light white", "light gray",
-            "reset", "white", "magenta", "#00ff7f", "#00FF7F", "#00ff7", "#00ff7g", "00ff7f",
-            "0", "208", "255", "256", "-1", "", "ok", "blurple", "lightorange", "#ffffff0",
+            "red",
+            "Red",
+            "light-blue",
+            "lightblue",
+            "Light Blue",
+            "bright_green",
+            "grey",
+            "dark gray",
+            "darkgrey",
+            "silver",
+            "light black",
+            "light white",
+            "light gray",
+            "reset",
+            "white",
+            "magenta",
+            "#00ff7f",
+            "#00FF7F",
+            "#00ff7",
+            "#00ff7g",
+            "00ff7f",
+            "0",
+            "208",
+            "255",
+            "256",
+            "-1",
+            "",
+            "ok",
+            "blurple",
+            "lightorange",
+            "#ffffff0",
         ];
         for c in samples {
             assert_eq!(
@@ -362,7 +395,10 @@ mod tests {
     #[test]
     fn the_console_command_is_named_as_itself() {
         let e = Theme::load_by_command("nope", Path::new("/n")).unwrap_err();
-        assert!(e.starts_with(":theme: unknown theme \"nope\" (shipped themes: dark"), "{e}");
+        assert!(
+            e.starts_with(":theme: unknown theme \"nope\" (shipped themes: dark"),
+            "{e}"
+        );
         assert!(!e.contains("--theme") && !e.contains('\n'), "{e}");
     }
 
@@ -377,7 +413,11 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        for w in ["/t.toml:1:6: ok: cannot parse colour", "/t.toml:2:1: unknown field `okay`", "/t.toml:3:8: invalid type"] {
+        for w in [
+            "/t.toml:1:6: ok: cannot parse colour",
+            "/t.toml:2:1: unknown field `okay`",
+            "/t.toml:3:8: invalid type",
+        ] {
             assert!(e.contains(w), "want {w} in {e}");
         }
     }

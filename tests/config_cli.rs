@@ -192,11 +192,19 @@ fn every_problem_of_the_config_its_theme_and_keymap_in_one_run() {
     let (path, err) = rejected_by_both(text);
     let want = [
         format!("error: {path}:1:1: refresh must be at least 100ms"),
-        format!("error: {path}:2:9: unknown theme \"solarized-nope\"\n  hint: shipped themes: dark, light, high-contrast, ansi16"),
-        format!("error: {path}:3:10: unknown keymap \"nope\"\n  hint: shipped keymaps: default, emacs"),
+        format!(
+            "error: {path}:2:9: unknown theme \"solarized-nope\"\n  hint: shipped themes: dark, light, high-contrast, ansi16"
+        ),
+        format!(
+            "error: {path}:3:10: unknown keymap \"nope\"\n  hint: shipped keymaps: default, emacs"
+        ),
         format!("error: {path}:4:1: unknown field `bogus`"),
-        format!("error: {path}:6:12: [keys] refresh: cannot parse key \"ctrl-\"\n  hint: write keys like"),
-        format!("error: {path}:8:9: [keys]: key \"x\" is bound to both quit and help\n  hint: bind each key to one action"),
+        format!(
+            "error: {path}:6:12: [keys] refresh: cannot parse key \"ctrl-\"\n  hint: write keys like"
+        ),
+        format!(
+            "error: {path}:8:9: [keys]: key \"x\" is bound to both quit and help\n  hint: bind each key to one action"
+        ),
         format!("error: {path}:10:1: unknown field `colour`"),
         format!("error: {path}:14:1: unknown field `timeout`"),
     ];
@@ -212,7 +220,9 @@ fn every_problem_of_the_config_its_theme_and_keymap_in_one_run() {
 #[test]
 fn validate_rejects_what_check_rejects() {
     let backups = |entry: &str| {
-        format!("[contexts.a]\nhost = false\n[[contexts.a.postgres]]\nname = \"db\"\nurl = \"postgres://u@127.0.0.1:1/x\"\n[[contexts.a.backups]]\nname = \"b\"\n{entry}")
+        format!(
+            "[contexts.a]\nhost = false\n[[contexts.a.postgres]]\nname = \"db\"\nurl = \"postgres://u@127.0.0.1:1/x\"\n[[contexts.a.backups]]\nname = \"b\"\n{entry}"
+        )
     };
     let cases = [
         (backups("kind = \"files\"\n"), "7:8: context a: backup b: kind files needs dir\n  hint: dir = "),
@@ -238,7 +248,10 @@ fn validate_rejects_what_check_rejects() {
     for (text, want) in cases {
         let (path, err) = rejected_by_both(&text);
         let want = format!("error: {path}:{want}");
-        assert!(err.starts_with(&want), "for\n{text}\n got: {err}\nwant: {want}");
+        assert!(
+            err.starts_with(&want),
+            "for\n{text}\n got: {err}\nwant: {want}"
+        );
         assert_eq!(err.matches("error: ").count(), 1, "{err}");
     }
 }
@@ -247,9 +260,15 @@ fn validate_rejects_what_check_rejects() {
 fn a_flag_names_itself_in_its_error() {
     let (dir, path) = config_file("refresh = \"2s\"\n");
     for (flag, what) in [("--keymap", "keymap"), ("--theme", "theme")] {
-        let out = opsdeck(&["--config", &path, flag, "nope", "check", "--only", "host"], dir.path());
+        let out = opsdeck(
+            &["--config", &path, flag, "nope", "check", "--only", "host"],
+            dir.path(),
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.starts_with(&format!("error: {flag}: unknown {what} \"nope\"")), "{err}");
+        assert!(
+            err.starts_with(&format!("error: {flag}: unknown {what} \"nope\"")),
+            "{err}"
+        );
     }
 }

@@ -394,7 +394,10 @@ fn readonly_production_and_cluster_choice() {
         err.contains("read-only mode (--readonly)") && err.contains("nothing applied"),
         "{err}"
     );
-    assert!(out.contains(&format!("+ create topic {t}")), "the refused plan is shown: {out}");
+    assert!(
+        out.contains(&format!("+ create topic {t}")),
+        "the refused plan is shown: {out}"
+    );
     // Refusals are audited, one entry per change the apply would have made.
     let audit = env.audit();
     assert_eq!(audit.len(), 1, "{audit:?}");
@@ -516,7 +519,10 @@ fn bad_files_name_file_and_line() {
     // A bad theme, keymap or config is bad input here too: 2, as for every command.
     let (code, _, err) = env.run(&["--theme", "nope", "topics", "plan", f], "");
     assert_eq!(code, 2, "{err}");
-    assert!(err.starts_with("error: --theme: unknown theme \"nope\""), "{err}");
+    assert!(
+        err.starts_with("error: --theme: unknown theme \"nope\""),
+        "{err}"
+    );
     let bad = env.write("bad-config.toml", "[contexts.t]\nreadonyl = true\n");
     let out = Command::new(BIN)
         .args(["--config", p(&bad), "topics", "plan", f])
@@ -524,7 +530,8 @@ fn bad_files_name_file_and_line() {
         .expect("run opsdeck");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("bad-config.toml:2:1: unknown field `readonyl`"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bad-config.toml:2:1: unknown field `readonyl`"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

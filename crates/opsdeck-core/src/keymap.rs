@@ -441,7 +441,12 @@ impl Keymap {
                                     file,
                                     text,
                                     Some(key.span()),
-                                    format!("key {:?} is bound to both {} and {}", key.get_ref(), other, action),
+                                    format!(
+                                        "key {:?} is bound to both {} and {}",
+                                        key.get_ref(),
+                                        other,
+                                        action
+                                    ),
                                 )
                                 .with_hint("bind each key to one action"),
                             );
@@ -572,7 +577,9 @@ impl Keymap {
                                 file,
                                 text,
                                 here,
-                                format!("[keys]: key {key:?} is bound to both {other} and {action_name}"),
+                                format!(
+                                    "[keys]: key {key:?} is bound to both {other} and {action_name}"
+                                ),
                             )
                             .with_hint("bind each key to one action"),
                         ),
@@ -691,8 +698,12 @@ mod tests {
             .to_string();
         let file = f.display();
         let want = [
-            format!("error: {file}:4:18: [keys] refresh: cannot parse key \"ctrl-\"\n  hint: write keys like"),
-            format!("error: {file}:5:9: [keys]: key \"x\" is bound to both quit and help\n  hint: bind each key to one action"),
+            format!(
+                "error: {file}:4:18: [keys] refresh: cannot parse key \"ctrl-\"\n  hint: write keys like"
+            ),
+            format!(
+                "error: {file}:5:9: [keys]: key \"x\" is bound to both quit and help\n  hint: bind each key to one action"
+            ),
         ];
         for w in &want {
             assert!(err.contains(w.as_str()), "want {w}\nin {err}");
@@ -715,13 +726,24 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains(&format!("error: {file}:4:1: [keys]: unknown action \"fly\"")),
+            err.contains(&format!(
+                "error: {file}:4:1: [keys]: unknown action \"fly\""
+            )),
             "both problems in one run: {err}"
         );
-        let err = Keymap::load_for("nope", Origin::Flag("--keymap"), dir.path(), &BTreeMap::new(), Some(&f))
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("error: --keymap: unknown keymap \"nope\""), "{err}");
+        let err = Keymap::load_for(
+            "nope",
+            Origin::Flag("--keymap"),
+            dir.path(),
+            &BTreeMap::new(),
+            Some(&f),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("error: --keymap: unknown keymap \"nope\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -730,7 +752,12 @@ mod tests {
         let err = Keymap::parse("t", Path::new("/k.toml"), text)
             .unwrap_err()
             .to_string();
-        for w in ["/k.toml:1:8: invalid type", "/k.toml:2:1: unknown action", "/k.toml:3:9: invalid type", "/k.toml:4:7: cannot parse key"] {
+        for w in [
+            "/k.toml:1:8: invalid type",
+            "/k.toml:2:1: unknown action",
+            "/k.toml:3:9: invalid type",
+            "/k.toml:4:7: cannot parse key",
+        ] {
             assert!(err.contains(w), "want {w} in {err}");
         }
     }

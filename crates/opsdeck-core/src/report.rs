@@ -90,7 +90,9 @@ pub const ONLY_ALIASES: &[(&str, &str)] = &[("pg", "postgres"), ("postgresql", "
 pub fn only_names(kind: SourceKind) -> Vec<String> {
     let label = kind.label();
     // English plurals: `redises`, not `rediss` (which is a typo to refuse).
-    let es = ["s", "x", "z", "ch", "sh"].iter().any(|e| label.ends_with(e));
+    let es = ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| label.ends_with(e));
     let plural = format!("{label}{}", if es { "es" } else { "s" });
     let mut names = vec![label.to_string(), plural];
     names.extend(
@@ -479,7 +481,11 @@ mod tests {
         // Every kind of the registry, by its label and plurals: a new system needs no change.
         for k in SourceKind::ALL {
             for n in only_names(*k) {
-                assert_eq!(parse_only(&[n.clone()]).unwrap(), vec![*k], "{n}");
+                assert_eq!(
+                    parse_only(std::slice::from_ref(&n)).unwrap(),
+                    vec![*k],
+                    "{n}"
+                );
             }
         }
         assert!(

@@ -111,7 +111,8 @@ impl<'de> de::Deserializer<'de> for Probe {
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         let value = self.child("*");
         v.visit_map(Fields {
-            keys: vec!["*"].into_iter(),
+            keys: &["*"],
+            next: 0,
             parent: value,
             map: true,
         })
@@ -123,7 +124,8 @@ impl<'de> de::Deserializer<'de> for Probe {
         v: V,
     ) -> Result<V::Value, Error> {
         v.visit_map(Fields {
-            keys: fields.to_vec().into_iter(),
+            keys: fields,
+            next: 0,
             parent: self,
             map: false,
         })
@@ -152,7 +154,8 @@ impl<'de> SeqAccess<'de> for One {
 
 /// A struct's fields (or a map's one `*` entry), each with a probe for its value.
 struct Fields {
-    keys: std::vec::IntoIter<&'static str>,
+    keys: &'static [&'static str],
+    next: usize,
     parent: Probe,
     /// A map: `parent` already is the entry's probe.
     map: bool,
@@ -164,7 +167,7 @@ impl<'de> MapAccess<'de> for Fields {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Error> {
-        match self.keys.as_slice().first() {
+        match self.keys.get(self.next) {
             Some(k) => {
                 let d: StrDeserializer<Error> = k.into_deserializer();
                 seed.deserialize(d).map(Some)
@@ -173,7 +176,8 @@ impl<'de> MapAccess<'de> for Fields {
         }
     }
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, Error> {
-        let key = self.keys.next().unwrap_or("*");
+        let key = self.keys.get(self.next).copied().unwrap_or("*");
+        self.next += 1;
         let probe = if self.map {
             Probe {
                 path: self.parent.path.clone(),

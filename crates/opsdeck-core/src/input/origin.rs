@@ -22,7 +22,12 @@ impl Origin<'_> {
         match self {
             Origin::File { file, key } => {
                 let text = std::fs::read_to_string(file).unwrap_or_default();
-                ConfigError::new(file, &text, span_of(&text, &[(*key).into()], false), message)
+                ConfigError::new(
+                    file,
+                    &text,
+                    span_of(&text, &[(*key).into()], false),
+                    message,
+                )
             }
             Origin::Flag(what) | Origin::Command(what) => {
                 ConfigError::whole_file(Path::new(what), message)

@@ -76,12 +76,11 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end && outer.start < outer.end
 }
 
-/// Calls `f` with every entry under `value`: its path, its value and its key's span.
-fn visit(
-    value: &DeValue,
-    path: &mut Vec<Step>,
-    f: &mut dyn FnMut(&[Step], &Spanned<DeValue>, Option<Range<usize>>),
-) {
+/// What `visit` calls with each entry: its path, its value and its key's span.
+type OnEntry<'f> = dyn FnMut(&[Step], &Spanned<DeValue>, Option<Range<usize>>) + 'f;
+
+/// Calls `f` with every entry under `value`.
+fn visit(value: &DeValue, path: &mut Vec<Step>, f: &mut OnEntry) {
     match value {
         DeValue::Table(t) => {
             for (k, v) in t.iter() {

@@ -318,9 +318,18 @@ replication_factor = 3
             .expect_err("three");
         let lines: Vec<&str> = e.lines().filter(|l| l.starts_with("error: ")).collect();
         assert_eq!(lines.len(), 3, "{e}");
-        assert!(lines[0].starts_with("error: t.toml:4:1: unknown field `retention`"), "{e}");
-        assert!(lines[1].starts_with("error: t.toml:7:14: invalid type"), "{e}");
-        assert!(lines[2].starts_with("error: t.toml:10:14: topic c: partitions = 0"), "{e}");
+        assert!(
+            lines[0].starts_with("error: t.toml:4:1: unknown field `retention`"),
+            "{e}"
+        );
+        assert!(
+            lines[1].starts_with("error: t.toml:7:14: invalid type"),
+            "{e}"
+        );
+        assert!(
+            lines[2].starts_with("error: t.toml:10:14: topic c: partitions = 0"),
+            "{e}"
+        );
     }
 
     #[test]
