@@ -46,8 +46,8 @@ pub enum Cmd {
     Check {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
-        /// Only these source kinds: kafka, postgres (pg), redis, backup, endpoint, host; plurals
-        /// accepted.
+        /// Only these source kinds, comma-separated: kafka, postgres (pg), mysql (mariadb),
+        /// redis, backup, endpoint, host; plurals and the config keys accepted.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// How long to wait for each source; with --wait, for everything to become healthy.

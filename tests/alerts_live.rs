@@ -214,10 +214,11 @@ async fn a_stopped_consumer_group_fires_kafka_group_stalled_and_resolves() {
         KafkaSpec {
             name: "live".into(),
             brokers: kafka.bootstrap(),
+            // Judged within seconds instead of the default 5 minutes.
+            stall_after: Some("2s".into()),
             ..Default::default()
         },
         Windows {
-            status: 3,
             hwm_points: 10,
             trend: 10,
         },

@@ -46,6 +46,10 @@ fn bad_files_name_file_line_and_fix_and_exit_2() {
             "unknown_action.toml",
             "unknown_action.toml:2:1: [keys]: unknown action \"teleport\"\n  hint: valid actions: quit,",
         ),
+        (
+            "bad_mysql_url.toml",
+            "bad_mysql_url.toml:4:7: context prod: mysql orders: url \"mysql://monitor:***@db-1:33o6/app\": error with configuration: invalid port number\n  hint: url = \"mysql://monitor@db-1:3306/app\" (or mariadb://…)",
+        ),
     ];
     let home = tempfile::tempdir().unwrap();
     for (file, want) in cases {
@@ -70,6 +74,8 @@ fn bad_files_name_file_line_and_fix_and_exit_2() {
                 !stderr.contains("panicked") && !stderr.contains("backtrace"),
                 "{stderr}"
             );
+            // The password of a URL in a bad entry is redacted in the message too.
+            assert!(!stderr.contains("hunter2"), "{stderr}");
         }
     }
     assert!(

@@ -127,8 +127,23 @@ fn documented_keys() -> BTreeSet<Vec<String>> {
             if let Some(h) = code.strip_prefix('[') {
                 table = key_path(h.trim_start_matches('[').trim_end_matches(']'));
                 add(table.clone());
-            } else if let Some((k, _)) = code.split_once('=') {
-                add([table.clone(), key_path(k)].concat());
+            } else if let Some((k, v)) = code.split_once('=') {
+                let path = [table.clone(), key_path(k)].concat();
+                // An inline table documents its own keys too (`groups = { include = [] }`).
+                if v.trim_start().starts_with('{')
+                    && let Ok(t) = toml::from_str::<toml::Table>(&format!("x = {v}"))
+                {
+                    let mut stack = vec![(path.clone(), &t["x"])];
+                    while let Some((p, value)) = stack.pop() {
+                        if let toml::Value::Table(t) = value {
+                            for (k, v) in t {
+                                stack.push(([p.clone(), vec![k.clone()]].concat(), v));
+                            }
+                        }
+                        add(p);
+                    }
+                }
+                add(path);
             }
             // `ident = ` in a comment: an alternative key of this table.
             let bytes = comment.as_bytes();
@@ -380,7 +395,7 @@ fn only_kinds_are_documented() {
                 k.label()
             );
         }
-        for (alias, _) in opsdeck_core::report::ONLY_ALIASES {
+        for alias in SourceKind::ALL.iter().flat_map(|k| k.aliases()) {
             assert!(
                 para.contains(&format!("`{alias}`")),
                 "{doc}: --only {alias}"

@@ -102,7 +102,8 @@ fn v_verifies_the_selected_sources_newest_dump_and_audits_it() {
     ));
     c.send("\t");
     c.send("\r");
-    c.wait_for("failed: pg_restore failed");
+    c.wait_for("✘ failed: ");
+    c.wait_for("pg_restore failed");
     c.send("q");
     let st = c.wait_exit();
     assert!(st.success(), "{st:?}");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use opsdeck::config::keymap::Action;
 use opsdeck::sources::postgres::PostgresSpec;
-use opsdeck::sources::postgres::{PgOp, PgPoller, PgSample, TAB_ACTIVITY};
+use opsdeck::sources::postgres::{PgOp, PgPoller, PgSample, TAB_ACTIVITY, Target};
 use opsdeck::sources::{self, Sample, Status, Update};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
@@ -26,6 +26,11 @@ fn spec(url: String) -> PostgresSpec {
         url,
         ..Default::default()
     }
+}
+
+/// The points of `metric` in a sample, as the alert rules read them.
+fn measure(s: &PgSample, metric: &str) -> Vec<opsdeck_core::metrics::Point> {
+    Sample::Postgres(Box::new(s.clone())).measure(metric, "db")
 }
 
 async fn poll(p: &mut PgPoller) -> PgSample {
@@ -200,6 +205,12 @@ async fn lock_tree_then_cancel_and_terminate_clear_it() {
     let (b_pid, c_pid) = (pids[0], pids[1]);
     let mut p = PgPoller::new(spec(pg.url_for(&db)));
     let s = poll(&mut p).await;
+    let a_target = Target::of(
+        s.activity
+            .iter()
+            .find(|x| x.pid == a_pid)
+            .expect("A listed"),
+    );
     let tree: Vec<(i32, usize)> = s.locks.iter().map(|n| (n.pid, n.depth)).collect();
     assert_eq!(tree[0], (a_pid, 0), "{:#?}", s.locks);
     assert_eq!(s.locks[0].waiters, 2);
@@ -219,7 +230,13 @@ async fn lock_tree_then_cancel_and_terminate_clear_it() {
     let opsdeck::actions::Op::Postgres(op) = op else {
         panic!("{op:?}")
     };
-    assert_eq!(op, PgOp::Cancel { pids: vec![b_pid] });
+    let PgOp::Cancel { targets } = &op else {
+        panic!("{op:?}")
+    };
+    assert_eq!(
+        targets.iter().map(|t| t.pid).collect::<Vec<_>>(),
+        vec![b_pid]
+    );
     let spec_db = spec(pg.url_for(&db));
     op.execute(&spec_db).await.expect("cancel");
     let b_result = waiters.remove(0).await.expect("join");
@@ -236,10 +253,12 @@ async fn lock_tree_then_cancel_and_terminate_clear_it() {
     assert_eq!(s.locks.len(), 2);
 
     // Terminate A: C gets the row, the tree empties, A is gone from pg_stat_activity.
-    PgOp::Terminate { pids: vec![a_pid] }
-        .execute(&spec_db)
-        .await
-        .expect("terminate");
+    PgOp::Terminate {
+        targets: vec![a_target],
+    }
+    .execute(&spec_db)
+    .await
+    .expect("terminate");
     let c_result = waiters.remove(0).await.expect("join");
     assert!(c_result.is_ok(), "{c_result:?}");
     let s = poll(&mut p).await;
@@ -264,7 +283,8 @@ async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
         .await
         .expect("pid");
     let _idle = connect(pg, &db, "postgres", "idle_ok").await;
-    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    // Roles are a slow figure: read on every poll here.
+    let mut p = PgPoller::new(spec(pg.url_for(&db))).with_slow_refresh(Duration::ZERO);
     let s = poll_until(&mut p, "stuck past 1s", |s| {
         s.activity
             .iter()
@@ -276,14 +296,18 @@ async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
     let PgOp::TerminateIdleInTransaction { preview, .. } = &op else {
         panic!("{op:?}")
     };
-    assert!(preview.contains(&stuck_pid), "{preview:?}");
-    let ours: Vec<i32> = s
-        .activity
+    assert!(preview.iter().any(|t| t.pid == stuck_pid), "{preview:?}");
+    let ours: Vec<Target> = preview
         .iter()
-        .filter(|a| a.database == db && preview.contains(&a.pid))
-        .map(|a| a.pid)
+        .filter(|t| t.database == db)
+        .cloned()
         .collect();
-    assert_eq!(ours, vec![stuck_pid]);
+    assert_eq!(
+        ours.iter().map(|t| t.pid).collect::<Vec<_>>(),
+        vec![stuck_pid]
+    );
+    // The preview carries the session's last query (the pid lookup after its begin).
+    assert_eq!(ours[0].query, "select pg_backend_pid()");
     let op = PgOp::TerminateIdleInTransaction {
         older_than_seconds: 1,
         preview: ours,
@@ -308,13 +332,21 @@ async fn idle_in_transaction_bulk_terminate_and_connection_limit() {
         .activity
         .iter()
         .find(|a| a.own && a.database == db)
-        .expect("own")
-        .pid;
-    let out = PgOp::Terminate { pids: vec![own] }
-        .execute(&spec(pg.url()))
-        .await
-        .expect("terminate");
-    assert_eq!(out, "pg_terminate_backend: 0 of 1 sessions signalled");
+        .expect("own");
+    let out = PgOp::Terminate {
+        targets: vec![Target::of(own)],
+    }
+    .execute(&spec(pg.url()))
+    .await;
+    assert_eq!(
+        out,
+        Err(format!(
+            "pg_terminate_backend: 0 of 1 sessions signalled; pid {}: refused: the console's \
+             own session",
+            own.pid
+        ))
+    );
+    let own = own.pid;
     let again = poll(&mut p).await;
     assert!(again.activity.iter().any(|a| a.pid == own));
 
@@ -365,7 +397,7 @@ async fn statements_with_deltas_and_reduced_view_without_pg_read_all_stats() {
         s.hints
     );
 
-    let mut full = PgPoller::new(spec(url(&monitor)));
+    let mut full = PgPoller::new(spec(url(&monitor))).with_slow_refresh(Duration::ZERO);
     let s = poll(&mut full).await;
     let row = s.activity.iter().find(|a| a.pid == other_pid).expect("row");
     assert_eq!(row.state, "idle");
@@ -514,7 +546,7 @@ async fn maintenance_shows_dead_tuples_unused_indexes_seq_scans_and_db_ages() {
          delete from churn where id <= 400; \
          select count(*) from churn where id > 0; select count(*) from churn where id > 1",
     );
-    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    let mut p = PgPoller::new(spec(pg.url_for(&db))).with_slow_refresh(Duration::ZERO);
     let s = poll_until(&mut p, "dead tuples counted", |s| {
         s.maintenance
             .dead_tuples
@@ -548,4 +580,323 @@ async fn maintenance_shows_dead_tuples_unused_indexes_seq_scans_and_db_ages() {
         .expect("db listed");
     assert!(d.size_bytes.is_some_and(|b| b > 0));
     assert!(d.xid_age > 0);
+}
+
+/// The built-in rules over one sample: the names of the alerts that fire.
+fn firing(sample: &PgSample) -> Vec<String> {
+    use opsdeck::alerts::{Desk, RuleSet, SourceView};
+    let rules = RuleSet::default();
+    let mut desk = Desk::default();
+    let st = Status::Ok;
+    let s = Sample::Postgres(Box::new(sample.clone()));
+    desk.evaluate(
+        &rules,
+        &[SourceView {
+            kind: opsdeck::sources::SourceKind::Postgres,
+            name: "db",
+            status: &st,
+            sample: Some(&s),
+        }],
+        chrono::Utc::now(),
+    );
+    desk.engine
+        .firing()
+        .iter()
+        .map(|e| format!("{} {}", e.alert.rule, e.alert.subject))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_pg_read_all_stats_replication_is_unknown_not_down() {
+    let primary = Postgres::start();
+    let plain = create_role(&primary, "plain", "");
+    let monitor = create_role(&primary, "monitor", "IN ROLE pg_monitor");
+    let replica = primary.replica();
+    support::wait_until("roles on the replica", Duration::from_secs(30), || {
+        (replica.psql(&format!(
+            "select count(*) from pg_roles where rolname in ('{plain}', '{monitor}')"
+        )) == "2")
+            .then_some(())
+    });
+
+    // The privileged view first: the receiver streams.
+    let mut full = PgPoller::new(spec(replica.url_as(&monitor, "postgres")));
+    let s = poll_until(&mut full, "receiver streaming", |s| {
+        s.replication
+            .receiver
+            .as_ref()
+            .is_some_and(|r| r.status == "streaming")
+    })
+    .await;
+    assert!(!s.replication.receiver.as_ref().is_some_and(|r| r.hidden));
+
+    // The plain role sees that a receiver runs, not its status: unknown, never "stopped".
+    let mut reduced = PgPoller::new(spec(replica.url_as(&plain, "postgres")));
+    let s = poll(&mut reduced).await;
+    let r = s.replication.receiver.clone().expect("receiver");
+    assert_eq!((r.status.as_str(), r.hidden), ("unknown", true));
+    assert!(measure(&s, "postgres.wal_receiver_down").is_empty());
+    let alerts = firing(&s);
+    assert!(
+        !alerts.iter().any(|a| a.starts_with("pg_wal_receiver_down")),
+        "{alerts:?}"
+    );
+    let model = Sample::Postgres(Box::new(s.clone())).model();
+    assert_ne!(model.level, opsdeck::views::Level::Crit);
+    let row = model.tables[opsdeck::sources::postgres::TAB_REPLICATION]
+        .rows
+        .iter()
+        .find(|r| r.key == "receiver")
+        .expect("receiver row");
+    assert_eq!(row.cells[1].text, "unknown (needs pg_read_all_stats)");
+    assert!(
+        s.hints
+            .iter()
+            .any(|h| h.contains("needs pg_read_all_stats")),
+        "{:?}",
+        s.hints
+    );
+
+    // On the primary: the standby is listed, its lag unknown (not 0), no lag alert read.
+    let mut reduced = PgPoller::new(spec(primary.url_as(&plain, "postgres")));
+    let s = poll_until(&mut reduced, "standby listed", |s| {
+        !s.replication.standbys.is_empty()
+    })
+    .await;
+    assert!(s.replication.standbys.iter().all(|x| x.hidden));
+    assert!(measure(&s, "postgres.replication_lag_bytes").is_empty());
+    let mut full = PgPoller::new(spec(primary.url_as(&monitor, "postgres")));
+    let s = poll(&mut full).await;
+    assert!(
+        s.replication
+            .standbys
+            .iter()
+            .all(|x| !x.hidden && x.state == "streaming")
+    );
+
+    // A receiver that really stopped is still called down (the standby's own view).
+    replica.psql("alter system set primary_conninfo = ''");
+    replica.psql("select pg_reload_conf()");
+    let mut full = PgPoller::new(spec(replica.url()));
+    let s = poll_until(&mut full, "receiver stopped", |s| {
+        s.replication
+            .receiver
+            .as_ref()
+            .is_some_and(|r| r.status == "stopped")
+    })
+    .await;
+    assert!(
+        firing(&s)
+            .iter()
+            .any(|a| a.starts_with("pg_wal_receiver_down"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inactive_logical_slot_retaining_wal_then_lost() {
+    let pg = Postgres::start_with(&[("wal_level", "logical")]);
+    let slot = unique_name("orders_sub");
+    pg.psql(&format!(
+        "select pg_create_logical_replication_slot('{slot}', 'test_decoding')"
+    ));
+    pg.psql(
+        "create table filler (x text); \
+         insert into filler select repeat('x', 1000) from generate_series(1, 5000)",
+    );
+    let mut p = PgPoller::new(spec(pg.url())).with_slow_refresh(Duration::ZERO);
+    let s = poll(&mut p).await;
+    let after: i64 = pg
+        .psql(&format!(
+            "select pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 \
+             from pg_replication_slots where slot_name = '{slot}'"
+        ))
+        .parse()
+        .expect("bytes");
+    let sl = s
+        .slots
+        .iter()
+        .find(|x| x.name == slot)
+        .expect("slot listed");
+    assert_eq!(
+        (sl.slot_type.as_str(), sl.plugin.as_str(), sl.active),
+        ("logical", "test_decoding", false)
+    );
+    assert_eq!(sl.database, "postgres");
+    let retained = sl.retained_bytes.expect("retained");
+    // 5000 rows of 1 kB went into the WAL after the slot's restart_lsn.
+    assert!(retained > 5_000_000, "{sl:?}");
+    assert!(retained <= after, "{retained} > {after}");
+    assert_eq!(sl.wal_status, "reserved");
+    assert!(
+        sl.safe_wal_size.is_none(),
+        "no max_slot_wal_keep_size: {sl:?}"
+    );
+    let pts = measure(&s, "postgres.slot_inactive_retained_bytes");
+    assert_eq!(pts.len(), 1);
+    assert_eq!(pts[0].value, retained as f64);
+    let model = Sample::Postgres(Box::new(s)).model();
+    let t = &model.tables[opsdeck::sources::postgres::TAB_SLOTS];
+    assert_eq!(t.title, "Slots");
+    assert_eq!(t.rows[0].cells[3].text, "no");
+
+    // Cap the slot's WAL and write past it: the checkpoint removes the WAL, the slot is lost.
+    pg.psql("alter system set max_slot_wal_keep_size = '1MB'");
+    pg.psql("select pg_reload_conf()");
+    for _ in 0..3 {
+        pg.psql(
+            "insert into filler select repeat('y', 1000) from generate_series(1, 20000); \
+             select pg_switch_wal()",
+        );
+    }
+    pg.psql("checkpoint");
+    let s = poll_until(&mut p, "slot lost", |s| {
+        s.slots
+            .iter()
+            .any(|x| x.name == slot && x.wal_status == "lost")
+    })
+    .await;
+    let alerts = firing(&s);
+    assert!(
+        alerts.contains(&format!("pg_slot_lost slot {slot}")),
+        "{alerts:?}"
+    );
+    let model = Sample::Postgres(Box::new(s)).model();
+    assert_eq!(model.level, opsdeck::views::Level::Crit);
+    assert!(matches!(&model.tile[2], opsdeck::views::Summary::Text(c)
+        if c[0].text == format!("slot {slot} lost its WAL")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_wait_is_measured_from_waitstart_not_the_query_start() {
+    let pg = shared();
+    let db = pg.create_database("waitstart");
+    pg.psql_db(
+        &db,
+        "create table t (id int primary key, v int); insert into t values (1, 0)",
+    );
+    let mut holder = connect(pg, &db, "postgres", "holder").await;
+    holder
+        .execute("begin; update t set v = 1 where id = 1")
+        .await
+        .expect("lock");
+    let mut w = connect(pg, &db, "postgres", "slow_waiter").await;
+    let w_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut w)
+        .await
+        .expect("pid");
+    // The statement runs 8 s before it queues on the row lock.
+    let waiter = tokio::spawn(async move {
+        w.execute("do $$ begin perform pg_sleep(8); update t set v = 2 where id = 1; end $$")
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let mut p = PgPoller::new(spec(pg.url_for(&db)));
+    let s = poll_until(&mut p, "waiter queued", |s| {
+        s.locks.iter().any(|n| n.pid == w_pid)
+    })
+    .await;
+    let node = s.locks.iter().find(|n| n.pid == w_pid).expect("waiter");
+    let since = node.waiting_since.expect("waitstart on PG 14+");
+    let (waitstart, query_start): (f64, f64) = {
+        let out = pg.psql(&format!(
+            "select extract(epoch from l.waitstart), extract(epoch from a.query_start) \
+             from pg_locks l join pg_stat_activity a using (pid) \
+             where l.pid = {w_pid} and not l.granted"
+        ));
+        let (a, b) = out.split_once('|').expect("two columns");
+        (
+            a.parse().expect("waitstart"),
+            b.parse().expect("query_start"),
+        )
+    };
+    assert!((since - waitstart).abs() < 1e-3, "{since} vs {waitstart}");
+    assert!(waitstart - query_start >= 8.0, "{waitstart} {query_start}");
+    assert_eq!(s.lock_wait_source, "waitstart");
+    // The tree's wait is the lock wait, not the statement's running time (8 s more; the
+    // margin only covers the moment between the poll's two statements).
+    let session = s.activity.iter().find(|a| a.pid == w_pid).expect("session");
+    let wait = node.wait_seconds.expect("own wait");
+    assert!(
+        wait < session.query_seconds.expect("running") - 4.0,
+        "wait {wait} vs query {:?}",
+        session.query_seconds
+    );
+    assert_eq!(s.locks[0].longest_wait_seconds, wait);
+    holder.execute("rollback").await.expect("release");
+    assert!(waiter.await.expect("join").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wraparound_ages_per_database() {
+    let pg = shared();
+    let db = pg.create_database("xidage");
+    pg.psql_db(
+        &db,
+        "create table t (id int primary key); insert into t values (1)",
+    );
+    // 50 transactions with an xid each, and one multixact (two sessions share a row lock).
+    let mut c = connect(pg, &db, "postgres", "xids").await;
+    for _ in 0..50 {
+        c.execute("select txid_current()").await.expect("xid");
+    }
+    let mut a = connect(pg, &db, "postgres", "share_a").await;
+    let mut b = connect(pg, &db, "postgres", "share_b").await;
+    a.execute("begin; select * from t for share")
+        .await
+        .expect("a");
+    b.execute("begin; select * from t for share")
+        .await
+        .expect("b");
+    b.execute("commit").await.expect("b");
+    a.execute("commit").await.expect("a");
+
+    let before: i64 = pg
+        .psql(&format!(
+            "select age(datfrozenxid) from pg_database where datname = '{db}'"
+        ))
+        .parse()
+        .expect("age");
+    let mut p = PgPoller::new(spec(pg.url())).with_slow_refresh(Duration::ZERO);
+    let s = poll(&mut p).await;
+    let after: i64 = pg
+        .psql(&format!(
+            "select age(datfrozenxid) from pg_database where datname = '{db}'"
+        ))
+        .parse()
+        .expect("age");
+    let d = s
+        .maintenance
+        .databases
+        .iter()
+        .find(|d| d.database == db)
+        .expect("db listed");
+    assert!(
+        before >= 50 && d.xid_age >= before && d.xid_age <= after,
+        "{d:?}"
+    );
+    assert_eq!(d.xid_wraparound_ratio, d.xid_age as f64 / 2_147_483_648.0);
+    assert!(d.mxid_age >= 1, "{d:?}");
+    assert_eq!(d.mxid_wraparound_ratio, d.mxid_age as f64 / 2_147_483_648.0);
+    assert!(d.allows_connections);
+    let t0 = s
+        .maintenance
+        .databases
+        .iter()
+        .find(|d| d.database == "template0")
+        .expect("template0 is aged too");
+    assert!(!t0.allows_connections && t0.size_bytes.is_none());
+    let pts = measure(&s, "postgres.xid_wraparound_ratio");
+    assert!(pts.iter().any(
+        |x| x.cause.as_ref().is_some_and(|c| c.key == db) && x.value == d.xid_wraparound_ratio
+    ));
+    assert!(s.ages.wraparound.is_some() && s.ages.sizes.is_some());
+    let model = Sample::Postgres(Box::new(s.clone())).model();
+    let row = model.tables[opsdeck::sources::postgres::TAB_DATABASES]
+        .rows
+        .iter()
+        .find(|r| r.key == db)
+        .expect("row");
+    assert_eq!(row.cells[2].text, opsdeck::views::fmt::thousands(d.xid_age));
+    assert_eq!(row.cells[3].text, "0%");
 }

@@ -259,6 +259,23 @@ fn bgsave_moves_the_last_save_and_clients_can_be_killed() {
     c.run(&op).expect("CLIENT KILL");
     assert!(!c.poll().clients.iter().any(|cl| cl.name == "victim"));
     assert!(redis::cmd("PING").query::<String>(&mut victim).is_err());
+
+    // The console's own connection is named, listed, and never offered to a kill.
+    let s = c.poll();
+    let own = s
+        .clients
+        .iter()
+        .find(|cl| cl.name == "opsdeck")
+        .unwrap_or_else(|| panic!("the console's connection is not named: {:?}", s.clients));
+    let refused = Sample::from(s.clone()).command(
+        tab_index(&s.model(), "Clients"),
+        &own.id.to_string(),
+        Action::Terminate,
+    );
+    assert!(
+        matches!(&refused, Some(Err(e)) if e.contains("own connection")),
+        "{refused:?}"
+    );
 }
 
 #[test]

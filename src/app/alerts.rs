@@ -121,7 +121,7 @@ pub fn ack(state: &mut State, note: Option<String>) -> Vec<Effect> {
     let now = state.now;
     let inbox = &mut state.alert_desk.inbox;
     let msg = if note.is_none() && inbox.acked(&key).is_some() {
-        inbox.unack(&key);
+        inbox.unack_at(&key, now);
         format!("un-acked {key}")
     } else {
         let m = match &note {
@@ -163,14 +163,14 @@ pub fn silence(state: &mut State, duration: Option<Duration>) -> Vec<Effect> {
     let msg = match next {
         Some(d) => {
             let until = now + chrono::Duration::from_std(d).unwrap_or_default();
-            inbox.silence(&key, until);
+            inbox.silence_at(&key, until, now);
             format!(
                 "silenced {key} for {} (s: longer)",
                 crate::views::fmt::duration(d)
             )
         }
         None => {
-            inbox.unsilence(&key);
+            inbox.unsilence_at(&key, now);
             format!("silence of {key} lifted")
         }
     };

@@ -28,6 +28,8 @@ pub enum Event {
     AlertsPulled(Result<Vec<crate::alerts::alertmanager::External>, String>),
     /// The outcome of posting alerts to Alertmanager.
     AlertsPushed(Result<(), String>),
+    /// The alert inbox as saved (merged with what other consoles wrote) or re-read.
+    InboxSaved(Result<crate::alerts::Inbox, String>),
     /// SIGTERM, SIGHUP, SIGINT: leave cleanly.
     Terminate,
 }
@@ -45,8 +47,11 @@ pub enum Effect {
     /// Record a refused command in the audit log.
     AuditRefused(Box<Command>, String),
     Bell,
-    /// Write the alert inbox (acks, silences, history; JSON) to the data dir.
+    /// Write the alert inbox (acks, silences, history; JSON) to the data dir, merged with
+    /// what the file holds.
     SaveInbox(String),
+    /// Re-read the alert inbox file (another console may have acked something).
+    ReloadInbox,
     /// Post alerts to Alertmanager.
     PushAlerts(Vec<crate::alerts::alertmanager::PostableAlert>),
 }

@@ -163,7 +163,11 @@ async fn event_loop(
     .await
     {
         Ok(Ok(inbox)) => state.alert_desk.inbox = inbox,
-        Ok(Err(e)) => tracing::error!("alert inbox not loaded: {e}"),
+        Ok(Err(e)) => {
+            // A file that could not be read was moved aside: say so on screen.
+            tracing::error!("alert inbox: {e}");
+            state.message = Some((format!("alert inbox: {e}"), crate::views::Level::Warn));
+        }
         Err(e) => tracing::error!("alert inbox not loaded: {e}"),
     }
     state.alert_desk.console = format!(
@@ -233,10 +237,22 @@ async fn event_loop(
                     }
                     Effect::SaveInbox(json) => {
                         let path = inbox_path.clone();
+                        let tx = tx.clone();
                         tokio::task::spawn_blocking(move || {
-                            if let Err(e) = crate::alerts::Inbox::save(&path, &json) {
+                            let r = crate::alerts::Inbox::from_json(&json)
+                                .and_then(|i| i.save_merged(&path, Utc::now()));
+                            if let Err(e) = &r {
                                 tracing::error!("alert inbox: {e}");
                             }
+                            let _ = tx.send(Event::InboxSaved(r));
+                        });
+                    }
+                    Effect::ReloadInbox => {
+                        let path = inbox_path.clone();
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let r = crate::alerts::Inbox::load(&path);
+                            let _ = tx.send(Event::InboxSaved(r));
                         });
                     }
                     Effect::PushAlerts(alerts) => {

@@ -41,8 +41,19 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
         }
         Event::Clock => {
             state.dirty = true;
+            vec![Effect::ReloadInbox]
+        }
+        Event::InboxSaved(Ok(saved)) => {
+            let merged = state.alert_desk.inbox.merged(&saved, now);
+            if merged != state.alert_desk.inbox {
+                state.alert_desk.inbox = merged;
+                state.alerts = state.alert_desk.loud(now);
+                state.refresh(Pane::Alerts);
+                state.dirty = true;
+            }
             vec![]
         }
+        Event::InboxSaved(Err(e)) => say(state, format!("alert inbox: {e}"), Level::Warn),
         Event::ThemeLoaded(Ok(theme)) => {
             state.theme = theme.honour_no_color();
             state.message = Some((format!("theme {}", state.theme.name), Level::Info));
@@ -52,14 +63,16 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
         Event::ThemeLoaded(Err(e)) => say(state, e, Level::Crit),
         Event::ActionDone { command, result } => {
             state.mode = Mode::Normal;
-            match result {
-                Ok(msg) => {
-                    state.message = Some((format!("✔ {}: {msg}", command.target), Level::Ok))
-                }
-                Err(e) => {
-                    state.message = Some((format!("✘ {} failed: {e}", command.target), Level::Crit))
-                }
-            }
+            state.message = Some(match result {
+                Ok(msg) => (
+                    format!("✔ {}", result_line(&command.target, &msg)),
+                    Level::Ok,
+                ),
+                Err(e) => (
+                    format!("✘ failed: {}", result_line(&command.target, &e)),
+                    Level::Crit,
+                ),
+            });
             state.dirty = true;
             vec![Effect::PollNow]
         }
@@ -88,6 +101,22 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
             state.quit = true;
             vec![Effect::Quit]
         }
+    }
+}
+
+/// A result for the one-line message: its lines joined with "; ", after the target unless
+/// the result already starts with it ("127.0.0.1:6379: Background saving started").
+fn result_line(target: &str, text: &str) -> String {
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if joined.starts_with(target) {
+        joined
+    } else {
+        format!("{target}: {joined}")
     }
 }
 

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::state::{Mode, Pane, State};
 use super::update::tests_support::{t0, update};
+use super::view::Origin;
 use super::{Effect, Event};
 use crate::config::keymap::{Action, KeyCode as K};
 use crate::config::{Config, ContextSpec};
@@ -16,7 +17,8 @@ use crate::sources::kafka::{
     BrokerInfo, GroupInfo, GroupPartition, KafkaSample, KafkaSpec, MemberInfo, PartitionInfo,
     TopicInfo,
 };
-use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session};
+use crate::sources::mysql::{self, MysqlSample, MysqlSpec, Thread};
+use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session, Slot};
 use crate::sources::redis::{
     ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
 };
@@ -33,6 +35,11 @@ fn context() -> ContextSpec {
         postgres: vec![PostgresSpec {
             name: "app".into(),
             url: "postgres://u@db/app".into(),
+            ..Default::default()
+        }],
+        mysql: vec![MysqlSpec {
+            name: "shop".into(),
+            url: "mariadb://monitor@shop-db:3306/shop".into(),
             ..Default::default()
         }],
         redis: vec![RedisSpec {
@@ -129,6 +136,7 @@ fn postgres() -> PgSample {
         state_seconds: Some(400.0),
         query: "select 1".into(),
         own,
+        backend_start: Some(1_700_000_000_000_000 + i64::from(pid)),
         ..Default::default()
     };
     PgSample {
@@ -152,6 +160,121 @@ fn postgres() -> PgSample {
             connection_limit: -1,
             connections: 2,
         }],
+        // A row on the Slots tab (after Replication), where no session verb applies.
+        slots: vec![Slot {
+            name: "old_sub".into(),
+            slot_type: "logical".into(),
+            wal_status: "reserved".into(),
+            retained_bytes: Some(3 << 30),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A MariaDB primary-and-replica under load: a long query, a lock wait behind an idle
+/// transaction, another console and a replication SQL thread (both refused), a digest and
+/// a replication channel.
+fn mysql() -> MysqlSample {
+    let thread = |id: u64, user: &str, command: &str, label: &str, info: &str| Thread {
+        id,
+        user: user.into(),
+        host: format!("10.0.0.7:{}", 40000 + id),
+        database: "shop".into(),
+        command: command.into(),
+        seconds: 42.0,
+        state: if command == "Query" {
+            "Sending data"
+        } else {
+            ""
+        }
+        .into(),
+        info: info.into(),
+        label: label.into(),
+        trx_seconds: (label != "idle").then_some(320.0),
+        command_started_at: 1_700_000_000.0,
+        query_id: Some(id * 100),
+        ..Default::default()
+    };
+    let mut console = thread(31, "monitor", "Sleep", "idle", "");
+    console.console = true;
+    let mut sql_thread = thread(5, "system user", "Slave_SQL", "other", "");
+    sql_thread.system = true;
+    let processlist = vec![
+        thread(
+            40,
+            "app",
+            "Query",
+            "active",
+            "SELECT * FROM orders WHERE total > 100",
+        ),
+        thread(
+            41,
+            "app",
+            "Query",
+            "waiting on a lock",
+            "UPDATE stock SET n = n - 1 WHERE id = 7",
+        ),
+        thread(42, "batch", "Sleep", "idle in transaction", ""),
+        thread(43, "web", "Sleep", "idle", ""),
+        console,
+        sql_thread,
+    ];
+    let lock = |id: u64, depth, label: &str| mysql::LockNode {
+        id,
+        depth,
+        blocked_by: if depth == 0 { vec![] } else { vec![42] },
+        waiters: if depth == 0 { 1 } else { 0 },
+        wait_seconds: 12.0,
+        lock: "X on `shop`.`stock` (PRIMARY)".into(),
+        user: "batch".into(),
+        host: "10.0.0.7:40042".into(),
+        label: label.into(),
+        ..Default::default()
+    };
+    MysqlSample {
+        version: "10.11.6-MariaDB-log".into(),
+        flavor: mysql::Flavor::Mariadb,
+        uptime_seconds: 86400.0,
+        server_started_at: 1_699_900_000,
+        connected_as: "monitor@%".into(),
+        own_connection_id: 30,
+        server_id: 1,
+        performance_schema: true,
+        max_connections: 151,
+        threads_connected: 7,
+        threads_running: 2,
+        has_process: true,
+        connections: mysql::count_connections(&processlist),
+        processlist,
+        locks: vec![
+            lock(42, 0, "idle in transaction"),
+            lock(41, 1, "waiting on a lock"),
+        ],
+        lock_source: "information_schema.INNODB_LOCK_WAITS".into(),
+        statements: Some(vec![mysql::Statement {
+            digest: "3f2a".into(),
+            schema: "shop".into(),
+            calls: 1200,
+            total_ms: 5400.0,
+            mean_ms: 4.5,
+            text: "SELECT * FROM orders WHERE total > ?".into(),
+            ..Default::default()
+        }]),
+        replication: mysql::Replication {
+            channels: vec![mysql::Channel {
+                source: "shop-db-0:3306".into(),
+                io_running: "Yes".into(),
+                sql_running: "Yes".into(),
+                seconds_behind: Some(3),
+                using_gtid: "Slave_Pos".into(),
+                gtid_io_pos: "0-1-1042".into(),
+                ..Default::default()
+            }],
+            gtid_binlog_pos: "0-1-1042".into(),
+            gtid_slave_pos: "0-1-1040".into(),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -182,12 +305,21 @@ fn redis() -> RedisSample {
             }],
             ..Default::default()
         }),
-        clients: vec![ClientInfo {
-            id: 7,
-            addr: "10.0.0.9:5000".into(),
-            name: "worker".into(),
-            ..Default::default()
-        }],
+        clients: vec![
+            ClientInfo {
+                id: 7,
+                addr: "10.0.0.9:5000".into(),
+                name: "worker".into(),
+                ..Default::default()
+            },
+            // The console's own connection: offered, and refused with the reason.
+            ClientInfo {
+                id: 8,
+                addr: "10.0.0.1:6000".into(),
+                name: "opsdeck".into(),
+                ..Default::default()
+            },
+        ],
         clients_node: "10.0.0.1:6379".into(),
         ..Default::default()
     }
@@ -247,6 +379,7 @@ pub fn fed_state() -> State {
         .map(|src| match (src.kind.label(), src.name.as_str()) {
             ("kafka", _) => kafka().into(),
             ("postgres", _) => postgres().into(),
+            ("mysql", _) => mysql().into(),
             ("redis", _) => redis().into(),
             ("backup", "dumps") => backup("dumps", "files").into(),
             ("backup", "stanza") => backup("stanza", "pgbackrest").into(),
@@ -295,67 +428,90 @@ fn press(s: &mut State, action: Action) -> Vec<Effect> {
 fn every_offered_key_of_every_tab_reaches_its_preview_question_or_refusal() {
     let mut s = fed_state();
     let mut pressed = 0;
+    // (system, verb) pairs offered somewhere.
     let mut seen = std::collections::BTreeSet::new();
     for pane in Pane::ALL {
         s.focus = pane;
         s.zoomed = true;
-        let tabs = s.view(pane).tabs.len();
-        assert!(tabs > 0, "{pane:?} shows no tab");
-        for tab in 0..tabs {
-            // Every row of the tab, not only the first: offers depend on the row.
-            let rows = s.view(pane).rows.len().max(1);
-            for row in 0..rows {
+        // A pane that shows one server at a time: each of them, `n` to the next.
+        let servers = if pane.merges_sources() {
+            1
+        } else {
+            s.pane_sources(pane).len().max(1)
+        };
+        for server in 0..servers {
+            if server > 0 {
+                press(&mut s, Action::NextSource);
+            }
+            let tabs = s.view(pane).tabs.len();
+            assert!(tabs > 0, "{pane:?} shows no tab");
+            for tab in 0..tabs {
                 s.set_tab(pane, tab);
-                for _ in 0..row {
-                    press(&mut s, Action::Down);
-                }
-                let where_ = format!(
-                    "{pane:?} / {} / row {row}",
-                    s.view(pane)
-                        .current_tab()
-                        .map(|t| t.title.clone())
-                        .unwrap_or_default()
-                );
-                for offer in s.view(pane).offers.clone() {
-                    seen.insert(offer.action);
-                    s.mode = Mode::Normal;
-                    s.message = None;
-                    press(&mut s, offer.action);
-                    pressed += 1;
-                    let message = s.message.clone().map(|m| m.0).unwrap_or_default();
-                    match (&offer.availability, &s.mode) {
-                        (Availability::Ready, Mode::Confirm(c)) => {
-                            assert!(!c.command.describe().is_empty(), "{where_}")
-                        }
-                        // Ack and silence change the inbox at once, with a message.
-                        (Availability::Ready, Mode::Normal)
-                            if matches!(offer.action, Action::Ack | Action::Silence) =>
-                        {
-                            assert!(!message.is_empty(), "{where_}")
-                        }
-                        (Availability::Asks, Mode::Ask(a)) => {
-                            assert!(a.question.ends_with(':'), "{where_}: {}", a.question)
-                        }
-                        (Availability::Refused(why), Mode::Normal) => {
-                            assert_eq!(&message, why, "{where_}: {}", offer.action)
-                        }
-                        (a, m) => panic!(
-                            "{where_}: {} offered as {a:?} led to {m:?} ({message})",
-                            offer.action
-                        ),
+                // Every row of the tab, not only the first: offers depend on the row.
+                let rows = s.view(pane).rows.len().max(1);
+                for row in 0..rows {
+                    s.set_tab(pane, tab);
+                    for _ in 0..row {
+                        press(&mut s, Action::Down);
                     }
-                    assert!(!message.contains("not offered"), "{where_}: {message}");
-                    s.mode = Mode::Normal;
+                    let kind = match s.selected(pane).map(|(at, _)| at.origin) {
+                        Some(Origin::Source(i)) => Some(s.sources[i].kind),
+                        _ => s.current_source_index(pane).map(|i| s.sources[i].kind),
+                    };
+                    let where_ = format!(
+                        "{pane:?} / {} / {} / row {row}",
+                        kind.map(|k| k.label()).unwrap_or("-"),
+                        s.view(pane)
+                            .current_tab()
+                            .map(|t| t.title.clone())
+                            .unwrap_or_default()
+                    );
+                    for offer in s.view(pane).offers.clone() {
+                        if let Some(k) = kind {
+                            seen.insert((k, offer.action));
+                        }
+                        s.mode = Mode::Normal;
+                        s.message = None;
+                        press(&mut s, offer.action);
+                        pressed += 1;
+                        let message = s.message.clone().map(|m| m.0).unwrap_or_default();
+                        match (&offer.availability, &s.mode) {
+                            (Availability::Ready, Mode::Confirm(c)) => {
+                                assert!(!c.command.describe().is_empty(), "{where_}");
+                                if let Some(k) = kind {
+                                    assert_eq!(c.command.kind, k, "{where_}: {}", offer.action);
+                                }
+                            }
+                            // Ack and silence change the inbox at once, with a message.
+                            (Availability::Ready, Mode::Normal)
+                                if matches!(offer.action, Action::Ack | Action::Silence) =>
+                            {
+                                assert!(!message.is_empty(), "{where_}")
+                            }
+                            (Availability::Asks, Mode::Ask(a)) => {
+                                assert!(a.question.ends_with(':'), "{where_}: {}", a.question)
+                            }
+                            (Availability::Refused(why), Mode::Normal) => {
+                                assert_eq!(&message, why, "{where_}: {}", offer.action)
+                            }
+                            (a, m) => panic!(
+                                "{where_}: {} offered as {a:?} led to {m:?} ({message})",
+                                offer.action
+                            ),
+                        }
+                        assert!(!message.contains("not offered"), "{where_}: {message}");
+                        s.mode = Mode::Normal;
+                    }
                 }
             }
         }
     }
     assert!(pressed > 20, "only {pressed} keys walked");
-    // Every verb some system declares is offered somewhere in this console.
+    // Every verb of every system is offered somewhere in this console, on its own rows.
     for kind in crate::sources::SourceKind::ALL {
         for verb in kind.verbs() {
             assert!(
-                seen.contains(verb),
+                seen.contains(&(*kind, *verb)),
                 "{verb} of {} is never offered",
                 kind.label()
             );
@@ -448,4 +604,65 @@ fn verify_runs_in_read_only_mode_because_it_changes_nothing() {
         "{:?}",
         s.message
     );
+}
+
+#[test]
+fn n_shows_the_mariadb_server_whose_k_previews_kill_connection_of_the_selected_thread() {
+    let mut s = fed_state();
+    s.focus = Pane::Databases;
+    s.zoomed = true;
+    let kind = |s: &State| {
+        s.current_source_index(Pane::Databases)
+            .map(|i| s.sources[i].kind)
+    };
+    assert_eq!(kind(&s), Some(crate::sources::SourceKind::Postgres));
+    press(&mut s, Action::NextSource);
+    assert_eq!(kind(&s), Some(crate::sources::SourceKind::Mysql));
+    let titles: Vec<String> = s
+        .view(Pane::Databases)
+        .tabs
+        .iter()
+        .map(|t| t.title.clone())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Overview",
+            "Processlist",
+            "Locks",
+            "Statements",
+            "Replication"
+        ]
+    );
+    s.set_tab(Pane::Databases, mysql::TAB_PROCESSLIST);
+    press(&mut s, Action::Terminate);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(c.command.source, "shop");
+    assert_eq!(
+        c.command.target,
+        "thread 40 app@10.0.0.7:40040: SELECT * FROM orders WHERE total > 100"
+    );
+    assert!(
+        c.command
+            .describe()
+            .starts_with("KILL CONNECTION 40 (each only if its user and host still match"),
+        "{}",
+        c.command.describe()
+    );
+    s.mode = Mode::Normal;
+    // Another console's connection: shown, and refused with the reason.
+    for _ in 0..4 {
+        press(&mut s, Action::Down);
+    }
+    press(&mut s, Action::Terminate);
+    assert_eq!(s.mode, Mode::Normal);
+    assert_eq!(
+        s.message.as_ref().map(|m| m.0.as_str()),
+        Some("thread 31: an opsdeck console's connection; nothing to kill")
+    );
+    // `n` again: back to PostgreSQL, on the tab of the same name when it has one.
+    press(&mut s, Action::NextSource);
+    assert_eq!(kind(&s), Some(crate::sources::SourceKind::Postgres));
 }

@@ -14,17 +14,17 @@ use crate::config::keymap::Action;
 
 pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     let t = &state.theme;
-    let rect = centered(area, 78, area.height.saturating_sub(2));
+    let rect = centered(
+        area,
+        area.width.saturating_sub(4).clamp(40, 110),
+        area.height.saturating_sub(2),
+    );
     f.render_widget(Clear, rect);
     let title = format!(
         " Help — keymap {} ({} closes) ",
         state.keymap.name,
         state.keymap.keys_label(Action::Back)
     );
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .title(title)
-        .border_style(Style::new().fg(t.border_focused));
     let mut lines = Vec::new();
     // First what the focused row offers now, as the hint bar does, with why a key is
     // refused; then every key.
@@ -77,10 +77,47 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
         ]));
     }
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(
-        "  commands: :kafka :pg :redis :backups :alerts :host :ctx NAME :theme NAME :ack NOTE :silence 2h :q  (Tab completes)",
-        Style::new().fg(t.muted),
-    )));
+    for c in [
+        ":kafka :pg :redis :backups :alerts :host   focus a pane",
+        ":ctx NAME   switch context      :theme NAME   switch theme",
+        ":ack NOTE   ack the selected alert with a note",
+        ":silence 2h   silence the selected alert for a duration",
+        ":q   quit                       Tab completes a command",
+    ] {
+        lines.push(Line::from(Span::styled(
+            format!("  {c}"),
+            Style::new().fg(t.muted),
+        )));
+    }
+    // Long lines wrap; the title says when there is more below or above.
+    let inner_w = rect.width.saturating_sub(2);
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .flat_map(|l| super::widgets::wrap(l, inner_w))
+        .collect();
+    let inner_h = rect.height.saturating_sub(2) as usize;
+    let max_scroll = lines.len().saturating_sub(inner_h) as u16;
+    let scroll = scroll.min(max_scroll);
+    let first = |a: Action| {
+        state
+            .keymap
+            .keys_of(a)
+            .first()
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    let keys = format!("{}/{}", first(Action::Down), first(Action::Up));
+    let more = match (scroll > 0, scroll < max_scroll) {
+        (false, true) => format!(" more below ({keys}) "),
+        (true, true) => format!(" more above and below ({keys}) "),
+        (true, false) => format!(" more above ({keys}) "),
+        (false, false) => String::new(),
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title)
+        .title_bottom(Line::from(more).right_aligned())
+        .border_style(Style::new().fg(t.border_focused));
     f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
 }
 

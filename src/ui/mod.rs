@@ -103,8 +103,16 @@ fn draw_header(f: &mut Frame, area: Rect, state: &State) {
             } else {
                 String::new()
             };
+            // Cut the summary, not the count of others, and never in the middle of a number.
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let room = (area.width as usize)
+                .saturating_sub(used + more.chars().count() + 2 + a.severity.label().len());
             spans.push(Span::styled(
-                format!(" {} {}{more}", a.severity.label(), a.summary),
+                format!(
+                    " {} {}{more}",
+                    a.severity.label(),
+                    crate::views::fmt::fit(&a.summary, room)
+                ),
                 level_style(state, level).bg(t.header_bg),
             ));
         }
@@ -224,18 +232,52 @@ fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
         f.render_widget(Paragraph::new(line), area);
         return;
     }
+    // When the bar is too narrow, the global keys go first, then the row's keys from the
+    // end; "?" stays and says there is more.
+    let mut shown: Vec<(String, Hint)> = hints(state)
+        .into_iter()
+        .filter_map(|h| Some((state.keymap.keys_of(h.action).first()?.to_string(), h)))
+        .collect();
+    let width = |v: &[(String, Hint)]| -> usize {
+        v.iter()
+            .map(|(k, h)| k.chars().count() + h.label.chars().count() + 3)
+            .sum()
+    };
+    let mut cut = false;
+    while width(&shown) > area.width as usize {
+        let order = [
+            Action::Quit,
+            Action::Command,
+            Action::Filter,
+            Action::NextPane,
+        ];
+        let pos = order
+            .iter()
+            .find_map(|a| shown.iter().position(|(_, h)| h.action == *a))
+            .or_else(|| shown.iter().rposition(|(_, h)| h.action != Action::Help));
+        match pos {
+            Some(p) if shown.len() > 1 => {
+                shown.remove(p);
+                cut = true;
+            }
+            _ => break,
+        }
+    }
     let mut spans = Vec::new();
-    for h in hints(state) {
-        let keys = state.keymap.keys_of(h.action);
-        let Some(k) = keys.first() else { continue };
+    for (k, h) in shown {
         let key_style = if h.dimmed {
             Style::new().fg(t.muted).add_modifier(Modifier::CROSSED_OUT)
         } else {
             Style::new().fg(t.key).add_modifier(Modifier::BOLD)
         };
-        spans.push(Span::styled(format!("{k}"), key_style));
+        let label = if cut && h.action == Action::Help {
+            "all keys"
+        } else {
+            h.label
+        };
+        spans.push(Span::styled(k, key_style));
         spans.push(Span::styled(
-            format!(" {}  ", h.label),
+            format!(" {label}  "),
             Style::new().fg(t.muted),
         ));
     }

@@ -329,6 +329,7 @@ fn kafka_state() -> State {
             owner: owner.map(str::to_string),
             status,
             reason: String::new(),
+            ..Default::default()
         }
     };
     let kafka = KafkaSample {
@@ -515,4 +516,257 @@ fn kafka_brokers() {
     let mut s = kafka_state();
     s.set_tab(Pane::Kafka, TABLE_BROKERS);
     both_sizes("kafka_brokers", &mut s);
+}
+
+/// A MariaDB server alone in the Databases pane, zoomed on its Processlist: a long query, a
+/// thread waiting on a lock behind an idle transaction, a replication SQL thread.
+#[test]
+fn zoomed_mysql() {
+    use crate::sources::mysql::{
+        LockNode, MysqlSample, MysqlSpec, TAB_PROCESSLIST, Thread, count_connections,
+    };
+    let mut cfg = Config::default();
+    let ctx = cfg.contexts.get_mut("local").expect("local context");
+    ctx.postgres.clear();
+    ctx.mysql.push(MysqlSpec {
+        name: "shop".into(),
+        url: "mariadb://monitor@shop-db:3306/shop".into(),
+        ..Default::default()
+    });
+    let mut s = State::new(
+        cfg,
+        "local".into(),
+        false,
+        Theme::default(),
+        Keymap::builtin_default(),
+    );
+    s.now = t0();
+    let thread = |id: u64, user: &str, command: &str, secs, label: &str, info: &str| Thread {
+        id,
+        user: user.into(),
+        host: format!("10.0.0.7:{}", 40000 + id),
+        database: "shop".into(),
+        command: command.into(),
+        seconds: secs,
+        state: if command == "Query" {
+            "Sending data"
+        } else {
+            ""
+        }
+        .into(),
+        info: info.into(),
+        label: label.into(),
+        trx_seconds: (label != "idle" && label != "other").then_some(secs + 5.0),
+        ..Default::default()
+    };
+    let mut sql_thread = thread(5, "system user", "Slave_SQL", 86000.0, "other", "");
+    sql_thread.system = true;
+    sql_thread.host = String::new();
+    sql_thread.database = String::new();
+    sql_thread.state = "Slave has read all relay log; waiting for more updates".into();
+    let mut waiter = thread(
+        41,
+        "app",
+        "Query",
+        48.0,
+        "waiting on a lock",
+        "UPDATE stock SET n = n - 1 WHERE id = 7",
+    );
+    waiter.state = "Updating".into();
+    let processlist = vec![
+        thread(
+            40,
+            "report",
+            "Query",
+            754.0,
+            "active",
+            "SELECT customer_id, SUM(total) FROM orders GROUP BY customer_id",
+        ),
+        waiter,
+        thread(42, "batch", "Sleep", 312.0, "idle in transaction", ""),
+        thread(43, "web", "Sleep", 3.0, "idle", ""),
+        sql_thread,
+    ];
+    let mysql = MysqlSample {
+        version: "10.11.6-MariaDB-0+deb12u1-log".into(),
+        uptime_seconds: 86400.0,
+        connected_as: "monitor@%".into(),
+        own_connection_id: 30,
+        server_id: 2,
+        performance_schema: true,
+        max_connections: 151,
+        threads_connected: 6,
+        threads_running: 3,
+        has_process: true,
+        connections: count_connections(&processlist),
+        locks: vec![
+            LockNode {
+                id: 42,
+                waiters: 1,
+                wait_seconds: 48.0,
+                user: "batch".into(),
+                host: "10.0.0.7:40042".into(),
+                label: "idle in transaction".into(),
+                trx_seconds: Some(317.0),
+                ..Default::default()
+            },
+            LockNode {
+                id: 41,
+                depth: 1,
+                blocked_by: vec![42],
+                wait_seconds: 48.0,
+                lock: "X on `shop`.`stock` (PRIMARY)".into(),
+                user: "app".into(),
+                host: "10.0.0.7:40041".into(),
+                label: "waiting on a lock".into(),
+                info: "UPDATE stock SET n = n - 1 WHERE id = 7".into(),
+                ..Default::default()
+            },
+        ],
+        lock_source: "information_schema.INNODB_LOCK_WAITS".into(),
+        processlist,
+        replication: crate::sources::mysql::Replication {
+            channels: vec![crate::sources::mysql::Channel {
+                source: "shop-db-0:3306".into(),
+                io_running: "Yes".into(),
+                sql_running: "Yes".into(),
+                seconds_behind: Some(2),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Mysql)
+        .expect("mysql source");
+    update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(mysql.into()),
+        },
+    );
+    s.focus = Pane::Databases;
+    s.zoomed = true;
+    s.set_tab(Pane::Databases, TAB_PROCESSLIST);
+    both_sizes("zoomed_mysql", &mut s);
+}
+
+/// Groups judged by `State::ingest` over five polls a hundred seconds apart: consuming,
+/// stopped with records lost, abandoned, judging, transactional, and stale.
+fn kafka_verdicts_state() -> State {
+    use crate::sources::kafka::{Probe, Raw, State as Kafka, Windows, admin};
+    let poll = |t: f64| {
+        let base = 1000 + t as i64;
+        let mut r = Raw {
+            topics: vec![
+                (
+                    "orders".into(),
+                    false,
+                    vec![(0, 1, vec![1], vec![1]), (1, 1, vec![1], vec![1])],
+                ),
+                ("payments".into(), false, vec![(0, 1, vec![1], vec![1])]),
+            ],
+            brokers: vec![(1, "kafka-1".into(), 9092)],
+            watermarks: [
+                (("orders".to_string(), 0), (0, base)),
+                (("orders".to_string(), 1), (50, base)),
+                (("payments".to_string(), 0), (0, 90)),
+            ]
+            .into_iter()
+            .collect(),
+            stable: [(("payments".to_string(), 0), 80)].into_iter().collect(),
+            ..Default::default()
+        };
+        let mut group = |name: &str, members: bool, commits: Vec<(&str, i32, i64)>| {
+            r.groups.push(admin::GroupDescription {
+                name: name.into(),
+                state: if members { "Stable" } else { "Empty" }.into(),
+                error: None,
+                members: if members {
+                    vec![admin::Member {
+                        client_id: format!("{name}-1"),
+                        consumer_id: format!("{name}-1-7f3a"),
+                        host: "/10.0.0.8".into(),
+                        assignment: commits.iter().map(|c| (c.0.into(), c.1)).collect(),
+                    }]
+                } else {
+                    vec![]
+                },
+            });
+            r.offsets.insert(
+                name.into(),
+                Ok(commits
+                    .into_iter()
+                    .map(|(tp, p, c)| ((tp.to_string(), p), c))
+                    .collect()),
+            );
+        };
+        group(
+            "billing",
+            true,
+            vec![("orders", 0, base - 3), ("orders", 1, base - 2)],
+        );
+        group(
+            "reports",
+            false,
+            vec![("orders", 0, 1040), ("orders", 1, 10)],
+        );
+        group("archive", false, vec![("orders", 0, 900)]);
+        group("eos", true, vec![("payments", 0, 80)]);
+        group("flaky", true, vec![("orders", 0, 700)]);
+        if t >= 400.0 {
+            group("fresh", true, vec![("orders", 0, base - 100)]);
+            r.offsets.insert(
+                "flaky".into(),
+                Err("Broker: Coordinator not available".into()),
+            );
+        }
+        r.probes.push(Probe {
+            abandoned_after: 86_400.0,
+            before: t - 86_400.0,
+            offsets: [(("orders".to_string(), 0), 950)].into_iter().collect(),
+        });
+        r
+    };
+    let mut k = Kafka::new(Windows::default());
+    let mut sample = None;
+    for t in [0.0, 100.0, 200.0, 300.0, 390.0, 400.0] {
+        sample = Some(k.ingest(poll(t), t, false));
+    }
+    let mut s = kafka_state();
+    let index = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Kafka)
+        .expect("kafka source in the default context");
+    update(
+        &mut s,
+        crate::app::Event::Source {
+            generation: 0,
+            index,
+            update: Update::Sample(Sample::Kafka(Box::new(sample.expect("polled")))),
+        },
+    );
+    s
+}
+
+#[test]
+fn kafka_group_verdicts() {
+    let mut s = kafka_verdicts_state();
+    both_sizes("kafka_group_verdicts", &mut s);
+    // The details at the large size only: at 80 columns their minimum widths overflow and
+    // ratatui's solver breaks the tie differently from run to run.
+    s.size = (200, 60);
+    for g in ["reports", "eos"] {
+        s.pane_state_mut(Pane::Kafka).detail = Some(kafka_row(&s, g));
+        insta::assert_snapshot!(
+            format!("kafka_group_verdicts_{g}_200x60"),
+            render(&s, 200, 60)
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! Real servers for integration tests: Apache Kafka (KRaft), PostgreSQL (+ streaming
-//! replica), Redis (standalone, Sentinel, Cluster) and pgBackRest, on free loopback ports
-//! with data in temp dirs. Use from an integration test with `mod support;`.
-//! See tests/support/README.md.
+//! replica), Redis (standalone, Sentinel, Cluster), MariaDB (+ GTID replica) and
+//! pgBackRest, on free loopback ports with data in temp dirs. Use from an integration test
+//! with `mod support;`. See tests/support/README.md.
 #![allow(dead_code)]
 
 pub mod alertmanager;
 pub mod kafka;
+pub mod mariadb;
 pub mod pgbackrest;
 pub mod postgres;
 pub mod process;
@@ -15,6 +16,8 @@ pub mod redis;
 pub use alertmanager::Alertmanager;
 #[allow(unused_imports)]
 pub use kafka::{Kafka, KafkaCluster, shared_kafka};
+#[allow(unused_imports)]
+pub use mariadb::Mariadb;
 #[allow(unused_imports)]
 pub use pgbackrest::PgBackRest;
 #[allow(unused_imports)]

@@ -295,7 +295,12 @@ impl Postgres {
     }
 
     pub fn url_for(&self, db: &str) -> String {
-        format!("postgres://{SUPERUSER}@127.0.0.1:{}/{db}", self.port)
+        self.url_as(SUPERUSER, db)
+    }
+
+    /// The URL of a trust-auth role (not in `password_users`) on `db`.
+    pub fn url_as(&self, user: &str, db: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{db}", self.port)
     }
 
     pub fn data_dir(&self) -> &Path {

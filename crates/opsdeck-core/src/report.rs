@@ -82,11 +82,9 @@ pub struct Snapshot {
     pub alerts: Vec<Alert>,
 }
 
-/// Other names `--only` takes for a kind (by its label).
-pub const ONLY_ALIASES: &[(&str, &str)] = &[("pg", "postgres"), ("postgresql", "postgres")];
-
 /// The names `--only` accepts for `kind`: its label, the label's plural (`backups`,
-/// `redises`) and its aliases. Built from the registry, so a new system is accepted too.
+/// `redises`), its config key and its aliases. Built from the registry, so a new system is
+/// accepted too.
 pub fn only_names(kind: SourceKind) -> Vec<String> {
     let label = kind.label();
     // English plurals: `redises`, not `rediss` (which is a typo to refuse).
@@ -94,13 +92,9 @@ pub fn only_names(kind: SourceKind) -> Vec<String> {
         .iter()
         .any(|e| label.ends_with(e));
     let plural = format!("{label}{}", if es { "es" } else { "s" });
-    let mut names = vec![label.to_string(), plural];
-    names.extend(
-        ONLY_ALIASES
-            .iter()
-            .filter(|(_, l)| *l == label)
-            .map(|(a, _)| a.to_string()),
-    );
+    let mut names = vec![label.to_string(), plural, kind.key().to_string()];
+    names.extend(kind.aliases().iter().map(|a| a.to_string()));
+    names.dedup();
     names
 }
 
@@ -116,14 +110,15 @@ pub fn parse_only(only: &[String]) -> Result<Vec<SourceKind>, String> {
                 .find(|k| only_names(*k).contains(&word))
                 .ok_or_else(|| {
                     let labels: Vec<&str> = SourceKind::ALL.iter().map(|k| k.label()).collect();
-                    let aliases: Vec<String> = ONLY_ALIASES
+                    let aliases: Vec<String> = SourceKind::ALL
                         .iter()
-                        .map(|(a, l)| format!("{a} for {l}"))
+                        .filter(|k| !k.aliases().is_empty())
+                        .map(|k| format!("{} for {}", k.aliases().join(", "), k.label()))
                         .collect();
                     format!(
                         "error: --only {word:?}: unknown source kind\n  hint: use {} (plurals accepted; also {})",
                         labels.join(", "),
-                        aliases.join(", ")
+                        aliases.join("; ")
                     )
                 })
         })
@@ -488,10 +483,26 @@ mod tests {
                 );
             }
         }
-        assert!(
-            parse_only(&["rediss".into()])
-                .unwrap_err()
-                .contains("rediss")
+        assert_eq!(
+            parse_only(&[
+                "PG".into(),
+                "mariadb".into(),
+                "mysql".into(),
+                "endpoints".into()
+            ])
+            .unwrap(),
+            vec![
+                SourceKind::Postgres,
+                SourceKind::Mysql,
+                SourceKind::Mysql,
+                SourceKind::Endpoint
+            ]
+        );
+        assert_eq!(
+            parse_only(&["rediss".into()]).unwrap_err(),
+            "error: --only \"rediss\": unknown source kind\n  hint: use kafka, postgres, mysql, \
+             redis, backup, endpoint, host (plurals accepted; also postgresql, pg for postgres; \
+             mariadb for mysql)"
         );
     }
 

@@ -108,9 +108,12 @@ impl From<&str> for Cell {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     pub name: &'static str,
-    /// Minimum width in cells; the last column takes the remaining room.
+    /// Minimum width in cells; a column grows to its content where there is room.
     pub width: u16,
     pub right: bool,
+    /// Which columns go first when the screen is narrow (lowest first); `None`: the first
+    /// column and verdicts (STATUS, STATE, …) stay longest, then the last, then the rest.
+    pub priority: Option<u8>,
 }
 
 impl Column {
@@ -119,6 +122,7 @@ impl Column {
             name,
             width,
             right: false,
+            priority: None,
         }
     }
     pub const fn right(name: &'static str, width: u16) -> Self {
@@ -126,6 +130,38 @@ impl Column {
             name,
             width,
             right: true,
+            priority: None,
+        }
+    }
+    /// Sets how long the column stays when room is short (0 goes first, 100 last).
+    pub const fn priority(self, priority: u8) -> Self {
+        Column {
+            priority: Some(priority),
+            ..self
+        }
+    }
+
+    /// A verdict that must be read whole even at 80 columns: it stays, at its width.
+    pub const fn keep(self) -> Self {
+        self.priority(95)
+    }
+
+    /// The column's priority at position `index` of `count` columns.
+    pub fn priority_at(&self, index: usize, count: usize) -> u8 {
+        if let Some(p) = self.priority {
+            return p;
+        }
+        const VERDICTS: &[&str] = &[
+            "STATUS", "VERDICT", "STATE", "RESULT", "SEV", "LAG", "LAG TIME", "LINK",
+        ];
+        if index == 0 {
+            100
+        } else if VERDICTS.contains(&self.name) {
+            90
+        } else if index + 1 == count {
+            80
+        } else {
+            50
         }
     }
 }
@@ -289,6 +325,23 @@ pub mod fmt {
         format!("{:.0}%", ratio * 100.0)
     }
 
+    /// `text` in at most `width` cells: whole when it fits, else cut at the last space that
+    /// leaves room for "…" (a number is never cut in half), or at the width for one long word.
+    pub fn fit(text: &str, width: usize) -> String {
+        if text.chars().count() <= width {
+            return text.to_string();
+        }
+        if width == 0 {
+            return String::new();
+        }
+        let keep: String = text.chars().take(width - 1).collect();
+        let cut = match keep.rfind(' ') {
+            Some(i) if i > 0 => keep[..i].trim_end(),
+            _ => keep.as_str(),
+        };
+        format!("{cut}…")
+    }
+
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
     /// A sparkline of the last `width` points, scaled to their maximum.
@@ -318,6 +371,9 @@ pub mod fmt {
             assert_eq!(thousands(-1000), "-1,000");
             assert_eq!(pct(0.456), "46%");
             assert_eq!(spark(&[0, 7, 14], 12), "▁▄█");
+            assert_eq!(fit("lag 1355 behind", 15), "lag 1355 behind");
+            assert_eq!(fit("group g: lag 1355 behind", 16), "group g: lag…");
+            assert_eq!(fit("abcdefgh", 5), "abcd…");
             assert_eq!(spark(&[5, 0, 7, 14], 3), "▁▄█");
         }
     }

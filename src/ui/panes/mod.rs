@@ -118,7 +118,8 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
             }
         }
     }
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+    let lines = widgets::fit_lines(state, lines, inner.width, inner.height);
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 /// The lines above a zoomed pane's tabs, as the view lists them.
@@ -178,11 +179,38 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         .title(Line::from(title))
         .border_style(border_style(state, pane, pane_level(state, pane)));
     f.render_widget(block, area);
-    let summary = summary_lines(state, pane, area.width.saturating_sub(2));
+    let width = area.width.saturating_sub(2);
+    let summary: Vec<Line> = summary_lines(state, pane, width)
+        .into_iter()
+        .map(|l| widgets::clip(l, width))
+        .collect();
     let [sum_area, tabs_area, table_area] = super::layout::zoomed(area, summary.len() as u16);
     f.render_widget(Paragraph::new(summary), sum_area);
+    // The tabs that fit around the current one; arrows say there are more either side.
+    let w = |i: usize| v.tabs[i].title.chars().count() + 3;
+    let (mut lo, mut hi) = (v.tab, v.tab);
+    let room = tabs_area.width as usize;
+    let mut used = if v.tabs.is_empty() { 0 } else { w(v.tab) + 4 };
+    loop {
+        let grew_right = hi + 1 < v.tabs.len() && used + w(hi + 1) <= room;
+        if grew_right {
+            hi += 1;
+            used += w(hi);
+        }
+        let grew_left = lo > 0 && used + w(lo - 1) <= room;
+        if grew_left {
+            lo -= 1;
+            used += w(lo);
+        }
+        if !grew_left && !grew_right {
+            break;
+        }
+    }
     let mut tabs = Vec::new();
-    for (i, tb) in v.tabs.iter().enumerate() {
+    if lo > 0 {
+        tabs.push(Span::styled("‹ ", Style::new().fg(t.muted)));
+    }
+    for (i, tb) in v.tabs.iter().enumerate().take(hi + 1).skip(lo) {
         let style = if i == v.tab {
             Style::new()
                 .fg(t.selection_fg)
@@ -193,6 +221,9 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         };
         tabs.push(Span::styled(format!(" {} ", tb.title), style));
         tabs.push(Span::raw(" "));
+    }
+    if hi + 1 < v.tabs.len() {
+        tabs.push(Span::styled("›", Style::new().fg(t.muted)));
     }
     f.render_widget(Paragraph::new(Line::from(tabs)), tabs_area);
     widgets::table(f, table_area, state, pane);

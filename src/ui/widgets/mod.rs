@@ -7,6 +7,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell as TCell, Paragraph, Row as TRow, Table as TTable};
 
+pub mod columns;
+
 use super::{layout, level_style};
 use crate::app::state::{Pane, RowId, State};
 use crate::views::{Level, Summary};
@@ -61,7 +63,7 @@ pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
 }
 
 /// Draws the focused tab of a pane from its view: only the rows that fit, the selection
-/// kept in view, marked rows starred.
+/// kept in view, marked rows starred, columns sized to the room (`columns::fit`).
 pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let t = &state.theme;
     let ps = state.pane_state(pane);
@@ -69,21 +71,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let Some(tab) = view.current_tab() else {
         return;
     };
-    let columns = state.tab_columns(tab);
-    let header = TRow::new(columns.iter().map(|c| TCell::from(c.name)))
-        .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let last = columns.len().saturating_sub(1);
-    let widths: Vec<Constraint> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == last {
-                Constraint::Fill(1)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
+    let cols = state.tab_columns(tab);
     if view.rows.is_empty() {
         let msg = if ps.filter.is_empty() {
             state
@@ -93,6 +81,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         } else {
             format!("no rows match /{}", ps.filter)
         };
+        let fitted = columns::fit(cols, &[], area.width);
         f.render_widget(
             Paragraph::new(vec![
                 Line::default(),
@@ -101,95 +90,203 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
             area,
         );
         f.render_widget(
-            TTable::new(Vec::<TRow>::new(), widths).header(header),
+            TTable::new(Vec::<TRow>::new(), lengths(&fitted))
+                .header(header(state, cols, &fitted))
+                .column_spacing(columns::SPACING),
             Rect { height: 1, ..area },
         );
         return;
     }
     let height = area.height.saturating_sub(1) as usize;
     let offset = layout::scroll_offset(view.selected.unwrap_or(0), view.rows.len(), height);
-    let visible = view
+    let window: Vec<(usize, &crate::views::Row)> = view
         .rows
         .iter()
         .enumerate()
         .skip(offset)
         .take(height)
-        .filter_map(|(i, at)| {
-            let r = state.row(at)?;
-            let marked = ps.marked.contains(&RowId {
-                origin: at.origin,
-                key: r.key.clone(),
-            });
-            let cells = r.cells.iter().enumerate().map(|(ci, c)| {
-                let right = columns.get(ci).is_some_and(|col| col.right);
-                let text = if ci == 0 && marked {
-                    format!("*{}", c.text)
-                } else {
-                    c.text.clone()
-                };
-                let line = if right {
-                    Line::from(text).right_aligned()
-                } else {
-                    Line::from(text)
-                };
-                TCell::from(line).style(level_style(state, c.level))
-            });
-            let row = TRow::new(cells);
-            Some(if view.selected == Some(i) {
-                let sel = if t.colourless() {
-                    Style::new().add_modifier(Modifier::REVERSED)
-                } else {
-                    Style::new().fg(t.selection_fg).bg(t.selection_bg)
-                };
-                row.style(sel)
-            } else {
-                row
-            })
+        .filter_map(|(i, at)| state.row(at).map(|r| (i, r)))
+        .collect();
+    let content = content_widths(cols, window.iter().map(|(_, r)| *r));
+    let fitted = columns::fit(cols, &content, area.width);
+    let rows = window.iter().map(|(i, r)| {
+        let origin = view.rows[*i].origin;
+        let marked = ps.marked.contains(&RowId {
+            origin,
+            key: r.key.clone(),
         });
+        let row = TRow::new(fitted.iter().map(|&(ci, _)| {
+            let c = r.cells.get(ci).cloned().unwrap_or_default();
+            let text = if ci == 0 && marked {
+                format!("*{}", c.text)
+            } else {
+                c.text
+            };
+            cell(state, cols.get(ci), text, c.level)
+        }));
+        if view.selected == Some(*i) {
+            let sel = if t.colourless() {
+                Style::new().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::new().fg(t.selection_fg).bg(t.selection_bg)
+            };
+            row.style(sel)
+        } else {
+            row
+        }
+    });
     f.render_widget(
-        TTable::new(visible, widths)
-            .header(header)
-            .column_spacing(1),
+        TTable::new(rows, lengths(&fitted))
+            .header(header(state, cols, &fitted))
+            .column_spacing(columns::SPACING),
         area,
     );
 }
 
+/// The widest text of each column among `rows`, its header included.
+fn content_widths<'a>(
+    cols: &[crate::views::Column],
+    rows: impl Iterator<Item = &'a crate::views::Row>,
+) -> Vec<u16> {
+    let mut w: Vec<u16> = cols.iter().map(|c| c.name.chars().count() as u16).collect();
+    for r in rows {
+        for (i, c) in r.cells.iter().enumerate().take(w.len()) {
+            // A marked row's star takes a cell of the first column.
+            let n = c.text.chars().count() as u16 + u16::from(i == 0);
+            w[i] = w[i].max(n);
+        }
+    }
+    w
+}
+
+fn lengths(fitted: &[(usize, u16)]) -> Vec<Constraint> {
+    fitted.iter().map(|(_, w)| Constraint::Length(*w)).collect()
+}
+
+fn header(state: &State, cols: &[crate::views::Column], fitted: &[(usize, u16)]) -> TRow<'static> {
+    let t = &state.theme;
+    TRow::new(fitted.iter().map(|&(i, _)| {
+        let c = &cols[i];
+        let line = if c.right {
+            Line::from(c.name).right_aligned()
+        } else {
+            Line::from(c.name)
+        };
+        TCell::from(line)
+    }))
+    .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD))
+}
+
+fn cell(
+    state: &State,
+    col: Option<&crate::views::Column>,
+    text: String,
+    level: Level,
+) -> TCell<'static> {
+    let line = if col.is_some_and(|c| c.right) {
+        Line::from(text).right_aligned()
+    } else {
+        Line::from(text)
+    };
+    TCell::from(line).style(level_style(state, level))
+}
+
 /// A detail's own table (a group's partitions): every row that fits, nothing selected.
 pub fn detail_table(f: &mut Frame, area: Rect, state: &State, table: &crate::views::Table) {
-    let t = &state.theme;
-    let header = TRow::new(table.columns.iter().map(|c| TCell::from(c.name)))
-        .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD));
-    let last = table.columns.len().saturating_sub(1);
-    let widths: Vec<Constraint> = table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i == last {
-                Constraint::Fill(1)
-            } else {
-                Constraint::Length(c.width)
-            }
-        })
-        .collect();
-    let rows = table
+    let rows: Vec<&crate::views::Row> = table
         .rows
         .iter()
         .take(area.height.saturating_sub(1) as usize)
-        .map(|r| {
-            TRow::new(r.cells.iter().enumerate().map(|(ci, c)| {
-                let line = if table.columns.get(ci).is_some_and(|col| col.right) {
-                    Line::from(c.text.clone()).right_aligned()
-                } else {
-                    Line::from(c.text.clone())
-                };
-                TCell::from(line).style(level_style(state, c.level))
-            }))
-        });
+        .collect();
+    let content = content_widths(&table.columns, rows.iter().copied());
+    let fitted = columns::fit(&table.columns, &content, area.width);
+    let drawn = rows.iter().map(|r| {
+        TRow::new(fitted.iter().map(|&(ci, _)| {
+            let c = r.cells.get(ci).cloned().unwrap_or_default();
+            cell(state, table.columns.get(ci), c.text, c.level)
+        }))
+    });
     f.render_widget(
-        TTable::new(rows, widths).header(header).column_spacing(1),
+        TTable::new(drawn, lengths(&fitted))
+            .header(header(state, &table.columns, &fitted))
+            .column_spacing(columns::SPACING),
         area,
     );
+}
+
+/// A line cut to `width` cells, the cut span ending with "…" (see `fmt::fit`).
+pub fn clip(line: Line<'static>, width: u16) -> Line<'static> {
+    let width = width as usize;
+    if line.width() <= width {
+        return line;
+    }
+    let mut out = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.width();
+        if used + w <= width {
+            used += w;
+            out.push(span);
+            continue;
+        }
+        let text = crate::views::fmt::fit(&span.content, width.saturating_sub(used));
+        out.push(Span::styled(text, span.style));
+        break;
+    }
+    Line::from(out)
+}
+
+/// A line broken at spaces into lines of at most `width` cells (styles kept).
+pub fn wrap(line: Line<'static>, width: u16) -> Vec<Line<'static>> {
+    let width = width as usize;
+    if width == 0 || line.width() <= width {
+        return vec![line];
+    }
+    // Words with their styles; a word longer than the width is cut at it.
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let mut current: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        for word in span.content.split_inclusive(' ') {
+            let w = word.chars().count();
+            if used + w.min(width) > width && used > 0 {
+                out.push(Line::from(std::mem::take(&mut current)));
+                used = 0;
+            }
+            let piece: String = if w > width {
+                word.chars().take(width).collect()
+            } else {
+                word.to_string()
+            };
+            used += piece.chars().count();
+            current.push(Span::styled(piece, span.style));
+        }
+    }
+    if !current.is_empty() {
+        out.push(Line::from(current));
+    }
+    out
+}
+
+/// At most `height` lines of `width` cells: long lines wrapped, and when some do not fit the
+/// last shown line says how many more there are.
+pub fn fit_lines(
+    state: &State,
+    lines: Vec<Line<'static>>,
+    width: u16,
+    height: u16,
+) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = lines.into_iter().flat_map(|l| wrap(l, width)).collect();
+    let height = height as usize;
+    if lines.len() > height && height > 0 {
+        let hidden = lines.len() - (height - 1);
+        lines.truncate(height - 1);
+        lines.push(Line::from(Span::styled(
+            format!("+{hidden} more"),
+            Style::new().fg(state.theme.muted),
+        )));
+    }
+    lines.into_iter().map(|l| clip(l, width)).collect()
 }
 
 /// A centred rectangle of at most `w`×`h`.

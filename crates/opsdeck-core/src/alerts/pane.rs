@@ -192,7 +192,8 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
             level,
         ));
     }
-    for i in loud.iter().take(4) {
+    // All of them: the tile shows what fits and says how many more there are.
+    for i in &loud {
         let summary = match i {
             Item::Own(e) => e.alert.summary.clone(),
             Item::External(x) => format!("[am] {}", x.summary),

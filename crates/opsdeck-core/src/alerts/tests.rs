@@ -931,3 +931,62 @@ fn a_standby_that_disconnects_does_not_resolve_its_lag_alert() {
             .all(|e| e.stale_since == Some(t(80)))
     );
 }
+
+#[test]
+fn two_consoles_sharing_the_data_dir_keep_each_others_acks_and_silences() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Inbox::file(dir.path());
+    let (mut a, mut b) = (Inbox::default(), Inbox::default());
+    a.ack("x", Some("on it".into()), t(0));
+    b.ack("y", None, t(1));
+    b.silence_at("z", t(3600), t(1));
+    let after_a = a.save_merged(&p, t(2)).unwrap();
+    let after_b = b.save_merged(&p, t(3)).unwrap();
+    assert!(after_a.acked("x").is_some());
+    let on_disk = Inbox::load(&p).unwrap();
+    assert_eq!(on_disk, after_b);
+    assert!(on_disk.acked("x").is_some() && on_disk.acked("y").is_some());
+    assert_eq!(on_disk.silenced_until("z", t(10)), Some(t(3600)));
+    // A takes its ack back and lifts B's silence; B's old copy does not bring them back.
+    a = a.merged(&on_disk, t(4));
+    a.unack_at("x", t(5));
+    a.unsilence_at("z", t(5));
+    a.save_merged(&p, t(6)).unwrap();
+    let from_b = b.save_merged(&p, t(7)).unwrap();
+    assert!(from_b.acked("x").is_none(), "{from_b:?}");
+    assert!(from_b.silenced_until("z", t(10)).is_none(), "{from_b:?}");
+    assert!(from_b.acked("y").is_some());
+    // Acked again later: that wins over the earlier take-back.
+    b = from_b;
+    b.ack("x", None, t(8));
+    let again = b.save_merged(&p, t(9)).unwrap();
+    assert!(again.acked("x").is_some());
+}
+
+#[test]
+fn a_truncated_inbox_is_reported_and_kept_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Inbox::file(dir.path());
+    let mut i = Inbox::default();
+    i.ack("x", None, t(0));
+    i.save_merged(&p, t(0)).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+    let e = Inbox::load(&p).unwrap_err();
+    assert!(e.contains("kept as"), "{e}");
+    assert!(
+        !p.exists(),
+        "the broken file is moved, not left to be overwritten"
+    );
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("corrupt"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(&kept[0])).unwrap(),
+        text[..text.len() / 2]
+    );
+}

@@ -64,6 +64,10 @@ fn errors_are_exact() {
             "error: /c.toml:3:8: context a: postgres db: url must start with postgres://",
         ),
         (
+            "[contexts.a]\n[[contexts.a.postgres]]\nname = \"db\"\nurl = \"postgres://x\"\nslow_refresh = \"soon\"\n",
+            "error: /c.toml:3:8: context a: postgres db: slow_refresh: invalid duration \"soon\"",
+        ),
+        (
             "[contexts.a]\n[[contexts.a.postgres]]\nname = \"db\"\nurl = \"postgres://x\"\npassword_env = \"A\"\npassword_file = \"/f\"\n",
             "error: /c.toml:3:8: context a: db: more than one of password, password_env, password_file, password_command",
         ),

@@ -6,6 +6,7 @@ pub mod backups;
 pub mod endpoints;
 pub mod host;
 pub mod kafka;
+pub mod mysql;
 pub mod postgres;
 pub mod redis;
 

@@ -11,14 +11,14 @@ use tokio::sync::{Notify, mpsc};
 
 use super::runner;
 use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System};
-use super::{backups, endpoints, host, kafka, postgres, redis};
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
-    ($( $key:ident : $Variant:ident => $sys:ty ),* $(,)?) => {
+    // The system is named by its folder under `sources/`, so a new line needs no import.
+    ($( $key:ident : $Variant:ident => $folder:ident :: $System:ident ),* $(,)?) => {
         /// A context: one environment (`[contexts.NAME]`), with an entry list per system.
         #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
         #[serde(deny_unknown_fields)]
@@ -33,17 +33,17 @@ macro_rules! systems {
             pub production: bool,
             $(
                 #[serde(default)]
-                pub $key: <$sys as System>::Entries,
+                pub $key: <super::$folder::$System as System>::Entries,
             )*
         }
 
         impl Entries for ContextSpec {
             fn entry_any(&self, label: &str, name: &str) -> Option<&dyn std::any::Any> {
                 $(
-                    if label == <$sys as System>::LABEL {
-                        return <$sys as System>::instances(&self.$key)
+                    if label == <super::$folder::$System as System>::LABEL {
+                        return <super::$folder::$System as System>::instances(&self.$key)
                             .iter()
-                            .find(|s| <$sys as System>::name(s) == name)
+                            .find(|s| <super::$folder::$System as System>::name(s) == name)
                             .map(|s| s as &dyn std::any::Any);
                     }
                 )*
@@ -55,23 +55,23 @@ macro_rules! systems {
             /// The built-in context of a machine with no config: each system's local default.
             pub fn local() -> ContextSpec {
                 ContextSpec {
-                    $($key: <$sys as System>::local(),)*
+                    $($key: <super::$folder::$System as System>::local(),)*
                     ..Default::default()
                 }
             }
 
             /// Whether an entry holds a password written in the file.
             pub fn has_inline_secret(&self) -> bool {
-                false $(|| <$sys as System>::instances(&self.$key).iter().any(<$sys as System>::inline_secret))*
+                false $(|| <super::$folder::$System as System>::instances(&self.$key).iter().any(<super::$folder::$System as System>::inline_secret))*
             }
 
             /// Config problems of every entry, with the entry's kind.
             pub fn problems(&self) -> Vec<(SourceKind, String, Problem)> {
                 let mut out = Vec::new();
                 $(
-                    for s in <$sys as System>::instances(&self.$key) {
-                        for p in <$sys as System>::validate(s, self) {
-                            out.push((SourceKind::$Variant, <$sys as System>::name(s).to_string(), p));
+                    for s in <super::$folder::$System as System>::instances(&self.$key) {
+                        for p in <super::$folder::$System as System>::validate(s, self) {
+                            out.push((SourceKind::$Variant, <super::$folder::$System as System>::name(s).to_string(), p));
                         }
                     }
                 )*
@@ -87,41 +87,49 @@ macro_rules! systems {
             pub const ALL: &'static [SourceKind] = &[$(SourceKind::$Variant),*];
 
             pub fn label(self) -> &'static str {
-                match self { $(SourceKind::$Variant => <$sys as System>::LABEL),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::LABEL),* }
+            }
+            /// The config key (`[[contexts.NAME.key]]`).
+            pub fn key(self) -> &'static str {
+                match self { $(SourceKind::$Variant => stringify!($key)),* }
+            }
+            /// Other spellings `check --only` accepts.
+            pub fn aliases(self) -> &'static [&'static str] {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::ALIASES),* }
             }
             pub fn pane(self) -> Pane {
-                match self { $(SourceKind::$Variant => <$sys as System>::PANE),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::PANE),* }
             }
             pub fn tile_names_source(self) -> bool {
-                match self { $(SourceKind::$Variant => <$sys as System>::TILE_NAMES_SOURCE),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::TILE_NAMES_SOURCE),* }
             }
             pub fn metrics(self) -> &'static [Metric] {
-                match self { $(SourceKind::$Variant => <$sys as System>::METRICS),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::METRICS),* }
             }
             pub fn builtins(self) -> &'static [Builtin] {
-                match self { $(SourceKind::$Variant => <$sys as System>::BUILTINS),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::BUILTINS),* }
             }
             pub fn verbs(self) -> &'static [Action] {
-                match self { $(SourceKind::$Variant => <$sys as System>::VERBS),* }
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::VERBS),* }
             }
         }
 
         /// What to poll: one configured thing of a context.
         #[derive(Debug, Clone, PartialEq)]
-        pub enum SourceSpec { $($Variant(<$sys as System>::Spec)),* }
+        pub enum SourceSpec { $($Variant(<super::$folder::$System as System>::Spec)),* }
 
         impl SourceSpec {
             pub fn kind(&self) -> SourceKind {
                 match self { $(SourceSpec::$Variant(_) => SourceKind::$Variant),* }
             }
             pub fn name(&self) -> &str {
-                match self { $(SourceSpec::$Variant(s) => <$sys as System>::name(s)),* }
+                match self { $(SourceSpec::$Variant(s) => <super::$folder::$System as System>::name(s)),* }
             }
             pub fn secret(&self) -> SecretSpec {
-                match self { $(SourceSpec::$Variant(s) => <$sys as System>::secret(s)),* }
+                match self { $(SourceSpec::$Variant(s) => <super::$folder::$System as System>::secret(s)),* }
             }
             pub fn target(&self) -> String {
-                match self { $(SourceSpec::$Variant(s) => <$sys as System>::target(s)),* }
+                match self { $(SourceSpec::$Variant(s) => <super::$folder::$System as System>::target(s)),* }
             }
         }
 
@@ -130,7 +138,7 @@ macro_rules! systems {
             let mut out = Vec::new();
             $(
                 out.extend(
-                    <$sys as System>::instances(&ctx.$key).iter().cloned().map(SourceSpec::$Variant),
+                    <super::$folder::$System as System>::instances(&ctx.$key).iter().cloned().map(SourceSpec::$Variant),
                 );
             )*
             out
@@ -139,25 +147,25 @@ macro_rules! systems {
         /// One poll's result, owned and typed.
         #[derive(Debug, Clone, Serialize)]
         #[serde(untagged)]
-        pub enum Sample { $($Variant(Box<<$sys as System>::Sample>)),* }
+        pub enum Sample { $($Variant(Box<<super::$folder::$System as System>::Sample>)),* }
 
         impl Sample {
             pub fn kind(&self) -> SourceKind {
                 match self { $(Sample::$Variant(_) => SourceKind::$Variant),* }
             }
             pub fn model(&self) -> PaneModel {
-                match self { $(Sample::$Variant(s) => <$sys as System>::model(s)),* }
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::model(s)),* }
             }
             pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
-                match self { $(Sample::$Variant(s) => <$sys as System>::detail(s, table, key)),* }
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::detail(s, table, key)),* }
             }
             pub fn measure(&self, metric: &str, source: &str) -> Vec<Point> {
-                match self { $(Sample::$Variant(s) => <$sys as System>::measure(s, metric, source)),* }
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::measure(s, metric, source)),* }
             }
             /// What `action` means at `at` (see `System::plan`).
             pub fn plan(&self, at: &At, action: Action, input: Option<&str>) -> Planning<Op> {
                 match self {
-                    $(Sample::$Variant(s) => <$sys as System>::plan(s, at, action, input)
+                    $(Sample::$Variant(s) => <super::$folder::$System as System>::plan(s, at, action, input)
                         .map(|r| r.map(|p| p.map(Op::$Variant))),)*
                 }
             }
@@ -173,13 +181,13 @@ macro_rules! systems {
                 })
             }
             pub fn offers(&self, at: &At) -> Vec<Offer> {
-                match self { $(Sample::$Variant(s) => <$sys as System>::offers(s, at)),* }
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::offers(s, at)),* }
             }
         }
 
         $(
-            impl From<<$sys as System>::Sample> for Sample {
-                fn from(s: <$sys as System>::Sample) -> Sample {
+            impl From<<super::$folder::$System as System>::Sample> for Sample {
+                fn from(s: <super::$folder::$System as System>::Sample) -> Sample {
                     Sample::$Variant(Box::new(s))
                 }
             }
@@ -188,7 +196,7 @@ macro_rules! systems {
         /// An operation on one system, as previewed, confirmed, executed and audited.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(tag = "system", rename_all = "snake_case")]
-        pub enum Op { $($Variant(<$sys as System>::Op)),* }
+        pub enum Op { $($Variant(<super::$folder::$System as System>::Op)),* }
 
         impl Op {
             pub fn kind(&self) -> SourceKind {
@@ -196,10 +204,10 @@ macro_rules! systems {
             }
             /// Exactly what will run, for the preview and the audit log.
             pub fn describe(&self) -> String {
-                match self { $(Op::$Variant(o) => <$sys as System>::describe(o)),* }
+                match self { $(Op::$Variant(o) => <super::$folder::$System as System>::describe(o)),* }
             }
             pub fn changes_system(&self) -> bool {
-                match self { $(Op::$Variant(o) => <$sys as System>::changes_system(o)),* }
+                match self { $(Op::$Variant(o) => <super::$folder::$System as System>::changes_system(o)),* }
             }
         }
 
@@ -208,11 +216,11 @@ macro_rules! systems {
             let missing = || format!("{} source {source:?} is not in this context", op.kind().label());
             match op {
                 $(Op::$Variant(o) => {
-                    let spec = <$sys as System>::instances(&ctx.$key)
+                    let spec = <super::$folder::$System as System>::instances(&ctx.$key)
                         .iter()
-                        .find(|s| <$sys as System>::name(s) == source)
+                        .find(|s| <super::$folder::$System as System>::name(s) == source)
                         .ok_or_else(missing)?;
-                    <$sys as System>::execute(o, spec, ctx).await
+                    <super::$folder::$System as System>::execute(o, spec, ctx).await
                 })*
             }
         }
@@ -229,7 +237,7 @@ macro_rules! systems {
         ) -> tokio::task::JoinHandle<()> {
             match spec {
                 $(SourceSpec::$Variant(s) => {
-                    let poller = <$sys as System>::poller(s, ctx);
+                    let poller = <super::$folder::$System as System>::poller(s, ctx);
                     tokio::spawn(runner::run(
                         poller,
                         interval,
@@ -241,8 +249,8 @@ macro_rules! systems {
                             #[allow(unreachable_patterns)]
                             _ => None,
                         },
-                        |s: <$sys as System>::Sample| {
-                            let model = <$sys as System>::model(&s);
+                        |s: <super::$folder::$System as System>::Sample| {
+                            let model = <super::$folder::$System as System>::model(&s);
                             (Sample::from(s), model)
                         },
                         send,
@@ -255,7 +263,7 @@ macro_rules! systems {
         pub async fn poll_once(spec: SourceSpec, ctx: &ContextSpec, timeout: Duration) -> Result<Sample, String> {
             match spec {
                 $(SourceSpec::$Variant(s) => {
-                    runner::once(<$sys as System>::poller(s, ctx), timeout).await.map(Sample::from)
+                    runner::once(<super::$folder::$System as System>::poller(s, ctx), timeout).await.map(Sample::from)
                 })*
             }
         }
@@ -271,6 +279,7 @@ pub type PlannedOp = Planned<Op>;
 systems! {
     kafka: Kafka => kafka::Kafka,
     postgres: Postgres => postgres::Postgres,
+    mysql: Mysql => mysql::Mysql,
     redis: Redis => redis::Redis,
     backups: Backup => backups::Backups,
     endpoints: Endpoint => endpoints::Endpoints,

@@ -184,6 +184,9 @@ pub trait Poller: Send + 'static {
 pub trait System: 'static {
     /// Kind label and config key: `kafka` (`[[contexts.NAME.kafka]]`).
     const LABEL: &'static str;
+    /// Other names a person may type for its kind (`check --only pg`), besides the label
+    /// and the config key.
+    const ALIASES: &'static [&'static str] = &[];
     /// The pane that shows its sources.
     const PANE: Pane;
     /// Its tile lines name the source themselves (one line per backup source), so the

@@ -224,8 +224,23 @@ pub type Committed = HashMap<(String, i32), i64>;
 /// One partition's election: Ok(true) elected, Ok(false) already the preferred leader.
 pub type ElectResult = (String, i32, Result<bool, String>);
 
+/// One offset per partition.
+pub type Offsets = HashMap<(String, i32), i64>;
+
 /// Low and high watermark of each partition.
 pub type Watermarks = HashMap<(String, i32), (i64, i64)>;
+
+fn join_watermarks(
+    low: HashMap<(String, i32), i64>,
+    high: HashMap<(String, i32), i64>,
+) -> Watermarks {
+    high.into_iter()
+        .map(|(k, h)| {
+            let l = low.get(&k).copied().unwrap_or(h);
+            (k, (l, h))
+        })
+        .collect()
+}
 
 /// One long-lived librdkafka handle plus its admin result queue.
 pub struct Admin {
@@ -374,11 +389,13 @@ impl Admin {
     /// Offsets for `spec` of each partition, in one ListOffsets call (librdkafka groups it
     /// into one request per partition leader). `spec`: -2 earliest, -1 latest, or a
     /// timestamp in ms (the first offset at or after it).
+    /// With `read_committed`, LATEST is the last stable offset (open transactions excluded).
     fn list_offsets_send(
         &self,
         parts: &[(String, i32)],
         spec: i64,
         tag: usize,
+        read_committed: bool,
     ) -> Result<(), String> {
         let list = PartList::new(
             &parts
@@ -391,6 +408,19 @@ impl Admin {
             tag,
             false,
         )?;
+        if read_committed {
+            // SAFETY: valid options for ListOffsets; the error, if any, is ours to free.
+            let e = unsafe {
+                rd::rd_kafka_AdminOptions_set_isolation_level(
+                    o.0,
+                    rd::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED,
+                )
+            };
+            if let Some(msg) = error_string(e) {
+                unsafe { rd::rd_kafka_error_destroy(e) };
+                return Err(format!("list offsets: {msg}"));
+            }
+        }
         // SAFETY: librdkafka copies the list and options.
         unsafe { rd::rd_kafka_ListOffsets(self.client.native_ptr(), list.0, o.0, self.queue.0) };
         Ok(())
@@ -427,7 +457,7 @@ impl Admin {
         if parts.is_empty() {
             return Ok(HashMap::new());
         }
-        self.list_offsets_send(parts, spec, 0)?;
+        self.list_offsets_send(parts, spec, 0, false)?;
         let evs = self.wait(1)?;
         Self::list_offsets_read(&evs[0])
     }
@@ -437,25 +467,62 @@ impl Admin {
         if parts.is_empty() {
             return Ok(HashMap::new());
         }
-        self.list_offsets_send(parts, -2, 0)?;
-        self.list_offsets_send(parts, -1, 1)?;
+        self.list_offsets_send(parts, -2, 0, false)?;
+        self.list_offsets_send(parts, -1, 1, false)?;
         let evs = self.wait(2)?;
         let (mut low, mut high) = (HashMap::new(), HashMap::new());
         for ev in &evs {
             let m = Self::list_offsets_read(ev)?;
             if ev.tag() == 0 { low = m } else { high = m }
         }
-        Ok(high
+        Ok(join_watermarks(low, high))
+    }
+
+    /// Watermarks plus the last stable offsets (a third ListOffsets, READ_COMMITTED, in
+    /// flight with the other two). A failed stable-offset request only logs and leaves the
+    /// map empty: lag is then measured against the high watermark.
+    pub fn watermarks_and_stable(
+        &self,
+        parts: &[(String, i32)],
+    ) -> Result<(Watermarks, Offsets), String> {
+        if parts.is_empty() {
+            return Ok((HashMap::new(), HashMap::new()));
+        }
+        self.list_offsets_send(parts, -2, 0, false)?;
+        self.list_offsets_send(parts, -1, 1, false)?;
+        let stable_sent = self.list_offsets_send(parts, -1, 2, true);
+        if let Err(e) = &stable_sent {
+            tracing::warn!(error = %e, "last stable offsets");
+        }
+        let evs = self.wait(if stable_sent.is_ok() { 3 } else { 2 })?;
+        let (mut low, mut high, mut stable) = (HashMap::new(), HashMap::new(), HashMap::new());
+        for ev in &evs {
+            match ev.tag() {
+                0 => low = Self::list_offsets_read(ev)?,
+                1 => high = Self::list_offsets_read(ev)?,
+                _ => match Self::list_offsets_read(ev) {
+                    Ok(m) => stable = m,
+                    Err(e) => tracing::warn!(error = %e, "last stable offsets"),
+                },
+            }
+        }
+        // A partition missing either end is unanswered this poll (a guessed log start would
+        // show records as lost).
+        let both = high
             .into_iter()
-            .map(|(k, h)| {
-                let l = low.get(&k).copied().unwrap_or(h);
-                (k, (l, h))
-            })
-            .collect())
+            .filter_map(|(k, h)| low.get(&k).map(|l| (k, (*l, h))))
+            .collect();
+        Ok((both, stable))
     }
 
     /// All consumer groups' names (one request per broker).
     pub fn list_groups(&self) -> Result<Vec<String>, String> {
+        self.list_groups_checked().map(|(names, _)| names)
+    }
+
+    /// All consumer groups' names, and the errors of the brokers that did not answer (their
+    /// groups are missing from the list, not gone).
+    pub fn list_groups_checked(&self) -> Result<(Vec<String>, Vec<String>), String> {
         let o = self.options(
             rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
             0,
@@ -477,14 +544,16 @@ impl Admin {
             .collect();
         let mut ne = 0;
         let errs = unsafe { rd::rd_kafka_ListConsumerGroups_result_errors(res, &mut ne) };
+        let mut errors = Vec::new();
         for e in slice(errs, ne) {
             if let Some(e) = error_string(*e) {
                 tracing::warn!(error = %e, "listing consumer groups on one broker failed");
+                errors.push(e);
             }
         }
         names.sort();
         names.dedup();
-        Ok(names)
+        Ok((names, errors))
     }
 
     /// State and members (client id, host, assignment) of `groups`, in one call.

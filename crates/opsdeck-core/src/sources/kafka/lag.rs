@@ -1,20 +1,64 @@
-//! Lag maths, pure: offset lag, time lag by interpolation over a sliding table of
-//! (high watermark, time) points per partition (as kafka-lag-exporter does), and a status
-//! verdict after Burrow's evaluation rules over a sliding window of observed commits.
+//! Lag maths and the consumer verdict, pure: time enters as numbers (unix seconds).
+//!
+//! **Offset lag** is the log end the consumer can read (the high watermark, or the last
+//! stable offset for read_committed consumers) minus its committed offset, never negative.
+//!
+//! **Time lag** (after kafka-lag-exporter): each partition keeps a table of points
+//! (watermark, first seen, last seen). The record at offset `o` was written after the last
+//! poll that still saw the watermark at `o`; between two points `(o1, last seen l1)` and
+//! `(o2, first seen f2)` the records `o1..o2` are taken as written evenly from `l1` to `f2`.
+//! A flat stretch keeps the **last** time its value was seen, so a consumer one record
+//! behind on a topic silent for an hour is about one refresh behind, not an hour. Below the
+//! oldest point, write times are extrapolated at the table's average rate. A full table
+//! drops every other point of its older half: it reaches further back at a coarser grain
+//! instead of forgetting. Lag seconds = now − the write time of the record at the committed
+//! offset; while that offset does not move, [`Track::lag_seconds`] keeps the earliest write
+//! time ever estimated for it, so lag seconds never go backwards while the consumer stands
+//! still (a table sliding or thinning would otherwise shift the estimate).
+//!
+//! **Verdict** (Burrow's rules, judged over time and commits instead of a count of polls):
+//! a partition's window holds commit points, an observation entering it only when the
+//! committed offset changed (or when the partition is first seen), and spans at least
+//! `stall_after`. Rules, first match wins:
+//! 1. REWIND: the committed offset moved back within the last `stall_after`;
+//! 2. OK: lag 0 (caught up);
+//! 3. STALL (the group has members) / STOP (none): behind, and the committed offset has not
+//!    moved for `stall_after` since the last commit or the last time it was caught up
+//!    (nothing to commit is no fault). Between two commits of a healthy consumer nothing
+//!    changes, so a 30 s or 60 s commit cadence never looks stalled;
+//! 4. judging…: seen for less than `stall_after`; OK in substance, flagged so it is shown
+//!    muted and raises nothing;
+//! 5. WARN: the least-squares line of lag over the window's commit points rises, by at
+//!    least [`WARN_MIN_RISE`] (10%) of the mean lag and by at least [`WARN_MIN_T`] (3)
+//!    standard errors of that rise (a real trend, not the scatter of lag at commit times),
+//!    over at least [`WARN_MIN_POINTS`] points, for [`WARN_STREAK`] windows in a row; no
+//!    commit point may have had lag 0 (Burrow's rule 1). A commit point's lag is taken
+//!    against the log end of the poll before the commit was seen (as Burrow does), so a
+//!    consumer current when it commits scores 0 whatever arrived since;
+//! 6. OK: consuming.
 
 use std::collections::VecDeque;
 
 use serde::Serialize;
 
-/// Lag in offsets: high watermark − committed, never negative; `None` without a commit.
-pub fn offset_lag(high: i64, committed: Option<i64>) -> Option<i64> {
-    committed.map(|c| (high - c).max(0))
+use crate::views::fmt;
+
+/// Lag in offsets: `end` − committed, never negative; `None` without a commit.
+pub fn offset_lag(end: i64, committed: Option<i64>) -> Option<i64> {
+    committed.map(|c| (end - c).max(0))
 }
 
-/// Sliding table of (high watermark, unix seconds) points of one partition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Point {
+    offset: i64,
+    first: f64,
+    last: f64,
+}
+
+/// (high watermark, first seen, last seen) points of one partition, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct HwmTable {
-    points: VecDeque<(i64, f64)>,
+    points: VecDeque<Point>,
     cap: usize,
 }
 
@@ -22,66 +66,84 @@ impl HwmTable {
     pub fn new(cap: usize) -> Self {
         HwmTable {
             points: VecDeque::new(),
-            cap: cap.max(2),
+            cap: cap.max(4),
         }
     }
 
-    /// Records the high watermark seen at `t`. A flat watermark keeps the first time it was
-    /// reached (that is when the offset was produced); older points slide out.
+    /// Records the high watermark seen at `t`: a flat watermark moves its point's last-seen
+    /// time; a lower one (topic truncated or recreated) starts over.
     pub fn push(&mut self, high: i64, t: f64) {
-        match self.points.back() {
-            Some(&(h, _)) if h == high => return,
-            Some(&(h, _)) if high < h => self.points.clear(), // truncated/recreated topic
+        match self.points.back_mut() {
+            Some(p) if p.offset == high => {
+                p.last = t;
+                return;
+            }
+            Some(p) if high < p.offset => self.points.clear(),
             _ => {}
         }
-        self.points.push_back((high, t));
-        while self.points.len() > self.cap {
-            self.points.pop_front();
+        self.points.push_back(Point {
+            offset: high,
+            first: t,
+            last: t,
+        });
+        if self.points.len() > self.cap {
+            // Every other point of the older half goes; the oldest and the newest stay.
+            let half = self.points.len() / 2;
+            let mut i = 0;
+            self.points.retain(|_| {
+                let keep = i == 0 || i >= half || i % 2 == 0;
+                i += 1;
+                keep
+            });
         }
     }
 
-    /// Estimated time at which `offset` was the high watermark: interpolated between the
-    /// points around it, extrapolated from the table's rate below its oldest point.
+    /// Estimated write time of the record at `offset` (see the module comment); the last
+    /// time seen for an offset at or past the newest point.
     pub fn time_of(&self, offset: i64) -> Option<f64> {
-        let &(last_o, last_t) = self.points.back()?;
-        if offset >= last_o {
-            return Some(last_t);
+        let last = *self.points.back()?;
+        if offset >= last.offset {
+            return Some(last.last);
         }
-        let pts: Vec<_> = self.points.iter().copied().collect();
-        for w in pts.windows(2) {
-            let ((o1, t1), (o2, t2)) = (w[0], w[1]);
-            if offset >= o1 && offset <= o2 {
-                let f = (offset - o1) as f64 / (o2 - o1) as f64;
-                return Some(t1 + f * (t2 - t1));
+        let i = self.points.partition_point(|p| p.offset <= offset);
+        if i == 0 {
+            let first = *self.points.front()?;
+            let span = last.first - first.first;
+            if span <= 0.0 {
+                return None;
             }
+            let rate = (last.offset - first.offset) as f64 / span;
+            return Some(first.first - (first.offset - offset) as f64 / rate);
         }
-        let &(first_o, first_t) = self.points.front()?;
-        if pts.len() < 2 || last_o == first_o {
-            return None;
-        }
-        let rate = (last_o - first_o) as f64 / (last_t - first_t);
-        (rate > 0.0).then(|| first_t - (first_o - offset) as f64 / rate)
+        let (a, b) = (self.points[i - 1], self.points[i]);
+        let f = (offset - a.offset) as f64 / (b.offset - a.offset) as f64;
+        Some(a.last + f * (b.first - a.last))
     }
 
-    /// Time lag of a consumer at `committed`, at time `now`: 0 when caught up.
+    /// Time lag of a consumer at `committed`, at `now`: 0 when caught up.
     pub fn lag_seconds(&self, committed: i64, now: f64) -> Option<f64> {
-        let &(last_o, _) = self.points.back()?;
-        if committed >= last_o {
+        let last = self.points.back()?;
+        if committed >= last.offset {
             return Some(0.0);
         }
         self.time_of(committed).map(|t| (now - t).max(0.0))
     }
 
-    /// Messages per second over the table (None with fewer than two points).
+    /// Messages per second over the newest points (None with fewer than two).
     pub fn rate(&self, now: f64) -> Option<f64> {
-        let &(first_o, first_t) = self.points.front()?;
-        let &(last_o, _) = self.points.back()?;
-        let span = now - first_t;
-        (self.points.len() >= 2 && span > 0.0).then(|| (last_o - first_o) as f64 / span)
+        let n = self.points.len();
+        if n < 2 {
+            return None;
+        }
+        let from = self.points[n.saturating_sub(10)];
+        let last = self.points[n - 1];
+        let span = now - from.last;
+        (span > 0.0).then(|| (last.offset - from.offset) as f64 / span)
     }
 }
 
-/// Burrow's partition/group statuses, best to worst.
+/// Burrow's partition/group statuses, best to worst. Alert rules read the discriminant
+/// (`kafka.group.status` ≥ 3 is STALL or STOP), so the order is part of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
@@ -105,7 +167,7 @@ impl Status {
     }
 }
 
-/// One observation of a partition: committed offset, its lag, and when it was seen.
+/// A commit point: when opsdeck saw the committed offset change, to what, and the lag then.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Obs {
     pub t: f64,
@@ -113,87 +175,392 @@ pub struct Obs {
     pub lag: i64,
 }
 
-/// Burrow's rules over a window of observations (oldest first), `window` = how many make a
-/// complete window, `active` = the group has members:
-/// 1. an incomplete window is OK (not enough data);
-/// 2. the latest lag is 0 → OK;
-/// 3. the committed offset went back → REWIND;
-/// 4. the offset did not move across the whole window while lag > 0 → STOP when the group
-///    has no members (commits stopped), STALL when members are there but stuck;
-/// 5. offsets move but lag rose at every step → WARN;
-/// 6. otherwise OK.
-pub fn evaluate(obs: &[Obs], window: usize, active: bool) -> (Status, String) {
-    let w = &obs[obs.len().saturating_sub(window.max(2))..];
-    let Some(last) = w.last() else {
-        return (Status::Ok, "no commits seen yet".into());
-    };
-    if w.windows(2).any(|p| p[1].committed < p[0].committed) {
-        let p = w
-            .windows(2)
-            .rfind(|p| p[1].committed < p[0].committed)
-            .map(|p| (p[0].committed, p[1].committed))
-            .unwrap_or_default();
-        return (
-            Status::Rewind,
-            format!("committed offset moved back from {} to {}", p.0, p.1),
-        );
+/// WARN needs the fitted rise over the window to reach this share of the mean lag...
+pub const WARN_MIN_RISE: f64 = 0.10;
+/// ...and this many standard errors of the fitted rise...
+pub const WARN_MIN_T: f64 = 3.0;
+/// ...over at least this many commit points...
+pub const WARN_MIN_POINTS: usize = 3;
+/// ...for this many windows in a row (one per new commit point): a single window of
+/// scattered lags rises by chance about once in fifty, three in a row about once in a
+/// thousand.
+pub const WARN_STREAK: u32 = 3;
+
+/// A lag trend over a window of commit points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rise {
+    /// Fitted lag at the first and the last commit point.
+    pub from: f64,
+    pub to: f64,
+    /// Seconds between them.
+    pub span: f64,
+}
+
+/// The least-squares trend of lag over `points` when it rises by the WARN thresholds.
+pub fn rising(points: &[Obs]) -> Option<Rise> {
+    let n = points.len();
+    if n < WARN_MIN_POINTS || points.iter().any(|p| p.lag == 0) {
+        return None;
     }
-    if last.lag == 0 {
-        return (Status::Ok, "caught up".into());
+    let nf = n as f64;
+    let mt = points.iter().map(|p| p.t).sum::<f64>() / nf;
+    let ml = points.iter().map(|p| p.lag as f64).sum::<f64>() / nf;
+    let sxx: f64 = points.iter().map(|p| (p.t - mt).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
     }
-    if w.len() < window.max(2) {
-        return (
-            Status::Ok,
-            format!(
-                "{} of {} observations, not enough to judge",
-                w.len(),
-                window
-            ),
-        );
+    let sxy: f64 = points
+        .iter()
+        .map(|p| (p.t - mt) * (p.lag as f64 - ml))
+        .sum();
+    let slope = sxy / sxx;
+    let ssr: f64 = points
+        .iter()
+        .map(|p| (p.lag as f64 - ml - slope * (p.t - mt)).powi(2))
+        .sum();
+    let (t0, t1) = (points[0].t, points[n - 1].t);
+    let span = t1 - t0;
+    let rise = slope * span;
+    let se_rise = (ssr / (nf - 2.0) / sxx).sqrt() * span;
+    (slope > 0.0 && rise >= WARN_MIN_RISE * ml && rise >= WARN_MIN_T * se_rise).then_some(Rise {
+        from: ml + slope * (t0 - mt),
+        to: ml + slope * (t1 - mt),
+        span,
+    })
+}
+
+/// What one partition's verdict needs from its group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judge {
+    /// Seconds behind without a commit before STALL/STOP; also the window's span.
+    pub stall_after: f64,
+    /// The group has members.
+    pub active: bool,
+}
+
+/// A partition's verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: Status,
+    /// Seen for less than `stall_after`: not judged yet (shown muted, raises nothing).
+    pub judging: bool,
+    pub reason: String,
+}
+
+impl Verdict {
+    fn new(status: Status, reason: String) -> Self {
+        Verdict {
+            status,
+            judging: false,
+            reason,
+        }
     }
-    let first = w[0];
-    let span = last.t - first.t;
-    if first.committed == last.committed {
-        return if active {
-            (
-                Status::Stall,
-                format!(
-                    "offset stuck at {} for {:.0}s while lag is {} (consumers present)",
-                    last.committed, span, last.lag
-                ),
-            )
-        } else {
-            (
-                Status::Stop,
-                format!(
-                    "no commits for {:.0}s, lag {} and no members in the group",
-                    span, last.lag
-                ),
-            )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rewind {
+    t: f64,
+    from: i64,
+    to: i64,
+}
+
+/// What opsdeck remembers of one partition of one group between polls.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// Commit points, oldest first, spanning at least `stall_after`.
+    points: VecDeque<Obs>,
+    first_seen: f64,
+    /// When the committed offset was last seen to change (None: not since first seen).
+    changed_at: Option<f64>,
+    /// The last poll that found the partition caught up.
+    caught_up_at: Option<f64>,
+    rewind: Option<Rewind>,
+    /// (committed, earliest write time estimated for its record): monotonic lag seconds.
+    written: Option<(i64, f64)>,
+    /// (committed, t): the record at `committed` was written before `t` (a timestamp probe).
+    old_before: Option<(i64, f64)>,
+    /// (since, high watermark then): assigned to a member but never committed.
+    uncommitted: Option<(f64, i64)>,
+    /// The log end the previous poll saw.
+    last_end: Option<i64>,
+    /// Windows in a row, one per new commit point, whose lag trend rose.
+    rising_streak: u32,
+}
+
+impl Track {
+    pub fn new(now: f64) -> Self {
+        Track {
+            first_seen: now,
+            ..Default::default()
+        }
+    }
+
+    /// Records this poll's committed offset and the log end the verdict is judged against.
+    /// A commit point's lag is the previous poll's log end − the new committed offset, as
+    /// Burrow takes the broker offsets fetched before a commit: a consumer that was current
+    /// when it committed scores 0 there, however many records arrived since.
+    pub fn observe(&mut self, now: f64, committed: i64, end: i64, stall_after: f64) {
+        let lag = (end - committed).max(0);
+        let at_commit = self.last_end.map_or(lag, |e| (e - committed).max(0));
+        self.last_end = Some(end);
+        let obs = Obs {
+            t: now,
+            committed,
+            lag: at_commit,
         };
+        self.uncommitted = None;
+        let mut new_point = false;
+        match self.points.back() {
+            None => {
+                // A first commit after being seen without one is a commit seen happening.
+                if now > self.first_seen {
+                    self.changed_at = Some(now);
+                }
+                self.points.push_back(Obs { lag, ..obs });
+            }
+            Some(last) if last.committed == committed => {}
+            Some(last) => {
+                if committed < last.committed {
+                    self.rewind = Some(Rewind {
+                        t: now,
+                        from: last.committed,
+                        to: committed,
+                    });
+                }
+                self.changed_at = Some(now);
+                // Commits closer together than an eighth of the window replace the newest
+                // point (as Burrow's min-distance): about ten points per window, whatever
+                // the cadence.
+                let n = self.points.len();
+                if n >= 2 && now - self.points[n - 2].t < stall_after / 8.0 {
+                    self.points[n - 1] = obs;
+                } else {
+                    self.points.push_back(obs);
+                    new_point = true;
+                }
+                while self.points.len() > 2 && self.points[1].t <= now - stall_after {
+                    self.points.pop_front();
+                }
+                let points: Vec<Obs> = self.points.iter().copied().collect();
+                self.rising_streak = match rising(&points) {
+                    None => 0,
+                    Some(_) if new_point => self.rising_streak + 1,
+                    Some(_) => self.rising_streak,
+                };
+            }
+        }
+        if lag == 0 {
+            self.caught_up_at = Some(now);
+        }
+        while self.points.len() > 2 && self.points[1].t <= now - stall_after {
+            self.points.pop_front();
+        }
     }
-    if w.windows(2).all(|p| p[1].lag > p[0].lag) {
-        return (
-            Status::Warn,
-            format!("lag rising over the window: {} → {}", first.lag, last.lag),
-        );
+
+    /// No committed offset this poll: remembers since when the partition has been assigned
+    /// without one, and the high watermark then.
+    pub fn observe_uncommitted(&mut self, now: f64, assigned: bool, high: i64) {
+        if !assigned {
+            self.uncommitted = None;
+        } else if self.uncommitted.is_none() {
+            self.uncommitted = Some((now, high));
+        }
     }
-    (Status::Ok, "consuming".into())
+
+    /// Seconds assigned without a commit while records arrived (a consumer reset to the
+    /// latest offset on a silent partition has nothing to commit, which is no fault).
+    pub fn uncommitted_for(&self, now: f64, high: i64) -> Option<f64> {
+        self.uncommitted
+            .filter(|&(_, h)| high > h)
+            .map(|(t, _)| now - t)
+    }
+
+    /// Lag seconds from the table's write-time estimate `written` for the record at
+    /// `committed`; never less than before while `committed` stays put.
+    pub fn lag_seconds(
+        &mut self,
+        committed: i64,
+        lag: i64,
+        written: Option<f64>,
+        now: f64,
+    ) -> Option<f64> {
+        if lag == 0 {
+            self.written = None;
+            return Some(0.0);
+        }
+        let w = match (self.written, written) {
+            (Some((c, prev)), Some(new)) if c == committed => prev.min(new),
+            (Some((c, prev)), None) if c == committed => prev,
+            (_, Some(new)) => new,
+            (_, None) => {
+                self.written = None;
+                return None;
+            }
+        };
+        self.written = Some((committed, w));
+        Some((now - w).max(0.0))
+    }
+
+    /// A timestamp probe found the record at `committed` written before `t`.
+    pub fn note_written_before(&mut self, committed: i64, t: f64) {
+        let t = match self.old_before {
+            Some((c, prev)) if c == committed => prev.max(t),
+            _ => t,
+        };
+        self.old_before = Some((committed, t));
+    }
+
+    /// Seconds since the committed offset last moved, and whether a move was seen (if not,
+    /// the seconds since first seen: commit times before that are not known).
+    pub fn idle(&self, now: f64) -> (f64, bool) {
+        match self.changed_at {
+            Some(t) => (now - t, true),
+            None => (now - self.first_seen, false),
+        }
+    }
+
+    /// Seconds with nothing consumed at `committed`, from what opsdeck saw and what a
+    /// timestamp probe proved; true when the probe is what proves the most.
+    pub fn unconsumed_for(&self, now: f64, committed: i64) -> (f64, bool) {
+        let (seen, _) = self.idle(now);
+        match self.old_before {
+            Some((c, t)) if c == committed && now - t > seen => (now - t, true),
+            _ => (seen, false),
+        }
+    }
+
+    /// The commit points of the window, oldest first.
+    pub fn points(&self) -> impl Iterator<Item = &Obs> {
+        self.points.iter()
+    }
+
+    /// The verdict at `now` for the current `lag` (see the module comment for the rules).
+    pub fn evaluate(&self, now: f64, lag: i64, j: Judge) -> Verdict {
+        if let Some(r) = self.rewind.filter(|r| now - r.t < j.stall_after) {
+            return Verdict::new(
+                Status::Rewind,
+                format!(
+                    "committed offset moved back from {} to {} {} ago",
+                    fmt::thousands(r.from),
+                    fmt::thousands(r.to),
+                    fmt::secs(now - r.t)
+                ),
+            );
+        }
+        if lag == 0 {
+            return Verdict::new(Status::Ok, "caught up".into());
+        }
+        let (idle, seen) = self.idle(now);
+        let behind_since = self.caught_up_at.map_or(now - idle, |c| c.max(now - idle));
+        let behind = now - behind_since;
+        if behind >= j.stall_after {
+            let mut reason = if seen {
+                format!(
+                    "no commit for {}, lag {}",
+                    fmt::secs(idle),
+                    fmt::thousands(lag)
+                )
+            } else {
+                format!(
+                    "no commit in the {} opsdeck has watched (earlier commit times are not known), lag {}",
+                    fmt::secs(idle),
+                    fmt::thousands(lag)
+                )
+            };
+            if idle - behind >= 1.0 {
+                reason.push_str(&format!(" (behind for {})", fmt::secs(behind)));
+            }
+            return if j.active {
+                reason.push_str(", consumers present");
+                Verdict::new(Status::Stall, reason)
+            } else {
+                reason.push_str(", no members");
+                Verdict::new(Status::Stop, reason)
+            };
+        }
+        let watched = now - self.first_seen;
+        if watched < j.stall_after {
+            return Verdict {
+                status: Status::Ok,
+                judging: true,
+                reason: format!(
+                    "judging… {} of {} seen, lag {}",
+                    fmt::secs(watched),
+                    fmt::secs(j.stall_after),
+                    fmt::thousands(lag)
+                ),
+            };
+        }
+        let points: Vec<Obs> = self.points.iter().copied().collect();
+        if let Some(r) = rising(&points).filter(|_| self.rising_streak >= WARN_STREAK) {
+            return Verdict::new(
+                Status::Warn,
+                format!(
+                    "lag rising over the last {} of commits: {} → {}",
+                    fmt::secs(r.span),
+                    fmt::thousands(r.from.round() as i64),
+                    fmt::thousands(r.to.round() as i64)
+                ),
+            );
+        }
+        let since = match (seen, self.caught_up_at) {
+            (true, _) | (false, None) => format!("last commit {} ago", fmt::secs(idle)),
+            (false, Some(c)) => format!("caught up {} ago", fmt::secs(now - c)),
+        };
+        Verdict::new(
+            Status::Ok,
+            format!("consuming, lag {}, {since}", fmt::thousands(lag)),
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn obs(v: &[(i64, i64)]) -> Vec<Obs> {
-        v.iter()
-            .enumerate()
-            .map(|(i, &(c, l))| Obs {
-                t: i as f64 * 10.0,
-                committed: c,
-                lag: l,
-            })
-            .collect()
+    const STALL: f64 = 300.0;
+
+    fn judge(active: bool) -> Judge {
+        Judge {
+            stall_after: STALL,
+            active,
+        }
+    }
+
+    /// 5 records/s.
+    fn steady(t: f64) -> i64 {
+        1000 + (5.0 * t) as i64
+    }
+
+    /// Bursts: 20 records/s for the first 10 s of every minute, 1/s for the other 50.
+    fn bursty(t: f64) -> i64 {
+        let m = t.rem_euclid(60.0);
+        1000 + 250 * (t / 60.0).floor() as i64 + (20.0 * m.min(10.0) + (m - 10.0).max(0.0)) as i64
+    }
+
+    /// A consumer that commits what it has read every `cadence` seconds (first at `phase`)
+    /// until `stop_at`, on a topic written as `high` says, polled every 2 s for `secs`:
+    /// (t, committed, lag, verdict) of every poll.
+    fn simulate(
+        high: fn(f64) -> i64,
+        cadence: f64,
+        phase: f64,
+        stop_at: f64,
+        active: bool,
+        secs: f64,
+    ) -> Vec<(f64, i64, i64, Verdict)> {
+        let mut track = Track::new(0.0);
+        let mut out = Vec::new();
+        let mut t = 0.0;
+        while t <= secs {
+            let last_commit = ((t.min(stop_at) - phase) / cadence).floor() * cadence + phase;
+            let committed = high(last_commit);
+            let lag = high(t) - committed;
+            track.observe(t, committed, high(t), STALL);
+            out.push((t, committed, lag, track.evaluate(t, lag, judge(active))));
+            t += 2.0;
+        }
+        out
     }
 
     #[test]
@@ -204,31 +571,53 @@ mod tests {
     }
 
     #[test]
-    fn time_lag_interpolates_between_points() {
+    fn time_lag_interpolates_from_last_seen_to_first_seen() {
         let mut t = HwmTable::new(10);
         t.push(0, 100.0);
         t.push(100, 110.0);
-        t.push(100, 115.0); // flat: keeps 110
+        t.push(100, 115.0); // flat: 100 last seen at 115
         t.push(300, 120.0);
+        // Records 0..100 were written between 100 (0 last seen) and 110 (100 first seen).
         assert_eq!(t.time_of(50), Some(105.0));
-        assert_eq!(t.time_of(200), Some(115.0));
-        assert_eq!(t.lag_seconds(200, 130.0), Some(15.0));
+        // Records 100..300 between 115 and 120.
+        assert_eq!(t.time_of(100), Some(115.0));
+        assert_eq!(t.time_of(200), Some(117.5));
+        assert_eq!(t.lag_seconds(200, 130.0), Some(12.5));
         assert_eq!(t.lag_seconds(300, 130.0), Some(0.0));
-        assert_eq!(t.time_of(100), Some(110.0));
     }
 
     #[test]
-    fn time_lag_extrapolates_below_the_table_and_slides() {
-        let mut t = HwmTable::new(2);
-        t.push(100, 10.0);
-        t.push(200, 20.0);
-        t.push(300, 30.0); // 100@10 slides out
-        assert_eq!(t.time_of(100), Some(10.0));
-        assert_eq!(t.lag_seconds(100, 40.0), Some(30.0));
+    fn quiet_topic_one_record_behind_is_a_refresh_behind_not_an_hour() {
+        let mut t = HwmTable::new(60);
+        let mut now = 0.0;
+        while now < 3600.0 {
+            t.push(100, now); // silent for an hour
+            now += 2.0;
+        }
+        t.push(101, 3600.0); // one record arrives
+        // The consumer still at 100: written after 3598 (last seen at 100).
+        assert_eq!(t.lag_seconds(100, 3602.0), Some(4.0));
+        assert_eq!(t.lag_seconds(101, 3602.0), Some(0.0));
+    }
+
+    #[test]
+    fn time_lag_extrapolates_below_the_table_and_thins_instead_of_forgetting() {
+        let mut t = HwmTable::new(4);
+        for i in 0..=20 {
+            t.push(i * 100, i as f64 * 10.0); // 10 records/s
+        }
+        assert!(t.points.len() <= 5, "{:?}", t.points);
+        assert_eq!(t.points.front().map(|p| p.offset), Some(0), "oldest kept");
+        // Thinned but linear, so still exact.
+        assert!(t.time_of(550).is_some_and(|x| (x - 55.0).abs() < 1e-9));
         let mut one = HwmTable::new(5);
         one.push(100, 10.0);
         assert_eq!(one.lag_seconds(50, 20.0), None);
         assert_eq!(one.lag_seconds(100, 20.0), Some(0.0));
+        let mut two = HwmTable::new(5);
+        two.push(100, 10.0);
+        two.push(200, 20.0);
+        assert_eq!(two.time_of(50), Some(5.0));
     }
 
     #[test]
@@ -240,38 +629,253 @@ mod tests {
     }
 
     #[test]
-    fn burrow_rules() {
-        let w = 3;
-        assert_eq!(evaluate(&[], w, true).0, Status::Ok);
-        assert_eq!(evaluate(&obs(&[(5, 3)]), w, true).0, Status::Ok);
+    fn lag_seconds_never_go_backwards_while_the_consumer_stands_still() {
+        // A bursty topic (1 000 records at once every 5 minutes, silence between) in a small
+        // table that thins; the consumer is stuck at offset 500 of the first burst.
+        let mut tab = HwmTable::new(4);
+        tab.push(0, -2.0);
+        let mut track = Track::new(0.0);
+        let mut last = 0.0;
+        let mut now: f64 = 0.0;
+        while now <= 3600.0 {
+            let high = 1000 * (1 + (now / 300.0).floor() as i64);
+            tab.push(high, now);
+            let lag = high - 500;
+            let s = track
+                .lag_seconds(500, lag, tab.time_of(500), now)
+                .expect("known");
+            assert!(s >= last, "lag seconds went back at {now}: {last} → {s}");
+            last = s;
+            now += 2.0;
+        }
+        // Record 500 was written between -2 and 0 (the first burst): estimated at -1.
+        assert_eq!(last, 3601.0);
+        // Once the consumer moves, the estimate starts over from its new offset.
+        let s = track.lag_seconds(5000, 1000, tab.time_of(5000), now);
+        assert!(s.is_some_and(|s| s < 3600.0), "{s:?}");
+        assert_eq!(track.lag_seconds(12_000, 0, None, now), Some(0.0));
+    }
+
+    #[test]
+    fn commits_every_30s_or_60s_stay_ok_whatever_happens_between_them() {
+        for cadence in [30.0, 60.0] {
+            let polls = simulate(bursty, cadence, 7.0, f64::INFINITY, true, 900.0);
+            for (t, _, lag, v) in &polls {
+                assert_eq!(v.status, Status::Ok, "cadence {cadence} at {t}: {v:?}");
+                assert_eq!(v.judging, *t < STALL, "cadence {cadence} at {t}: {v:?}");
+                assert!(*lag > 0);
+            }
+            let (_, _, lag, first) = &polls[1];
+            assert_eq!(
+                first.reason,
+                format!("judging… 2s of 5m00s seen, lag {}", fmt::thousands(*lag))
+            );
+            let (_, _, lag, v) = polls.last().expect("polled");
+            assert!(
+                v.reason
+                    .starts_with(&format!("consuming, lag {lag}, last commit ")),
+                "{v:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stopped_commits_turn_stop_or_stall_after_stall_after_with_the_real_idle_time() {
+        // Last commit at 97 s (seen by the poll at 98 s), then nothing.
+        let polls = simulate(steady, 30.0, 7.0, 120.0, false, 600.0);
+        let first_stop = polls
+            .iter()
+            .position(|(_, _, _, v)| v.status != Status::Ok)
+            .expect("stops");
+        let (t, _, lag, v) = &polls[first_stop];
+        assert_eq!(*t, 398.0, "{v:?}");
+        assert_eq!(v.status, Status::Stop);
         assert_eq!(
-            evaluate(&obs(&[(5, 3), (5, 4), (5, 9)]), w, true).0,
-            Status::Stall
+            v.reason,
+            format!(
+                "no commit for 5m00s, lag {}, no members",
+                fmt::thousands(*lag)
+            )
         );
-        let (s, why) = evaluate(&obs(&[(5, 3), (5, 4), (5, 9)]), w, false);
-        assert_eq!(s, Status::Stop);
-        assert!(why.contains("no commits for 20s"), "{why}");
+        assert_eq!(*lag, 1505);
+        let (_, _, _, before) = &polls[first_stop - 1];
+        assert_eq!(before.reason, "consuming, lag 1,495, last commit 4m58s ago");
+        let (_, _, lag, v) = polls.last().expect("polled");
         assert_eq!(
-            evaluate(&obs(&[(5, 3), (6, 4), (7, 9)]), w, true).0,
-            Status::Warn
+            v.reason,
+            format!(
+                "no commit for 8m22s, lag {}, no members",
+                fmt::thousands(*lag)
+            )
         );
+        // With members still in the group: STALL.
+        let polls = simulate(steady, 30.0, 7.0, 120.0, true, 400.0);
+        let (_, _, lag, v) = polls.last().expect("polled");
+        assert_eq!(v.status, Status::Stall);
         assert_eq!(
-            evaluate(&obs(&[(5, 3), (8, 4), (9, 2)]), w, true).0,
-            Status::Ok
+            v.reason,
+            format!(
+                "no commit for 5m02s, lag {}, consumers present",
+                fmt::thousands(*lag)
+            )
         );
+    }
+
+    #[test]
+    fn a_partition_first_seen_stuck_says_what_can_be_known() {
+        let mut track = Track::new(0.0);
+        let mut t = 0.0;
+        while t <= 300.0 {
+            track.observe(t, 40, 100, STALL);
+            t += 10.0;
+        }
+        let v = track.evaluate(300.0, 60, judge(false));
+        assert_eq!(v.status, Status::Stop);
         assert_eq!(
-            evaluate(&obs(&[(5, 3), (9, 4), (2, 2)]), w, true).0,
-            Status::Rewind
+            v.reason,
+            "no commit in the 5m00s opsdeck has watched (earlier commit times are not known), lag 60, no members"
         );
+        assert_eq!(track.idle(300.0), (300.0, false));
+    }
+
+    #[test]
+    fn a_quiet_topic_waits_for_records_before_the_stall_clock_runs() {
+        // Caught up at 100 for an hour, then one record: the consumer has not had time.
+        let mut track = Track::new(0.0);
+        let mut t = 0.0;
+        while t < 3600.0 {
+            track.observe(t, 100, 100, STALL);
+            t += 2.0;
+        }
+        track.observe(3600.0, 100, 101, STALL);
+        let v = track.evaluate(3600.0, 1, judge(true));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+        assert_eq!(v.reason, "consuming, lag 1, caught up 2s ago");
+        // Still not read 5 minutes later: now it is a stall, and the reason says both.
+        track.observe(3900.0, 100, 101, STALL);
+        let v = track.evaluate(3900.0, 1, judge(true));
+        assert_eq!(v.status, Status::Stall);
         assert_eq!(
-            evaluate(&obs(&[(5, 3), (5, 3), (5, 0)]), w, false).0,
-            Status::Ok
+            v.reason,
+            "no commit in the 1h05m opsdeck has watched (earlier commit times are not known), lag 1 (behind for 5m02s), consumers present"
         );
-        // Only the last `window` observations count.
+    }
+
+    #[test]
+    fn warn_on_a_rising_trend_only() {
+        let pts = |lags: &[i64]| -> Vec<Obs> {
+            lags.iter()
+                .enumerate()
+                .map(|(i, &lag)| Obs {
+                    t: i as f64 * 60.0,
+                    committed: 1000 * i as i64,
+                    lag,
+                })
+                .collect()
+        };
+        let r = rising(&pts(&[100, 210, 290, 405, 500, 610])).expect("rising");
         assert_eq!(
-            evaluate(&obs(&[(1, 1), (5, 3), (6, 2), (7, 1)]), w, true).0,
-            Status::Ok
+            (r.from.round(), r.to.round(), r.span),
+            (100.0, 605.0, 300.0)
         );
+        // The scatter of lag at commit time is not a trend: this one's line rises 19% of
+        // the mean, but by 1.3 standard errors only.
+        assert_eq!(rising(&pts(&[40, 12, 55, 8, 60, 20])), None);
+        assert_eq!(rising(&pts(&[30, 35, 28, 40, 33, 38])), None);
+        // Rising then falling back: catching up.
+        assert_eq!(rising(&pts(&[100, 300, 500, 400, 200, 100])), None);
+        // A perfect line, but only 5% over the window.
+        assert_eq!(
+            rising(&pts(&[10_000, 10_100, 10_200, 10_300, 10_400, 10_500])),
+            None
+        );
+        // Caught up once in the window: OK (Burrow's rule 1).
+        assert_eq!(rising(&pts(&[0, 210, 290, 405, 500, 610])), None);
+        assert_eq!(rising(&pts(&[100, 200])), None);
+
+        // Through the track, polled every 2 s: 10 records/s written, 9 read, a commit
+        // every 30 s. Judged at 5 minutes; WARN once three windows in a row rose.
+        let mut track = Track::new(0.0);
+        let mut first_warn = None;
+        let mut t: f64 = 0.0;
+        while t <= 600.0 {
+            let end = 100 + (10.0 * t) as i64;
+            let committed = (9.0 * (t / 30.0).floor() * 30.0) as i64;
+            track.observe(t, committed, end, STALL);
+            let v = track.evaluate(t, end - committed, judge(true));
+            if v.status == Status::Warn && first_warn.is_none() {
+                first_warn = Some((t, v.reason.clone()));
+            }
+            assert!(v.status <= Status::Warn, "{t}: {v:?}");
+            t += 2.0;
+        }
+        let (t, why) = first_warn.expect("warned");
+        assert_eq!(t, 300.0);
+        assert_eq!(why, "lag rising over the last 5m00s of commits: 86 → 377");
+        // The same consumer keeping up (reads 10/s) never warns.
+        let mut track = Track::new(0.0);
+        let mut t: f64 = 0.0;
+        while t <= 600.0 {
+            let end = 100 + (10.0 * t) as i64;
+            let committed = 100 + (10.0 * (t / 30.0).floor() * 30.0) as i64;
+            track.observe(t, committed, end, STALL);
+            let v = track.evaluate(t, end - committed, judge(true));
+            assert_eq!(v.status, Status::Ok, "{t}: {v:?}");
+            t += 2.0;
+        }
+    }
+
+    #[test]
+    fn rewind_is_reported_for_a_window_then_clears() {
+        let mut track = Track::new(0.0);
+        track.observe(0.0, 500, 510, STALL);
+        track.observe(30.0, 520, 530, STALL);
+        track.observe(60.0, 100, 530, STALL);
+        let v = track.evaluate(90.0, 430, judge(true));
+        assert_eq!(v.status, Status::Rewind);
+        assert_eq!(
+            v.reason,
+            "committed offset moved back from 520 to 100 30s ago"
+        );
+        let mut t = 90.0;
+        let mut c = 100;
+        while t <= 400.0 {
+            c += 100;
+            track.observe(t, c, c + 300, STALL);
+            t += 30.0;
+        }
+        let v = track.evaluate(400.0, 300, judge(true));
+        assert_eq!(v.status, Status::Ok, "{v:?}");
+    }
+
+    #[test]
+    fn uncommitted_assignment_counts_only_while_records_arrive() {
+        let mut track = Track::new(0.0);
+        track.observe_uncommitted(0.0, true, 100);
+        track.observe_uncommitted(400.0, true, 100);
+        assert_eq!(track.uncommitted_for(400.0, 100), None, "silent partition");
+        assert_eq!(track.uncommitted_for(400.0, 130), Some(400.0));
+        track.observe(410.0, 130, 130, STALL);
+        assert_eq!(track.uncommitted_for(420.0, 140), None);
+        // The first commit after being seen without one counts as a commit seen.
+        assert_eq!(track.idle(420.0), (10.0, true));
+    }
+
+    #[test]
+    fn commit_points_stay_about_ten_per_window_whatever_the_cadence() {
+        let mut track = Track::new(0.0);
+        for i in 0..1200 {
+            track.observe(i as f64, i, i + 5, STALL); // a commit every second
+        }
+        let n = track.points().count();
+        assert!((8..=12).contains(&n), "{n} points");
+        let first = track.points().next().expect("points").t;
+        assert!(1199.0 - first >= STALL, "window spans {first}..1199");
+    }
+
+    #[test]
+    fn statuses_order_is_the_alert_contract() {
+        assert_eq!(Status::Stall as u8, 3);
         assert!(Status::Stop > Status::Stall && Status::Stall > Status::Warn);
     }
 }

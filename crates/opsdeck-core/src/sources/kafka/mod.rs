@@ -11,19 +11,25 @@
 //!   members, assignments), then `ListConsumerGroupOffsets`, which librdkafka allows for one
 //!   group per request: all are sent at once on the same queue and awaited together.
 //!
-//! The raw result goes through `State::ingest` (pure): lag = high watermark − committed,
-//! time lag from a sliding (high watermark, time) table per partition, and a Burrow-style
-//! status over a sliding window of observations. librdkafka's logs go to `tracing` through
+//! - the last stable offsets (a third ListOffsets, READ_COMMITTED) for transactional topics;
+//! - every tenth cycle, for groups without members, ListOffsets by timestamp: whether their
+//!   oldest unread records are older than `abandoned_after` (Kafka keeps no commit times).
+//!
+//! The raw result goes through `State::ingest` (pure): lag = log end − committed, time lag
+//! from a (high watermark, time) table per partition, and a Burrow-style verdict judged over
+//! time and commits (`lag`, `groups`, `policy`). librdkafka's logs go to `tracing` through
 //! `admin::LogContext`.
 
 pub mod admin;
+mod groups;
 pub mod lag;
 mod model;
 mod ops;
+pub mod policy;
 pub mod spec;
 mod system;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -33,7 +39,8 @@ use crate::sources::system::Poller;
 
 pub use lag::Status as LagStatus;
 pub use ops::{KafkaOp, ResetTo};
-pub use spec::KafkaSpec;
+pub use policy::{Isolation, Policy};
+pub use spec::{KafkaGroupRuleSpec, KafkaGroupsSpec, KafkaSpec};
 pub use system::Kafka;
 
 /// Table indices of the zoomed pane.
@@ -105,22 +112,60 @@ pub struct MemberInfo {
     pub assignment: Vec<String>,
 }
 
+/// Which offset the LAG figures of a group are measured against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LagBasis {
+    /// As Kafka's own tool: what a read_uncommitted consumer can read.
+    #[default]
+    HighWatermark,
+    /// What a read_committed consumer can read: open transactions excluded.
+    LastStableOffset,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GroupInfo {
     pub name: String,
     pub state: String,
     pub members: Vec<MemberInfo>,
-    /// Sum of partition lags (partitions without a committed offset not counted).
+    /// Sum of partition lags (partitions without a committed offset not counted), against
+    /// `lag_basis`.
     pub total_lag: i64,
+    /// The same against the last stable offsets (records of open transactions excluded).
+    pub total_stable_lag: i64,
+    pub lag_basis: LagBasis,
+    /// The consumers' isolation level as configured (`group_rules`); unknown by default.
+    pub isolation: Isolation,
     pub max_partition_lag: i64,
     /// Worst partition's time lag (None while unknown).
     pub lag_seconds: Option<f64>,
     /// Recent total lags, oldest first.
     pub trend: Vec<u64>,
+    /// OK while judging or abandoned: alert rules read this.
     pub status: LagStatus,
+    /// Seen for less than `stall_after`: not judged yet (shown muted, raises nothing).
+    pub judging: bool,
+    /// No members and no commit for `abandoned_after` (shown muted, raises nothing).
+    pub abandoned: bool,
     pub reason: String,
-    /// Set when the group's offsets could not be read.
+    /// Set when this poll could not read the group (or some of its partitions): the status
+    /// is the last one read, this many seconds old.
+    pub stale_secs: Option<f64>,
+    /// What could not be read this poll.
     pub error: Option<String>,
+    /// Records deleted by retention before the group read them (committed below the log
+    /// start), summed over partitions.
+    pub lost_records: i64,
+    /// Partitions whose committed offset is above the high watermark (the log was truncated).
+    pub ahead_partitions: usize,
+    /// Partitions assigned to a member, never committed for longer than `stall_after`
+    /// while records arrived.
+    pub uncommitted_partitions: usize,
+    /// Partitions with offsets in topics no member of the (Stable) group is assigned: left
+    /// from an earlier subscription, not judged.
+    pub unread_partitions: usize,
+    /// Seconds since the committed offset of the longest-idle lagging partition moved.
+    pub idle_secs: Option<f64>,
     pub partitions: Vec<GroupPartition>,
 }
 
@@ -130,13 +175,38 @@ pub struct GroupPartition {
     pub partition: i32,
     /// None: the group never committed this partition.
     pub committed: Option<i64>,
+    /// Log start offset.
+    pub low: Option<i64>,
     pub high: Option<i64>,
+    /// Last stable offset (below `high` while a transaction is open).
+    pub stable: Option<i64>,
+    /// Against the group's `lag_basis`.
     pub lag: Option<i64>,
+    /// Against the last stable offset.
+    pub stable_lag: Option<i64>,
     pub lag_seconds: Option<f64>,
     /// The member owning the partition: "client-id@host".
     pub owner: Option<String>,
     pub status: LagStatus,
+    pub judging: bool,
     pub reason: String,
+    /// The state shown is from a poll this many seconds ago (this one had no watermark).
+    pub stale_secs: Option<f64>,
+    /// Log start − committed when the committed offset is below the log start: records
+    /// deleted before the group read them.
+    pub lost_records: i64,
+    /// Committed − high watermark when above it: the log was truncated under the group.
+    pub ahead_by: i64,
+    /// Assigned without a commit for this long while records arrived (≥ `stall_after`).
+    pub uncommitted_secs: Option<f64>,
+    /// Seconds since the committed offset last moved (or since first seen, see
+    /// `commit_seen`).
+    pub idle_secs: Option<f64>,
+    /// Whether opsdeck saw the committed offset move (Kafka keeps no commit times).
+    pub commit_seen: bool,
+    /// No member of the Stable group is assigned this topic: offsets left from an earlier
+    /// subscription, shown OK and not judged.
+    pub unread: bool,
 }
 
 pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
@@ -164,18 +234,44 @@ pub struct Raw {
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
     pub groups: Vec<admin::GroupDescription>,
+    /// Brokers whose group listing failed: groups missing this poll may still exist.
+    pub listing_errors: Vec<String>,
     pub offsets: HashMap<String, Result<admin::Committed, String>>,
+    /// Last stable offsets; a partition is absent when unknown (request failed).
+    pub stable: HashMap<(String, i32), i64>,
+    /// Timestamp probes for groups without members (see `Probe`).
+    pub probes: Vec<Probe>,
     /// Topic configs (TOPIC_CONFIG_KEYS), when read this cycle.
     pub configs: Option<HashMap<String, HashMap<String, String>>>,
     pub elapsed: Duration,
 }
 
+/// For groups without members whose `abandoned_after` is this: the first offset written at
+/// or after `before` (unix seconds) of each partition they lag on (-1: none that recent).
+#[derive(Debug, Clone, Default)]
+pub struct Probe {
+    pub abandoned_after: f64,
+    pub before: f64,
+    pub offsets: HashMap<(String, i32), i64>,
+}
+
 /// Topic configs the Topics view shows.
 pub const TOPIC_CONFIG_KEYS: &[&str] = &["retention.ms", "cleanup.policy", "min.insync.replicas"];
 
-/// One poll cycle against `a` (blocking); topic configs only when `with_configs` (they
-/// change rarely, so the poller reads them every few cycles).
+/// One poll cycle against `a` (blocking) with every group judged by the default policy.
 pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
+    collect_with(a, with_configs, &Policy::default(), unix_now())
+}
+
+/// One poll cycle against `a` (blocking) at unix time `now`: only the groups `policy`
+/// judges; topic configs and the abandonment probes only when `with_configs` (they change
+/// rarely, so the poller reads them every few cycles).
+pub fn collect_with(
+    a: &admin::Admin,
+    with_configs: bool,
+    policy: &Policy,
+    now: f64,
+) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -203,10 +299,26 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
                 .map(move |p| (n.clone(), p.0))
         })
         .collect();
-    let watermarks = a.watermarks(&parts)?;
-    let names = a.list_groups()?;
-    let groups = a.describe_groups(&names)?;
+    let (watermarks, stable) = a.watermarks_and_stable(&parts)?;
+    let (mut names, listing_errors) = a.list_groups_checked()?;
+    names.retain(|n| policy.judged(n));
+    let mut groups = a.describe_groups(&names)?;
+    // A listed group the describe call did not return is unread this poll, not gone.
+    let described: BTreeSet<String> = groups.iter().map(|g| g.name.clone()).collect();
+    for n in names.iter().filter(|n| !described.contains(*n)) {
+        groups.push(admin::GroupDescription {
+            name: n.clone(),
+            state: String::new(),
+            error: Some("not in the describe answer".into()),
+            members: Vec::new(),
+        });
+    }
     let offsets = a.group_offsets(&names)?;
+    let probes = if with_configs {
+        probe_idle_groups(a, policy, now, &groups, &offsets, &watermarks)
+    } else {
+        Vec::new()
+    };
     let configs = if with_configs {
         let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
         a.topic_configs(&names, TOPIC_CONFIG_KEYS)
@@ -226,16 +338,57 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
         topics,
         watermarks,
         groups,
+        listing_errors,
         offsets,
+        stable,
+        probes,
         elapsed: started.elapsed(),
     })
 }
 
-/// Sizes of the sliding windows.
+/// For each `abandoned_after` in force: ListOffsets at `now − abandoned_after` on the
+/// partitions where groups without members lag, so a group first seen long dead is judged
+/// ABANDONED from its records' write times rather than paged as STOP. Failures only log:
+/// the verdict then rests on what opsdeck sees.
+fn probe_idle_groups(
+    a: &admin::Admin,
+    policy: &Policy,
+    now: f64,
+    groups: &[admin::GroupDescription],
+    offsets: &HashMap<String, Result<admin::Committed, String>>,
+    watermarks: &admin::Watermarks,
+) -> Vec<Probe> {
+    let mut out = Vec::new();
+    for after in policy.abandoned_afters() {
+        let parts: BTreeSet<(String, i32)> = groups
+            .iter()
+            .filter(|g| g.error.is_none() && g.members.is_empty())
+            .filter(|g| policy.for_group(&g.name).abandoned_after == after)
+            .filter_map(|g| offsets.get(&g.name)?.as_ref().ok())
+            .flat_map(|c| c.iter())
+            .filter(|(k, off)| watermarks.get(*k).is_some_and(|w| w.1 > **off))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if parts.is_empty() {
+            continue;
+        }
+        let parts: Vec<(String, i32)> = parts.into_iter().collect();
+        let before = now - after;
+        match a.offsets_at(&parts, (before * 1000.0) as i64) {
+            Ok(offsets) => out.push(Probe {
+                abandoned_after: after,
+                before,
+                offsets,
+            }),
+            Err(e) => tracing::warn!(error = %e, "abandoned-group timestamp probe"),
+        }
+    }
+    out
+}
+
+/// Sizes of the sliding tables (the verdict windows span time: `stall_after`).
 #[derive(Debug, Clone, Copy)]
 pub struct Windows {
-    /// Observations that make a complete Burrow window.
-    pub status: usize,
     /// (high watermark, time) points kept per partition.
     pub hwm_points: usize,
     /// Points of the group trend sparkline.
@@ -245,7 +398,6 @@ pub struct Windows {
 impl Default for Windows {
     fn default() -> Self {
         Windows {
-            status: 10,
             hwm_points: 60,
             trend: 30,
         }
@@ -256,22 +408,29 @@ impl Default for Windows {
 #[derive(Debug, Default)]
 pub struct State {
     pub windows: Windows,
+    policy: Policy,
     hwm: HashMap<(String, i32), lag::HwmTable>,
-    /// Burrow windows by group, then topic, indexed by partition id. Nested so that a
-    /// topic's name is stored once per group rather than once per partition (80k windows
-    /// with 1k groups); an empty deque (no allocation) is a partition without a window.
-    obs: HashMap<String, HashMap<String, Vec<VecDeque<lag::Obs>>>>,
-    trend: HashMap<String, VecDeque<u64>>,
+    /// Per group: its partitions' tracks, trend and last answered state.
+    groups: HashMap<String, groups::GroupMemo>,
     configs: HashMap<String, HashMap<String, String>>,
     polls: u64,
 }
 
 impl State {
     pub fn new(windows: Windows) -> Self {
+        Self::with_policy(windows, Policy::default())
+    }
+
+    pub fn with_policy(windows: Windows, policy: Policy) -> Self {
         State {
             windows,
+            policy,
             ..Default::default()
         }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
@@ -286,7 +445,18 @@ impl State {
                 .or_insert_with(|| lag::HwmTable::new(w.hwm_points))
                 .push(*h, now);
         }
-        self.hwm.retain(|k, _| raw.watermarks.contains_key(k));
+        // A partition whose watermark this poll missed keeps its table (its history is what
+        // lag seconds are read from); only partitions gone from the metadata drop theirs.
+        let known: HashMap<&str, usize> = raw
+            .topics
+            .iter()
+            .map(|(n, _, ps)| (n.as_str(), ps.len()))
+            .collect();
+        self.hwm.retain(|(t, p), _| {
+            known
+                .get(t.as_str())
+                .is_some_and(|n| usize::try_from(*p).is_ok_and(|p| p < *n))
+        });
         let controller = raw.cluster.as_ref().and_then(|c| c.controller);
         let racks: HashMap<i32, Option<String>> = raw
             .cluster
@@ -366,156 +536,23 @@ impl State {
             .collect();
         brokers.sort_by_key(|b| b.id);
 
-        let mut groups = Vec::new();
-        // Windows still observed move into `next`; the rest (gone groups, topics and
-        // partitions) are dropped with `prev`, without cloning 80k keys every poll.
-        let mut prev = std::mem::take(&mut self.obs);
-        let cap = w.status.max(2);
-        let no_commits = admin::Committed::new();
-        for g in &raw.groups {
-            let mut prev_group = prev.remove(&g.name).unwrap_or_default();
-            let mut next_group: HashMap<String, Vec<VecDeque<lag::Obs>>> = HashMap::new();
-            let mut owners: HashMap<(String, i32), String> = HashMap::new();
-            for m in &g.members {
-                for (t, p) in &m.assignment {
-                    owners.insert((t.clone(), *p), format!("{}@{}", m.client_id, m.host));
-                }
-            }
-            let (committed, error) = match raw.offsets.get(&g.name) {
-                Some(Ok(c)) => (c, None),
-                Some(Err(e)) => (&no_commits, Some(e.clone())),
-                None => (&no_commits, None),
-            };
-            // Every partition of every topic the group commits to or is assigned.
-            let group_topics: BTreeSet<&str> = committed
-                .keys()
-                .chain(owners.keys())
-                .map(|(t, _)| t.as_str())
-                .collect();
-            let active = !g.members.is_empty();
-            let mut partitions = Vec::new();
-            for t in group_topics {
-                let ids = topic_parts.get(t).cloned().unwrap_or_default();
-                let mut prev_topic = prev_group.remove(t).unwrap_or_default();
-                let mut next_topic: Vec<VecDeque<lag::Obs>> = Vec::new();
-                for p in ids {
-                    let key = (t.to_string(), p);
-                    let c = committed.get(&key).copied();
-                    let high = raw.watermarks.get(&key).map(|w| w.1);
-                    let lag = high.and_then(|h| lag::offset_lag(h, c));
-                    let lag_seconds = match (c, self.hwm.get(&key)) {
-                        (Some(c), Some(tab)) => tab.lag_seconds(c, now),
-                        _ => None,
-                    };
-                    let (status, reason) = match (c, lag) {
-                        (Some(c), Some(l)) if p >= 0 => {
-                            let i = p as usize;
-                            let mut win = prev_topic
-                                .get_mut(i)
-                                .map(std::mem::take)
-                                .unwrap_or_default();
-                            if win.capacity() < cap {
-                                // Exactly the window: a growing deque would round up to 16.
-                                win.reserve_exact(cap - win.len());
-                            }
-                            while win.len() >= cap {
-                                win.pop_front();
-                            }
-                            win.push_back(lag::Obs {
-                                t: now,
-                                committed: c,
-                                lag: l,
-                            });
-                            let r = lag::evaluate(win.make_contiguous(), w.status, active);
-                            if next_topic.len() <= i {
-                                next_topic.resize_with(i + 1, VecDeque::new);
-                            }
-                            next_topic[i] = win;
-                            r
-                        }
-                        _ => (LagStatus::Ok, "no committed offset".into()),
-                    };
-                    partitions.push(GroupPartition {
-                        topic: t.to_string(),
-                        partition: p,
-                        committed: c,
-                        high,
-                        lag,
-                        lag_seconds,
-                        owner: owners.get(&key).cloned(),
-                        status,
-                        reason,
-                    });
-                }
-                if !next_topic.is_empty() {
-                    next_group.insert(t.to_string(), next_topic);
-                }
-            }
-            if !next_group.is_empty() {
-                self.obs.insert(g.name.clone(), next_group);
-            }
-            let total_lag: i64 = partitions.iter().filter_map(|p| p.lag).sum();
-            let trend = self.trend.entry(g.name.clone()).or_default();
-            trend.push_back(total_lag.max(0) as u64);
-            while trend.len() > w.trend {
-                trend.pop_front();
-            }
-            let worst = partitions.iter().max_by(|a, b| {
-                a.status
-                    .cmp(&b.status)
-                    .then(a.lag.unwrap_or(0).cmp(&b.lag.unwrap_or(0)))
-            });
-            let (status, reason) = worst
-                .filter(|p| p.status != LagStatus::Ok)
-                .map(|p| {
-                    (
-                        p.status,
-                        format!("{}[{}]: {}", p.topic, p.partition, p.reason),
-                    )
-                })
-                .unwrap_or((
-                    LagStatus::Ok,
-                    if partitions.is_empty() {
-                        "no committed offsets".into()
-                    } else {
-                        "all partitions OK".into()
-                    },
-                ));
-            groups.push(GroupInfo {
-                name: g.name.clone(),
-                state: g.state.clone(),
-                members: g
-                    .members
-                    .iter()
-                    .map(|m| MemberInfo {
-                        client_id: m.client_id.clone(),
-                        consumer_id: m.consumer_id.clone(),
-                        host: m.host.clone(),
-                        assignment: m
-                            .assignment
-                            .iter()
-                            .map(|(t, p)| format!("{t}[{p}]"))
-                            .collect(),
-                    })
-                    .collect(),
-                total_lag,
-                max_partition_lag: partitions.iter().filter_map(|p| p.lag).max().unwrap_or(0),
-                lag_seconds: partitions
-                    .iter()
-                    .filter_map(|p| p.lag_seconds)
-                    .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
-                trend: trend.iter().copied().collect(),
-                status,
-                reason,
-                error: error.or_else(|| g.error.clone()),
-                partitions,
-            });
-        }
-        let names: BTreeSet<&String> = groups.iter().map(|g| &g.name).collect();
-        self.trend.retain(|k, _| names.contains(k));
+        let mut groups = groups::judge(
+            &mut self.groups,
+            &groups::Input {
+                raw: &raw,
+                now,
+                policy: &self.policy,
+                topic_parts: &topic_parts,
+                hwm: &self.hwm,
+                trend_len: w.trend,
+            },
+        );
+        // Worst first; muted rows (abandoned, judging) below the judged ones of their status.
         groups.sort_by(|a, b| {
             b.status
                 .cmp(&a.status)
+                .then(a.abandoned.cmp(&b.abandoned))
+                .then(a.judging.cmp(&b.judging))
                 .then(
                     b.lag_seconds
                         .unwrap_or(0.0)
@@ -542,6 +579,9 @@ pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
     state: State,
+    /// Set when the entry's verdict settings do not compile (config validation reports
+    /// them first; this keeps a hand-built spec from being judged by defaults silently).
+    policy_error: Option<String>,
     timeout: Duration,
 }
 
@@ -552,10 +592,22 @@ impl KafkaPoller {
 
     /// A poller with chosen window sizes (tests use short ones).
     pub fn with_windows(spec: KafkaSpec, windows: Windows) -> Self {
+        let (policy, policy_error) = match Policy::from_spec(&spec) {
+            Ok(p) => (p, None),
+            Err(es) => (
+                Policy::default(),
+                Some(format!(
+                    "kafka {}: {}",
+                    spec.name,
+                    es.into_iter().map(|e| e.0).collect::<Vec<_>>().join("; ")
+                )),
+            ),
+        };
         Self {
             spec,
             admin: None,
-            state: State::new(windows),
+            state: State::with_policy(windows, policy),
+            policy_error,
             timeout: Duration::from_secs(5),
         }
     }
@@ -573,6 +625,9 @@ impl Poller for KafkaPoller {
     type Op = KafkaOp;
 
     async fn poll(&mut self) -> Result<KafkaSample, String> {
+        if let Some(e) = &self.policy_error {
+            return Err(e.clone());
+        }
         let admin = match self.admin.take() {
             Some(a) => a,
             None => {
@@ -585,8 +640,9 @@ impl Poller for KafkaPoller {
             }
         };
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
+        let policy = self.state.policy.clone();
         let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect(&admin, with_configs);
+            let r = collect_with(&admin, with_configs, &policy, unix_now());
             (admin, r)
         })
         .await

@@ -17,6 +17,75 @@ fn status_level(s: LagStatus) -> Level {
     }
 }
 
+/// The STATUS cell of a group: muted while judging or abandoned (they raise nothing).
+fn group_status(g: &super::GroupInfo) -> Cell {
+    if g.abandoned {
+        Cell::level("ABANDONED", Level::Muted)
+    } else if g.judging {
+        Cell::level("judging…", Level::Muted)
+    } else {
+        Cell::level(g.status.label(), status_level(g.status))
+    }
+}
+
+fn partition_status(g: &super::GroupInfo, p: &super::GroupPartition) -> Cell {
+    if g.abandoned {
+        Cell::level("ABANDONED", Level::Muted)
+    } else if p.judging {
+        Cell::level("judging…", Level::Muted)
+    } else {
+        Cell::level(p.status.label(), status_level(p.status))
+    }
+}
+
+/// Short flags of a group: records lost, truncated logs, uncommitted assignments, stale.
+fn group_flags(g: &super::GroupInfo) -> Cell {
+    let mut f = Vec::new();
+    let mut level = Level::Normal;
+    if g.lost_records > 0 {
+        f.push(format!("lost {}", fmt::thousands(g.lost_records)));
+        level = Level::Crit;
+    }
+    if g.ahead_partitions > 0 {
+        f.push(format!("ahead of log {}p", g.ahead_partitions));
+        level = Level::Crit;
+    }
+    if g.uncommitted_partitions > 0 {
+        f.push(format!("uncommitted {}p", g.uncommitted_partitions));
+        level = level.max(Level::Warn);
+    }
+    if let Some(s) = g.stale_secs {
+        f.push(format!("stale {}", fmt::secs(s)));
+        level = level.max(Level::Warn);
+    }
+    Cell::level(f.join(", "), level)
+}
+
+fn partition_flags(p: &super::GroupPartition) -> Cell {
+    let mut f = Vec::new();
+    let mut level = Level::Normal;
+    if p.lost_records > 0 {
+        f.push(format!("lost {}", fmt::thousands(p.lost_records)));
+        level = Level::Crit;
+    }
+    if p.ahead_by > 0 {
+        f.push(format!("ahead of log by {}", fmt::thousands(p.ahead_by)));
+        level = Level::Crit;
+    }
+    if let Some(s) = p.uncommitted_secs {
+        f.push(format!("uncommitted {}", fmt::secs(s)));
+        level = level.max(Level::Warn);
+    }
+    if let Some(s) = p.stale_secs {
+        f.push(format!("stale {}", fmt::secs(s)));
+        level = level.max(Level::Warn);
+    }
+    if p.unread {
+        f.push("unread".into());
+    }
+    Cell::level(f.join(", "), level)
+}
+
 fn opt(v: Option<i64>) -> String {
     v.map(fmt::thousands).unwrap_or_else(|| "-".into())
 }
@@ -68,9 +137,25 @@ impl KafkaSample {
             .iter()
             .filter(|g| g.status != LagStatus::Ok)
             .count();
+        let muted = |f: fn(&super::GroupInfo) -> bool| self.groups.iter().filter(|g| f(g)).count();
+        let mut quiet = Vec::new();
+        for (n, what) in [
+            (muted(|g| g.judging), "judging"),
+            (muted(|g| g.abandoned), "abandoned"),
+            (muted(|g| g.stale_secs.is_some()), "stale"),
+        ] {
+            if n > 0 {
+                quiet.push(format!("{n} {what}"));
+            }
+        }
+        let quiet = if quiet.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", quiet.join(", "))
+        };
         let groups_line = match self.groups.first() {
             Some(g) if g.status != LagStatus::Ok => format!(
-                "{} groups, {} not OK; worst {} {} lag {} ({})",
+                "{} groups, {} not OK; worst {} {} lag {} ({}){quiet}",
                 self.groups.len(),
                 behind,
                 g.name,
@@ -78,6 +163,7 @@ impl KafkaSample {
                 fmt::thousands(g.total_lag),
                 secs(g.lag_seconds)
             ),
+            _ if !quiet.is_empty() => format!("{} groups, none failing{quiet}", self.groups.len()),
             _ => format!("{} groups, all OK", self.groups.len()),
         };
         let summary = vec![
@@ -171,35 +257,47 @@ impl KafkaSample {
     }
 
     fn groups_table(&self) -> Table {
+        let muted = self.groups.iter().any(|g| g.abandoned || g.judging);
+        let flags = self.groups.iter().any(|g| !group_flags(g).text.is_empty());
+        let mut columns = vec![
+            Column::left("GROUP", 28),
+            Column::left("STATE", 11),
+            Column::right("MEMBERS", 7),
+            Column::right("LAG", 10),
+            Column::right("MAX", 8),
+            Column::right("LAG TIME", 8),
+            Column::left("TREND", 12),
+            Column::left("STATUS", if muted { 9 } else { 6 }).keep(),
+        ];
+        if flags {
+            columns.push(Column::left("FLAGS", 16));
+        }
         Table {
             title: "Groups".into(),
-            columns: vec![
-                Column::left("GROUP", 28),
-                Column::left("STATE", 11),
-                Column::right("MEMBERS", 7),
-                Column::right("LAG", 10),
-                Column::right("MAX", 8),
-                Column::right("LAG TIME", 8),
-                Column::left("TREND", 12),
-                Column::left("STATUS", 6),
-            ],
+            columns,
             rows: self
                 .groups
                 .iter()
                 .map(|g| {
-                    Row::new(
-                        g.name.clone(),
-                        vec![
-                            Cell::new(g.name.clone()),
-                            Cell::new(g.state.clone()),
-                            Cell::new(g.members.len().to_string()),
-                            Cell::new(fmt::thousands(g.total_lag)),
-                            Cell::new(fmt::thousands(g.max_partition_lag)),
-                            Cell::new(secs(g.lag_seconds)),
-                            Cell::new(fmt::spark(&g.trend, 12)),
-                            Cell::level(g.status.label(), status_level(g.status)),
-                        ],
-                    )
+                    let mut cells = vec![
+                        Cell::new(g.name.clone()),
+                        Cell::new(g.state.clone()),
+                        Cell::new(g.members.len().to_string()),
+                        Cell::new(fmt::thousands(g.total_lag)),
+                        Cell::new(fmt::thousands(g.max_partition_lag)),
+                        Cell::new(secs(g.lag_seconds)),
+                        Cell::new(fmt::spark(&g.trend, 12)),
+                        group_status(g),
+                    ];
+                    if flags {
+                        cells.push(group_flags(g));
+                    }
+                    if g.abandoned || g.judging {
+                        for c in &mut cells[..7] {
+                            c.level = Level::Muted;
+                        }
+                    }
+                    Row::new(g.name.clone(), cells)
                 })
                 .collect(),
             empty: "no consumer groups".into(),
@@ -268,57 +366,7 @@ impl KafkaSample {
             }
             TABLE_GROUPS => {
                 let g = self.groups.iter().find(|g| g.name == key)?;
-                let mut lines = vec![
-                    vec![
-                        Cell::new(format!(
-                            "state {}  members {}  status ",
-                            g.state,
-                            g.members.len()
-                        )),
-                        Cell::level(g.status.label(), status_level(g.status)),
-                    ],
-                    vec![Cell::new(format!("reason: {}", g.reason))],
-                ];
-                if let Some(e) = &g.error {
-                    lines.push(vec![Cell::level(format!("error: {e}"), Level::Crit)]);
-                }
-                Some(Detail {
-                    title: format!("group {}", g.name),
-                    lines,
-                    table: Some(Table {
-                        title: "Partitions".into(),
-                        columns: vec![
-                            Column::left("TOPIC", 20),
-                            Column::right("PART", 4),
-                            Column::right("COMMITTED", 10),
-                            Column::right("HIGH", 10),
-                            Column::right("LAG", 8),
-                            Column::right("LAG TIME", 8),
-                            Column::left("STATUS", 6),
-                            Column::left("OWNER", 20),
-                        ],
-                        rows: g
-                            .partitions
-                            .iter()
-                            .map(|p| {
-                                Row::new(
-                                    format!("{}[{}]", p.topic, p.partition),
-                                    vec![
-                                        Cell::new(p.topic.clone()),
-                                        Cell::new(p.partition.to_string()),
-                                        Cell::new(opt(p.committed)),
-                                        Cell::new(opt(p.high)),
-                                        Cell::new(opt(p.lag)),
-                                        Cell::new(secs(p.lag_seconds)),
-                                        Cell::level(p.status.label(), status_level(p.status)),
-                                        Cell::new(p.owner.clone().unwrap_or_else(|| "-".into())),
-                                    ],
-                                )
-                            })
-                            .collect(),
-                        empty: "no committed offsets".into(),
-                    }),
-                })
+                Some(group_detail(g))
             }
             _ => None,
         }
@@ -381,6 +429,135 @@ impl KafkaSample {
             }
             _ => None,
         }
+    }
+}
+
+fn group_detail(g: &super::GroupInfo) -> Detail {
+    let mut lines = vec![
+        vec![
+            Cell::new(format!(
+                "state {}  members {}  status ",
+                g.state,
+                g.members.len()
+            )),
+            group_status(g),
+        ],
+        vec![Cell::new(format!("reason: {}", g.reason))],
+    ];
+    let transactional = g
+        .partitions
+        .iter()
+        .any(|p| p.stable.is_some_and(|s| Some(s) != p.high));
+    if transactional || g.isolation != super::Isolation::Unknown {
+        let basis = match g.lag_basis {
+            super::LagBasis::HighWatermark => "the high watermark",
+            super::LagBasis::LastStableOffset => "the last stable offset",
+        };
+        let iso = match g.isolation {
+            super::Isolation::Unknown => {
+                "isolation unknown (set it in group_rules): judged on the last stable offset"
+            }
+            super::Isolation::ReadCommitted => "read_committed",
+            super::Isolation::ReadUncommitted => "read_uncommitted",
+        };
+        lines.push(vec![Cell::new(format!(
+            "LAG counts to {basis}: {}; to the last stable offset {}; {iso}",
+            fmt::thousands(g.total_lag),
+            fmt::thousands(g.total_stable_lag)
+        ))]);
+    }
+    if g.lost_records > 0 {
+        lines.push(vec![Cell::level(
+            format!(
+                "data loss: {} records were deleted before the group read them (committed below the log start)",
+                fmt::thousands(g.lost_records)
+            ),
+            Level::Crit,
+        )]);
+    }
+    if g.ahead_partitions > 0 {
+        lines.push(vec![Cell::level(
+            format!(
+                "{} partitions committed above the high watermark: the log was truncated under the group (unclean leader election, or the topic recreated)",
+                g.ahead_partitions
+            ),
+            Level::Crit,
+        )]);
+    }
+    if g.uncommitted_partitions > 0 {
+        lines.push(vec![Cell::level(
+            format!(
+                "{} partitions assigned but never committed while records arrived",
+                g.uncommitted_partitions
+            ),
+            Level::Warn,
+        )]);
+    }
+    if let Some(s) = g.stale_secs {
+        lines.push(vec![Cell::level(
+            format!("stale: shown as last read {} ago", fmt::secs(s)),
+            Level::Warn,
+        )]);
+    }
+    if let Some(e) = &g.error {
+        lines.push(vec![Cell::level(format!("error: {e}"), Level::Crit)]);
+    }
+    let flags = g
+        .partitions
+        .iter()
+        .any(|p| !partition_flags(p).text.is_empty());
+    let muted = g.abandoned || g.partitions.iter().any(|p| p.judging);
+    let mut columns = vec![
+        Column::left("TOPIC", 20),
+        Column::right("PART", 4),
+        Column::right("COMMITTED", 10),
+        Column::right("HIGH", 10),
+        Column::right("LAG", 8),
+    ];
+    if transactional {
+        columns.push(Column::right("LSO LAG", 8));
+    }
+    columns.extend([
+        Column::right("LAG TIME", 8),
+        Column::left("STATUS", if muted { 9 } else { 6 }).keep(),
+        Column::left("OWNER", 20),
+    ]);
+    if flags {
+        columns.push(Column::left("FLAGS", 16));
+    }
+    Detail {
+        title: format!("group {}", g.name),
+        lines,
+        table: Some(Table {
+            title: "Partitions".into(),
+            columns,
+            rows: g
+                .partitions
+                .iter()
+                .map(|p| {
+                    let mut cells = vec![
+                        Cell::new(p.topic.clone()),
+                        Cell::new(p.partition.to_string()),
+                        Cell::new(opt(p.committed)),
+                        Cell::new(opt(p.high)),
+                        Cell::new(opt(p.lag)),
+                    ];
+                    if transactional {
+                        cells.push(Cell::new(opt(p.stable_lag)));
+                    }
+                    cells.extend([
+                        Cell::new(secs(p.lag_seconds)),
+                        partition_status(g, p),
+                        Cell::new(p.owner.clone().unwrap_or_else(|| "-".into())),
+                    ]);
+                    if flags {
+                        cells.push(partition_flags(p));
+                    }
+                    Row::new(format!("{}[{}]", p.topic, p.partition), cells)
+                })
+                .collect(),
+            empty: "no committed offsets".into(),
+        }),
     }
 }
 
@@ -486,11 +663,18 @@ mod tests {
 
     #[test]
     fn lag_model_shows_missing_commit_as_dash_and_goes_to_stop() {
-        let mut st = State::new(Windows {
-            status: 3,
-            hwm_points: 10,
-            trend: 5,
-        });
+        let judged_fast = || {
+            let spec = KafkaSpec {
+                stall_after: Some("20s".into()),
+                ..Default::default()
+            };
+            let w = Windows {
+                hwm_points: 10,
+                trend: 5,
+            };
+            State::with_policy(w, Policy::from_spec(&spec).expect("policy"))
+        };
+        let mut st = judged_fast();
         let s = st.ingest(raw(40, 100, 0), 0.0, false);
         let g = &s.groups[0];
         assert_eq!(g.total_lag, 60);
@@ -509,11 +693,7 @@ mod tests {
         // Committed 40 was the high watermark... before the table: extrapolated at 5/s → t=-12.
         assert!(g.lag_seconds.unwrap() > 20.0);
         let s = {
-            let mut st = State::new(Windows {
-                status: 3,
-                hwm_points: 10,
-                trend: 5,
-            });
+            let mut st = judged_fast();
             st.ingest(raw(40, 100, 1), 0.0, false);
             st.ingest(raw(40, 150, 1), 10.0, false);
             st.ingest(raw(40, 200, 1), 20.0, false)

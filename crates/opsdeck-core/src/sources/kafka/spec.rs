@@ -20,6 +20,40 @@ pub struct KafkaSpec {
     /// Show internal topics (`__consumer_offsets`, ...).
     #[serde(default)]
     pub show_internal: bool,
+    /// A group behind whose committed offsets have not moved for this long is STALL (with
+    /// members) or STOP (without), e.g. "5m" (the default).
+    pub stall_after: Option<String>,
+    /// A group with no members and no commit for this long is ABANDONED: shown muted, no
+    /// alert (default "24h").
+    pub abandoned_after: Option<String>,
+    /// Which consumer groups are polled and judged at all.
+    #[serde(default)]
+    pub groups: KafkaGroupsSpec,
+    /// Per-group overrides, `[[contexts.X.kafka.group_rules]]`; the first matching wins.
+    #[serde(default)]
+    pub group_rules: Vec<KafkaGroupRuleSpec>,
+}
+
+/// `groups = { include = ["^orders-"], exclude = ["^console-consumer-"] }`: regexes over
+/// group names; an empty `include` means every group.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaGroupsSpec {
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// Overrides for the groups whose name matches `pattern` (a regex).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaGroupRuleSpec {
+    pub pattern: String,
+    pub stall_after: Option<String>,
+    pub abandoned_after: Option<String>,
+    /// The consumers' `isolation.level`: read_committed | read_uncommitted.
+    pub isolation: Option<String>,
 }
 
 crate::secrets::secret_fields!(KafkaSpec);

@@ -1,7 +1,7 @@
 //! Kafka as a monitored system: its metrics and built-in rules, its verbs, and the glue
 //! from the `System` contract to the poller, the pane model and the operations.
 
-use super::{KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, TABLE_GROUPS};
+use super::{KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, Policy, TABLE_GROUPS};
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
@@ -15,7 +15,7 @@ const METRICS: &[Metric] = &[
     Metric::new(
         "kafka.group.status",
         Unit::LagStatus,
-        "consumer group status per group: 0 OK, 1 WARN, 2 REWIND, 3 STALL, 4 STOP",
+        "consumer group status per group: 0 OK, 1 WARN, 2 REWIND, 3 STALL, 4 STOP (groups judging… or ABANDONED are not measured by any kafka.group metric)",
     ),
     Metric::new(
         "kafka.group.warning",
@@ -31,6 +31,36 @@ const METRICS: &[Metric] = &[
         "kafka.group.lag",
         Unit::Count,
         "total messages behind per consumer group",
+    ),
+    Metric::new(
+        "kafka.group.stable_lag",
+        Unit::Count,
+        "total messages behind the last stable offsets per consumer group (records of open transactions not counted)",
+    ),
+    Metric::new(
+        "kafka.group.lost_records",
+        Unit::Count,
+        "records deleted by retention before the consumer group read them (committed below the log start)",
+    ),
+    Metric::new(
+        "kafka.group.ahead_partitions",
+        Unit::Count,
+        "partitions whose committed offset is above the high watermark per consumer group (the log was truncated or recreated)",
+    ),
+    Metric::new(
+        "kafka.group.uncommitted_partitions",
+        Unit::Count,
+        "partitions assigned to a member but never committed for longer than stall_after while records arrived, per consumer group",
+    ),
+    Metric::new(
+        "kafka.group.stale_seconds",
+        Unit::Seconds,
+        "age of the verdict shown per consumer group when polls cannot read it (0 when read)",
+    ),
+    Metric::new(
+        "kafka.group.idle_seconds",
+        Unit::Seconds,
+        "seconds since the committed offset of the group's longest-idle lagging partition moved",
     ),
     Metric::new(
         "kafka.topic.under_replicated",
@@ -79,6 +109,46 @@ const BUILTINS: &[Builtin] = &[
         Warning,
         "time lag",
         "Consumers fall behind: scale consumers or check a slow downstream.",
+    ),
+    Builtin::new(
+        "kafka_records_lost",
+        "kafka.group.lost_records",
+        Cmp::Gt,
+        0.0,
+        0,
+        Critical,
+        "records deleted before the group read them",
+        "Records were deleted by retention before the group read them: find why it fell behind, then decide whether to reset its offsets (Kafka pane, Groups).",
+    ),
+    Builtin::new(
+        "kafka_offsets_ahead_of_log",
+        "kafka.group.ahead_partitions",
+        Cmp::Gt,
+        0.0,
+        0,
+        Critical,
+        "committed offsets above the log end",
+        "The log was truncated or recreated under the group (unclean leader election, topic deleted and created again): check what happened to the topic, then reset the group's offsets.",
+    ),
+    Builtin::new(
+        "kafka_never_committed",
+        "kafka.group.uncommitted_partitions",
+        Cmp::Gt,
+        0.0,
+        0,
+        Warning,
+        "assigned partitions never committed",
+        "Members hold partitions that receive records but never commit them: check the consumers' commit settings and logs (a crash loop before the first commit, enable.auto.commit off).",
+    ),
+    Builtin::new(
+        "kafka_group_unreadable",
+        "kafka.group.stale_seconds",
+        Cmp::Gt,
+        120.0,
+        0,
+        Warning,
+        "group unreadable",
+        "opsdeck cannot read the group (its coordinator or a partition leader does not answer): its verdict shown is old. Check the brokers' health.",
     ),
     Builtin::new(
         "kafka_under_replicated",
@@ -161,6 +231,15 @@ impl System for Kafka {
                 "brokers = \"host:9092,host2:9092\"",
             ));
         }
+        if let Err(problems) = Policy::from_spec(spec) {
+            for (msg, hint) in problems {
+                out.push(Problem::new(
+                    &spec.name,
+                    format!("kafka {}: {msg}", spec.name),
+                    hint,
+                ));
+            }
+        }
         out
     }
     fn poller(spec: KafkaSpec, _ctx: &dyn Entries) -> KafkaPoller {
@@ -180,24 +259,45 @@ impl System for Kafka {
             "kafka.group.status"
             | "kafka.group.warning"
             | "kafka.group.lag_seconds"
-            | "kafka.group.lag" => {
-                for g in &k.groups {
+            | "kafka.group.lag"
+            | "kafka.group.stable_lag"
+            | "kafka.group.lost_records"
+            | "kafka.group.ahead_partitions"
+            | "kafka.group.uncommitted_partitions"
+            | "kafka.group.stale_seconds"
+            | "kafka.group.idle_seconds" => {
+                // Judging (watched for less than stall_after) and abandoned groups are shown
+                // muted and raise nothing.
+                for g in k.groups.iter().filter(|g| !g.judging && !g.abandoned) {
                     let value = match metric {
                         "kafka.group.status" => g.status as u8 as f64,
                         "kafka.group.warning" => {
                             flag(matches!(g.status, LagStatus::Warn | LagStatus::Rewind))
                         }
                         "kafka.group.lag" => g.total_lag as f64,
+                        "kafka.group.stable_lag" => g.total_stable_lag as f64,
+                        "kafka.group.lost_records" => g.lost_records as f64,
+                        "kafka.group.ahead_partitions" => g.ahead_partitions as f64,
+                        "kafka.group.uncommitted_partitions" => g.uncommitted_partitions as f64,
+                        "kafka.group.stale_seconds" => g.stale_secs.unwrap_or(0.0),
+                        "kafka.group.idle_seconds" => match g.idle_secs {
+                            Some(v) => v,
+                            None => continue,
+                        },
                         _ => match g.lag_seconds {
                             Some(v) => v,
                             None => continue,
                         },
                     };
+                    let note = match metric {
+                        "kafka.group.stale_seconds" => g.error.clone().unwrap_or_default(),
+                        _ => g.reason.clone(),
+                    };
                     out.push(Point::new(
                         g.name.clone(),
                         format!("group {}", g.name),
                         value,
-                        g.reason.clone(),
+                        note,
                         Cause::new("Groups", &g.name),
                     ));
                 }

@@ -4,11 +4,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{LockNode, Session};
 
-/// One waiting session and the pids it waits for.
-#[derive(Debug, Clone)]
+/// One waiting session, the pids it waits for and how long it has waited.
+#[derive(Debug, Clone, Default)]
 pub struct Waiter {
     pub pid: i32,
     pub blocked_by: Vec<i32>,
+    /// From `pg_locks.waitstart` (PG 14+); None falls back to the query's running time.
+    pub wait_seconds: Option<f64>,
+    /// `waitstart` as Unix seconds.
+    pub waiting_since: Option<f64>,
 }
 
 /// Flattens the wait-for graph into a tree, depth first: root blockers (blocking, not
@@ -28,7 +32,15 @@ pub fn build_tree(waiters: &[Waiter], sessions: &[Session]) -> Vec<LockNode> {
             children.entry(*first).or_default().push(*pid);
         }
     }
-    let wait_of = |pid: i32| info.get(&pid).and_then(|s| s.query_seconds).unwrap_or(0.0);
+    let waiting: BTreeMap<i32, &Waiter> = waiters.iter().map(|w| (w.pid, w)).collect();
+    // The wait itself where the server says when it began, else the query's running time.
+    let wait_of = |pid: i32| {
+        waiting
+            .get(&pid)
+            .and_then(|w| w.wait_seconds)
+            .or_else(|| info.get(&pid).and_then(|s| s.query_seconds))
+            .unwrap_or(0.0)
+    };
     // Transitive waiters and their longest wait (guarded against cycles).
     fn below(
         pid: i32,
@@ -91,7 +103,8 @@ pub fn build_tree(waiters: &[Waiter], sessions: &[Session]) -> Vec<LockNode> {
         }
         let (waiters, longest) = (ctx.stats)(pid);
         let s = ctx.info.get(&pid);
-        let own_wait = s.and_then(|s| s.query_seconds).unwrap_or(0.0);
+        let w = ctx.waiting.get(&pid);
+        let own_wait = (ctx.wait_of)(pid);
         out.push(LockNode {
             pid,
             depth,
@@ -102,6 +115,8 @@ pub fn build_tree(waiters: &[Waiter], sessions: &[Session]) -> Vec<LockNode> {
             } else {
                 longest.max(own_wait)
             },
+            wait_seconds: w.map(|_| own_wait),
+            waiting_since: w.and_then(|w| w.waiting_since),
             state: s.map(|s| s.state.clone()).unwrap_or_default(),
             user: s.map(|s| s.user.clone()).unwrap_or_default(),
             database: s.map(|s| s.database.clone()).unwrap_or_default(),
@@ -115,13 +130,17 @@ pub fn build_tree(waiters: &[Waiter], sessions: &[Session]) -> Vec<LockNode> {
         info: &'a BTreeMap<i32, &'a Session>,
         children: &'a BTreeMap<i32, Vec<i32>>,
         blocked_by: &'a BTreeMap<i32, Vec<i32>>,
+        waiting: &'a BTreeMap<i32, &'a Waiter>,
         stats: &'a dyn Fn(i32) -> (usize, f64),
+        wait_of: &'a dyn Fn(i32) -> f64,
     }
     let ctx = Ctx {
         info: &info,
         children: &children,
         blocked_by: &blocked_by,
+        waiting: &waiting,
         stats: &stats,
+        wait_of: &wait_of,
     };
     for r in roots {
         emit(r, 0, &ctx, &mut emitted, &mut out);
@@ -145,6 +164,7 @@ mod tests {
         Waiter {
             pid,
             blocked_by: by.to_vec(),
+            ..Default::default()
         }
     }
 
@@ -182,6 +202,25 @@ mod tests {
         assert_eq!(tree.len(), 2);
         assert_eq!(tree[0].pid, 1);
         assert_eq!(tree[1].depth, 1);
+    }
+
+    #[test]
+    fn waits_come_from_waitstart_when_the_server_has_it() {
+        // 11 ran for 100 s but has waited on 10 for 4 s only.
+        let sessions = [s(10, 1.0), s(11, 100.0)];
+        let waiter = Waiter {
+            wait_seconds: Some(4.0),
+            waiting_since: Some(1_700_000_000.5),
+            ..w(11, &[10])
+        };
+        let tree = build_tree(&[waiter], &sessions);
+        assert_eq!(tree[0].longest_wait_seconds, 4.0);
+        assert_eq!(tree[0].wait_seconds, None);
+        assert_eq!(tree[1].wait_seconds, Some(4.0));
+        assert_eq!(tree[1].waiting_since, Some(1_700_000_000.5));
+        // Without waitstart (before 14): the query's running time.
+        let tree = build_tree(&[w(11, &[10])], &sessions);
+        assert_eq!(tree[0].longest_wait_seconds, 100.0);
     }
 
     #[test]

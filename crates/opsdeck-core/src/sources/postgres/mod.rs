@@ -1,8 +1,10 @@
 //! PostgreSQL: connections against limits, activity, the blocking tree, top statements,
 //! replication and maintenance health, and guarded cancel/terminate/throttle.
 //!
-//! Footprint: one connection for polling (application_name `opsdeck`, statement_timeout
-//! and lock_timeout on every query), a second short-lived one per action.
+//! Footprint: one connection (application_name `opsdeck`, statement_timeout and
+//! lock_timeout on every query), shared by the poll and the actions, so an action still
+//! works when the server has no connection slot left; cheap figures every refresh, heavy
+//! ones on the slow schedule (`slow_refresh`).
 
 mod locks;
 pub mod model;
@@ -10,7 +12,10 @@ mod ops;
 pub mod pgbouncer;
 mod queries;
 mod sample;
+mod schedule;
+mod shared;
 pub mod spec;
+pub mod statements;
 mod system;
 mod view;
 
@@ -25,7 +30,7 @@ use crate::sources::system::Poller;
 
 pub use locks::{Waiter, build_tree};
 pub use model::*;
-pub use ops::PgOp;
+pub use ops::{Outcome, PgOp, Target};
 pub use sample::rates;
 pub use spec::PostgresSpec;
 pub use system::Postgres;
@@ -34,18 +39,38 @@ pub use view::*;
 pub struct PgPoller {
     spec: PostgresSpec,
     secret: Option<Secret>,
-    conn: Option<PgConnection>,
+    /// Shared with the actions of this source (see `shared`).
+    conn: shared::Slot,
+    /// Set by `reset` when an action held the connection: dropped at the next poll.
+    stale: bool,
     prev: sample::Previous,
+    slow_every: Duration,
+    pgbouncer: pgbouncer::Admin,
 }
 
 impl PgPoller {
     pub fn new(spec: PostgresSpec) -> Self {
+        // The config check reports a bad slow_refresh with its line; here it falls back.
+        let slow_every = spec
+            .slow_refresh
+            .as_deref()
+            .and_then(|d| crate::input::parse_duration(d).ok())
+            .unwrap_or(schedule::DEFAULT_SLOW);
         Self {
+            conn: shared::register(&spec),
             spec,
             secret: None,
-            conn: None,
+            stale: false,
             prev: sample::Previous::default(),
+            slow_every,
+            pgbouncer: pgbouncer::Admin::default(),
         }
+    }
+
+    /// Overrides the slow schedule's interval (`slow_refresh`).
+    pub fn with_slow_refresh(mut self, every: Duration) -> Self {
+        self.slow_every = every;
+        self
     }
 
     fn scrub(&self, e: impl std::fmt::Display) -> String {
@@ -55,7 +80,12 @@ impl PgPoller {
 
     /// One poll; the sample, or an error with the connection dropped by `reset`.
     pub async fn sample(&mut self) -> Result<PgSample, String> {
-        if self.conn.is_none() {
+        let slot = self.conn.clone();
+        let mut guard = slot.lock().await;
+        if std::mem::take(&mut self.stale) {
+            *guard = None;
+        }
+        if guard.is_none() {
             if self.secret.is_none() {
                 self.secret = self.spec.secret().resolve()?;
             }
@@ -65,16 +95,23 @@ impl PgPoller {
                     .await
                     .map_err(|_| "connect timed out after 5s".to_string())?
                     .map_err(|e| self.scrub(e))?;
-            self.conn = Some(conn);
+            *guard = Some(conn);
+            self.prev.reconnected();
         }
-        let Some(conn) = self.conn.as_mut() else {
+        let Some(conn) = guard.as_mut() else {
             return Err("not connected".into());
         };
-        match sample::collect(conn, &mut self.prev).await {
+        let result = sample::collect(conn, &mut self.prev, self.slow_every).await;
+        if result.is_err() {
+            // Dropping the connection closes the socket; the next poll reconnects.
+            *guard = None;
+        }
+        drop(guard);
+        match result {
             Ok(mut s) => {
                 if let Some(url) = &self.spec.pgbouncer {
                     // PgBouncer trouble is a hint, not a failed poll of the server.
-                    match pgbouncer::pools(url, None).await {
+                    match self.pgbouncer.pools(url, None).await {
                         Ok(p) => s.pgbouncer_pools = Some(p),
                         Err(e) => {
                             s.pgbouncer_pools = Some(vec![]);
@@ -84,11 +121,7 @@ impl PgPoller {
                 }
                 Ok(s)
             }
-            Err(e) => {
-                let msg = self.scrub(e);
-                self.reset();
-                Err(msg)
-            }
+            Err(e) => Err(self.scrub(e)),
         }
     }
 }
@@ -129,7 +162,12 @@ impl Poller for PgPoller {
     }
 
     fn reset(&mut self) {
-        // Dropping the connection closes the socket; the next poll reconnects.
-        self.conn = None;
+        self.pgbouncer = pgbouncer::Admin::default();
+        // A poll cut off mid-query leaves the connection in an unknown state: drop it. An
+        // action may hold it right now; then it goes at the next poll.
+        match self.conn.try_lock() {
+            Ok(mut c) => *c = None,
+            Err(_) => self.stale = true,
+        }
     }
 }

@@ -48,6 +48,18 @@ pub struct PgSample {
     pub roles: Vec<RoleLimit>,
     /// PgBouncer's `SHOW POOLS`, when a `pgbouncer` admin address is configured.
     pub pgbouncer_pools: Option<Vec<super::pgbouncer::Pool>>,
+    /// Replication slots with the WAL each one holds back (read on the slow schedule).
+    pub slots: Vec<Slot>,
+    /// How the statements' deltas were taken, and whether entries were evicted meanwhile.
+    pub statements_info: StatementsInfo,
+    /// How often the heavy figures (statements, slots, ages, settings) are read; database
+    /// sizes every second time.
+    pub slow_refresh_seconds: f64,
+    /// Seconds since each heavy figure was read (None: not read yet).
+    pub ages: FigureAges,
+    /// Where lock wait times come from: "waitstart" (pg_locks, PG 14+) or "query_start"
+    /// (older servers: the waiting query's start, which includes time before the wait).
+    pub lock_wait_source: String,
     /// What the console cannot show and how to fix it (missing extension, privileges).
     pub hints: Vec<String>,
 }
@@ -93,6 +105,9 @@ pub struct Session {
     pub query: String,
     /// The console's own connection: never a target of an action.
     pub own: bool,
+    /// `backend_start` in microseconds since the Unix epoch: with the pid, the identity an
+    /// action checks before signalling (None when privileges hide it).
+    pub backend_start: Option<i64>,
 }
 
 impl Session {
@@ -112,6 +127,10 @@ pub struct LockNode {
     pub waiters: usize,
     /// The longest wait among them (or this session's own wait when it is a waiter).
     pub longest_wait_seconds: f64,
+    /// This session's own lock wait (None for a root that does not wait itself).
+    pub wait_seconds: Option<f64>,
+    /// When that wait began (`pg_locks.waitstart`, Unix seconds; None before PG 14).
+    pub waiting_since: Option<f64>,
     pub state: String,
     pub user: String,
     pub database: String,
@@ -132,6 +151,59 @@ pub struct Statement {
     /// Milliseconds of execution per second of wall time since the previous poll.
     pub ms_per_second: Option<f64>,
     pub query: String,
+    /// Other roles' statements, summed per role and database: their text and queryid need
+    /// pg_read_all_stats.
+    pub hidden: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct StatementsInfo {
+    /// Seconds between the two pg_stat_statements snapshots the deltas come from (None
+    /// until the second read).
+    pub interval_seconds: Option<f64>,
+    /// Entries in pg_stat_statements at the last read.
+    pub entries: usize,
+    /// `pg_stat_statements_info.dealloc` (PG 14+): entries evicted since the reset.
+    pub dealloc: Option<i64>,
+    /// Entries evicted between the two snapshots: the deltas may miss queries.
+    pub evicted: i64,
+}
+
+/// Seconds since each heavy figure was last read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct FigureAges {
+    pub settings: Option<f64>,
+    pub statements: Option<f64>,
+    pub sizes: Option<f64>,
+    /// age(datfrozenxid) / mxid_age(datminmxid) of every database.
+    pub wraparound: Option<f64>,
+    pub slots: Option<f64>,
+    /// Dead tuples, sequential scans, unused indexes.
+    pub maintenance: Option<f64>,
+    pub roles: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Slot {
+    pub name: String,
+    /// "physical" or "logical".
+    pub slot_type: String,
+    /// Logical slots: the database and output plugin.
+    pub database: String,
+    pub plugin: String,
+    pub active: bool,
+    pub active_pid: Option<i32>,
+    pub temporary: bool,
+    /// reserved, extended, unreserved (WAL past max_slot_wal_keep_size: removed at the next
+    /// checkpoint) or lost (the consumer can never resume); empty before PG 13.
+    pub wal_status: String,
+    /// WAL held back: the current WAL position (on a standby: the last received) minus
+    /// restart_lsn. None when the slot has no restart_lsn.
+    pub retained_bytes: Option<i64>,
+    /// Bytes that can still be written before the slot loses WAL (None: no limit).
+    pub safe_wal_size: Option<i64>,
+    /// Seconds since the slot became inactive (`inactive_since`, PG 17+).
+    pub inactive_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -155,12 +227,18 @@ pub struct Standby {
     pub write_lag_seconds: Option<f64>,
     pub flush_lag_seconds: Option<f64>,
     pub replay_lag_seconds: Option<f64>,
+    /// The role may not read this standby's state and positions (they need
+    /// pg_read_all_stats): state is empty and the lags are unknown, not zero.
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Receiver {
-    /// "streaming", "waiting", ... or "stopped" when no receiver runs.
+    /// "streaming", "waiting", ... "stopped" when no receiver runs, or "unknown" when a
+    /// receiver runs but the role may not read its status (`hidden`).
     pub status: String,
+    /// The status needs pg_read_all_stats: a receiver runs, in a state we cannot see.
+    pub hidden: bool,
     pub sender: String,
     /// WAL received but not yet replayed.
     pub replay_lag_bytes: i64,
@@ -204,7 +282,18 @@ pub struct DbHealth {
     pub size_bytes: Option<i64>,
     /// age(datfrozenxid): wraparound at ~2.1 billion, autovacuum forces at 200 million.
     pub xid_age: i64,
+    /// mxid_age(datminmxid): multixact wraparound, also at 2^31.
+    pub mxid_age: i64,
+    /// xid_age and mxid_age as fractions of the 2^31 limit.
+    pub xid_wraparound_ratio: f64,
+    pub mxid_wraparound_ratio: f64,
+    /// False for template0 and other databases nobody may connect to (autovacuum still
+    /// freezes them).
+    pub allows_connections: bool,
 }
+
+/// Transaction and multixact IDs wrap around at 2^31 of age.
+pub const WRAPAROUND_LIMIT: f64 = 2_147_483_648.0;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RoleLimit {

@@ -2,7 +2,8 @@
 //! connections, max wait per pool) joined with `SHOW STATS` (queries and transactions
 //! served, average query and wait time per database, averaged by PgBouncer over its
 //! `stats_period`). The console speaks the simple query protocol only and
-//! rejects unknown startup parameters, so it gets its own plain connection.
+//! rejects unknown startup parameters, so it gets its own plain connection, kept between
+//! polls.
 
 use std::time::Duration;
 
@@ -59,24 +60,40 @@ fn text(r: &PgRow, col: &str) -> String {
     r.try_get::<String, _>(col).unwrap_or_default()
 }
 
-pub async fn pools(url: &str, secret: Option<&Secret>) -> Result<Vec<Pool>, String> {
-    let secrets: Vec<&Secret> = secret.into_iter().collect();
-    let err = |e: sqlx::Error| scrub(&e.to_string(), &secrets);
-    let mut opts: PgConnectOptions = url.parse().map_err(err)?;
-    opts = opts.extra_float_digits(None).statement_cache_capacity(0);
-    let mut conn = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&opts))
-        .await
-        .map_err(|_| "pgbouncer: connect timed out after 5s".to_string())?
-        .map_err(err)?;
-    let rows: Vec<PgRow> = sqlx::raw_sql("SHOW POOLS")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(err)?;
-    let stats: Vec<PgRow> = sqlx::raw_sql("SHOW STATS")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(err)?;
-    let _ = conn.close().await;
+/// The admin console's connection, kept between polls (dropped after an error).
+#[derive(Default)]
+pub struct Admin {
+    conn: Option<PgConnection>,
+}
+
+impl Admin {
+    pub async fn pools(&mut self, url: &str, secret: Option<&Secret>) -> Result<Vec<Pool>, String> {
+        let secrets: Vec<&Secret> = secret.into_iter().collect();
+        let err = |e: sqlx::Error| scrub(&e.to_string(), &secrets);
+        if self.conn.is_none() {
+            let mut opts: PgConnectOptions = url.parse().map_err(err)?;
+            opts = opts.extra_float_digits(None).statement_cache_capacity(0);
+            let conn =
+                tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&opts))
+                    .await
+                    .map_err(|_| "pgbouncer: connect timed out after 5s".to_string())?
+                    .map_err(err)?;
+            self.conn = Some(conn);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("pgbouncer: not connected".into());
+        };
+        let r = read(conn).await;
+        if r.is_err() {
+            self.conn = None;
+        }
+        r.map_err(err)
+    }
+}
+
+async fn read(conn: &mut PgConnection) -> Result<Vec<Pool>, sqlx::Error> {
+    let rows: Vec<PgRow> = sqlx::raw_sql("SHOW POOLS").fetch_all(&mut *conn).await?;
+    let stats: Vec<PgRow> = sqlx::raw_sql("SHOW STATS").fetch_all(&mut *conn).await?;
     let stats_of = |db: &str| {
         stats
             .iter()

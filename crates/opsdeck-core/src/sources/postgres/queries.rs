@@ -3,15 +3,23 @@
 //! queue behind an ACCESS EXCLUSIVE lock), and the session runs with statement_timeout and
 //! lock_timeout set (see `connect_options`).
 
-pub const SERVER: &str = "select version(), current_setting('server_version_num')::int, \
-    pg_is_in_recovery(), \
-    extract(epoch from now() - pg_postmaster_start_time())::float8, \
+/// Read on connect and on the slow schedule: they change only with a reload or a restart.
+pub const SETTINGS: &str = "select version(), current_setting('server_version_num')::int, \
     current_setting('max_connections')::bigint, \
     current_setting('superuser_reserved_connections')::bigint, \
-    coalesce((select setting::bigint from pg_settings where name = 'reserved_connections'), 0), \
+    coalesce(current_setting('reserved_connections', true)::bigint, 0), \
     current_user::text, \
     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
     exists(select 1 from pg_extension where extname = 'pg_stat_statements')";
+
+/// Every poll, one round trip: recovery, uptime and the pg_stat_database totals the rates
+/// come from.
+pub const VITALS: &str = "select pg_is_in_recovery(), \
+    extract(epoch from now() - pg_postmaster_start_time())::float8, \
+    coalesce(sum(xact_commit), 0)::bigint, \
+    coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(blks_hit), 0)::bigint, \
+    coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
+    coalesce(sum(temp_bytes), 0)::bigint from pg_stat_database";
 
 /// Client backends. Without pg_read_all_stats, other roles' sessions show NULL state and
 /// backend_type and `<insufficient privilege>` as query: they are kept (counted as
@@ -25,46 +33,61 @@ pub const ACTIVITY: &str = "select pid, coalesce(datname, ''), coalesce(usename,
     extract(epoch from now() - query_start)::float8, \
     extract(epoch from now() - state_change)::float8, \
     coalesce(query, ''), \
-    pid = pg_backend_pid() or application_name = 'opsdeck' \
+    pid = pg_backend_pid() or application_name = 'opsdeck', \
+    (extract(epoch from backend_start) * 1000000)::int8 \
     from pg_stat_activity where backend_type = 'client backend' \
     or (backend_type is null and usesysid is not null)";
 
-/// Only sessions waiting on a heavyweight lock are asked for their blockers.
-pub const BLOCKING: &str = "select pid, pg_blocking_pids(pid) from pg_stat_activity \
-    where wait_event_type = 'Lock'";
-
-pub const DATABASE_TOTALS: &str = "select coalesce(sum(xact_commit), 0)::bigint, \
-    coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(blks_hit), 0)::bigint, \
-    coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
-    coalesce(sum(temp_bytes), 0)::bigint from pg_stat_database";
-
-/// pg_stat_statements: `total_time`/`mean_time` became `total_exec_time`/`mean_exec_time`
-/// in 13; 14 added `toplevel` (count top-level statements only); 17 renamed the block
-/// timing columns, which are not read here.
-pub fn statements(version_num: i32) -> &'static str {
+/// Run only when some session waits on a heavyweight lock (or when other roles' sessions
+/// are hidden, so we cannot tell), once per poll: pg_blocking_pids takes every lock-manager
+/// partition lock. One ungranted pg_locks row per waiting backend; on 14+ its `waitstart`
+/// is when the wait began (NULL for a moment after it starts).
+pub fn blocking(version_num: i32) -> &'static str {
     if version_num >= 140000 {
-        "select s.queryid, coalesce(d.datname, ''), coalesce(r.rolname, ''), s.calls, \
-         s.total_exec_time::float8, s.mean_exec_time::float8, s.rows, coalesce(s.query, '') \
-         from pg_stat_statements s left join pg_database d on d.oid = s.dbid \
-         left join pg_roles r on r.oid = s.userid where s.toplevel and s.queryid is not null \
-         order by s.total_exec_time desc limit 200"
-    } else if version_num >= 130000 {
-        "select s.queryid, coalesce(d.datname, ''), coalesce(r.rolname, ''), s.calls, \
-         s.total_exec_time::float8, s.mean_exec_time::float8, s.rows, coalesce(s.query, '') \
-         from pg_stat_statements s left join pg_database d on d.oid = s.dbid \
-         left join pg_roles r on r.oid = s.userid where s.queryid is not null \
-         order by s.total_exec_time desc limit 200"
+        "select pid, pg_blocking_pids(pid), extract(epoch from now() - waitstart)::float8, \
+         extract(epoch from waitstart)::float8 from pg_locks \
+         where not granted and pid is not null"
     } else {
-        "select s.queryid, coalesce(d.datname, ''), coalesce(r.rolname, ''), s.calls, \
-         s.total_time::float8, s.mean_time::float8, s.rows, coalesce(s.query, '') \
-         from pg_stat_statements s left join pg_database d on d.oid = s.dbid \
-         left join pg_roles r on r.oid = s.userid where s.queryid is not null \
-         order by s.total_time desc limit 200"
+        "select pid, pg_blocking_pids(pid), null::float8, null::float8 from pg_stat_activity \
+         where wait_event_type = 'Lock'"
     }
 }
 
+/// The whole of pg_stat_statements without the query texts (reading them means reading
+/// the texts file): counters per (userid, dbid, queryid), summed so that other roles'
+/// statements, whose queryid is hidden, make one row per role and database.
+/// `total_time` became `total_exec_time` in 13; 14 added `toplevel` (count top-level
+/// statements only).
+pub fn statements_snapshot(version_num: i32) -> &'static str {
+    if version_num >= 140000 {
+        "select userid::int8, dbid::int8, queryid, sum(calls)::int8, \
+         sum(total_exec_time)::float8, sum(rows)::int8 from pg_stat_statements(false) \
+         where toplevel group by 1, 2, 3"
+    } else if version_num >= 130000 {
+        "select userid::int8, dbid::int8, queryid, sum(calls)::int8, \
+         sum(total_exec_time)::float8, sum(rows)::int8 from pg_stat_statements(false) \
+         group by 1, 2, 3"
+    } else {
+        "select userid::int8, dbid::int8, queryid, sum(calls)::int8, \
+         sum(total_time)::float8, sum(rows)::int8 from pg_stat_statements(false) \
+         group by 1, 2, 3"
+    }
+}
+
+/// Texts of the statements about to be shown that the console has not seen yet.
+pub const STATEMENT_TEXTS: &str = "select userid::int8, dbid::int8, queryid, query \
+    from pg_stat_statements(true) where queryid = any($1)";
+
+/// Entries evicted since the last reset (PG 14+, pg_stat_statements 1.9+).
+pub const STATEMENTS_DEALLOC: &str = "select dealloc from pg_stat_statements_info";
+
+/// Names of the oids the statements carry.
+pub const OID_NAMES: &str = "select 'd', oid::int8, datname::text from pg_database \
+    union all select 'r', oid::int8, rolname::text from pg_roles";
+
 /// Lags in bytes against the primary's current WAL position; times as reported (NULL when
 /// the standby is caught up and idle).
+/// Without pg_read_all_stats every column but pid is NULL: `state is null` says so.
 pub const REPLICATION_PRIMARY: &str = "select coalesce(application_name, ''), \
     coalesce(host(client_addr), 'local'), coalesce(state, ''), coalesce(sync_state, ''), \
     coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), sent_lsn), 0)::bigint, \
@@ -72,13 +95,43 @@ pub const REPLICATION_PRIMARY: &str = "select coalesce(application_name, ''), \
     coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn), 0)::bigint, \
     coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::bigint, \
     extract(epoch from write_lag)::float8, extract(epoch from flush_lag)::float8, \
-    extract(epoch from replay_lag)::float8 from pg_stat_replication order by 1";
+    extract(epoch from replay_lag)::float8, state is null from pg_stat_replication order by 1";
 
+/// No row in pg_stat_wal_receiver: no receiver runs. A row whose status is NULL: one runs,
+/// but its status needs pg_read_all_stats.
 pub const REPLICATION_STANDBY: &str = "select \
-    coalesce((select status from pg_stat_wal_receiver), 'stopped'), \
+    exists(select 1 from pg_stat_wal_receiver), \
+    (select status from pg_stat_wal_receiver), \
     coalesce((select sender_host || ':' || sender_port from pg_stat_wal_receiver), ''), \
     coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint, \
     extract(epoch from now() - pg_last_xact_replay_timestamp())::float8";
+
+/// Replication slots and the WAL each holds back, measured from the current WAL position
+/// (on a standby, which cannot call pg_current_wal_lsn: the last received or replayed).
+/// wal_status and safe_wal_size came in 13, inactive_since in 17.
+pub fn slots(version_num: i32, in_recovery: bool) -> String {
+    let current = if in_recovery {
+        "coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())"
+    } else {
+        "pg_current_wal_lsn()"
+    };
+    let (wal_status, safe) = if version_num >= 130000 {
+        ("coalesce(wal_status, '')", "safe_wal_size")
+    } else {
+        ("''", "null::int8")
+    };
+    let inactive = if version_num >= 170000 {
+        "extract(epoch from now() - inactive_since)::float8"
+    } else {
+        "null::float8"
+    };
+    format!(
+        "select slot_name::text, slot_type, coalesce(database::text, ''), \
+         coalesce(plugin::text, ''), active, active_pid, temporary, {wal_status}, \
+         pg_wal_lsn_diff({current}, restart_lsn)::int8, {safe}::int8, {inactive} \
+         from pg_replication_slots order by 1"
+    )
+}
 
 const TABLE_COLUMNS: &str = "schemaname || '.' || relname, n_live_tup, n_dead_tup, \
     seq_scan, seq_tup_read, coalesce(idx_scan, 0), \
@@ -105,10 +158,13 @@ pub const UNUSED_INDEXES: &str = "select i.schemaname || '.' || i.indexrelname, 
     where i.idx_scan = 0 and not x.indisunique and not x.indisprimary \
     order by 3 desc limit 20";
 
-pub const DATABASES: &str = "select datname, \
-    case when has_database_privilege(oid, 'CONNECT') then pg_database_size(oid) end, \
-    age(datfrozenxid)::bigint from pg_database where datallowconn order by 3 desc";
+/// Wraparound ages of every database, template0 included (autovacuum freezes it too).
+pub const WRAPAROUND: &str = "select datname::text, age(datfrozenxid)::int8, \
+    mxid_age(datminmxid)::int8, datallowconn from pg_database order by 2 desc";
 
-pub const ROLES: &str = "select r.rolname::text, r.rolconnlimit, \
-    (select count(*) from pg_stat_activity a where a.usesysid = r.oid) \
-    from pg_roles r where r.rolcanlogin order by 3 desc, 1";
+/// pg_database_size stats every file of every database: the slow schedule only.
+pub const DATABASE_SIZES: &str = "select datname::text, pg_database_size(oid) \
+    from pg_database where datallowconn and has_database_privilege(oid, 'CONNECT')";
+
+/// Login roles and their limits; the sessions per role come from the activity of each poll.
+pub const ROLES: &str = "select rolname::text, rolconnlimit from pg_roles where rolcanlogin";

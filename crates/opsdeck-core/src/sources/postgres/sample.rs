@@ -1,8 +1,10 @@
 //! One poll: runs the queries of `queries.rs` on the poller's single connection and turns
-//! rows into the sample, with per-second deltas against the previous poll.
+//! rows into the sample, with per-second deltas against the previous poll. Vital figures
+//! (sessions, locks, replication, rates) are read every poll; heavy ones (statements,
+//! sizes, slots, wraparound ages, settings, maintenance) on the slow schedule.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::Row as _;
 use sqlx::postgres::{PgConnection, PgRow};
@@ -10,41 +12,94 @@ use sqlx::postgres::{PgConnection, PgRow};
 use super::locks::{Waiter, build_tree};
 use super::model::*;
 use super::queries;
+use super::schedule::Slow;
+use super::statements::Tracker;
 
-/// Counters kept between polls for the deltas.
+/// What `SETTINGS` reads.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub version: String,
+    pub version_num: i32,
+    pub max_connections: i64,
+    pub reserved: i64,
+    pub connected_as: String,
+    pub reads_all_stats: bool,
+    pub has_statements: bool,
+}
+
+type Tables = (Vec<TableHealth>, Vec<TableHealth>, Vec<UnusedIndex>);
+/// datname, age(datfrozenxid), mxid_age(datminmxid), datallowconn.
+type Ages = Vec<(String, i64, i64, bool)>;
+
+/// Counters and slow figures kept between polls.
 #[derive(Debug, Default)]
 pub struct Previous {
     totals: Option<(Instant, [i64; 6])>,
-    statements: Option<(Instant, StatementTotals)>,
+    settings: Slow<Option<Settings>>,
+    statements: Slow<(Vec<Statement>, StatementsInfo)>,
+    tracker: Tracker,
+    sizes: Slow<HashMap<String, i64>>,
+    wraparound: Slow<Ages>,
+    slots: Slow<Vec<Slot>>,
+    maintenance: Slow<Tables>,
+    roles: Slow<Vec<(String, i32)>>,
 }
 
-type StatementKey = (i64, String, String);
-/// Calls and total milliseconds per statement at the previous poll.
-type StatementTotals = HashMap<StatementKey, (i64, f64)>;
+impl Previous {
+    /// A new connection may be to a restarted (or different) server: settings first.
+    pub fn reconnected(&mut self) {
+        self.settings.expire();
+    }
+}
 
 type E = sqlx::Error;
 
-pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgSample, E> {
-    let row = sqlx::query(queries::SERVER).fetch_one(&mut *conn).await?;
-    let version_num: i32 = row.try_get(1)?;
-    let in_recovery: bool = row.try_get(2)?;
-    let max_connections: i64 = row.try_get(4)?;
-    let reserved: i64 = row.try_get::<i64, _>(5)? + row.try_get::<i64, _>(6)?;
-    let connected_as: String = row.try_get(7)?;
-    let reads_all_stats: bool = row.try_get(8)?;
-    let has_statements: bool = row.try_get(9)?;
+fn text(e: E) -> String {
+    e.to_string()
+}
+
+pub async fn collect(
+    conn: &mut PgConnection,
+    prev: &mut Previous,
+    every: Duration,
+) -> Result<PgSample, E> {
+    let now = Instant::now();
+    if prev.settings.value.is_none() || prev.settings.due(now, every) {
+        let st = settings(conn).await?;
+        prev.settings.set(now, Ok(Some(st)));
+    }
+    let st = prev.settings.value.clone().unwrap_or_default();
+    let version_num = st.version_num;
+
+    let r = sqlx::query(queries::VITALS).fetch_one(&mut *conn).await?;
+    let in_recovery: bool = r.try_get(0)?;
+    let mut totals = [0i64; 6];
+    for (i, t) in totals.iter_mut().enumerate() {
+        *t = r.try_get(i + 2)?;
+    }
     let mut s = PgSample {
-        version: row.try_get(0)?,
+        version: st.version.clone(),
         version_num,
         in_recovery,
         role: if in_recovery { "standby" } else { "primary" }.into(),
-        uptime_seconds: row.try_get(3)?,
-        connected_as: connected_as.clone(),
-        max_connections,
-        reserved_connections: reserved,
-        usable_connections: (max_connections - reserved).max(1),
+        uptime_seconds: r.try_get(1)?,
+        connected_as: st.connected_as.clone(),
+        max_connections: st.max_connections,
+        reserved_connections: st.reserved,
+        usable_connections: (st.max_connections - st.reserved).max(1),
+        slow_refresh_seconds: every.as_secs_f64(),
+        lock_wait_source: if version_num >= 140000 {
+            "waitstart"
+        } else {
+            "query_start"
+        }
+        .into(),
         ..Default::default()
     };
+    if let Some((at, p)) = prev.totals {
+        s.rates = Some(rates(now.duration_since(at).as_secs_f64(), &p, &totals));
+    }
+    prev.totals = Some((now, totals));
 
     let rows = sqlx::query(queries::ACTIVITY).fetch_all(&mut *conn).await?;
     s.activity = rows.iter().map(session).collect::<Result<_, _>>()?;
@@ -56,51 +111,45 @@ pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgS
     });
     s.connections = count_connections(&s.activity);
     let hidden = s.activity.iter().filter(|a| a.hidden()).count();
-    if hidden > 0 && !reads_all_stats {
+    if hidden > 0 && !st.reads_all_stats {
         s.hints.push(format!(
             "{hidden} sessions of other roles show <insufficient privilege>: GRANT pg_monitor \
-             (or pg_read_all_stats) TO {connected_as} to see their state and query"
+             (or pg_read_all_stats) TO {} to see their state and query",
+            st.connected_as
         ));
     }
 
-    let rows = sqlx::query(queries::BLOCKING).fetch_all(&mut *conn).await?;
-    let waiters: Vec<Waiter> = rows
-        .iter()
-        .map(|r| {
-            Ok(Waiter {
-                pid: r.try_get(0)?,
-                blocked_by: r.try_get(1)?,
-            })
-        })
-        .collect::<Result<_, E>>()?;
-    s.locks = build_tree(&waiters, &s.activity);
-
-    let r = sqlx::query(queries::DATABASE_TOTALS)
-        .fetch_one(&mut *conn)
-        .await?;
-    let mut totals = [0i64; 6];
-    for (i, t) in totals.iter_mut().enumerate() {
-        *t = r.try_get(i)?;
-    }
-    let now = Instant::now();
-    if let Some((at, p)) = prev.totals {
-        s.rates = Some(rates(now.duration_since(at).as_secs_f64(), &p, &totals));
-    }
-    prev.totals = Some((now, totals));
-
-    if has_statements {
-        match sqlx::query(queries::statements(version_num))
+    // Hidden sessions may be waiting too: then we cannot tell without asking.
+    let waiting = s.activity.iter().any(|a| a.state == "waiting on a lock");
+    if waiting || (hidden > 0 && !st.reads_all_stats) {
+        let rows = sqlx::query(queries::blocking(version_num))
             .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(rows) => s.statements = statements(&rows, prev, now)?,
-            Err(e) => s.hints.push(format!("pg_stat_statements unreadable: {e}")),
+            .await?;
+        let mut waiters: Vec<Waiter> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let pid: i32 = r.try_get(0)?;
+            if waiters.iter().any(|w| w.pid == pid) {
+                continue;
+            }
+            let wait: Option<f64> = r.try_get(2)?;
+            waiters.push(Waiter {
+                pid,
+                blocked_by: r.try_get(1)?,
+                // waitstart is NULL for a moment after the wait begins.
+                wait_seconds: if version_num >= 140000 {
+                    Some(wait.unwrap_or(0.0).max(0.0))
+                } else {
+                    None
+                },
+                waiting_since: r.try_get(3)?,
+            });
         }
-    } else {
+        s.locks = build_tree(&waiters, &s.activity);
+    }
+    if version_num < 140000 && !s.locks.is_empty() {
         s.hints.push(
-            "top statements: pg_stat_statements is not installed in this database \
-             (shared_preload_libraries = 'pg_stat_statements', then CREATE EXTENSION \
-             pg_stat_statements)"
+            "lock waits are measured from the waiting query's start (PostgreSQL before 14 \
+             has no pg_locks.waitstart): they include the time the query ran before it waited"
                 .into(),
         );
     }
@@ -109,12 +158,26 @@ pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgS
         let r = sqlx::query(queries::REPLICATION_STANDBY)
             .fetch_one(&mut *conn)
             .await?;
+        let exists: bool = r.try_get(0)?;
+        let status: Option<String> = r.try_get(1)?;
+        let hidden = exists && status.is_none();
         s.replication.receiver = Some(Receiver {
-            status: r.try_get(0)?,
-            sender: r.try_get(1)?,
-            replay_lag_bytes: r.try_get(2)?,
-            replay_delay_seconds: r.try_get(3)?,
+            status: match (exists, status) {
+                (false, _) => "stopped".into(),
+                (true, None) => "unknown".into(),
+                (true, Some(st)) => st,
+            },
+            hidden,
+            sender: r.try_get(2)?,
+            replay_lag_bytes: r.try_get(3)?,
+            replay_delay_seconds: r.try_get(4)?,
         });
+        if hidden {
+            s.hints.push(format!(
+                "the WAL receiver's status needs pg_read_all_stats: GRANT pg_monitor TO {}",
+                st.connected_as
+            ));
+        }
     } else {
         let rows = sqlx::query(queries::REPLICATION_PRIMARY)
             .fetch_all(&mut *conn)
@@ -134,35 +197,207 @@ pub async fn collect(conn: &mut PgConnection, prev: &mut Previous) -> Result<PgS
                     write_lag_seconds: r.try_get(8)?,
                     flush_lag_seconds: r.try_get(9)?,
                     replay_lag_seconds: r.try_get(10)?,
+                    hidden: r.try_get(11)?,
                 })
             })
             .collect::<Result<_, E>>()?;
+        if s.replication.standbys.iter().any(|x| x.hidden) {
+            s.hints.push(format!(
+                "standbys' state and lag need pg_read_all_stats: GRANT pg_monitor TO {}",
+                st.connected_as
+            ));
+        }
     }
 
-    // Maintenance is secondary: a failure there (a database dropped mid-query) becomes a
-    // hint instead of failing the whole poll.
-    match maintenance(&mut *conn).await {
-        Ok(m) => s.maintenance = m,
-        Err(e) => s
-            .hints
-            .push(format!("maintenance statistics unavailable: {e}")),
-    }
-    s.roles = sqlx::query(queries::ROLES)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RoleLimit {
-                role: r.try_get(0)?,
-                connection_limit: r.try_get(1)?,
-                connections: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, E>>()?;
+    slow_figures(conn, prev, &st, in_recovery, now, every).await;
+    fill_slow(&mut s, prev, &st, now);
     Ok(s)
 }
 
-async fn maintenance(conn: &mut PgConnection) -> Result<Maintenance, E> {
+async fn settings(conn: &mut PgConnection) -> Result<Settings, E> {
+    let r = sqlx::query(queries::SETTINGS).fetch_one(&mut *conn).await?;
+    Ok(Settings {
+        version: r.try_get(0)?,
+        version_num: r.try_get(1)?,
+        max_connections: r.try_get(2)?,
+        reserved: r.try_get::<i64, _>(3)? + r.try_get::<i64, _>(4)?,
+        connected_as: r.try_get(5)?,
+        reads_all_stats: r.try_get(6)?,
+        has_statements: r.try_get(7)?,
+    })
+}
+
+/// Reads the heavy figures that are due. A failure there (a database dropped mid-query, a
+/// statement timeout) keeps the previous value and becomes a hint, not a failed poll.
+async fn slow_figures(
+    conn: &mut PgConnection,
+    prev: &mut Previous,
+    st: &Settings,
+    in_recovery: bool,
+    now: Instant,
+    every: Duration,
+) {
+    if st.has_statements && prev.statements.due(now, every) {
+        let r = prev.tracker.read(conn, st.version_num, now).await;
+        prev.statements.set(now, r.map_err(text));
+    }
+    if prev.wraparound.due(now, every) {
+        let r = wraparound(conn).await;
+        prev.wraparound.set(now, r.map_err(text));
+    }
+    // The heaviest figure by far (it stats every file of every database: ~0.5 s with 200
+    // databases and 20k relations): every other slow interval.
+    if prev.sizes.due(now, every * 2) {
+        let r = sizes(conn).await;
+        prev.sizes.set(now, r.map_err(text));
+    }
+    if prev.slots.due(now, every) {
+        let r = slots(conn, st.version_num, in_recovery).await;
+        prev.slots.set(now, r.map_err(text));
+    }
+    if prev.maintenance.due(now, every) {
+        let r = maintenance(conn).await;
+        prev.maintenance.set(now, r.map_err(text));
+    }
+    if prev.roles.due(now, every) {
+        let r = roles(conn).await;
+        prev.roles.set(now, r.map_err(text));
+    }
+}
+
+/// Copies the slow figures, their ages and their errors into the sample.
+fn fill_slow(s: &mut PgSample, prev: &Previous, st: &Settings, now: Instant) {
+    if st.has_statements {
+        (s.statements, s.statements_info) = prev.statements.value.clone();
+        if let Some(e) = &prev.statements.error {
+            s.hints.push(format!("pg_stat_statements unreadable: {e}"));
+        }
+    } else {
+        s.hints.push(
+            "top statements: pg_stat_statements is not installed in this database \
+             (shared_preload_libraries = 'pg_stat_statements', then CREATE EXTENSION \
+             pg_stat_statements)"
+                .into(),
+        );
+    }
+    let (dead, seq, unused) = prev.maintenance.value.clone();
+    s.maintenance = Maintenance {
+        dead_tuples: dead,
+        seq_scan_heavy: seq,
+        unused_indexes: unused,
+        databases: prev
+            .wraparound
+            .value
+            .iter()
+            .map(|(db, xid, mxid, allow)| DbHealth {
+                database: db.clone(),
+                size_bytes: prev.sizes.value.get(db).copied(),
+                xid_age: *xid,
+                mxid_age: *mxid,
+                xid_wraparound_ratio: *xid as f64 / WRAPAROUND_LIMIT,
+                mxid_wraparound_ratio: *mxid as f64 / WRAPAROUND_LIMIT,
+                allows_connections: *allow,
+            })
+            .collect(),
+    };
+    s.slots = prev.slots.value.clone();
+    let mut per_role: HashMap<&str, i64> = HashMap::new();
+    for a in &s.activity {
+        *per_role.entry(a.user.as_str()).or_default() += 1;
+    }
+    s.roles = prev
+        .roles
+        .value
+        .iter()
+        .map(|(role, limit)| RoleLimit {
+            role: role.clone(),
+            connection_limit: *limit,
+            connections: per_role.get(role.as_str()).copied().unwrap_or(0),
+        })
+        .collect();
+    s.roles
+        .sort_by(|a, b| b.connections.cmp(&a.connections).then(a.role.cmp(&b.role)));
+    for (what, e) in [
+        ("wraparound ages", &prev.wraparound.error),
+        ("database sizes", &prev.sizes.error),
+        ("replication slots", &prev.slots.error),
+        ("maintenance statistics", &prev.maintenance.error),
+        ("role limits", &prev.roles.error),
+    ] {
+        if let Some(e) = e {
+            s.hints
+                .push(format!("{what} unavailable (kept from the last read): {e}"));
+        }
+    }
+    s.ages = FigureAges {
+        settings: prev.settings.age(now),
+        statements: prev.statements.age(now).filter(|_| st.has_statements),
+        sizes: prev.sizes.age(now),
+        wraparound: prev.wraparound.age(now),
+        slots: prev.slots.age(now),
+        maintenance: prev.maintenance.age(now),
+        roles: prev.roles.age(now),
+    };
+}
+
+async fn wraparound(conn: &mut PgConnection) -> Result<Ages, E> {
+    sqlx::query(queries::WRAPAROUND)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
+}
+
+async fn sizes(conn: &mut PgConnection) -> Result<HashMap<String, i64>, E> {
+    sqlx::query(queries::DATABASE_SIZES)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+async fn roles(conn: &mut PgConnection) -> Result<Vec<(String, i32)>, E> {
+    sqlx::query(queries::ROLES)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+async fn slots(
+    conn: &mut PgConnection,
+    version_num: i32,
+    in_recovery: bool,
+) -> Result<Vec<Slot>, E> {
+    sqlx::query(sqlx::AssertSqlSafe(queries::slots(
+        version_num,
+        in_recovery,
+    )))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Slot {
+            name: r.try_get(0)?,
+            slot_type: r.try_get(1)?,
+            database: r.try_get(2)?,
+            plugin: r.try_get(3)?,
+            active: r.try_get(4)?,
+            active_pid: r.try_get(5)?,
+            temporary: r.try_get(6)?,
+            wal_status: r.try_get(7)?,
+            retained_bytes: r.try_get(8)?,
+            safe_wal_size: r.try_get(9)?,
+            inactive_seconds: r.try_get(10)?,
+        })
+    })
+    .collect()
+}
+
+async fn maintenance(conn: &mut PgConnection) -> Result<Tables, E> {
     let dead_tuples = tables(
         &sqlx::query(sqlx::AssertSqlSafe(queries::dead_tuples()))
             .fetch_all(&mut *conn)
@@ -185,24 +420,7 @@ async fn maintenance(conn: &mut PgConnection) -> Result<Maintenance, E> {
             })
         })
         .collect::<Result<_, E>>()?;
-    let databases = sqlx::query(queries::DATABASES)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DbHealth {
-                database: r.try_get(0)?,
-                size_bytes: r.try_get(1)?,
-                xid_age: r.try_get(2)?,
-            })
-        })
-        .collect::<Result<_, E>>()?;
-    Ok(Maintenance {
-        dead_tuples,
-        seq_scan_heavy,
-        unused_indexes,
-        databases,
-    })
+    Ok((dead_tuples, seq_scan_heavy, unused_indexes))
 }
 
 fn session(r: &PgRow) -> Result<Session, E> {
@@ -221,6 +439,7 @@ fn session(r: &PgRow) -> Result<Session, E> {
         state_seconds: r.try_get(10)?,
         query: r.try_get(11)?,
         own: r.try_get::<Option<bool>, _>(12)?.unwrap_or(false),
+        backend_start: r.try_get(13)?,
     })
 }
 
@@ -255,51 +474,6 @@ pub fn rates(secs: f64, prev: &[i64; 6], now: &[i64; 6]) -> DbRates {
         deadlocks: d(4),
         temp_bytes_per_second: per(d(5)),
     }
-}
-
-fn statements(rows: &[PgRow], prev: &mut Previous, now: Instant) -> Result<Vec<Statement>, E> {
-    let mut out: Vec<Statement> = rows
-        .iter()
-        .map(|r| {
-            Ok(Statement {
-                queryid: r.try_get(0)?,
-                database: r.try_get(1)?,
-                user: r.try_get(2)?,
-                calls: r.try_get(3)?,
-                total_ms: r.try_get(4)?,
-                mean_ms: r.try_get(5)?,
-                rows: r.try_get(6)?,
-                query: r.try_get(7)?,
-                ..Default::default()
-            })
-        })
-        .collect::<Result<_, E>>()?;
-    let key = |s: &Statement| (s.queryid, s.database.clone(), s.user.clone());
-    if let Some((at, old)) = &prev.statements {
-        let secs = now.duration_since(*at).as_secs_f64();
-        if secs > 0.0 {
-            for s in &mut out {
-                if let Some((calls, ms)) = old.get(&key(s)) {
-                    s.calls_per_second = Some((s.calls - calls).max(0) as f64 / secs);
-                    s.ms_per_second = Some((s.total_ms - ms).max(0.0) / secs);
-                }
-            }
-        }
-    }
-    prev.statements = Some((
-        now,
-        out.iter()
-            .map(|s| (key(s), (s.calls, s.total_ms)))
-            .collect(),
-    ));
-    // Busiest now first; statements without a delta after those, by total time.
-    out.sort_by(|a, b| {
-        b.ms_per_second
-            .unwrap_or(-1.0)
-            .total_cmp(&a.ms_per_second.unwrap_or(-1.0))
-            .then(b.total_ms.total_cmp(&a.total_ms))
-    });
-    Ok(out)
 }
 
 #[cfg(test)]

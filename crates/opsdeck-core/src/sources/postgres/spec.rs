@@ -16,6 +16,9 @@ pub struct PostgresSpec {
     pub ssl_root_cert: Option<String>,
     /// PgBouncer admin console, e.g. postgres://pgbouncer@127.0.0.1:6432/pgbouncer.
     pub pgbouncer: Option<String>,
+    /// How often the heavy figures are read (statements, slots, wraparound ages, settings),
+    /// e.g. "30s" (the default); database sizes at twice that; vital ones follow `refresh`.
+    pub slow_refresh: Option<String>,
 }
 
 crate::secrets::secret_fields!(PostgresSpec);

@@ -2,6 +2,7 @@
 //! from the `System` contract to the poller, the pane model and the operations.
 
 use super::{PgOp, PgPoller, PgSample, PostgresSpec, TAB_ACTIVITY, TAB_LOCKS};
+use crate::input::values::parse_duration;
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
@@ -48,7 +49,27 @@ const METRICS: &[Metric] = &[
     Metric::new(
         "postgres.wal_receiver_down",
         Unit::Flag,
-        "1 on a standby whose WAL receiver is not streaming",
+        "1 on a standby whose WAL receiver is not streaming (skipped while its status needs pg_read_all_stats)",
+    ),
+    Metric::new(
+        "postgres.slot_inactive_retained_bytes",
+        Unit::Bytes,
+        "WAL held back by each inactive replication slot",
+    ),
+    Metric::new(
+        "postgres.slot_wal_status",
+        Unit::Count,
+        "wal_status of each replication slot: 0 reserved/extended, 1 unreserved, 2 lost",
+    ),
+    Metric::new(
+        "postgres.xid_wraparound_ratio",
+        Unit::Ratio,
+        "age(datfrozenxid) of each database over the 2^31 wraparound limit",
+    ),
+    Metric::new(
+        "postgres.mxid_wraparound_ratio",
+        Unit::Ratio,
+        "mxid_age(datminmxid) of each database over the 2^31 wraparound limit",
     ),
 ];
 
@@ -133,10 +154,91 @@ const BUILTINS: &[Builtin] = &[
         "not streaming",
         "The standby does not receive WAL: check primary_conninfo, the primary and the network.",
     ),
+    Builtin::new(
+        "pg_slot_inactive",
+        "postgres.slot_inactive_retained_bytes",
+        Cmp::Gt,
+        1024.0 * 1024.0 * 1024.0,
+        300,
+        Warning,
+        "inactive slot retains WAL",
+        "The slot's consumer is gone and the server keeps WAL for it, filling pg_wal: bring the consumer back, or drop an abandoned slot (SELECT pg_drop_replication_slot('NAME')); max_slot_wal_keep_size caps the damage.",
+    ),
+    Builtin::new(
+        "pg_slot_unreserved",
+        "postgres.slot_wal_status",
+        Cmp::Ge,
+        1.0,
+        0,
+        Warning,
+        "slot past max_slot_wal_keep_size",
+        "The slot needs WAL beyond max_slot_wal_keep_size: the next checkpoint removes it and the slot is lost unless its consumer catches up now.",
+    ),
+    Builtin::new(
+        "pg_slot_lost",
+        "postgres.slot_wal_status",
+        Cmp::Ge,
+        2.0,
+        0,
+        Critical,
+        "slot lost its WAL",
+        "The slot's consumer can never resume from it: re-create the slot and re-sync the consumer (a new base backup for a standby, a new initial copy for a logical subscriber).",
+    ),
+    Builtin::new(
+        "pg_xid_wraparound",
+        "postgres.xid_wraparound_ratio",
+        Cmp::Ge,
+        0.5,
+        0,
+        Warning,
+        "transaction ID age",
+        "Anti-wraparound autovacuum is not keeping up: find what holds the xmin back (long transactions, prepared transactions, slots, standbys with hot_standby_feedback) and VACUUM (FREEZE) the oldest tables of that database.",
+    ),
+    Builtin::new(
+        "pg_xid_wraparound_critical",
+        "postgres.xid_wraparound_ratio",
+        Cmp::Ge,
+        0.9,
+        0,
+        Critical,
+        "transaction ID age",
+        "The server will stop assigning transaction IDs near 100%: remove what holds the xmin back and VACUUM (FREEZE) the oldest tables now.",
+    ),
+    Builtin::new(
+        "pg_mxid_wraparound",
+        "postgres.mxid_wraparound_ratio",
+        Cmp::Ge,
+        0.5,
+        0,
+        Warning,
+        "multixact ID age",
+        "Multixact freezing is not keeping up (row locks by many sessions, FOR SHARE/KEY SHARE): VACUUM (FREEZE) the oldest tables of that database; check autovacuum_multixact_freeze_max_age.",
+    ),
+    Builtin::new(
+        "pg_mxid_wraparound_critical",
+        "postgres.mxid_wraparound_ratio",
+        Cmp::Ge,
+        0.9,
+        0,
+        Critical,
+        "multixact ID age",
+        "The server will stop assigning multixact IDs near 100%: VACUUM (FREEZE) the oldest tables of that database now.",
+    ),
 ];
+
+/// `wal_status` as a number: 0 reserved/extended, 1 unreserved, 2 lost (none before PG 13).
+fn wal_status_level(s: &str) -> Option<f64> {
+    match s {
+        "reserved" | "extended" => Some(0.0),
+        "unreserved" => Some(1.0),
+        "lost" => Some(2.0),
+        _ => None,
+    }
+}
 
 impl System for Postgres {
     const LABEL: &'static str = "postgres";
+    const ALIASES: &'static [&'static str] = &["postgresql", "pg"];
     const PANE: Pane = Pane::Databases;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
@@ -182,6 +284,15 @@ impl System for Postgres {
                 &spec.name,
                 format!("postgres {}: url must start with postgres://", spec.name),
                 "url = \"postgres://user@host:5432/db\"",
+            ));
+        }
+        if let Some(d) = &spec.slow_refresh
+            && let Err(e) = parse_duration(d)
+        {
+            out.push(Problem::new(
+                &spec.name,
+                format!("postgres {}: slow_refresh: {e}", spec.name),
+                "slow_refresh = \"30s\"",
             ));
         }
         out
@@ -251,7 +362,8 @@ impl System for Postgres {
                 }
             }
             "postgres.replication_lag_seconds" | "postgres.replication_lag_bytes" => {
-                for st in &p.replication.standbys {
+                // A standby the role may not read has unknown lags, not zero ones.
+                for st in p.replication.standbys.iter().filter(|s| !s.hidden) {
                     let v = if metric == "postgres.replication_lag_bytes" {
                         Some(st.replay_lag_bytes as f64)
                     } else {
@@ -280,13 +392,56 @@ impl System for Postgres {
                 }
             }
             "postgres.wal_receiver_down" => {
-                if let Some(r) = &p.replication.receiver {
+                // A receiver whose status the role may not read is unknown, not down.
+                if let Some(r) = p.replication.receiver.as_ref().filter(|r| !r.hidden) {
                     out.push(Point::new(
                         "receiver",
                         "WAL receiver",
                         if r.status == "streaming" { 0.0 } else { 1.0 },
                         r.status.clone(),
                         Cause::new("Replication", "receiver"),
+                    ));
+                }
+            }
+            "postgres.slot_inactive_retained_bytes" => {
+                for sl in p.slots.iter().filter(|s| !s.active) {
+                    if let Some(b) = sl.retained_bytes {
+                        out.push(Point::new(
+                            format!("slot {}", sl.name),
+                            format!("inactive slot {}", sl.name),
+                            b as f64,
+                            format!("{} slot, wal_status {}", sl.slot_type, sl.wal_status),
+                            Cause::new("Slots", &sl.name),
+                        ));
+                    }
+                }
+            }
+            "postgres.slot_wal_status" => {
+                for sl in &p.slots {
+                    if let Some(v) = wal_status_level(&sl.wal_status) {
+                        out.push(Point::new(
+                            format!("slot {}", sl.name),
+                            format!("slot {}", sl.name),
+                            v,
+                            format!("wal_status {}", sl.wal_status),
+                            Cause::new("Slots", &sl.name),
+                        ));
+                    }
+                }
+            }
+            "postgres.xid_wraparound_ratio" | "postgres.mxid_wraparound_ratio" => {
+                for d in &p.maintenance.databases {
+                    let (v, age, what) = if metric == "postgres.xid_wraparound_ratio" {
+                        (d.xid_wraparound_ratio, d.xid_age, "age(datfrozenxid)")
+                    } else {
+                        (d.mxid_wraparound_ratio, d.mxid_age, "mxid_age(datminmxid)")
+                    };
+                    out.push(Point::new(
+                        format!("database {}", d.database),
+                        format!("database {}", d.database),
+                        v,
+                        format!("{what} {age}"),
+                        Cause::new("Databases", &d.database),
                     ));
                 }
             }
@@ -322,6 +477,143 @@ impl System for Postgres {
         op.describe()
     }
     async fn execute(op: &PgOp, spec: &PostgresSpec, _ctx: &dyn Entries) -> Result<String, String> {
+        // The entry finds the source poller's connection (`shared`): an action needs no
+        // free slot on a server that has none left.
         op.execute(spec).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::sources::postgres::{
+        DbHealth, Maintenance, Receiver, Session, Slot, Standby, TAB_REPLICATION, TAB_SLOTS,
+        count_connections,
+    };
+
+    fn measure(p: &PgSample, metric: &str) -> Vec<Point> {
+        Postgres::measure(p, metric, "db")
+    }
+
+    #[test]
+    fn hidden_values_are_skipped_not_read_as_down_or_caught_up() {
+        let mut p = PgSample::default();
+        p.replication.receiver = Some(Receiver {
+            status: "unknown".into(),
+            hidden: true,
+            ..Default::default()
+        });
+        p.replication.standbys = vec![Standby {
+            application: "r1".into(),
+            hidden: true,
+            ..Default::default()
+        }];
+        assert!(measure(&p, "postgres.wal_receiver_down").is_empty());
+        assert!(measure(&p, "postgres.replication_lag_seconds").is_empty());
+        p.replication.receiver = Some(Receiver {
+            status: "stopped".into(),
+            ..Default::default()
+        });
+        assert_eq!(measure(&p, "postgres.wal_receiver_down")[0].value, 1.0);
+    }
+
+    #[test]
+    fn slots_and_wraparound() {
+        let slot = |name: &str, active: bool, status: &str, bytes: i64| Slot {
+            name: name.into(),
+            slot_type: "logical".into(),
+            active,
+            wal_status: status.into(),
+            retained_bytes: Some(bytes),
+            ..Default::default()
+        };
+        let p = PgSample {
+            slots: vec![
+                slot("busy", true, "reserved", 10),
+                slot("idle", false, "unreserved", 5 << 30),
+                slot("old", false, "", 1),
+            ],
+            maintenance: Maintenance {
+                databases: vec![DbHealth {
+                    database: "app".into(),
+                    xid_age: 1 << 30,
+                    xid_wraparound_ratio: 0.5,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let inactive = measure(&p, "postgres.slot_inactive_retained_bytes");
+        assert_eq!(
+            inactive
+                .iter()
+                .map(|x| (x.subject.as_str(), x.value))
+                .collect::<Vec<_>>(),
+            vec![("slot idle", (5u64 << 30) as f64), ("slot old", 1.0)]
+        );
+        assert_eq!(inactive[0].cause, Cause::new("Slots", "idle"));
+        let status = measure(&p, "postgres.slot_wal_status");
+        assert_eq!(
+            status.iter().map(|x| x.value).collect::<Vec<_>>(),
+            vec![0.0, 1.0]
+        );
+        let xid = measure(&p, "postgres.xid_wraparound_ratio");
+        assert_eq!(xid[0].value, 0.5);
+        assert_eq!(xid[0].cause, Cause::new("Databases", "app"));
+    }
+
+    #[test]
+    fn every_builtin_reads_a_metric_of_the_catalogue() {
+        for b in BUILTINS {
+            assert!(METRICS.iter().any(|m| m.name == b.metric), "{}", b.name);
+        }
+    }
+
+    #[test]
+    fn sessions_are_signalled_from_activity_and_locks_only_never_the_console() {
+        let sess = |pid: i32, own: bool| Session {
+            pid,
+            user: "app".into(),
+            database: "shop".into(),
+            state: "active".into(),
+            own,
+            backend_start: Some(1_700_000_000_000_000 + pid as i64),
+            ..Default::default()
+        };
+        let activity = vec![sess(10, false), sess(99, true)];
+        let s = PgSample {
+            connections: count_connections(&activity),
+            activity,
+            ..Default::default()
+        };
+        let m = Postgres::model(&s);
+        assert_eq!(m.tables[TAB_ACTIVITY].title, "Activity");
+        assert_eq!(m.tables[TAB_LOCKS].title, "Locks");
+        assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
+        let marked = BTreeSet::new();
+        let at = |table, key| At {
+            table,
+            key: Some(key),
+            marked: &marked,
+        };
+        for table in [TAB_ACTIVITY, TAB_LOCKS] {
+            for verb in [Action::CancelQuery, Action::Terminate] {
+                let plan = Postgres::plan(&s, &at(table, "10"), verb, None);
+                assert!(matches!(plan, Some(Ok(Plan::Ready(_)))), "{table} {verb:?}");
+                let own = Postgres::plan(&s, &at(table, "99"), verb, None);
+                assert!(
+                    matches!(&own, Some(Err(e)) if e.contains("own session")),
+                    "{own:?}"
+                );
+            }
+        }
+        // The Slots tab sits after Replication: its rows are slots, not sessions.
+        for table in [TAB_REPLICATION, TAB_SLOTS] {
+            assert!(Postgres::plan(&s, &at(table, "10"), Action::Terminate, None).is_none());
+            assert!(Postgres::plan(&s, &at(table, "10"), Action::TerminateIdle, None).is_none());
+        }
     }
 }

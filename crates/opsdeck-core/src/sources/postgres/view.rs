@@ -3,11 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::PgOp;
 use super::model::*;
+use super::{PgOp, Target};
 use crate::keymap::Action;
 use crate::sources::system::{Resolved, Risk};
-
 use crate::views::{Cell, Column, Detail, Level, PaneModel, Row, Summary, Table, fmt};
 
 pub const TAB_ACTIVITY: usize = 0;
@@ -15,12 +14,21 @@ pub const TAB_CONNECTIONS: usize = 1;
 pub const TAB_LOCKS: usize = 2;
 pub const TAB_STATEMENTS: usize = 3;
 pub const TAB_REPLICATION: usize = 4;
-pub const TAB_VACUUM: usize = 5;
-pub const TAB_INDEXES: usize = 6;
-pub const TAB_DATABASES: usize = 7;
-pub const TAB_ROLES: usize = 8;
+pub const TAB_SLOTS: usize = 5;
+pub const TAB_VACUUM: usize = 6;
+pub const TAB_INDEXES: usize = 7;
+pub const TAB_DATABASES: usize = 8;
+pub const TAB_ROLES: usize = 9;
 /// Present only when PgBouncer is configured.
-pub const TAB_PGBOUNCER: usize = 9;
+pub const TAB_PGBOUNCER: usize = 10;
+
+/// What a hidden value reads as.
+pub const NEEDS_STATS: &str = "needs pg_read_all_stats";
+/// Inactive slots holding back more WAL than this are a warning (the pg_slot_inactive rule).
+pub const SLOT_RETAINED_WARN_BYTES: i64 = 1 << 30;
+/// Wraparound fractions of 2^31 (the pg_xid_wraparound rules).
+pub const WRAP_WARN: f64 = 0.5;
+pub const WRAP_CRIT: f64 = 0.9;
 
 /// Thresholds shared with the alert rules.
 pub const LONG_QUERY_SECS: f64 = 300.0;
@@ -34,6 +42,15 @@ fn opt_secs(s: Option<f64>) -> String {
 
 fn bytes(n: i64) -> String {
     fmt::bytes(n.max(0) as u64)
+}
+
+fn lag_bytes(hidden: bool, n: i64) -> String {
+    if hidden { "?".into() } else { bytes(n) }
+}
+
+fn ago(s: Option<f64>) -> String {
+    s.map(|s| format!("{} ago", fmt::secs(s.round())))
+        .unwrap_or_else(|| "not yet".into())
 }
 
 fn one_line(q: &str, max: usize) -> String {
@@ -165,8 +182,55 @@ impl PgSample {
         }
         if let Some(r) = &self.replication.receiver
             && r.status != "streaming"
+            && !r.hidden
         {
             return Some((format!("WAL receiver {}", r.status), Level::Crit));
+        }
+        if let Some(s) = self.slots.iter().find(|s| s.wal_status == "lost") {
+            return Some((format!("slot {} lost its WAL", s.name), Level::Crit));
+        }
+        if let Some(d) = self
+            .maintenance
+            .databases
+            .iter()
+            .map(|d| (d, d.xid_wraparound_ratio.max(d.mxid_wraparound_ratio)))
+            .filter(|(_, r)| *r >= WRAP_WARN)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        {
+            return Some((
+                format!(
+                    "database {} at {} of ID wraparound",
+                    d.0.database,
+                    fmt::pct(d.1)
+                ),
+                if d.1 >= WRAP_CRIT {
+                    Level::Crit
+                } else {
+                    Level::Warn
+                },
+            ));
+        }
+        if let Some(s) = self.slots.iter().find(|s| s.wal_status == "unreserved") {
+            return Some((
+                format!("slot {} past max_slot_wal_keep_size", s.name),
+                Level::Warn,
+            ));
+        }
+        if let Some(s) = self
+            .slots
+            .iter()
+            .filter(|s| !s.active)
+            .filter(|s| s.retained_bytes.unwrap_or(0) > SLOT_RETAINED_WARN_BYTES)
+            .max_by_key(|s| s.retained_bytes)
+        {
+            return Some((
+                format!(
+                    "inactive slot {} retains {}",
+                    s.name,
+                    bytes(s.retained_bytes.unwrap_or(0))
+                ),
+                Level::Warn,
+            ));
         }
         let idle = self
             .activity
@@ -276,6 +340,19 @@ impl PgSample {
         if let Some((text, l)) = &worst {
             summary.push(Summary::line(text.clone(), *l));
         }
+        if let Some(line) = self.ages_line() {
+            summary.push(Summary::line(line, Level::Muted));
+        }
+        if self.statements_info.evicted > 0 {
+            summary.push(Summary::line(
+                format!(
+                    "pg_stat_statements evicted {} entries since the last read: the deltas may \
+                     miss queries (raise pg_stat_statements.max)",
+                    self.statements_info.evicted
+                ),
+                Level::Warn,
+            ));
+        }
         for h in &self.hints {
             summary.push(Summary::line(format!("hint: {h}"), Level::Info));
         }
@@ -286,6 +363,7 @@ impl PgSample {
             self.locks_table(),
             self.statements_table(),
             self.replication_table(),
+            self.slots_table(),
             self.vacuum_table(),
             self.indexes_table(),
             self.databases_table(),
@@ -354,7 +432,11 @@ impl PgSample {
                                     Level::Normal
                                 },
                             ),
-                            one_line(&s.query, 200).into(),
+                            if s.hidden() {
+                                Cell::level(NEEDS_STATS, Level::Muted)
+                            } else {
+                                one_line(&s.query, 200).into()
+                            },
                         ],
                     )
                 })
@@ -415,6 +497,7 @@ impl PgSample {
                 Column::left("PID", 12),
                 Column::right("WAITERS", 7),
                 Column::right("LONGEST", 8),
+                Column::right("WAITED", 8),
                 Column::left("STATE", 14),
                 Column::left("USER", 10),
                 Column::left("DB", 10),
@@ -437,6 +520,7 @@ impl PgSample {
                             ),
                             n.waiters.to_string().into(),
                             fmt::secs(n.longest_wait_seconds).into(),
+                            opt_secs(n.wait_seconds).into(),
                             n.state.as_str().into(),
                             n.user.as_str().into(),
                             n.database.as_str().into(),
@@ -482,13 +566,22 @@ impl PgSample {
                             format!("{:.2}ms", s.mean_ms).into(),
                             fmt::count(s.rows.max(0) as u64).into(),
                             s.database.as_str().into(),
-                            one_line(&s.query, 200).into(),
+                            if s.hidden {
+                                Cell::level(
+                                    format!("statements of {} ({NEEDS_STATS})", s.user),
+                                    Level::Muted,
+                                )
+                            } else {
+                                one_line(&s.query, 200).into()
+                            },
                         ],
                     )
                 })
                 .collect(),
             empty: if self.hints.iter().any(|h| h.contains("pg_stat_statements")) {
                 "pg_stat_statements is not available (see the hint above)".into()
+            } else if self.ages.statements.is_none() {
+                "statements are read on the slow schedule: not read yet".into()
             } else {
                 "no statements recorded yet".into()
             },
@@ -512,18 +605,23 @@ impl PgSample {
                     format!("{}@{}", s.application, s.client),
                     vec![
                         format!("{} ({})", s.application, s.client).into(),
+                        if s.hidden {
+                            Cell::level(NEEDS_STATS, Level::Muted)
+                        } else {
+                            Cell::level(
+                                format!("{} {}", s.state, s.sync_state),
+                                if s.state == "streaming" {
+                                    Level::Ok
+                                } else {
+                                    Level::Warn
+                                },
+                            )
+                        },
+                        // Hidden positions are unknown, not zero.
+                        lag_bytes(s.hidden, s.write_lag_bytes).into(),
+                        lag_bytes(s.hidden, s.flush_lag_bytes).into(),
                         Cell::level(
-                            format!("{} {}", s.state, s.sync_state),
-                            if s.state == "streaming" {
-                                Level::Ok
-                            } else {
-                                Level::Warn
-                            },
-                        ),
-                        bytes(s.write_lag_bytes).into(),
-                        bytes(s.flush_lag_bytes).into(),
-                        Cell::level(
-                            bytes(s.replay_lag_bytes),
+                            lag_bytes(s.hidden, s.replay_lag_bytes),
                             lag_level(s.replay_lag_bytes, s.replay_lag_seconds),
                         ),
                         opt_secs(s.write_lag_seconds).into(),
@@ -538,14 +636,18 @@ impl PgSample {
                 "receiver",
                 vec![
                     format!("receiver from {}", r.sender).into(),
-                    Cell::level(
-                        r.status.clone(),
-                        if r.status == "streaming" {
-                            Level::Ok
-                        } else {
-                            Level::Crit
-                        },
-                    ),
+                    if r.hidden {
+                        Cell::level(format!("unknown ({NEEDS_STATS})"), Level::Muted)
+                    } else {
+                        Cell::level(
+                            r.status.clone(),
+                            if r.status == "streaming" {
+                                Level::Ok
+                            } else {
+                                Level::Crit
+                            },
+                        )
+                    },
                     "-".into(),
                     "-".into(),
                     Cell::level(
@@ -665,6 +767,15 @@ impl PgSample {
     }
 
     fn databases_table(&self) -> Table {
+        let wrap_level = |r: f64| {
+            if r >= WRAP_CRIT {
+                Level::Crit
+            } else if r >= WRAP_WARN {
+                Level::Warn
+            } else {
+                Level::Normal
+            }
+        };
         Table {
             title: "Databases".into(),
             columns: vec![
@@ -672,14 +783,14 @@ impl PgSample {
                 Column::right("SIZE", 10),
                 Column::right("XID AGE", 14),
                 Column::right("TO WRAP", 8),
+                Column::right("MXID AGE", 14),
+                Column::right("TO WRAP", 8),
             ],
             rows: self
                 .maintenance
                 .databases
                 .iter()
                 .map(|d| {
-                    // Wraparound at 2^31; autovacuum_freeze_max_age defaults to 200M.
-                    let used = d.xid_age as f64 / 2_147_483_648.0;
                     Row::new(
                         d.database.clone(),
                         vec![
@@ -687,21 +798,133 @@ impl PgSample {
                             d.size_bytes.map(bytes).unwrap_or_else(|| "-".into()).into(),
                             Cell::level(
                                 fmt::thousands(d.xid_age),
-                                if d.xid_age >= 1_000_000_000 {
-                                    Level::Crit
-                                } else if d.xid_age >= 200_000_000 {
+                                // autovacuum_freeze_max_age defaults to 200M.
+                                if d.xid_age >= 200_000_000 {
+                                    wrap_level(d.xid_wraparound_ratio).max(Level::Warn)
+                                } else {
+                                    Level::Normal
+                                },
+                            ),
+                            Cell::level(
+                                fmt::pct(d.xid_wraparound_ratio),
+                                wrap_level(d.xid_wraparound_ratio),
+                            ),
+                            fmt::thousands(d.mxid_age).into(),
+                            Cell::level(
+                                fmt::pct(d.mxid_wraparound_ratio),
+                                wrap_level(d.mxid_wraparound_ratio),
+                            ),
+                        ],
+                    )
+                })
+                .collect(),
+            empty: if self.ages.wraparound.is_none() {
+                "database ages are read on the slow schedule: not read yet".into()
+            } else {
+                "no databases visible".into()
+            },
+        }
+    }
+
+    fn slots_table(&self) -> Table {
+        Table {
+            title: "Slots".into(),
+            columns: vec![
+                Column::left("SLOT", 20),
+                Column::left("TYPE", 8),
+                Column::left("DB", 10),
+                Column::left("ACTIVE", 10),
+                Column::left("WAL", 10),
+                Column::right("RETAINED", 9),
+                Column::right("SAFE", 9),
+                Column::right("INACTIVE", 8),
+            ],
+            rows: self
+                .slots
+                .iter()
+                .map(|s| {
+                    let retained = s.retained_bytes.unwrap_or(0);
+                    Row::new(
+                        s.name.clone(),
+                        vec![
+                            Cell::new(if s.temporary {
+                                format!("{} (temp)", s.name)
+                            } else {
+                                s.name.clone()
+                            }),
+                            s.slot_type.as_str().into(),
+                            s.database.as_str().into(),
+                            match (s.active, s.active_pid) {
+                                (true, Some(pid)) => Cell::level(format!("pid {pid}"), Level::Ok),
+                                (true, None) => Cell::level("yes", Level::Ok),
+                                (false, _) => Cell::level(
+                                    "no",
+                                    if retained > SLOT_RETAINED_WARN_BYTES {
+                                        Level::Warn
+                                    } else {
+                                        Level::Muted
+                                    },
+                                ),
+                            },
+                            Cell::level(
+                                if s.wal_status.is_empty() {
+                                    "-".to_string()
+                                } else {
+                                    s.wal_status.clone()
+                                },
+                                match s.wal_status.as_str() {
+                                    "lost" => Level::Crit,
+                                    "unreserved" => Level::Warn,
+                                    _ => Level::Normal,
+                                },
+                            ),
+                            Cell::level(
+                                s.retained_bytes.map(bytes).unwrap_or_else(|| "-".into()),
+                                if !s.active && retained > SLOT_RETAINED_WARN_BYTES {
                                     Level::Warn
                                 } else {
                                     Level::Normal
                                 },
                             ),
-                            fmt::pct(used).into(),
+                            s.safe_wal_size
+                                .map(bytes)
+                                .unwrap_or_else(|| "no limit".into())
+                                .into(),
+                            opt_secs(s.inactive_seconds).into(),
                         ],
                     )
                 })
                 .collect(),
-            empty: "no databases visible".into(),
+            empty: if self.ages.slots.is_none() {
+                "slots are read on the slow schedule: not read yet".into()
+            } else {
+                "no replication slots".into()
+            },
         }
+    }
+
+    /// "read every 30s: statements 12s ago  sizes 12s ago …" (the heavy figures' ages).
+    pub fn ages_line(&self) -> Option<String> {
+        let a = &self.ages;
+        a.settings?;
+        let mut parts = vec![];
+        if a.statements.is_some() || self.statements_info.entries > 0 {
+            let over = self
+                .statements_info
+                .interval_seconds
+                .map(|s| format!(" (deltas over {})", fmt::secs(s.round())))
+                .unwrap_or_default();
+            parts.push(format!("statements {}{over}", ago(a.statements)));
+        }
+        parts.push(format!("sizes {}", ago(a.sizes)));
+        parts.push(format!("slots {}", ago(a.slots)));
+        parts.push(format!("xid ages {}", ago(a.wraparound)));
+        parts.push(format!("settings {}", ago(a.settings)));
+        Some(format!(
+            "read every {}: {}",
+            fmt::secs(self.slow_refresh_seconds),
+            parts.join("  ")
+        ))
     }
 
     fn roles_table(&self) -> Table {
@@ -784,10 +1007,21 @@ impl PgSample {
                 .collect::<Vec<_>>()
                 .join(",")
         );
+        // The identity the op checks when it runs: (pid, backend_start) as shown now.
+        let targets: Vec<Target> = pids
+            .iter()
+            .map(|p| {
+                self.activity
+                    .iter()
+                    .find(|s| s.pid == *p)
+                    .map(Target::of)
+                    .unwrap_or_else(|| Target::unknown(*p))
+            })
+            .collect();
         Some(Ok(if action == Action::CancelQuery {
-            (target, PgOp::Cancel { pids }, Risk::Low)
+            (target, PgOp::Cancel { targets }, Risk::Low)
         } else {
-            (target, PgOp::Terminate { pids }, Risk::Medium)
+            (target, PgOp::Terminate { targets }, Risk::Medium)
         }))
     }
 
@@ -813,10 +1047,26 @@ impl PgSample {
                     kv("wait event", s.wait_event.clone()),
                     kv("transaction", opt_secs(s.xact_seconds)),
                     kv("query", opt_secs(s.query_seconds)),
+                    kv(
+                        "connected",
+                        s.backend_start
+                            .and_then(|us| {
+                                use chrono::TimeZone;
+                                chrono::Local.timestamp_micros(us).single()
+                            })
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string())
+                            .unwrap_or_else(|| NEEDS_STATS.into()),
+                    ),
                 ];
                 if let Some(n) = self.locks.iter().find(|n| n.pid == pid) {
                     if !n.blocked_by.is_empty() {
                         lines.push(kv("blocked by", format!("{:?}", n.blocked_by)));
+                    }
+                    if let Some(w) = n.wait_seconds {
+                        lines.push(kv(
+                            "lock wait",
+                            format!("{} (from {})", fmt::secs(w), self.lock_wait_source),
+                        ));
                     }
                     if n.waiters > 0 {
                         lines.push(kv("blocks", format!("{} sessions", n.waiters)));
@@ -848,6 +1098,38 @@ impl PgSample {
                 Some(Detail {
                     title: format!("statement {}", s.queryid),
                     lines,
+                    table: None,
+                })
+            }
+            TAB_SLOTS => {
+                let sl = self.slots.iter().find(|x| x.name == key)?;
+                let opt_bytes = |b: Option<i64>, none: &str| b.map(bytes).unwrap_or(none.into());
+                Some(Detail {
+                    title: format!("slot {}", sl.name),
+                    lines: vec![
+                        kv("type", sl.slot_type.clone()),
+                        kv("database", sl.database.clone()),
+                        kv("plugin", sl.plugin.clone()),
+                        kv(
+                            "active",
+                            match sl.active_pid {
+                                Some(p) if sl.active => format!("yes (pid {p})"),
+                                _ if sl.active => "yes".into(),
+                                _ => "no".into(),
+                            },
+                        ),
+                        kv("temporary", sl.temporary.to_string()),
+                        kv("wal status", sl.wal_status.clone()),
+                        kv("retained", opt_bytes(sl.retained_bytes, "-")),
+                        kv("safe size", opt_bytes(sl.safe_wal_size, "no limit")),
+                        kv("inactive", opt_secs(sl.inactive_seconds)),
+                        vec![],
+                        vec![Cell::level(
+                            "An inactive slot keeps WAL until its consumer returns; drop an \
+                             abandoned one with SELECT pg_drop_replication_slot('NAME').",
+                            Level::Muted,
+                        )],
+                    ],
                     table: None,
                 })
             }
@@ -947,6 +1229,7 @@ mod tests {
             state_seconds: Some(secs),
             query: format!("select {pid}\nfrom t"),
             own,
+            backend_start: Some(1_700_000_000_000_000 + pid as i64),
             ..Default::default()
         };
         let activity = vec![
@@ -970,7 +1253,9 @@ mod tests {
     fn tile_shows_role_bar_and_worst_thing() {
         let mut s = sample();
         let m = s.model();
-        assert_eq!(m.tables.len(), 9);
+        assert_eq!(m.tables.len(), 10);
+        assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
+        assert_eq!(m.tables[TAB_ROLES].title, "Roles");
         assert_eq!(m.tables[TAB_LOCKS].title, "Locks");
         assert!(
             matches!(&m.tile[1], Summary::Gauge { text, .. } if text == "4 / 10 connections (3 reserved)")
@@ -998,7 +1283,16 @@ mod tests {
             .and_then(Result::ok)
             .expect("cancel");
         assert_eq!(target, "pid 10");
-        assert_eq!(op, PgOp::Cancel { pids: vec![10] });
+        let PgOp::Cancel { targets } = &op else {
+            panic!("{op:?}")
+        };
+        assert_eq!(targets.iter().map(|t| t.pid).collect::<Vec<_>>(), vec![10]);
+        assert_eq!(targets[0].backend_start, Some(1_700_000_000_000_010));
+        assert_eq!(targets[0].query, "select 10 from t");
+        assert!(
+            op.describe()
+                .contains("pid 10 (app@shop: select 10 from t)")
+        );
         assert_eq!(risk, Risk::Low);
         let marked: BTreeSet<String> = ["11", "12", "99"].map(String::from).into();
         let (target, op, risk) = s
@@ -1006,7 +1300,13 @@ mod tests {
             .and_then(Result::ok)
             .expect("terminate");
         assert_eq!(target, "pid 11,12");
-        assert_eq!(op, PgOp::Terminate { pids: vec![11, 12] });
+        let PgOp::Terminate { targets } = &op else {
+            panic!("{op:?}")
+        };
+        assert_eq!(
+            targets.iter().map(|t| t.pid).collect::<Vec<_>>(),
+            vec![11, 12]
+        );
         assert_eq!(risk, Risk::Medium);
         assert!(matches!(
             s.command(TAB_ACTIVITY, "99", &none, Action::Terminate),
@@ -1023,6 +1323,87 @@ mod tests {
     }
 
     #[test]
+    fn hidden_values_read_as_needing_the_privilege_never_as_down() {
+        let mut s = sample();
+        s.replication.receiver = Some(Receiver {
+            status: "unknown".into(),
+            hidden: true,
+            ..Default::default()
+        });
+        s.replication.standbys = vec![Standby {
+            application: "r1".into(),
+            client: "10.0.0.9".into(),
+            hidden: true,
+            ..Default::default()
+        }];
+        let m = s.model();
+        assert_ne!(m.level, Level::Crit);
+        let rows = &m.tables[TAB_REPLICATION].rows;
+        assert_eq!(rows[0].cells[1].text, NEEDS_STATS);
+        assert_eq!(rows[0].cells[4].text, "?");
+        assert_eq!(rows[1].cells[1].text, "unknown (needs pg_read_all_stats)");
+        assert_eq!(rows[1].cells[1].level, Level::Muted);
+    }
+
+    #[test]
+    fn slots_wraparound_and_slow_ages_show() {
+        let mut s = sample();
+        s.slots = vec![Slot {
+            name: "old_sub".into(),
+            slot_type: "logical".into(),
+            database: "shop".into(),
+            wal_status: "reserved".into(),
+            retained_bytes: Some(3 << 30),
+            ..Default::default()
+        }];
+        s.ages = FigureAges {
+            settings: Some(42.0),
+            statements: Some(12.4),
+            sizes: Some(42.0),
+            slots: Some(42.0),
+            wraparound: Some(42.0),
+            ..Default::default()
+        };
+        s.slow_refresh_seconds = 30.0;
+        s.statements_info.interval_seconds = Some(30.2);
+        let m = s.model();
+        let row = &m.tables[TAB_SLOTS].rows[0];
+        assert_eq!(row.cells[3].text, "no");
+        assert_eq!(row.cells[5].text, "3.0 GiB");
+        assert_eq!(row.cells[5].level, Level::Warn);
+        let lines: Vec<String> = m
+            .summary
+            .iter()
+            .filter_map(|l| match l {
+                Summary::Text(c) => Some(c.iter().map(|c| c.text.clone()).collect()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            lines.iter().any(|l| l
+                == "read every 30s: statements 12s ago (deltas over 30s)  sizes 42s ago  \
+                    slots 42s ago  xid ages 42s ago  settings 42s ago"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l == "inactive slot old_sub retains 3.0 GiB")
+        );
+        // Wraparound outranks the slot; 90% is critical.
+        s.maintenance.databases = vec![DbHealth {
+            database: "shop".into(),
+            xid_age: 1_932_735_283,
+            xid_wraparound_ratio: 0.9,
+            ..Default::default()
+        }];
+        let m = s.model();
+        assert_eq!(m.level, Level::Crit);
+        let row = &m.tables[TAB_DATABASES].rows[0];
+        assert_eq!(row.cells[3].text, "90%");
+    }
+
+    #[test]
     fn idle_in_transaction_preview_and_connection_limit_describe() {
         let mut s = sample();
         s.roles = vec![RoleLimit {
@@ -1034,7 +1415,7 @@ mod tests {
         assert_eq!(
             op.describe(),
             "SELECT pg_terminate_backend(pid) for sessions idle in transaction longer than 10s: \
-             1 (pid 12; re-checked when it runs)"
+             1 (pid 12 (app@shop: select 12 from t); re-checked when it runs)"
         );
         assert_eq!(
             PgOp::connection_limit(&s, "app", 5).describe(),
@@ -1052,10 +1433,16 @@ mod tests {
 
     #[test]
     fn statement_columns_follow_the_version() {
-        assert!(queries::statements(120000).contains("total_time"));
-        assert!(!queries::statements(120000).contains("toplevel"));
-        assert!(queries::statements(130000).contains("total_exec_time"));
-        assert!(!queries::statements(130000).contains("toplevel"));
-        assert!(queries::statements(170000).contains("s.toplevel"));
+        let q = queries::statements_snapshot;
+        assert!(q(120000).contains("total_time"));
+        assert!(!q(120000).contains("toplevel"));
+        assert!(q(130000).contains("total_exec_time"));
+        assert!(!q(130000).contains("toplevel"));
+        assert!(q(170000).contains("where toplevel"));
+        assert!(queries::blocking(140000).contains("waitstart"));
+        assert!(!queries::blocking(130000).contains("waitstart"));
+        assert!(queries::slots(170000, false).contains("inactive_since"));
+        assert!(queries::slots(160000, true).contains("pg_last_wal_receive_lsn"));
+        assert!(!queries::slots(120000, false).contains("wal_status"));
     }
 }

@@ -29,6 +29,9 @@ pub use ops::RedisOp;
 pub use spec::RedisSpec;
 pub use system::Redis;
 
+/// The name every connection of an opsdeck console gives itself (`CLIENT SETNAME`).
+pub const CLIENT_NAME: &str = "opsdeck";
+
 /// PING round trips kept per node for p50/p99 and the sparkline.
 const LATENCY_WINDOW: usize = 60;
 /// How long one node may take to answer before it counts as unreachable this poll.
@@ -110,10 +113,18 @@ impl Auth {
         let cfg = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(NODE_TIMEOUT));
-        client
+        let mut conn = client
             .get_multiplexed_async_connection_with_config(&cfg)
             .await
-            .map_err(|e| explain(&self.scrub(e), self.username.as_deref()))
+            .map_err(|e| explain(&self.scrub(e), self.username.as_deref()))?;
+        // Named, so the Clients tab (this console's and others') can refuse to kill it. A
+        // user whose ACL forbids CLIENT SETNAME still polls.
+        let _: redis::RedisResult<()> = redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(CLIENT_NAME)
+            .query_async(&mut conn)
+            .await;
+        Ok(conn)
     }
 }
 

@@ -720,13 +720,14 @@ impl RedisSample {
                         n.replication
                             .replicas
                             .iter()
-                            .map(|r| {
-                                format!(
-                                    "{} {} (-{})",
+                            .map(|r| match r.lag_bytes {
+                                l if l <= 0 => format!("{} {}, in sync", r.addr, r.state),
+                                l => format!(
+                                    "{} {}, {} behind",
                                     r.addr,
                                     r.state,
-                                    fmt::bytes(r.lag_bytes.max(0) as u64)
-                                )
+                                    fmt::bytes(l as u64)
+                                ),
                             })
                             .collect()
                     })
@@ -773,7 +774,7 @@ impl RedisSample {
                 Column::left("MASTER", 16),
                 Column::right("SLOTS", 6),
                 Column::right("OFFSET", 12),
-                Column::left("REPLICAS (offset lag)", 30),
+                Column::left("REPLICAS", 30),
             ],
             rows,
             empty: "no shards".into(),
@@ -926,6 +927,11 @@ impl RedisSample {
                     return None;
                 }
                 let c = self.clients.iter().find(|c| c.id.to_string() == key)?;
+                if c.name == super::CLIENT_NAME {
+                    return Some(Err(
+                        "that is an opsdeck console's own connection: not touching it".into(),
+                    ));
+                }
                 Some(Ok((
                     format!("client {} {}", c.id, c.addr),
                     RedisOp::ClientKill {
