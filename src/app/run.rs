@@ -221,7 +221,7 @@ async fn event_loop(
                         let tx = tx.clone();
                         let dir = rt.config_dir.clone();
                         tokio::task::spawn_blocking(move || {
-                            let r = Theme::load(&name, &dir, None).map_err(|e| e.to_string());
+                            let r = Theme::load_by_command(&name, &dir);
                             let _ = tx.send(Event::ThemeLoaded(r));
                         });
                     }
