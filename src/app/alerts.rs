@@ -242,3 +242,6 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
         Level::Info,
     )
 }
+
+#[cfg(test)]
+mod tests;
