@@ -143,6 +143,10 @@ pub struct Done<Op> {
 /// PostgreSQL entry). Implemented by the registry's `ContextSpec`.
 pub trait Entries: Sync {
     fn entry_any(&self, label: &str, name: &str) -> Option<&dyn Any>;
+    /// `[capacity]`: the forecasts' window and Prometheus, for the pollers' trackers.
+    fn capacity(&self) -> crate::capacity::CapacitySpec {
+        crate::capacity::CapacitySpec::default()
+    }
 }
 
 /// The entry of system `S` named `name` in a context.
