@@ -139,7 +139,7 @@ fn overlap_sql() -> String {
                and (' ' || b.indkey::text || ' ') like (' ' || a.indkey::text || ' %') \
                and (' ' || b.indclass::text || ' ') like (' ' || a.indclass::text || ' %') \
                and a.indkey::text <> b.indkey::text)) \
-         order by 5 desc, 1 limit 50"
+         order by 6 desc, 5 desc, 1 limit 50"
     )
 }
 
