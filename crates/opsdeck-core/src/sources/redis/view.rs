@@ -24,6 +24,10 @@ pub enum Tab {
     Shards,
     Clients,
     Policy,
+    Latency,
+    SlowLog,
+    Commands,
+    Capacity,
 }
 
 impl Tab {
@@ -38,6 +42,10 @@ impl Tab {
             Tab::Shards => "Shards",
             Tab::Clients => "Clients",
             Tab::Policy => "Policy",
+            Tab::Latency => "Latency",
+            Tab::SlowLog => "Slow log",
+            Tab::Commands => "Commands",
+            Tab::Capacity => "Capacity",
         }
     }
 }
@@ -90,7 +98,14 @@ impl RedisSample {
         if self.cluster.is_some() {
             t.extend([Tab::Cluster, Tab::Shards]);
         }
-        t.extend([Tab::Clients, Tab::Policy]);
+        t.extend([
+            Tab::Clients,
+            Tab::Policy,
+            Tab::Latency,
+            Tab::SlowLog,
+            Tab::Commands,
+            Tab::Capacity,
+        ]);
         t
     }
 
@@ -145,6 +160,10 @@ impl RedisSample {
                 Tab::Shards => self.shards_table(),
                 Tab::Clients => self.clients_table(),
                 Tab::Policy => self.policy_table(),
+                Tab::Latency => super::latency::latency_table(tab.title(), &self.diagnostics),
+                Tab::SlowLog => super::latency::slowlog_table(tab.title(), &self.diagnostics),
+                Tab::Commands => super::latency::commands_table(tab.title(), &self.diagnostics),
+                Tab::Capacity => crate::capacity::table(&self.capacity),
             };
             m.tables.push(t);
         }
@@ -295,6 +314,17 @@ impl RedisSample {
             let line = format!("replica {addr} link down: {why}");
             m.tile.push(Summary::line(line.clone(), Level::Warn));
             m.summary.push(Summary::line(line, Level::Warn));
+        }
+        if let Some(a) = &self.eviction {
+            let (text, l) = match &a.policy {
+                Some(p) if a.fits => (format!("eviction: {p} fits ({})", a.why), Level::Ok),
+                Some(p) => (
+                    format!("eviction advice: {p} instead of {} ({})", a.current, a.why),
+                    Level::Info,
+                ),
+                None => (format!("eviction advice: {}", a.why), Level::Info),
+            };
+            m.summary.push(Summary::line(text, l));
         }
         for n in &self.notes {
             m.summary.push(Summary::line(n.clone(), Level::Warn));
@@ -848,11 +878,18 @@ impl RedisSample {
                             p.to_string(),
                             if on > 0 { Level::Ok } else { Level::Normal },
                         ),
-                        Cell::new(if on > 0 {
-                            format!("current on {on}/{}", up.len())
-                        } else {
-                            String::new()
-                        }),
+                        Cell::new(
+                            match (
+                                on > 0,
+                                self.eviction.as_ref().and_then(|a| a.policy.as_deref())
+                                    == Some(*p),
+                            ) {
+                                (true, true) => format!("current on {on}/{}, advised", up.len()),
+                                (true, false) => format!("current on {on}/{}", up.len()),
+                                (false, true) => "advised (see the summary)".to_string(),
+                                (false, false) => String::new(),
+                            },
+                        ),
                         Cell::new(what.to_string()),
                     ],
                 )
@@ -862,7 +899,7 @@ impl RedisSample {
             title: Tab::Policy.title().into(),
             columns: vec![
                 Column::left("MAXMEMORY-POLICY", 16),
-                Column::left("", 14),
+                Column::left("", 22),
                 Column::left("WHAT IT DOES", 30),
             ],
             rows,
