@@ -21,7 +21,11 @@ fn poller(r: &Redis) -> RedisPoller {
     .with_slow_refresh(Duration::ZERO)
 }
 
-fn table<'a>(m: &'a opsdeck::views::PaneModel, s: &RedisSample, tab: Tab) -> &'a opsdeck::views::Table {
+fn table<'a>(
+    m: &'a opsdeck::views::PaneModel,
+    s: &RedisSample,
+    tab: Tab,
+) -> &'a opsdeck::views::Table {
     let i = s.tabs().iter().position(|t| *t == tab).expect("tab");
     &m.tables[i]
 }
@@ -55,7 +59,10 @@ async fn a_slow_command_shows_in_the_slow_log_without_its_values() {
         .iter()
         .find(|row| row.cells[3].text.starts_with("DEBUG SLEEP"))
         .unwrap_or_else(|| panic!("DEBUG SLEEP not in the slow log: {:#?}", s.diagnostics));
-    assert_eq!(row.cells[3].text, "DEBUG SLEEP (+1 arg)", "the duration is not shown");
+    assert_eq!(
+        row.cells[3].text, "DEBUG SLEEP (+1 arg)",
+        "the duration is not shown"
+    );
     let took = &s.diagnostics[0]
         .slowlog
         .iter()
@@ -85,7 +92,10 @@ async fn a_slow_command_shows_in_the_slow_log_without_its_values() {
         s.diagnostics[0].commands
     );
     let json = serde_json::to_string(&s).expect("json");
-    assert!(!json.contains("a-secret-value"), "a value leaked into the sample");
+    assert!(
+        !json.contains("a-secret-value"),
+        "a value leaked into the sample"
+    );
 
     // Eviction advice: keys without TTL under volatile-lru cannot be evicted.
     for i in 0..20 {

@@ -165,6 +165,9 @@ macro_rules! systems {
             pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::detail(s, table, key)),* }
             }
+            pub fn capacity(&self) -> &[crate::capacity::Forecast] {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::capacity(s)),* }
+            }
             pub fn measure(&self, metric: &str, source: &str) -> Vec<Point> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::measure(s, metric, source)),* }
             }

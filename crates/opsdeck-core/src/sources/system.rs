@@ -240,6 +240,10 @@ pub trait System: 'static {
     fn measure(_sample: &Self::Sample, _metric: &str, _source: &str) -> Vec<Point> {
         Vec::new()
     }
+    /// The capacity forecasts a sample carries (the snapshot's `capacity` section).
+    fn capacity(_sample: &Self::Sample) -> &[crate::capacity::Forecast] {
+        &[]
+    }
 
     /// What `action` means at `at`, with the typed parameter once it was asked for.
     fn plan(

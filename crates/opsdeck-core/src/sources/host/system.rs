@@ -120,6 +120,9 @@ impl System for Host {
             _ => Vec::new(),
         }
     }
+    fn capacity(sample: &HostSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &NoOp) -> String {
         match *op {}
     }

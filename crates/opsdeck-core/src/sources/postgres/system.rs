@@ -531,6 +531,9 @@ impl System for Postgres {
         }
     }
 
+    fn capacity(sample: &PgSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &PgOp) -> String {
         op.describe()
     }

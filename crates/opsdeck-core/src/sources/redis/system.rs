@@ -432,6 +432,9 @@ impl System for Redis {
         }
     }
 
+    fn capacity(sample: &RedisSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &RedisOp) -> String {
         op.describe()
     }
