@@ -867,6 +867,7 @@ impl RedisSample {
 
     fn policy_table(&self) -> Table {
         let up: Vec<&NodeInfo> = self.nodes.iter().filter(|n| n.error.is_none()).collect();
+        let advised = self.eviction.as_ref().and_then(|a| a.policy.as_deref());
         let rows = POLICIES
             .iter()
             .map(|(p, what)| {
@@ -878,19 +879,17 @@ impl RedisSample {
                             p.to_string(),
                             if on > 0 { Level::Ok } else { Level::Normal },
                         ),
-                        Cell::new(
-                            match (
-                                on > 0,
-                                self.eviction.as_ref().and_then(|a| a.policy.as_deref())
-                                    == Some(*p),
-                            ) {
-                                (true, true) => format!("current on {on}/{}, advised", up.len()),
-                                (true, false) => format!("current on {on}/{}", up.len()),
-                                (false, true) => "advised (see the summary)".to_string(),
-                                (false, false) => String::new(),
-                            },
-                        ),
+                        Cell::new(if on > 0 {
+                            format!("current on {on}/{}", up.len())
+                        } else {
+                            String::new()
+                        }),
                         Cell::new(what.to_string()),
+                        if advised == Some(*p) {
+                            Cell::level("advised (see the summary)", Level::Info)
+                        } else {
+                            Cell::new("")
+                        },
                     ],
                 )
             })
@@ -899,8 +898,9 @@ impl RedisSample {
             title: Tab::Policy.title().into(),
             columns: vec![
                 Column::left("MAXMEMORY-POLICY", 16),
-                Column::left("", 22),
+                Column::left("", 14),
                 Column::left("WHAT IT DOES", 30),
+                Column::left("ADVICE", 25),
             ],
             rows,
             empty: String::new(),
