@@ -1211,7 +1211,9 @@ mod tests {
     fn tile_shows_role_bar_and_worst_thing() {
         let mut s = sample();
         let m = s.model();
-        assert_eq!(m.tables.len(), 10);
+        // The ten tabs, then Capacity.
+        assert_eq!(m.tables.len(), 11);
+        assert_eq!(m.tables[10].title, "Capacity");
         assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
         assert_eq!(m.tables[TAB_ROLES].title, "Roles");
         assert_eq!(m.tables[TAB_LOCKS].title, "Locks");

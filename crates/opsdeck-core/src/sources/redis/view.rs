@@ -1126,7 +1126,17 @@ mod tests {
         let titles: Vec<&str> = m.tables.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(
             titles,
-            ["Nodes", "Persistence", "Replication", "Clients ", "Policy"]
+            [
+                "Nodes",
+                "Persistence",
+                "Replication",
+                "Clients ",
+                "Policy",
+                "Latency",
+                "Slow log",
+                "Commands",
+                "Capacity"
+            ]
         );
         assert_eq!(m.level, Level::Crit);
         let pol = &m.tables[4];
