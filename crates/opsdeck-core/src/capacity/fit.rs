@@ -113,7 +113,7 @@ mod tests {
         assert!(s.len() <= 61, "{}", s.len());
         assert_eq!(s.since(0.0).last().map(|p| p.1), Some(599.0));
         let span = s.newest_time().unwrap() - s.oldest_time().unwrap();
-        assert!(span <= 3600.0 && span >= 3500.0, "{span}");
+        assert!((3500.0..=3600.0).contains(&span), "{span}");
     }
 
     #[test]
