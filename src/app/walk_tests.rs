@@ -18,6 +18,7 @@ use crate::sources::kafka::{
     TopicInfo,
 };
 use crate::sources::mysql::{self, MysqlSample, MysqlSpec, Thread};
+use crate::sources::postgres::indexes::{Advice, Kind};
 use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session, Slot};
 use crate::sources::redis::{
     ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
@@ -126,6 +127,23 @@ fn kafka() -> KafkaSample {
     }
 }
 
+fn advice(kind: Kind, index: &str, ddl: &str) -> Advice {
+    Advice {
+        kind: Some(kind),
+        index: index.into(),
+        index_oid: 16400,
+        table: "public.orders".into(),
+        size_bytes: 8 << 20,
+        other: if kind == Kind::Duplicate {
+            "public.orders_customer".into()
+        } else {
+            String::new()
+        },
+        ddl: ddl.into(),
+        ..Default::default()
+    }
+}
+
 fn postgres() -> PgSample {
     let session = |pid, state: &str, own| Session {
         pid,
@@ -160,6 +178,29 @@ fn postgres() -> PgSample {
             connection_limit: -1,
             connections: 2,
         }],
+        // Index advice: a drop (typed name), a rebuild, and rows that refuse with why.
+        index_advice: crate::sources::postgres::indexes::IndexAdvice {
+            database: "app".into(),
+            stats_reset: None,
+            rows: vec![
+                advice(
+                    Kind::Duplicate,
+                    "public.orders_customer_dup",
+                    "DROP INDEX CONCURRENTLY public.orders_customer_dup",
+                ),
+                advice(
+                    Kind::IndexBloat,
+                    "public.orders_pkey",
+                    "REINDEX INDEX CONCURRENTLY public.orders_pkey",
+                ),
+                advice(Kind::SeqScans, "", ""),
+                advice(Kind::TableBloat, "", ""),
+            ],
+        },
+        ages: crate::sources::postgres::FigureAges {
+            indexes: Some(1.0),
+            ..Default::default()
+        },
         // A row on the Slots tab (after Replication), where no session verb applies.
         slots: vec![Slot {
             name: "old_sub".into(),

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod capacity;
 pub mod config;
 pub mod input;
 pub mod keymap;

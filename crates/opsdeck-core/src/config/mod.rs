@@ -209,6 +209,13 @@ impl Config {
         for (ctx_name, ctx) in &cfg.contexts {
             validate_context(path, text, ctx_name, ctx, errors);
         }
+        for (near, message, hint) in file.capacity.problems() {
+            let span = find_span(text, &near).or_else(|| at("[capacity]"));
+            errors.push(ConfigError::new(path, text, span, message).with_hint(hint));
+        }
+        for ctx in cfg.contexts.values_mut() {
+            ctx.capacity = file.capacity.clone();
+        }
         cfg.alerts = crate::alerts::RuleSet::from_spec(path, text, &file.alerts, errors);
         check::rule_sources(path, text, &file.alerts.rules, &cfg.contexts, errors);
     }

@@ -28,4 +28,7 @@ pub struct ConfigFile {
     /// Alert rules, the bell and Alertmanager (`[alerts]`).
     #[serde(default)]
     pub alerts: AlertsSpec,
+    /// Capacity forecasts: their window and an optional Prometheus (`[capacity]`).
+    #[serde(default)]
+    pub capacity: crate::capacity::CapacitySpec,
 }

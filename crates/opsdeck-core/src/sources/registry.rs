@@ -31,6 +31,9 @@ macro_rules! systems {
             /// Production contexts need the context name typed to confirm any action.
             #[serde(default)]
             pub production: bool,
+            /// `[capacity]` of the config file, copied into every context when it is read.
+            #[serde(skip)]
+            pub capacity: crate::capacity::CapacitySpec,
             $(
                 #[serde(default)]
                 pub $key: <super::$folder::$System as System>::Entries,
@@ -38,6 +41,9 @@ macro_rules! systems {
         }
 
         impl Entries for ContextSpec {
+            fn capacity(&self) -> crate::capacity::CapacitySpec {
+                self.capacity.clone()
+            }
             fn entry_any(&self, label: &str, name: &str) -> Option<&dyn std::any::Any> {
                 $(
                     if label == <super::$folder::$System as System>::LABEL {
@@ -158,6 +164,9 @@ macro_rules! systems {
             }
             pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::detail(s, table, key)),* }
+            }
+            pub fn capacity(&self) -> &[crate::capacity::Forecast] {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::capacity(s)),* }
             }
             pub fn measure(&self, metric: &str, source: &str) -> Vec<Point> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::measure(s, metric, source)),* }

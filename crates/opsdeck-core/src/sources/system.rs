@@ -162,6 +162,10 @@ pub struct Done<Op> {
 /// PostgreSQL entry). Implemented by the registry's `ContextSpec`.
 pub trait Entries: Sync {
     fn entry_any(&self, label: &str, name: &str) -> Option<&dyn Any>;
+    /// `[capacity]`: the forecasts' window and Prometheus, for the pollers' trackers.
+    fn capacity(&self) -> crate::capacity::CapacitySpec {
+        crate::capacity::CapacitySpec::default()
+    }
 }
 
 /// The entry of system `S` named `name` in a context.
@@ -254,6 +258,10 @@ pub trait System: 'static {
     /// The points of `metric` (one of `METRICS`) in a sample.
     fn measure(_sample: &Self::Sample, _metric: &str, _source: &str) -> Vec<Point> {
         Vec::new()
+    }
+    /// The capacity forecasts a sample carries (the snapshot's `capacity` section).
+    fn capacity(_sample: &Self::Sample) -> &[crate::capacity::Forecast] {
+        &[]
     }
 
     /// What `action` means at `at`, with the typed parameter once it was asked for.
