@@ -7,9 +7,11 @@
 //! - watermarks of all partitions with two admin `ListOffsets` calls (EARLIEST, LATEST) for
 //!   all partitions at once: librdkafka sends one request per partition leader, so the
 //!   request count grows with brokers, not partitions;
-//! - `ListConsumerGroups`, then `DescribeConsumerGroups` of all of them in one call (state,
-//!   members, assignments), then `ListConsumerGroupOffsets`, which librdkafka allows for one
-//!   group per request: all are sent at once on the same queue and awaited together.
+//! - `ListConsumerGroups`, then the groups' states, members and committed offsets through
+//!   `wire` (DescribeGroups and OffsetFetch for many groups per request, one connection per
+//!   coordinator). Where that path cannot run, librdkafka's `DescribeConsumerGroups` and
+//!   `ListConsumerGroupOffsets` (one group per request, all sent at once on the same queue),
+//!   and the sample says so (`offsets_fallback`).
 //!
 //! The raw result goes through `State::ingest` (pure): lag = high watermark − committed,
 //! time lag from a sliding (high watermark, time) table per partition, and a Burrow-style
@@ -20,6 +22,7 @@ pub mod admin;
 pub mod lag;
 mod model;
 mod ops;
+pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -60,6 +63,9 @@ pub struct KafkaSample {
     pub show_internal: bool,
     /// How long the poll's requests took, in milliseconds.
     pub poll_ms: u64,
+    /// Set when committed offsets came from librdkafka's per-group requests instead of the
+    /// batched ones: why.
+    pub offsets_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -172,8 +178,12 @@ pub struct Raw {
     pub topics: Vec<(String, bool, Vec<RawPartition>)>,
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
+    /// Every listed group's name.
+    pub group_names: Vec<String>,
     pub groups: Vec<admin::GroupDescription>,
     pub offsets: HashMap<String, Result<admin::Committed, String>>,
+    /// Why the per-group fallback read the groups (None: the batched path did).
+    pub offsets_fallback: Option<String>,
     /// Topic configs (TOPIC_CONFIG_KEYS), when read this cycle.
     pub configs: Option<HashMap<String, HashMap<String, String>>>,
     pub elapsed: Duration,
@@ -185,6 +195,12 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &["retention.ms", "cleanup.policy", "min.
 /// One poll cycle against `a` (blocking); topic configs only when `with_configs` (they
 /// change rarely, so the poller reads them every few cycles).
 pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
+    collect_with(a, with_configs, true)
+}
+
+/// `collect`, reading the groups' descriptions and offsets with librdkafka only when
+/// `per_group` (otherwise the caller reads them through `wire`).
+pub fn collect_with(a: &admin::Admin, with_configs: bool, per_group: bool) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -214,8 +230,11 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
         .collect();
     let watermarks = a.watermarks(&parts)?;
     let names = a.list_groups()?;
-    let groups = a.describe_groups(&names)?;
-    let offsets = a.group_offsets(&names)?;
+    let (groups, offsets) = if per_group {
+        per_group_offsets(a, &names)?
+    } else {
+        Default::default()
+    };
     let configs = if with_configs {
         let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
         a.topic_configs(&names, TOPIC_CONFIG_KEYS)
@@ -234,10 +253,22 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
             .collect(),
         topics,
         watermarks,
+        group_names: names,
         groups,
         offsets,
+        offsets_fallback: None,
         elapsed: started.elapsed(),
     })
+}
+
+type GroupsRead = (
+    Vec<admin::GroupDescription>,
+    HashMap<String, Result<admin::Committed, String>>,
+);
+
+/// librdkafka's path: one describe and one OffsetFetch request per group (blocking).
+fn per_group_offsets(a: &admin::Admin, names: &[String]) -> Result<GroupsRead, String> {
+    Ok((a.describe_groups(names)?, a.group_offsets(names)?))
 }
 
 /// Sizes of the sliding windows.
@@ -540,6 +571,7 @@ impl State {
             groups,
             show_internal,
             poll_ms: raw.elapsed.as_millis() as u64,
+            offsets_fallback: raw.offsets_fallback,
         }
     }
 }
@@ -550,6 +582,12 @@ const CONFIG_EVERY: u64 = 10;
 pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
+    /// The batched groups path; Err: why it cannot run with this entry's settings.
+    batch: Option<Result<wire::Batch, String>>,
+    /// Only librdkafka's per-group path (benchmarks compare the two).
+    per_group_only: bool,
+    /// Requests the last batched fetch sent.
+    batch_requests: Option<usize>,
     state: State,
     timeout: Duration,
 }
@@ -564,8 +602,30 @@ impl KafkaPoller {
         Self {
             spec,
             admin: None,
+            batch: None,
+            per_group_only: false,
+            batch_requests: None,
             state: State::new(windows),
             timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// A poller that reads groups with librdkafka's per-group requests only.
+    pub fn per_group_only(mut self) -> Self {
+        self.per_group_only = true;
+        self
+    }
+
+    /// Requests the last poll's batched groups fetch sent (None: it did not run).
+    pub fn batch_requests(&self) -> Option<usize> {
+        self.batch_requests
+    }
+
+    /// Each group's coordinator as the batched path last resolved it.
+    pub fn coordinators(&self) -> Option<&HashMap<String, i32>> {
+        match &self.batch {
+            Some(Ok(b)) => Some(b.coordinators()),
+            _ => None,
         }
     }
 }
@@ -581,18 +641,61 @@ impl Poller for KafkaPoller {
     async fn poll(&mut self) -> Result<Sample, String> {
         let admin = match self.admin.take() {
             Some(a) => a,
-            None => admin::Admin::new(&client_config(&self.spec)?, self.timeout)?,
+            None => {
+                let cfg = client_config(&self.spec)?;
+                if self.batch.is_none() && !self.per_group_only {
+                    self.batch =
+                        Some(wire::Batch::new(&cfg.config_map(), self.timeout).map_err(|u| u.0));
+                }
+                admin::Admin::new(&cfg, self.timeout)?
+            }
         };
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
+        let batched = matches!(self.batch, Some(Ok(_)));
         let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect(&admin, with_configs);
+            let r = collect_with(&admin, with_configs, !batched);
             (admin, r)
         })
         .await
         .map_err(|e| e.to_string())?;
         // Kept across polls (one long-lived client); dropped by `reset` after errors.
         self.admin = Some(admin);
-        let raw = raw?;
+        let mut raw = raw?;
+        let groups_started = std::time::Instant::now();
+        self.batch_requests = None;
+        raw.offsets_fallback = match &mut self.batch {
+            Some(Ok(batch)) => match batch.fetch(&raw.brokers, &raw.group_names).await {
+                Ok(read) => {
+                    self.batch_requests = Some(read.requests);
+                    raw.groups = read.groups;
+                    raw.offsets = read.offsets;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched group offsets; using per-group requests");
+                    if matches!(e, wire::WireError::Unsupported(_)) {
+                        // The brokers will not change under this client: stop trying.
+                        self.batch = Some(Err(e.to_string()));
+                    }
+                    Some(e.to_string())
+                }
+            },
+            Some(Err(why)) => Some(why.clone()),
+            None => None,
+        };
+        if batched && raw.offsets_fallback.is_some() {
+            let admin = self.admin.take().ok_or("Kafka client missing")?;
+            let names = std::mem::take(&mut raw.group_names);
+            let (admin, read) = tokio::task::spawn_blocking(move || {
+                let r = per_group_offsets(&admin, &names);
+                (admin, r)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            self.admin = Some(admin);
+            (raw.groups, raw.offsets) = read?;
+        }
+        raw.elapsed += groups_started.elapsed();
         self.state.polls += 1;
         let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
         Ok(Sample::Kafka(Box::new(s)))
@@ -600,6 +703,8 @@ impl Poller for KafkaPoller {
 
     fn reset(&mut self) {
         self.admin = None;
+        // Reconnects too, and checks again whether the brokers support the batched path.
+        self.batch = None;
     }
 }
 
