@@ -202,6 +202,8 @@ pub struct KafkaNode {
     id: i32,
     port: u16,
     controller_port: u16,
+    /// The SASL_PLAINTEXT listener's port (`Kafka::start_sasl`).
+    sasl_port: Option<u16>,
     dir: PathBuf,
 }
 
@@ -222,6 +224,9 @@ impl KafkaNode {
     pub fn controller_port(&self) -> u16 {
         self.controller_port
     }
+    pub fn sasl_port(&self) -> Option<u16> {
+        self.sasl_port
+    }
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
@@ -234,11 +239,52 @@ struct NodePlan {
     id: i32,
     port: u16,
     controller_port: u16,
+    sasl_port: Option<u16>,
     dir: PathBuf,
 }
 
+/// The SASL user of `Kafka::start_sasl` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512).
+pub const SASL_USER: &str = "alice";
+pub const SASL_PASSWORD: &str = "alice-secret";
+
 /// Starts `n` combined nodes with replication factor `rf` and `min.insync.replicas`.
 fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<KafkaNode> {
+    start_nodes_with(root, n, rf, min_isr, false)
+}
+
+/// The SASL_PLAINTEXT listener's settings: PLAIN and SCRAM for `SASL_USER`, OAUTHBEARER
+/// with Kafka's unsecured (test-only) token validation.
+fn sasl_properties() -> String {
+    let jaas = |mech: &str, module: &str, opts: &str| {
+        format!(
+            "listener.name.sasl_plaintext.{mech}.sasl.jaas.config=\
+             org.apache.kafka.common.security.{module} required{opts};\n"
+        )
+    };
+    let mut s =
+        String::from("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER\n");
+    s += &jaas(
+        "plain",
+        "plain.PlainLoginModule",
+        &format!(" user_{SASL_USER}=\"{SASL_PASSWORD}\""),
+    );
+    s += &jaas("scram-sha-256", "scram.ScramLoginModule", "");
+    s += &jaas("scram-sha-512", "scram.ScramLoginModule", "");
+    s += &jaas(
+        "oauthbearer",
+        "oauthbearer.OAuthBearerLoginModule",
+        " unsecuredLoginStringClaim_sub=\"admin\"",
+    );
+    s
+}
+
+fn start_nodes_with(
+    root: &TestDir,
+    n: usize,
+    rf: usize,
+    min_isr: usize,
+    sasl: bool,
+) -> Vec<KafkaNode> {
     let libs = kafka_libs();
     let java = java();
     let plans: Vec<NodePlan> = (1..=n as i32)
@@ -246,6 +292,7 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             id,
             port: free_port(),
             controller_port: free_port(),
+            sasl_port: sasl.then(free_port),
             dir: root.sub(&format!("node{id}")),
         })
         .collect();
@@ -260,17 +307,25 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
         let props = p.dir.join("server.properties");
         let log4j = p.dir.join("log4j2.properties");
         let server_log = p.dir.join("server.log");
+        let (sasl_listener, sasl_props) = match p.sasl_port {
+            Some(sp) => (
+                format!(",SASL_PLAINTEXT://127.0.0.1:{sp}"),
+                sasl_properties(),
+            ),
+            None => (String::new(), String::new()),
+        };
         fs::write(
             &props,
             format!(
                 "process.roles=broker,controller\n\
                  node.id={id}\n\
                  controller.quorum.voters={voters}\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
-                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}{sasl_listener}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}{sasl_listener}\n\
                  controller.listener.names=CONTROLLER\n\
                  inter.broker.listener.name=PLAINTEXT\n\
-                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT\n\
+                 {sasl_props}\
                  log.dirs={data}\n\
                  num.partitions=1\n\
                  default.replication.factor={rf}\n\
@@ -322,6 +377,13 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             .arg(STORAGE_TOOL)
             .args(["format", "-t", &cluster_id, "-c"])
             .arg(&props);
+        if p.sasl_port.is_some() {
+            for mech in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+                fmt.arg("--add-scram").arg(format!(
+                    "{mech}=[name={SASL_USER},password={SASL_PASSWORD}]"
+                ));
+            }
+        }
         let out = run_tool(fmt);
         if !out.status.success() {
             panic!(
@@ -371,6 +433,7 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             id: p.id,
             port: p.port,
             controller_port: p.controller_port,
+            sasl_port: p.sasl_port,
             dir: p.dir,
         });
     }
@@ -421,6 +484,27 @@ impl Kafka {
             node: nodes.remove(0),
             _dir: dir,
         }
+    }
+
+    /// A broker with a SASL_PLAINTEXT listener too (`sasl_bootstrap`): PLAIN and
+    /// SCRAM-SHA-256/512 for `SASL_USER`/`SASL_PASSWORD`, and OAUTHBEARER with unsecured
+    /// tokens. The PLAINTEXT listener stays for the tools and the readiness check.
+    pub fn start_sasl() -> Kafka {
+        let dir = TestDir::new("kafka-sasl");
+        let mut nodes = start_nodes_with(&dir, 1, 1, 1, true);
+        Kafka {
+            node: nodes.remove(0),
+            _dir: dir,
+        }
+    }
+
+    /// The SASL_PLAINTEXT listener (only on `start_sasl` brokers).
+    pub fn sasl_bootstrap(&self) -> String {
+        let port = self
+            .node
+            .sasl_port
+            .expect("a broker from Kafka::start_sasl");
+        format!("127.0.0.1:{port}")
     }
 
     pub fn bootstrap(&self) -> String {

@@ -644,8 +644,9 @@ impl Poller for KafkaPoller {
             None => {
                 let cfg = client_config(&self.spec)?;
                 if self.batch.is_none() && !self.per_group_only {
-                    self.batch =
-                        Some(wire::Batch::new(&cfg.config_map(), self.timeout).map_err(|u| u.0));
+                    self.batch = Some(
+                        wire::Batch::new(&wire::properties(&cfg), self.timeout).map_err(|u| u.0),
+                    );
                 }
                 admin::Admin::new(&cfg, self.timeout)?
             }

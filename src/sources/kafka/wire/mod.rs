@@ -92,6 +92,15 @@ pub struct Read {
     pub coordinators: usize,
 }
 
+/// librdkafka's configuration as plain key/value pairs, secrets included (rdkafka's own
+/// `config_map` masks them).
+pub fn properties(cfg: &rdkafka::ClientConfig) -> BTreeMap<&str, &str> {
+    cfg.config_map()
+        .into_keys()
+        .filter_map(|k| Some((k, cfg.get(k)?)))
+        .collect()
+}
+
 /// The batched path's state kept between polls: connections and each group's coordinator.
 pub struct Batch {
     security: Arc<Security>,
