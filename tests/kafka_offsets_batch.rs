@@ -27,6 +27,9 @@ use support::{shared_kafka, unique_name};
 /// prints them ("-" for none).
 type Row = (String, String, i32, String, String, String, String);
 
+/// (consumer id, client id, host, sorted assignment).
+type MemberRow = (String, String, String, Vec<(String, i32)>);
+
 fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
@@ -417,10 +420,7 @@ async fn batched_groups_equal_kafka_tool_and_per_group_path_for_200_groups() {
     // librdkafka's per-group requests read the same.
     let per_group_rows = read_rows(&per_group.0, &per_group.1, &prefix);
     assert_eq!(per_group_rows, ours, "per-group path and batched path");
-    let members_of = |gs: &[GroupDescription]| -> BTreeMap<
-        String,
-        (String, Vec<(String, String, String, Vec<(String, i32)>)>),
-    > {
+    let members_of = |gs: &[GroupDescription]| -> BTreeMap<String, (String, Vec<MemberRow>)> {
         gs.iter()
             .filter(|d| d.name.starts_with(&prefix))
             .map(|d| {
@@ -565,4 +565,108 @@ async fn sasl_plain_and_scram_are_batched_and_oauthbearer_falls_back() {
             m.summary
         );
     }
+}
+
+/// On 3 brokers, stopping the coordinator of some groups moves them: a fetch while it is
+/// down finds their new coordinator (the dead one's connection fails, FindCoordinator
+/// again) and reads them all; once it is back, a client that still has it as their
+/// coordinator gets NOT_COORDINATOR, looks them up again and reads them all in that fetch.
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_are_read_again_after_their_coordinator_restarts() {
+    let cluster = support::KafkaCluster::start();
+    let b = cluster.bootstrap();
+    let topic = unique_name("wbc");
+    cluster.create_topic(&topic, 2);
+    let groups: Vec<String> = (0..24).map(|i| unique_name(&format!("wbc_g{i}"))).collect();
+    for (i, g) in groups.iter().enumerate() {
+        commit(&b, g, &[(&topic, 0, i as i64), (&topic, 1, 100 + i as i64)]);
+    }
+    let expected = |read: &Read, when: &str| {
+        for (i, g) in groups.iter().enumerate() {
+            let c = match read.offsets.get(g) {
+                Some(Ok(c)) => c,
+                other => panic!("{when}: {g}: {other:?}"),
+            };
+            let mut c: Vec<_> = c.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect();
+            c.sort();
+            assert_eq!(
+                c,
+                vec![
+                    (topic.clone(), 0, i as i64),
+                    (topic.clone(), 1, 100 + i as i64)
+                ],
+                "{when}: {g}"
+            );
+            let d = read
+                .groups
+                .iter()
+                .find(|d| d.name == *g)
+                .expect("described");
+            assert_eq!(
+                (d.state.as_str(), &d.error),
+                ("Empty", &None),
+                "{when}: {g}"
+            );
+        }
+    };
+
+    // `during` polls through the outage; `after` only before and after it.
+    let mut during = batch(&b);
+    let mut after = batch(&b);
+    for w in [&mut during, &mut after] {
+        let read = w
+            .fetch(&metadata_brokers(&b), &groups)
+            .await
+            .expect("fetch");
+        expected(&read, "before");
+    }
+    let before = during.coordinators().clone();
+    assert_eq!(&before, after.coordinators());
+    // The broker coordinating the most of these groups.
+    let mut count: BTreeMap<i32, usize> = BTreeMap::new();
+    for n in before.values() {
+        *count.entry(*n).or_default() += 1;
+    }
+    let (&victim, _) = count.iter().max_by_key(|(_, n)| **n).expect("coordinators");
+    let node = cluster
+        .brokers
+        .iter()
+        .find(|n| n.id() == victim)
+        .expect("victim node");
+    let moved: Vec<&String> = groups.iter().filter(|g| before[*g] == victim).collect();
+
+    node.stop();
+    let read = during
+        .fetch(&metadata_brokers(&b), &groups)
+        .await
+        .expect("fetch");
+    expected(&read, "coordinator stopped");
+    for g in &moved {
+        assert_ne!(
+            during.coordinators()[*g],
+            victim,
+            "{g} moved off the stopped broker"
+        );
+    }
+
+    node.start_again();
+    cluster.wait_brokers(3, Duration::from_secs(60));
+    let read = after
+        .fetch(&metadata_brokers(&b), &groups)
+        .await
+        .expect("fetch");
+    expected(&read, "coordinator back");
+    for g in &moved {
+        assert_ne!(after.coordinators()[*g], victim, "{g}: looked up again");
+    }
+    let read = during
+        .fetch(&metadata_brokers(&b), &groups)
+        .await
+        .expect("fetch");
+    expected(&read, "coordinator back, steady");
+    assert_eq!(
+        read.requests,
+        2 * read.coordinators,
+        "steady state: two requests per coordinator"
+    );
 }

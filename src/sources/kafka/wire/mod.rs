@@ -49,6 +49,9 @@ use super::admin::{Committed, GroupDescription, Member};
 /// Coordinators asked at once; each has at most two requests in flight.
 const MAX_IN_FLIGHT: usize = 16;
 
+/// Before asking moved groups again.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
 /// Error codes after which the group's coordinator is looked up again.
 const NOT_COORDINATOR: i16 = 16;
 const COORDINATOR_NOT_AVAILABLE: i16 = 15;
@@ -162,6 +165,11 @@ impl Batch {
         for round in 0..2 {
             if pending.is_empty() || (round > 0 && Instant::now() >= deadline) {
                 break;
+            }
+            if round > 0 {
+                // A coordinator that just took over may still be loading the groups.
+                let left = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(RETRY_PAUSE.min(left / 2)).await;
             }
             let unresolved: Vec<String> = pending
                 .iter()
