@@ -474,25 +474,50 @@ async fn the_poller_reads_groups_through_the_batch_in_a_few_requests() {
     );
 }
 
-fn sasl_spec(kafka: &support::Kafka, mech: &str, password: &str) -> opsdeck::config::KafkaSpec {
-    let mut s = spec(&kafka.sasl_bootstrap());
-    for (k, v) in [
-        ("security.protocol", "SASL_PLAINTEXT"),
-        ("sasl.mechanisms", mech),
-        ("sasl.username", SASL_USER),
-    ] {
-        s.properties.insert(k.into(), v.into());
+/// An entry for one of a `start_secure` broker's listeners: `protocol` as librdkafka
+/// names it, the test CA for TLS, `mech` with the test user for SASL.
+fn secure_spec(
+    kafka: &support::Kafka,
+    protocol: &str,
+    mech: Option<&str>,
+    password: &str,
+) -> opsdeck::config::KafkaSpec {
+    let ports = kafka.secure_ports();
+    let port = match protocol {
+        "SASL_PLAINTEXT" => ports.sasl_plaintext,
+        "SSL" => ports.ssl,
+        _ => ports.sasl_ssl,
+    };
+    let mut s = spec(&format!("127.0.0.1:{port}"));
+    s.properties
+        .insert("security.protocol".into(), protocol.into());
+    if protocol.ends_with("SSL") {
+        s.properties.insert(
+            "ssl.ca.location".into(),
+            kafka.ca_file().display().to_string(),
+        );
     }
-    s.password = Some(password.into());
+    if let Some(m) = mech {
+        s.properties.insert("sasl.mechanisms".into(), m.into());
+        s.properties
+            .insert("sasl.username".into(), SASL_USER.into());
+        s.password = Some(password.into());
+    }
     s
 }
 
-/// PLAIN and SCRAM through the broker's SASL listener: the batched path authenticates (a
-/// wrong password is refused by the broker, so the exchange is really checked);
+fn listener(s: &opsdeck::config::KafkaSpec) -> Vec<(i32, String, i32)> {
+    let (host, port) = s.brokers.split_once(':').expect("host:port");
+    vec![(1, host.to_string(), port.parse().expect("port"))]
+}
+
+/// Every protocol and mechanism the batched path implements, through the broker's own
+/// listeners: it connects and reads the groups (no fallback); a wrong password is refused
+/// by the broker (so the SASL exchange is really checked) and an unknown CA by us.
 /// OAUTHBEARER, which it does not implement, falls back to librdkafka and says so.
 #[tokio::test(flavor = "multi_thread")]
-async fn sasl_plain_and_scram_are_batched_and_oauthbearer_falls_back() {
-    let kafka = support::Kafka::start_sasl();
+async fn tls_and_sasl_are_batched_and_oauthbearer_falls_back() {
+    let kafka = support::Kafka::start_secure();
     let b = kafka.bootstrap();
     let topic = unique_name("wbs");
     let group = unique_name("wbs_g");
@@ -500,44 +525,62 @@ async fn sasl_plain_and_scram_are_batched_and_oauthbearer_falls_back() {
     produce(&b, &topic, 0, 7);
     commit(&b, &group, &[(&topic, 0, 3), (&topic, 1, 0)]);
 
-    for mech in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
-        let mut p =
-            KafkaPoller::with_windows(sasl_spec(&kafka, mech, SASL_PASSWORD), Windows::default());
+    for (protocol, mech) in [
+        ("SASL_PLAINTEXT", Some("PLAIN")),
+        ("SASL_PLAINTEXT", Some("SCRAM-SHA-256")),
+        ("SASL_PLAINTEXT", Some("SCRAM-SHA-512")),
+        ("SSL", None),
+        ("SASL_SSL", Some("PLAIN")),
+        ("SASL_SSL", Some("SCRAM-SHA-512")),
+    ] {
+        let what = format!("{protocol} {mech:?}");
+        let spec = secure_spec(&kafka, protocol, mech, SASL_PASSWORD);
+        let mut p = KafkaPoller::with_windows(spec.clone(), Windows::default());
         let s = poll(&mut p).await;
-        assert_eq!(s.offsets_fallback, None, "{mech}");
-        assert!(p.batch_requests().is_some(), "{mech}: the batched path ran");
+        assert_eq!(s.offsets_fallback, None, "{what}");
+        assert!(p.batch_requests().is_some(), "{what}: the batched path ran");
         let g = s.groups.iter().find(|g| g.name == group).expect("group");
-        assert_eq!(g.error, None, "{mech}");
+        assert_eq!(g.error, None, "{what}");
         let c: Vec<_> = g.partitions.iter().map(|p| p.committed).collect();
-        assert_eq!(c, vec![Some(3), Some(0)], "{mech}");
+        assert_eq!(c, vec![Some(3), Some(0)], "{what}");
 
-        let cfg = client_config(&sasl_spec(&kafka, mech, "wrong")).expect("config");
+        let refused = if mech.is_some() {
+            secure_spec(&kafka, protocol, mech, "wrong")
+        } else {
+            // No CA setting: the system's store, which does not know the test CA.
+            let mut s = spec.clone();
+            s.properties.remove("ssl.ca.location");
+            s
+        };
+        let cfg = client_config(&refused).expect("config");
         let mut wire = Batch::new(
             &opsdeck::sources::kafka::wire::properties(&cfg),
             Duration::from_secs(10),
         )
         .expect("supported");
-        let brokers = vec![(
-            1,
-            "127.0.0.1".to_string(),
-            i32::from(kafka.node().sasl_port().expect("sasl")),
-        )];
         let err = wire
-            .fetch(&brokers, std::slice::from_ref(&group))
+            .fetch(&listener(&refused), std::slice::from_ref(&group))
             .await
-            .expect_err("a wrong password is refused");
+            .expect_err("refused");
         let text = err.to_string();
         assert!(
-            text.starts_with("authentication failed: 127.0.0.1:"),
-            "{mech}: {text}"
+            text.starts_with("authentication failed: "),
+            "{what}: {text}"
+        );
+        assert!(
+            text.contains("127.0.0.1:"),
+            "{what}: names the broker: {text}"
         );
         assert!(
             !text.contains("wrong"),
-            "{mech}: the password leaked: {text}"
+            "{what}: the password leaked: {text}"
         );
+        if mech.is_none() {
+            assert!(text.contains("UnknownIssuer"), "{what}: {text}");
+        }
     }
 
-    let mut oauth = sasl_spec(&kafka, "OAUTHBEARER", "");
+    let mut oauth = secure_spec(&kafka, "SASL_PLAINTEXT", Some("OAUTHBEARER"), "");
     oauth.password = None;
     oauth
         .properties

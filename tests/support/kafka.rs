@@ -202,9 +202,17 @@ pub struct KafkaNode {
     id: i32,
     port: u16,
     controller_port: u16,
-    /// The SASL_PLAINTEXT listener's port (`Kafka::start_sasl`).
-    sasl_port: Option<u16>,
+    /// The extra listeners of `Kafka::start_secure`.
+    secure: Option<SecurePorts>,
     dir: PathBuf,
+}
+
+/// Ports of the SASL_PLAINTEXT, SSL and SASL_SSL listeners (`Kafka::start_secure`).
+#[derive(Debug, Clone, Copy)]
+pub struct SecurePorts {
+    pub sasl_plaintext: u16,
+    pub ssl: u16,
+    pub sasl_ssl: u16,
 }
 
 impl Deref for KafkaNode {
@@ -224,8 +232,8 @@ impl KafkaNode {
     pub fn controller_port(&self) -> u16 {
         self.controller_port
     }
-    pub fn sasl_port(&self) -> Option<u16> {
-        self.sasl_port
+    pub fn secure_ports(&self) -> Option<SecurePorts> {
+        self.secure
     }
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -239,11 +247,11 @@ struct NodePlan {
     id: i32,
     port: u16,
     controller_port: u16,
-    sasl_port: Option<u16>,
+    secure: Option<SecurePorts>,
     dir: PathBuf,
 }
 
-/// The SASL user of `Kafka::start_sasl` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512).
+/// The SASL user of `Kafka::start_secure` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512).
 pub const SASL_USER: &str = "alice";
 pub const SASL_PASSWORD: &str = "alice-secret";
 
@@ -252,14 +260,19 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
     start_nodes_with(root, n, rf, min_isr, false)
 }
 
-/// The SASL_PLAINTEXT listener's settings: PLAIN and SCRAM for `SASL_USER`, OAUTHBEARER
-/// with Kafka's unsecured (test-only) token validation.
-fn sasl_properties() -> String {
+/// The SASL listeners' settings: PLAIN and SCRAM for `SASL_USER`, OAUTHBEARER with Kafka's
+/// unsecured (test-only) token validation; the TLS listeners' PEM key and certificate.
+fn secure_properties(dir: &Path) -> String {
     let jaas = |mech: &str, module: &str, opts: &str| {
-        format!(
-            "listener.name.sasl_plaintext.{mech}.sasl.jaas.config=\
-             org.apache.kafka.common.security.{module} required{opts};\n"
-        )
+        ["sasl_plaintext", "sasl_ssl"]
+            .iter()
+            .map(|l| {
+                format!(
+                    "listener.name.{l}.{mech}.sasl.jaas.config=\
+                     org.apache.kafka.common.security.{module} required{opts};\n"
+                )
+            })
+            .collect::<String>()
     };
     let mut s =
         String::from("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER\n");
@@ -275,7 +288,85 @@ fn sasl_properties() -> String {
         "oauthbearer.OAuthBearerLoginModule",
         " unsecuredLoginStringClaim_sub=\"admin\"",
     );
+    for l in ["ssl", "sasl_ssl"] {
+        s += &format!(
+            "listener.name.{l}.ssl.keystore.type=PEM\n\
+             listener.name.{l}.ssl.keystore.location={}\n",
+            dir.join("server.pem").display()
+        );
+    }
     s
+}
+
+/// A throw-away CA (`ca.pem`) and a server key and certificate for 127.0.0.1 and localhost
+/// signed by it (`server.pem`: key then certificate, as Kafka's PEM key store reads it).
+fn make_certificates(dir: &Path) {
+    let openssl = require_program("openssl", "openssl");
+    let run = |args: &[&str]| {
+        let mut c = Command::new(&openssl);
+        c.current_dir(dir).args(args);
+        let out = run_tool(c);
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3",
+        "-subj",
+        "/CN=opsdeck test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write san.ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    let pem = [
+        fs::read_to_string(dir.join("server.key")).expect("server.key"),
+        fs::read_to_string(dir.join("server.crt")).expect("server.crt"),
+    ]
+    .concat();
+    fs::write(dir.join("server.pem"), pem).expect("write server.pem");
 }
 
 fn start_nodes_with(
@@ -283,7 +374,7 @@ fn start_nodes_with(
     n: usize,
     rf: usize,
     min_isr: usize,
-    sasl: bool,
+    secure: bool,
 ) -> Vec<KafkaNode> {
     let libs = kafka_libs();
     let java = java();
@@ -292,7 +383,11 @@ fn start_nodes_with(
             id,
             port: free_port(),
             controller_port: free_port(),
-            sasl_port: sasl.then(free_port),
+            secure: secure.then(|| SecurePorts {
+                sasl_plaintext: free_port(),
+                ssl: free_port(),
+                sasl_ssl: free_port(),
+            }),
             dir: root.sub(&format!("node{id}")),
         })
         .collect();
@@ -307,11 +402,18 @@ fn start_nodes_with(
         let props = p.dir.join("server.properties");
         let log4j = p.dir.join("log4j2.properties");
         let server_log = p.dir.join("server.log");
-        let (sasl_listener, sasl_props) = match p.sasl_port {
-            Some(sp) => (
-                format!(",SASL_PLAINTEXT://127.0.0.1:{sp}"),
-                sasl_properties(),
-            ),
+        let (sasl_listener, sasl_props) = match p.secure {
+            Some(sp) => {
+                fs::create_dir_all(&p.dir).expect("node dir");
+                make_certificates(&p.dir);
+                (
+                    format!(
+                        ",SASL_PLAINTEXT://127.0.0.1:{},SSL://127.0.0.1:{},SASL_SSL://127.0.0.1:{}",
+                        sp.sasl_plaintext, sp.ssl, sp.sasl_ssl
+                    ),
+                    secure_properties(&p.dir),
+                )
+            }
             None => (String::new(), String::new()),
         };
         fs::write(
@@ -324,7 +426,7 @@ fn start_nodes_with(
                  advertised.listeners=PLAINTEXT://127.0.0.1:{port}{sasl_listener}\n\
                  controller.listener.names=CONTROLLER\n\
                  inter.broker.listener.name=PLAINTEXT\n\
-                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL\n\
                  {sasl_props}\
                  log.dirs={data}\n\
                  num.partitions=1\n\
@@ -377,7 +479,7 @@ fn start_nodes_with(
             .arg(STORAGE_TOOL)
             .args(["format", "-t", &cluster_id, "-c"])
             .arg(&props);
-        if p.sasl_port.is_some() {
+        if p.secure.is_some() {
             for mech in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
                 fmt.arg("--add-scram").arg(format!(
                     "{mech}=[name={SASL_USER},password={SASL_PASSWORD}]"
@@ -433,7 +535,7 @@ fn start_nodes_with(
             id: p.id,
             port: p.port,
             controller_port: p.controller_port,
-            sasl_port: p.sasl_port,
+            secure: p.secure,
             dir: p.dir,
         });
     }
@@ -486,11 +588,12 @@ impl Kafka {
         }
     }
 
-    /// A broker with a SASL_PLAINTEXT listener too (`sasl_bootstrap`): PLAIN and
-    /// SCRAM-SHA-256/512 for `SASL_USER`/`SASL_PASSWORD`, and OAUTHBEARER with unsecured
-    /// tokens. The PLAINTEXT listener stays for the tools and the readiness check.
-    pub fn start_sasl() -> Kafka {
-        let dir = TestDir::new("kafka-sasl");
+    /// A broker with SASL_PLAINTEXT, SSL and SASL_SSL listeners too: PLAIN and
+    /// SCRAM-SHA-256/512 for `SASL_USER`/`SASL_PASSWORD`, OAUTHBEARER with unsecured tokens,
+    /// TLS with a certificate for 127.0.0.1 from a CA made for it (`ca_file`). The PLAINTEXT
+    /// listener stays for the tools and the readiness check.
+    pub fn start_secure() -> Kafka {
+        let dir = TestDir::new("kafka-secure");
         let mut nodes = start_nodes_with(&dir, 1, 1, 1, true);
         Kafka {
             node: nodes.remove(0),
@@ -498,13 +601,14 @@ impl Kafka {
         }
     }
 
-    /// The SASL_PLAINTEXT listener (only on `start_sasl` brokers).
-    pub fn sasl_bootstrap(&self) -> String {
-        let port = self
-            .node
-            .sasl_port
-            .expect("a broker from Kafka::start_sasl");
-        format!("127.0.0.1:{port}")
+    /// The extra listeners' ports (only on `start_secure` brokers).
+    pub fn secure_ports(&self) -> SecurePorts {
+        self.node.secure.expect("a broker from Kafka::start_secure")
+    }
+
+    /// The CA that signed a `start_secure` broker's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.node.dir.join("ca.pem")
     }
 
     pub fn bootstrap(&self) -> String {

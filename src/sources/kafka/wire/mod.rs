@@ -190,8 +190,10 @@ impl Batch {
                             }
                         }
                     }
-                    // Nothing read yet: the path cannot run (the caller falls back).
-                    Err(e) if round == 0 => return Err(e),
+                    // Settings refused, or no broker answers and no coordinator is known:
+                    // the path cannot run (the caller falls back).
+                    Err(e @ (WireError::Unsupported(_) | WireError::Auth(_))) => return Err(e),
+                    Err(e) if round == 0 && self.coordinators.is_empty() => return Err(e),
                     Err(e) => {
                         for g in unresolved {
                             why.insert(g, e.to_string());
