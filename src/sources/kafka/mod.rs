@@ -198,9 +198,9 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
     collect_with(a, with_configs, true)
 }
 
-/// `collect`, reading the groups' descriptions and offsets with librdkafka only when
-/// `per_group` (otherwise the caller reads them through `wire`).
-pub fn collect_with(a: &admin::Admin, with_configs: bool, per_group: bool) -> Result<Raw, String> {
+/// `collect`, reading the watermarks and the groups' descriptions and offsets with
+/// librdkafka only when `librdkafka` (otherwise the caller reads them through `wire`).
+pub fn collect_with(a: &admin::Admin, with_configs: bool, librdkafka: bool) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
     let md = a.metadata()?;
@@ -220,17 +220,13 @@ pub fn collect_with(a: &admin::Admin, with_configs: bool, per_group: bool) -> Re
             )
         })
         .collect();
-    let parts: Vec<(String, i32)> = topics
-        .iter()
-        .flat_map(|(n, _, ps)| {
-            ps.iter()
-                .filter(|p| p.1 >= 0)
-                .map(move |p| (n.clone(), p.0))
-        })
-        .collect();
-    let watermarks = a.watermarks(&parts)?;
+    let watermarks = if librdkafka {
+        a.watermarks(&led_partitions(&topics))?
+    } else {
+        Default::default()
+    };
     let names = a.list_groups()?;
-    let (groups, offsets) = if per_group {
+    let (groups, offsets) = if librdkafka {
         per_group_offsets(a, &names)?
     } else {
         Default::default()
@@ -265,6 +261,18 @@ type GroupsRead = (
     Vec<admin::GroupDescription>,
     HashMap<String, Result<admin::Committed, String>>,
 );
+
+/// (topic, partition) of every partition with a leader.
+fn led_partitions(topics: &[(String, bool, Vec<RawPartition>)]) -> Vec<(String, i32)> {
+    topics
+        .iter()
+        .flat_map(|(n, _, ps)| {
+            ps.iter()
+                .filter(|p| p.1 >= 0)
+                .map(move |p| (n.clone(), p.0))
+        })
+        .collect()
+}
 
 /// librdkafka's path: one describe and one OffsetFetch request per group (blocking).
 fn per_group_offsets(a: &admin::Admin, names: &[String]) -> Result<GroupsRead, String> {
@@ -664,10 +672,41 @@ impl Poller for KafkaPoller {
         let mut raw = raw?;
         let groups_started = std::time::Instant::now();
         self.batch_requests = None;
+        let mut watermark_requests = 0;
+        if let Some(Ok(batch)) = &mut self.batch {
+            let parts: Vec<(String, i32, i32)> = raw
+                .topics
+                .iter()
+                .flat_map(|(n, _, ps)| {
+                    ps.iter()
+                        .filter(|p| p.1 >= 0)
+                        .map(move |p| (n.clone(), p.0, p.1))
+                })
+                .collect();
+            match batch.watermarks(&raw.brokers, &parts).await {
+                Ok((w, n)) => {
+                    raw.watermarks = w;
+                    watermark_requests = n;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "batched watermarks; using librdkafka's ListOffsets");
+                    let admin = self.admin.take().ok_or("Kafka client missing")?;
+                    let parts = led_partitions(&raw.topics);
+                    let (admin, w) = tokio::task::spawn_blocking(move || {
+                        let w = admin.watermarks(&parts);
+                        (admin, w)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                    self.admin = Some(admin);
+                    raw.watermarks = w?;
+                }
+            }
+        }
         raw.offsets_fallback = match &mut self.batch {
             Some(Ok(batch)) => match batch.fetch(&raw.brokers, &raw.group_names).await {
                 Ok(read) => {
-                    self.batch_requests = Some(read.requests);
+                    self.batch_requests = Some(read.requests + watermark_requests);
                     raw.groups = read.groups;
                     raw.offsets = read.offsets;
                     None

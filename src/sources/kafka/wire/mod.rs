@@ -18,10 +18,14 @@
 //! poll. The whole fetch runs under one deadline. When the path cannot run at all (settings
 //! it cannot honour, a broker too old, no broker answering FindCoordinator) the caller falls
 //! back to librdkafka's per-group requests.
+//!
+//! The same connections carry the partitions' watermarks (`watermarks.rs`): one ListOffsets
+//! per leader for each end, instead of librdkafka's slow admin ListOffsets.
 
 mod conn;
 mod scram;
 mod security;
+mod watermarks;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -135,6 +139,16 @@ impl Batch {
         })
     }
 
+    /// The brokers of this poll's metadata; connections to others are closed.
+    fn set_brokers(&mut self, brokers: &[(i32, String, i32)]) {
+        self.nodes = brokers
+            .iter()
+            .filter_map(|(id, h, p)| Some((*id, (h.clone(), u16::try_from(*p).ok()?))))
+            .collect();
+        let nodes = &self.nodes;
+        self.conns.retain(|id, _| nodes.contains_key(id));
+    }
+
     /// Each known group's coordinator (node id), as last resolved.
     pub fn coordinators(&self) -> &HashMap<String, i32> {
         &self.coordinators
@@ -149,12 +163,7 @@ impl Batch {
     ) -> Result<Read, WireError> {
         let deadline = Instant::now() + self.timeout;
         let before = self.sent.load(Ordering::Relaxed);
-        self.nodes = brokers
-            .iter()
-            .filter_map(|(id, h, p)| Some((*id, (h.clone(), u16::try_from(*p).ok()?))))
-            .collect();
-        let nodes = &self.nodes;
-        self.conns.retain(|id, _| nodes.contains_key(id));
+        self.set_brokers(brokers);
         let wanted: HashSet<&String> = groups.iter().collect();
         self.coordinators.retain(|g, _| wanted.contains(g));
 
