@@ -105,7 +105,7 @@ fn requests_row(what: &str, (rd, wire): &(BTreeMap<String, usize>, Option<usize>
     let mut parts: Vec<String> = rd.iter().map(|(k, n)| format!("{n} {k}")).collect();
     if let Some(w) = wire {
         parts.push(format!(
-            "{w} batched (DescribeGroups + OffsetFetch per coordinator, FindCoordinator for new groups)"
+            "{w} batched (ListOffsets EARLIEST and LATEST per leader, DescribeGroups and OffsetFetch per coordinator)"
         ));
     }
     format!("| {what} | {total} | {} |\n", parts.join(", "))
@@ -275,10 +275,28 @@ async fn main() {
         let cfg = client_config(&spec_for_phases).expect("cfg");
         let mut batch =
             wire::Batch::new(&wire::properties(&cfg), Duration::from_secs(60)).expect("batch");
+        let led: Vec<(String, i32, i32)> = md
+            .topics()
+            .iter()
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id(), p.leader()))
+            })
+            .collect();
+        let t = Instant::now();
+        batch
+            .watermarks(&brokers, &led)
+            .await
+            .expect("batched watermarks");
+        out.push((
+            "batched ListOffsets earliest + latest (connect included)",
+            t.elapsed(),
+        ));
         let t = Instant::now();
         batch.fetch(&brokers, &names).await.expect("batched fetch");
         out.push((
-            "batched groups, first fetch (connect, FindCoordinator)",
+            "batched groups, first fetch (FindCoordinator included)",
             t.elapsed(),
         ));
         let t = Instant::now();
@@ -370,13 +388,14 @@ async fn main() {
          | path | requests | of which |\n|---|---|---|\n{requests}\n\
          One poll's phases, each alone on a fresh client:\n\n\
          | phase | time |\n|---|---|\n{phases}\n\
-         A poll sends: 1 metadata request, 1 DescribeCluster, 2 ListOffsets (EARLIEST and LATEST for all\n\
-         partitions: librdkafka sends one request per partition leader), 1 ListConsumerGroups\n\
-         (one per broker), then per group coordinator one DescribeGroups and one OffsetFetch for all of\n\
-         its groups (FindCoordinator only for groups whose coordinator is not known yet). The fallback\n\
-         sends librdkafka's DescribeConsumerGroups (a ConsumerGroupDescribe and a DescribeGroups per\n\
-         group) and one OffsetFetch per group instead. Topic configs (DescribeConfigs, one call) are\n\
-         read on the first poll and every 10th.\n\
+         A poll sends, through librdkafka: 1 Metadata, 1 DescribeCluster (a Metadata request too),\n\
+         1 ListConsumerGroups per broker; then on its own connections, per partition leader one\n\
+         ListOffsets EARLIEST and one LATEST for all its partitions, per group coordinator one\n\
+         DescribeGroups and one OffsetFetch for all its groups (FindCoordinator only for groups whose\n\
+         coordinator is not known yet). The fallback sends librdkafka's ListOffsets (one request per\n\
+         leader and end, but seconds of client time at this size), DescribeConsumerGroups (a\n\
+         ConsumerGroupDescribe and a DescribeGroups per group) and one OffsetFetch per group instead.\n\
+         Topic configs (DescribeConfigs, one call) are read on the first poll and every 10th.\n\
          {console}\n\
          The dev machine is shared (2 cores, other builds running): expect ±30% between runs.\n",
         shape.0,

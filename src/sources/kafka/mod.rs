@@ -4,9 +4,9 @@
 //! librdkafka handle per cluster (`admin::Admin`, a producer handle that never produces and
 //! never joins a group) and each cycle, in `spawn_blocking` with timeouts:
 //! - metadata (one request) and `DescribeCluster` (brokers with rack, the controller);
-//! - watermarks of all partitions with two admin `ListOffsets` calls (EARLIEST, LATEST) for
-//!   all partitions at once: librdkafka sends one request per partition leader, so the
-//!   request count grows with brokers, not partitions;
+//! - watermarks of all partitions through `wire`: per partition leader one `ListOffsets`
+//!   EARLIEST and one LATEST for all its partitions (librdkafka's admin `ListOffsets`, the
+//!   fallback, sends the same requests but is slow at 10k partitions);
 //! - `ListConsumerGroups`, then the groups' states, members and committed offsets through
 //!   `wire` (DescribeGroups and OffsetFetch for many groups per request, one connection per
 //!   coordinator). Where that path cannot run, librdkafka's `DescribeConsumerGroups` and
