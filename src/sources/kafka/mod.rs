@@ -19,6 +19,7 @@
 //! `admin::LogContext`.
 
 pub mod admin;
+mod batched;
 pub mod lag;
 mod model;
 mod ops;
@@ -671,70 +672,7 @@ impl Poller for KafkaPoller {
         self.admin = Some(admin);
         let mut raw = raw?;
         let groups_started = std::time::Instant::now();
-        self.batch_requests = None;
-        let mut watermark_requests = 0;
-        if let Some(Ok(batch)) = &mut self.batch {
-            let parts: Vec<(String, i32, i32)> = raw
-                .topics
-                .iter()
-                .flat_map(|(n, _, ps)| {
-                    ps.iter()
-                        .filter(|p| p.1 >= 0)
-                        .map(move |p| (n.clone(), p.0, p.1))
-                })
-                .collect();
-            match batch.watermarks(&raw.brokers, &parts).await {
-                Ok((w, n)) => {
-                    raw.watermarks = w;
-                    watermark_requests = n;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "batched watermarks; using librdkafka's ListOffsets");
-                    let admin = self.admin.take().ok_or("Kafka client missing")?;
-                    let parts = led_partitions(&raw.topics);
-                    let (admin, w) = tokio::task::spawn_blocking(move || {
-                        let w = admin.watermarks(&parts);
-                        (admin, w)
-                    })
-                    .await
-                    .map_err(|e| e.to_string())?;
-                    self.admin = Some(admin);
-                    raw.watermarks = w?;
-                }
-            }
-        }
-        raw.offsets_fallback = match &mut self.batch {
-            Some(Ok(batch)) => match batch.fetch(&raw.brokers, &raw.group_names).await {
-                Ok(read) => {
-                    self.batch_requests = Some(read.requests + watermark_requests);
-                    raw.groups = read.groups;
-                    raw.offsets = read.offsets;
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "batched group offsets; using per-group requests");
-                    if matches!(e, wire::WireError::Unsupported(_)) {
-                        // The brokers will not change under this client: stop trying.
-                        self.batch = Some(Err(e.to_string()));
-                    }
-                    Some(e.to_string())
-                }
-            },
-            Some(Err(why)) => Some(why.clone()),
-            None => None,
-        };
-        if batched && raw.offsets_fallback.is_some() {
-            let admin = self.admin.take().ok_or("Kafka client missing")?;
-            let names = std::mem::take(&mut raw.group_names);
-            let (admin, read) = tokio::task::spawn_blocking(move || {
-                let r = per_group_offsets(&admin, &names);
-                (admin, r)
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-            self.admin = Some(admin);
-            (raw.groups, raw.offsets) = read?;
-        }
+        self.read_batched(&mut raw, batched).await?;
         raw.elapsed += groups_started.elapsed();
         self.state.polls += 1;
         let s = self.state.ingest(raw, unix_now(), self.spec.show_internal);
