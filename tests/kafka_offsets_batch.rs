@@ -775,4 +775,70 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
         2 * read.coordinators,
         "steady state: two requests per coordinator"
     );
+
+    // A coordinator that answers nothing (SIGSTOP): its groups get an error at the
+    // deadline, every other group is read in the same fetch.
+    let cfg = client_config(&spec(&b)).expect("config");
+    let mut short = Batch::new(
+        &opsdeck::sources::kafka::wire::properties(&cfg),
+        Duration::from_secs(3),
+    )
+    .expect("batch");
+    let brokers = metadata_brokers(&b);
+    expected(
+        &short.fetch(&brokers, &groups).await.expect("fetch"),
+        "warm",
+    );
+    let hung = *short.coordinators().values().max().expect("a coordinator");
+    let hung_groups: BTreeSet<&String> = groups
+        .iter()
+        .filter(|g| short.coordinators()[*g] == hung)
+        .collect();
+    let node = cluster
+        .brokers
+        .iter()
+        .find(|n| n.id() == hung)
+        .expect("hung node");
+    node.pause();
+    let read = short.fetch(&brokers, &groups).await;
+    node.resume();
+    let read = read.expect("one hung coordinator does not fail the fetch");
+    for (i, g) in groups.iter().enumerate() {
+        let o = read.offsets.get(g).expect("every group answered");
+        let d = read
+            .groups
+            .iter()
+            .find(|d| d.name == *g)
+            .expect("described");
+        if hung_groups.contains(g) {
+            let e = o.as_ref().expect_err("the hung coordinator's group");
+            assert!(e.contains("no answer"), "{g}: {e}");
+            assert_eq!(d.error.as_ref(), Some(e), "{g}");
+        } else {
+            let mut c: Vec<_> = o.as_ref().expect("read").values().copied().collect();
+            c.sort();
+            assert_eq!(c, vec![i as i64, 100 + i as i64], "{g}");
+        }
+    }
+    // Back: every group readable again (its coordinator may have moved meanwhile).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let read = short
+            .fetch(&metadata_brokers(&b), &groups)
+            .await
+            .expect("fetch");
+        if read.offsets.values().all(|o| o.is_ok()) {
+            expected(&read, "resumed");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "groups unreadable 60 s after resume: {:?}",
+            read.offsets
+                .values()
+                .filter(|o| o.is_err())
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -307,11 +307,14 @@ impl Batch {
         let mut order: Vec<i32> = self.nodes.keys().copied().collect();
         order.sort_by_key(|id| (!self.conns.contains_key(id), *id));
         let mut last = WireError::Io("no broker in the metadata".into());
-        for id in order {
+        let tries = order.len();
+        for (i, id) in order.into_iter().enumerate() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(WireError::Timeout);
             }
+            // A hung broker must not use up the time the next one would need.
+            let left = if i + 1 < tries { left / 2 } else { left };
             let conn = match self.conns.remove(&id) {
                 Some(c) => Ok(c),
                 None => self.open(id, left).await,
