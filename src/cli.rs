@@ -41,12 +41,13 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
-    /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown.
+    /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown
+    /// (nothing checked); 2 for bad input too.
     Check {
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
-        /// Only these source kinds, comma-separated (kafka,postgres,redis,…: the config keys;
-        /// an unknown kind lists them all).
+        /// Only these source kinds, comma-separated: kafka, postgres (pg), mysql (mariadb),
+        /// redis, backup, endpoint, host; plurals and the config keys accepted.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// How long to wait for each source; with --wait, for everything to become healthy.
@@ -57,7 +58,8 @@ pub enum Cmd {
         #[arg(long)]
         wait: bool,
     },
-    /// One poll of every source as one JSON document.
+    /// One poll of every source as one JSON document. Exits 0 once it is written (the health is
+    /// inside: `status`, `exit_code`); 2 for bad input.
     Snapshot {
         #[arg(long, value_enum, default_value = "json")]
         output: Output,
@@ -89,7 +91,7 @@ pub struct KafkaTarget {
 #[derive(Debug, Subcommand)]
 pub enum TopicsCmd {
     /// Compare topic files with the cluster and print the changes.
-    /// Exit 0 in sync, 2 changes pending, 1 error or refused change.
+    /// Exit 0 in sync, 1 changes pending, 2 error or refused change.
     Plan {
         /// Topic files, or directories of *.toml files.
         #[arg(required = true, value_name = "PATH")]
@@ -107,7 +109,8 @@ pub enum TopicsCmd {
         output: Output,
     },
     /// Show the plan, ask for confirmation, apply it (one audit entry per change), and check
-    /// that the cluster then matches the files. Exit 0 applied (or nothing to do), 1 otherwise.
+    /// that the cluster then matches the files. Exit 0 applied (or nothing to do), 1 not
+    /// confirmed (changes still pending), 2 error, refused or read-only (refusals audited).
     Apply {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,

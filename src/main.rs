@@ -1,5 +1,6 @@
 //! opsdeck: thin entry point. Parses the command line, loads config, theme and keymap
-//! (any problem: a message naming file and line, exit 2), then runs the console or a command.
+//! (every problem of any of them: messages naming file and line, exit 2), then runs the
+//! console or a command.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,11 +9,12 @@ use clap::{CommandFactory, Parser};
 
 use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
-use opsdeck::config::{self, Config, ConfigErrors, paths};
+use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
 use opsdeck::{app, report, topics};
+use opsdeck_core::input::Origin;
 
-/// Exit code for bad config, theme, keymap or arguments.
+/// Exit code for bad config, theme, keymap or arguments, whatever the command.
 const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
@@ -20,12 +22,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            // `topics plan` exits 2 for "changes pending": its usage errors must not look
-            // like that to a script, so they exit 1 like its other errors.
-            let topics = std::env::args().skip(1).any(|a| a == "topics");
             return ExitCode::from(match e.exit_code() {
                 0 => 0,
-                _ if topics => topics::ERROR,
                 _ => BAD_INPUT,
             });
         }
@@ -46,14 +44,72 @@ fn config_path(cli: &Cli) -> (PathBuf, bool) {
     }
 }
 
-/// The active config: the named file (which must exist), else the default file if present,
-/// else the built-in `local` context.
-fn load_config(cli: &Cli) -> Result<Config, ConfigErrors> {
-    let (path, explicit) = config_path(cli);
-    if explicit || path.exists() {
-        Config::load(&path)
+/// What the console and every command read before they start.
+struct Loaded {
+    cfg: Config,
+    theme: Theme,
+    keymap: Keymap,
+    /// Where user themes and keymaps are looked up: beside the config file.
+    config_dir: PathBuf,
+}
+
+/// The config (`file`, else the active one: the named file, which must exist, else the
+/// default file if present, else the built-in `local` context), the theme and the keymap it
+/// names, with every problem of any of them reported together. `flags`: `--theme` and
+/// `--keymap` count (not when validating a file).
+fn load_all(cli: &Cli, file: Option<&Path>, flags: bool) -> Result<Loaded, String> {
+    let (path, explicit) = match file {
+        Some(f) => (f.to_path_buf(), true),
+        None => config_path(cli),
+    };
+    let (cfg, mut errors) = if explicit || path.exists() {
+        Config::read(&path)
     } else {
-        Ok(Config::default())
+        (Config::default(), Vec::new())
+    };
+    let config_dir = cfg
+        .path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(paths::config_dir);
+    let chosen = |flag: &Option<String>, in_file: &str| match flag {
+        Some(name) if flags => (name.clone(), true),
+        _ => (in_file.to_string(), false),
+    };
+    let origin = |by_flag: bool, key: &'static str, flag: &'static str| match cfg.path.as_deref() {
+        Some(file) if !by_flag => Origin::File { file, key },
+        _ => Origin::Flag(flag),
+    };
+    let (theme_name, by_flag) = chosen(&cli.theme, &cfg.theme);
+    let theme = Theme::load_for(
+        &theme_name,
+        &config_dir,
+        origin(by_flag, "theme", "--theme"),
+    )
+    .map_err(|ConfigErrors(e)| errors.extend(e))
+    .ok();
+    let (keymap_name, by_flag) = chosen(&cli.keymap, &cfg.keymap);
+    let keymap = Keymap::load_for(
+        &keymap_name,
+        origin(by_flag, "keymap", "--keymap"),
+        &config_dir,
+        &cfg.keys,
+        cfg.path.as_deref(),
+    )
+    .map_err(|ConfigErrors(e)| errors.extend(e))
+    .ok();
+    // The config file's problems (its `[keys]` too) in line order, then the other files'.
+    let in_config = |e: &ConfigError| cfg.path.as_deref() == Some(e.file.as_path());
+    errors.sort_by_key(|e| (!in_config(e), e.line, e.column));
+    match (theme, keymap) {
+        (Some(theme), Some(keymap)) if errors.is_empty() => Ok(Loaded {
+            cfg,
+            theme,
+            keymap,
+            config_dir,
+        }),
+        _ => Err(ConfigErrors(errors).to_string()),
     }
 }
 
@@ -114,24 +170,17 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
         Some(Cmd::Topics { action }) => return Ok(topics_command(&cli, action)),
         _ => {}
     }
-    let cfg = load_config(&cli).map_err(|e| e.to_string())?;
+    let Loaded {
+        cfg,
+        theme,
+        keymap,
+        config_dir,
+    } = load_all(&cli, None, true)?;
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
     let ctx = pick_context(&cli, &cfg)?;
-    let config_dir = cfg
-        .path
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(paths::config_dir);
-    let theme_name = cli.theme.clone().unwrap_or_else(|| cfg.theme.clone());
-    let theme = Theme::load(&theme_name, &config_dir, cfg.path.as_deref())
-        .map_err(|e| e.to_string())?
-        .honour_no_color();
-    let keymap_name = cli.keymap.clone().unwrap_or_else(|| cfg.keymap.clone());
-    let keymap = Keymap::load(&keymap_name, &config_dir, &cfg.keys, cfg.path.as_deref())
-        .map_err(|e| e.to_string())?;
+    let theme = theme.honour_no_color();
     let _log = init_logging(&cli);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -147,14 +196,8 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             timeout,
             wait,
         }) => {
-            let only = match report::parse_only(&only) {
-                Ok(o) => o,
-                Err(e) => {
-                    // The monitoring-plugin convention: a check that cannot run is "unknown".
-                    eprintln!("{e}");
-                    return Ok(ExitCode::from(3));
-                }
-            };
+            // An unknown kind is a bad argument: 2, as every bad input (3 is "nothing checked").
+            let only = report::parse_only(&only)?;
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = if wait {
                 let per_poll = timeout.min(std::time::Duration::from_secs(5));
@@ -197,6 +240,9 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 Output::Table => print!("{}", report::table(&snap)),
             }
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
+            // The document is the product, and its `status`/`exit_code` say how things are:
+            // a scraper must get it (and exit 0) however bad they are. `check` is the one
+            // whose exit code is the health.
             Ok(ExitCode::SUCCESS)
         }
         _ => {
@@ -225,19 +271,9 @@ fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         ConfigCmd::Validate { file } => {
+            // The same path as startup: what starts is what validates.
             let path = file.clone().unwrap_or_else(|| config_path(cli).0);
-            let cfg = Config::load(&path).map_err(|e| e.to_string())?;
-            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let mut problems = Vec::new();
-            if let Err(e) = Theme::load(&cfg.theme, &dir, Some(&path)) {
-                problems.push(e.to_string());
-            }
-            if let Err(e) = Keymap::load(&cfg.keymap, &dir, &cfg.keys, Some(&path)) {
-                problems.push(e.to_string());
-            }
-            if !problems.is_empty() {
-                return Err(problems.join("\n"));
-            }
+            let cfg = load_all(cli, Some(&path), false)?.cfg;
             for w in &cfg.warnings {
                 eprintln!("warning: {w}");
             }
@@ -271,11 +307,11 @@ fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {
     }
 }
 
-/// `opsdeck topics ...`: its own exit codes (0 in sync, 2 pending, 1 any error, bad config
-/// included), so it does not share `real_main`'s error path.
+/// `opsdeck topics ...`: 0 in sync, 1 changes pending, 2 any error (bad input included, as
+/// for every command).
 fn topics_command(cli: &Cli, action: &TopicsCmd) -> ExitCode {
     let run = || -> Result<u8, String> {
-        let cfg = load_config(cli).map_err(|e| e.to_string())?;
+        let cfg = load_all(cli, None, true)?.cfg;
         for w in &cfg.warnings {
             eprintln!("warning: {w}");
         }

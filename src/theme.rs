@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::{ConfigError, ConfigErrors};
+use opsdeck_core::input::Origin;
 
 pub const SHIPPED: &[(&str, &str)] = &[
     ("dark", include_str!("../themes/dark.toml")),
@@ -121,7 +122,8 @@ impl Theme {
         SHIPPED.iter().map(|(n, _)| *n).collect()
     }
 
-    /// Parses a theme file over `base` (its `inherits` target or the default).
+    /// Parses a theme file over `base` (its `inherits` target or the default); every
+    /// problem of the file is reported.
     pub fn parse(
         name: &str,
         file: &Path,
@@ -129,51 +131,89 @@ impl Theme {
         config_dir: &Path,
         depth: u8,
     ) -> Result<Theme, ConfigErrors> {
-        let tf: ThemeFile =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
+        let (tf, mut errors) = opsdeck_core::input::recover::from_toml::<ThemeFile>(file, text);
+        let tf = tf.unwrap_or_default();
         let mut base = match &tf.inherits {
-            Some(parent) if depth < 4 => Theme::load(parent.get_ref(), config_dir, Some(file))
-                .map_err(|mut e| {
-                    for err in &mut e.0 {
-                        if err.file != file {
-                            *err = ConfigError::new(
-                                file,
-                                text,
-                                Some(parent.span()),
-                                format!("inherits: {}", err.message),
-                            );
+            Some(parent) if depth < 4 => {
+                let origin = Origin::File {
+                    file,
+                    key: "inherits",
+                };
+                match Theme::load_for(parent.get_ref(), config_dir, origin) {
+                    Ok(t) => t,
+                    Err(ConfigErrors(es)) => {
+                        for err in es {
+                            errors.push(if err.file != file {
+                                ConfigError::new(
+                                    file,
+                                    text,
+                                    Some(parent.span()),
+                                    format!("inherits: {}", err.message),
+                                )
+                            } else {
+                                err
+                            });
                         }
+                        Theme::default()
                     }
-                    e
-                })?,
+                }
+            }
             Some(parent) => {
-                return Err(ConfigError::new(
+                errors.push(ConfigError::new(
                     file,
                     text,
                     Some(parent.span()),
                     "themes inherit more than 4 levels deep",
-                )
-                .into());
+                ));
+                Theme::default()
             }
             None => Theme::default(),
         };
         base.name = name.to_string();
-        let mut errors = Vec::new();
         tf.apply(&mut base, file, text, &mut errors);
         if errors.is_empty() {
             Ok(base)
         } else {
+            errors.sort_by_key(|e| (e.line, e.column));
             Err(ConfigErrors(errors))
         }
     }
 
     /// Finds a theme by name: `<config dir>/themes/NAME.toml`, else a shipped one.
-    /// `referrer` is the file that named it (for the error).
+    /// `referrer` is the config file that named it (for the error); None: `--theme`.
     pub fn load(
         name: &str,
         config_dir: &Path,
         referrer: Option<&Path>,
     ) -> Result<Theme, ConfigErrors> {
+        let origin = match referrer {
+            Some(file) => Origin::File { file, key: "theme" },
+            None => Origin::Flag("--theme"),
+        };
+        Theme::load_for(name, config_dir, origin)
+    }
+
+    /// `:theme NAME` in the console: the problem on one line, named as the command.
+    pub fn load_by_command(name: &str, config_dir: &Path) -> Result<Theme, String> {
+        Theme::load_for(name, config_dir, Origin::Command(":theme")).map_err(|e| {
+            e.0.iter()
+                .map(|e| match &e.hint {
+                    Some(h) => format!(
+                        "{} ({h})",
+                        ConfigError {
+                            hint: None,
+                            ..e.clone()
+                        }
+                    ),
+                    None => e.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// `load` with the place the name was given, so its error points there.
+    pub fn load_for(name: &str, config_dir: &Path, origin: Origin) -> Result<Theme, ConfigErrors> {
         let user = config_dir.join("themes").join(format!("{name}.toml"));
         if user.is_file() {
             let text = std::fs::read_to_string(&user)
@@ -189,24 +229,14 @@ impl Theme {
                 1,
             );
         }
-        let file = referrer
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("--theme"));
-        let text = referrer
-            .and_then(|f| std::fs::read_to_string(f).ok())
-            .unwrap_or_default();
-        Err(ConfigError::new(
-            &file,
-            &text,
-            crate::config::find_span(&text, &format!("\"{name}\"")),
-            format!("unknown theme {name:?}"),
-        )
-        .with_hint(format!(
-            "shipped themes: {}; or create {}",
-            Theme::shipped_names().join(", "),
-            user.display()
-        ))
-        .into())
+        Err(origin
+            .error(format!("unknown theme {name:?}"))
+            .with_hint(format!(
+                "shipped themes: {}; or create {}",
+                Theme::shipped_names().join(", "),
+                user.display()
+            ))
+            .into())
     }
 
     /// Applies `NO_COLOR` (https://no-color.org): any non-empty value turns colour off.
@@ -315,6 +345,81 @@ mod tests {
                 .starts_with("error: /t.toml:1:1: unknown field `okay`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_engine_accepts_the_colours_the_theme_parser_accepts() {
+        // The engine validates context colours without ratatui; both must agree.
+        let samples = [
+            "red",
+            "Red",
+            "light-blue",
+            "lightblue",
+            "Light Blue",
+            "bright_green",
+            "grey",
+            "dark gray",
+            "darkgrey",
+            "silver",
+            "light black",
+            "light white",
+            "light gray",
+            "reset",
+            "white",
+            "magenta",
+            "#00ff7f",
+            "#00FF7F",
+            "#00ff7",
+            "#00ff7g",
+            "00ff7f",
+            "0",
+            "208",
+            "255",
+            "256",
+            "-1",
+            "",
+            "ok",
+            "blurple",
+            "lightorange",
+            "#ffffff0",
+        ];
+        for c in samples {
+            assert_eq!(
+                opsdeck_core::input::values::is_colour(c),
+                parse_color(c).is_ok(),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_console_command_is_named_as_itself() {
+        let e = Theme::load_by_command("nope", Path::new("/n")).unwrap_err();
+        assert!(
+            e.starts_with(":theme: unknown theme \"nope\" (shipped themes: dark"),
+            "{e}"
+        );
+        assert!(!e.contains("--theme") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn every_problem_of_a_theme_file_is_reported() {
+        let e = Theme::parse(
+            "x",
+            Path::new("/t.toml"),
+            "ok = \"blurple\"\nokay = \"green\"\ncrit = 3\n",
+            Path::new("/n"),
+            1,
+        )
+        .unwrap_err()
+        .to_string();
+        for w in [
+            "/t.toml:1:6: ok: cannot parse colour",
+            "/t.toml:2:1: unknown field `okay`",
+            "/t.toml:3:8: invalid type",
+        ] {
+            assert!(e.contains(w), "want {w} in {e}");
+        }
     }
 
     #[test]

@@ -121,9 +121,54 @@ fn no_config_checks_local_defaults_and_says_how_to_point_elsewhere() {
 #[test]
 fn only_unknown_kind_is_refused() {
     let dir = TestDir::new("check-only");
+    // A bad argument: 2, as for every bad input.
     let o = opsdeck(dir.path(), &["check", "--only", "kafak"]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown source kind"), "{}", text(&o));
+    assert!(o.stdout.is_empty(), "{}", text(&o));
+}
+
+#[test]
+fn only_a_kind_the_defaults_lack_says_so_and_is_unknown() {
+    let dir = TestDir::new("check-only-endpoint");
+    let o = opsdeck(dir.path(), &["check", "--only", "endpoints"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(out.contains("UNKNOWN: nothing checked"), "{out}");
+    assert!(!out.contains("every local default answered"), "{out}");
+    assert!(out.contains("no source of the kinds asked for"), "{out}");
+}
+
+#[test]
+fn snapshot_exits_0_with_the_verdict_inside() {
+    let dir = TestDir::new("snapshot-exit");
+    let redis = Redis::start();
+    let cfg = config_for(dir.path(), &redis);
+    let up = opsdeck(dir.path(), &["--config", &cfg, "snapshot"]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up));
+    let v: serde_json::Value = serde_json::from_slice(&up.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["exit_code"].as_i64()),
+        (Some("ok"), Some(0)),
+        "{v}"
+    );
+    redis.stop();
+    // Critical: the document says so, and the command still succeeded in writing it.
+    let down = opsdeck(dir.path(), &["--config", &cfg, "snapshot"]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down));
+    let v: serde_json::Value = serde_json::from_slice(&down.stdout).unwrap();
+    assert_eq!(v["status"], "critical", "{v}");
+    assert_eq!(v["exit_code"], 2, "{v}");
+    // `check` is the one whose exit code is the verdict.
+    let check = opsdeck(dir.path(), &["--config", &cfg, "check"]);
+    assert_eq!(check.status.code(), Some(2), "{}", text(&check));
+    // Bad input is 2 for snapshot too.
+    let bad = opsdeck(
+        dir.path(),
+        &["--config", &cfg, "--context", "nope", "snapshot"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(bad.stdout.is_empty());
 }
 
 #[test]

@@ -136,9 +136,9 @@ fn create_alter_grow_idempotent_and_refusals() {
     );
     let f = p(&file);
 
-    // Pending creates: exit 2, nothing changed.
+    // Pending creates: exit 1 (as `diff` has it), nothing changed.
     let (code, out, err) = env.run(&["topics", "plan", f], "");
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains(&format!(
             "+ create topic {a}: 3 partitions, replication factor 1\n      retention.ms = 3600000\n"
@@ -153,7 +153,7 @@ fn create_alter_grow_idempotent_and_refusals() {
 
     // JSON for automation: the same changes, typed.
     let (code, out, err) = env.run(&["topics", "plan", "--output", "json", f], "");
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 1, "{out}{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).expect("plan JSON");
     assert_eq!(doc["changes"][0]["change"], "create", "{doc}");
     assert_eq!(doc["changes"][0]["topic"], a.as_str(), "{doc}");
@@ -163,11 +163,11 @@ fn create_alter_grow_idempotent_and_refusals() {
     );
     assert_eq!(doc["changes"].as_array().map(Vec::len), Some(2), "{doc}");
 
-    // Anything but `yes` aborts.
+    // Anything but `yes` aborts: the changes are still pending (1).
     let (code, out, err) = env.run(&["topics", "apply", f], "no\n");
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("type yes to confirm"), "{out}");
-    assert!(err.contains("aborted"), "{err}");
+    assert!(out.contains("aborted: confirmation not given"), "{out}");
     assert_eq!(describe(&a), None);
     assert!(env.audit().is_empty());
 
@@ -216,7 +216,7 @@ fn create_alter_grow_idempotent_and_refusals() {
         ]),
     );
     let (code, out, err) = env.run(&["topics", "plan", f], "");
-    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains(&format!("~ grow topic {a}: partitions 3 → 5")),
         "{out}"
@@ -241,14 +241,14 @@ fn create_alter_grow_idempotent_and_refusals() {
     let (code, out, _) = env.run(&["topics", "plan", f], "");
     assert_eq!(code, 0, "{out}");
 
-    // A decrease and a replication-factor change are refused: exit 1, nothing applied.
+    // A decrease and a replication-factor change are refused: exit 2, nothing applied.
     env.write(
         "topics.toml",
         &(topic_file(&[(&a, 2, &[("retention.ms", "1000")]), (&b, 1, &[])])
             + &format!("[[topic]]\nname = \"{b}_rf\"\npartitions = 1\n")),
     );
     let (code, out, err) = env.run(&["topics", "plan", f], "");
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     assert!(
         out.contains(&format!(
             "! topic {a} ({f}:2): partitions 5 → 2 refused: Kafka cannot remove partitions"
@@ -259,7 +259,7 @@ fn create_alter_grow_idempotent_and_refusals() {
     assert!(!out.contains("retention.ms: 7200000 → 1000"), "{out}");
     assert!(out.contains(&format!("+ create topic {b}_rf")), "{out}");
     let (code, out, err) = env.run(&["topics", "apply", "--yes", f], "");
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("refused changes; nothing applied"), "{err}");
     assert!(describe(&a).expect("topic").contains("PartitionCount: 5"));
     assert_eq!(describe(&format!("{b}_rf")), None);
@@ -269,7 +269,7 @@ fn create_alter_grow_idempotent_and_refusals() {
         &topic_file(&[(&b, 1, &[])]).replace("replication_factor = 1", "replication_factor = 3"),
     );
     let (code, out, _) = env.run(&["topics", "plan", p(&rf)], "");
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 2, "{out}");
     assert!(
         out.contains("replication factor 1 → 3 not supported"),
         "{out}"
@@ -330,7 +330,7 @@ fn export_reads_back_in_sync_and_deletes_need_allow_delete() {
         &["topics", "export", "--prefix", &prefix, "--output", p(&dir)],
         "",
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         err.contains("already exists") && err.contains("--force"),
         "{err}"
@@ -349,7 +349,7 @@ fn export_reads_back_in_sync_and_deletes_need_allow_delete() {
         &prefix,
     ];
     let (code, out, _) = env.run(&args, "");
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(&format!("- delete topic {y} (1 partition, all its data)")),
         "{out}"
@@ -388,18 +388,37 @@ fn readonly_production_and_cluster_choice() {
     let file = env.write("g.toml", &topic_file(&[(&t, 1, &[])]));
     let f = p(&file);
 
-    let (code, _, err) = env.run(&["--readonly", "topics", "apply", "--yes", f], "");
-    assert_eq!(code, 1);
+    let (code, out, err) = env.run(&["--readonly", "topics", "apply", "--yes", f], "");
+    assert_eq!(code, 2);
     assert!(
         err.contains("read-only mode (--readonly)") && err.contains("nothing applied"),
         "{err}"
     );
+    assert!(
+        out.contains(&format!("+ create topic {t}")),
+        "the refused plan is shown: {out}"
+    );
+    // Refusals are audited, one entry per change the apply would have made.
+    let audit = env.audit();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0]["outcome"], "refused");
+    assert_eq!(audit[0]["target"], t.as_str());
+    assert_eq!(audit[0]["parameters"]["op"], "create_topic");
+    assert!(
+        audit[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("read-only mode (--readonly)")),
+        "{audit:?}"
+    );
     let (code, _, err) = env.run(&["--context", "ro", "topics", "apply", "--yes", f], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("context ro is read-only"), "{err}");
+    assert_eq!(env.audit().len(), 2);
+    assert_eq!(env.audit()[1]["context"], "ro");
+    assert_eq!(describe(&t), None, "nothing was created");
     // Plan is read-only and allowed there.
     let (code, out, _) = env.run(&["--context", "ro", "topics", "plan", f], "");
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 1, "{out}");
 
     // Production: `yes` is not enough, the context name must be typed.
     let (code, out, _) = env.run(&["--context", "prod", "topics", "apply", f], "yes\n");
@@ -412,11 +431,12 @@ fn readonly_production_and_cluster_choice() {
     let (code, out, err) = env.run(&["--context", "prod", "topics", "apply", f], "prod\n");
     assert_eq!(code, 0, "{out}{err}");
     assert!(describe(&t).is_some());
-    assert_eq!(env.audit()[0]["context"], "prod");
+    assert_eq!(env.audit()[2]["context"], "prod");
+    assert_eq!(env.audit()[2]["outcome"], "ok");
 
     // Several kafka entries: --kafka picks one.
     let (code, _, err) = env.run(&["--context", "two", "topics", "plan", f], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         err.contains("context two has 2 kafka entries (first, second)")
             && err.contains("--kafka NAME"),
@@ -432,7 +452,7 @@ fn readonly_production_and_cluster_choice() {
         &["--context", "two", "topics", "plan", "--kafka", "third", f],
         "",
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("no kafka entry named \"third\""), "{err}");
 }
 
@@ -463,22 +483,57 @@ fn bad_files_name_file_and_line() {
         let mut args = vec!["topics", "plan"];
         args.extend(files.iter().map(String::as_str));
         let (code, out, err) = env.run(&args, "");
-        assert_eq!(code, 1, "{files:?}: {out}{err}");
+        assert_eq!(code, 2, "{files:?}: {out}{err}");
         assert!(err.contains(want), "{files:?}: want {want:?} in:\n{err}");
         assert!(out.is_empty(), "{out}");
     }
-    // Usage errors exit 1 too (2 means "changes pending").
+    // Usage errors exit 2 too, as every bad input (1 means "changes pending").
     let (code, _, err) = env.run(&["topics", "plan", "--prefix", "x", &fx("dup_a.toml")], "");
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("--allow-delete"), "{err}");
     let (code, _, err) = env.run(&["topics", "plan"], "");
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("<PATH>"), "{err}");
     let (code, _, err) = env.run(&["topics", "plan", "/nonexistent/topics.toml"], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         err.contains("/nonexistent/topics.toml: cannot read"),
         "{err}"
+    );
+    // Every problem of a file in one run, in file order.
+    let three = env.write(
+        "three.toml",
+        "[[topic]]\nname = \"a\"\npartitions = 1\nretention = 5\n[[topic]]\nname = \"b\"\npartitions = \"six\"\n[[topic]]\nname = \"c\"\npartitions = 0\n",
+    );
+    let (code, _, err) = env.run(&["topics", "plan", p(&three)], "");
+    assert_eq!(code, 2, "{err}");
+    let f = p(&three);
+    for w in [
+        format!("error: {f}:4:1: unknown field `retention`"),
+        format!("error: {f}:7:14: invalid type: string \"six\""),
+        format!("error: {f}:10:14: topic c: partitions = 0"),
+    ] {
+        assert!(err.contains(&w), "want {w} in:\n{err}");
+    }
+    assert_eq!(err.matches("error: ").count(), 3, "{err}");
+    // A bad theme, keymap or config is bad input here too: 2, as for every command.
+    let (code, _, err) = env.run(&["--theme", "nope", "topics", "plan", f], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error: --theme: unknown theme \"nope\""),
+        "{err}"
+    );
+    let bad = env.write("bad-config.toml", "[contexts.t]\nreadonyl = true\n");
+    let out = Command::new(BIN)
+        .args(["--config", p(&bad), "topics", "plan", f])
+        .output()
+        .expect("run opsdeck");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bad-config.toml:2:1: unknown field `readonyl`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
@@ -500,7 +555,7 @@ fn plan_fails_on_what_the_broker_would_refuse() {
         ]) + &format!("[[topic]]\nname = \"{too_many}\"\npartitions = 1\nreplication_factor = 3\n");
     let file = env.write("bad.toml", &text);
     let (code, out, err) = env.run(&["topics", "plan", p(&file)], "");
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     for t in [&bad, &ok, &too_many] {
         assert!(
             out.contains(&format!("! topic {t} ("))

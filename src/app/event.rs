@@ -22,7 +22,7 @@ pub enum Event {
     ThemeLoaded(Result<Theme, String>),
     ActionDone {
         command: Box<Command>,
-        result: Result<String, String>,
+        outcome: crate::actions::Outcome,
     },
     /// Alertmanager's alerts, pulled periodically when `alerts.alertmanager` is set.
     AlertsPulled(Result<Vec<crate::alerts::alertmanager::External>, String>),

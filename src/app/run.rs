@@ -19,6 +19,8 @@ use crate::theme::Theme;
 
 /// Renders at most this often; events arriving in between are folded into one frame.
 const FRAME_BUDGET: Duration = Duration::from_millis(10);
+/// How long quitting waits for actions still running before it records them abandoned.
+const QUIT_WAIT: Duration = Duration::from_secs(10);
 
 pub struct Runtime {
     pub audit_log: std::path::PathBuf,
@@ -179,6 +181,7 @@ async fn event_loop(
             .unwrap_or_default()
     );
     let alertmanager = start_alertmanager(&state, &tx);
+    let mut in_flight = InFlight::default();
 
     loop {
         let deadline = last_frame + FRAME_BUDGET;
@@ -191,15 +194,18 @@ async fn event_loop(
             rx.recv().await
         };
         if let Some(ev) = event {
+            in_flight.note(&ev);
             let mut effects = super::update(&mut state, ev, Utc::now());
             // Fold everything already queued into this frame.
             while let Ok(ev) = rx.try_recv() {
+                in_flight.note(&ev);
                 effects.extend(super::update(&mut state, ev, Utc::now()));
             }
             for effect in effects {
                 match effect {
                     Effect::Quit => {
                         sources.stop();
+                        in_flight.settle(term, &mut state, &mut rx, &rt).await;
                         return Ok(());
                     }
                     Effect::Suspend => {
@@ -215,13 +221,14 @@ async fn event_loop(
                         let tx = tx.clone();
                         let dir = rt.config_dir.clone();
                         tokio::task::spawn_blocking(move || {
-                            let r = Theme::load(&name, &dir, None).map_err(|e| e.to_string());
+                            let r = Theme::load_by_command(&name, &dir);
                             let _ = tx.send(Event::ThemeLoaded(r));
                         });
                     }
                     Effect::Execute(command, context) => {
                         let done = sources.done_of(&state, &command);
-                        spawn_action(&state, *command, context, &rt, tx.clone(), done)
+                        let id = in_flight.start(&command, &context);
+                        spawn_action(&state, *command, context, id, &rt, tx.clone(), done)
                     }
                     Effect::AuditRefused(command, why) => {
                         let path = rt.audit_log.clone();
@@ -276,6 +283,7 @@ async fn event_loop(
             }
             if state.quit {
                 sources.stop();
+                in_flight.settle(term, &mut state, &mut rx, &rt).await;
                 return Ok(());
             }
         }
@@ -315,12 +323,89 @@ fn start_alertmanager(
     Some((client, base))
 }
 
-/// Runs a confirmed command on its own task: execute with a timeout, append the audit entry
-/// (synced), and only then report the result to the loop.
+/// Actions started from this console and not finished yet, for quitting: they get
+/// `QUIT_WAIT` to finish, the rest are recorded as abandoned.
+#[derive(Default)]
+struct InFlight {
+    running: Vec<(String, actions::Command, String)>,
+    count: u64,
+}
+
+impl InFlight {
+    fn start(&mut self, cmd: &actions::Command, context: &str) -> String {
+        self.count += 1;
+        let id = format!(
+            "{}-{}-{}",
+            std::process::id(),
+            Utc::now().timestamp(),
+            self.count
+        );
+        self.running
+            .push((id.clone(), cmd.clone(), context.to_string()));
+        id
+    }
+
+    fn note(&mut self, ev: &Event) {
+        if let Event::ActionDone { command, .. } = ev
+            && let Some(i) = self
+                .running
+                .iter()
+                .position(|(_, c, _)| c == command.as_ref())
+        {
+            self.running.remove(i);
+        }
+    }
+
+    /// Waits (bounded) for what still runs, showing it, then writes "abandoned" for the rest.
+    async fn settle(
+        &mut self,
+        term: &mut terminal::Term,
+        state: &mut State,
+        rx: &mut mpsc::UnboundedReceiver<Event>,
+        rt: &Runtime,
+    ) {
+        if self.running.is_empty() {
+            return;
+        }
+        state.message = Some((
+            format!(
+                "waiting up to {}s for {} running action(s) to finish…",
+                QUIT_WAIT.as_secs(),
+                self.running.len()
+            ),
+            crate::views::Level::Warn,
+        ));
+        let _ = term.draw(|f| crate::ui::draw(f, state));
+        let deadline = tokio::time::Instant::now() + QUIT_WAIT;
+        while !self.running.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(ev)) => self.note(&ev),
+                _ => break,
+            }
+        }
+        for (id, cmd, context) in self.running.drain(..) {
+            let entry = audit::AuditEntry::new(
+                &context,
+                &cmd,
+                "abandoned",
+                "the console quit before the action answered; check the system",
+            )
+            .with_id(&id);
+            if let Err(e) = audit::append(&rt.audit_log, &entry) {
+                tracing::error!("audit log {}: {e}", rt.audit_log.display());
+            }
+        }
+    }
+}
+
+/// Runs a confirmed command on its own task: the audit log gets a synced "started" line
+/// before it runs (nothing runs when that cannot be written), and its end after; only then
+/// is the result reported to the loop and the source.
 fn spawn_action(
     state: &State,
     command: actions::Command,
     context: String,
+    id: String,
     rt: &Runtime,
     tx: mpsc::UnboundedSender<Event>,
     done: Option<DoneTx>,
@@ -329,40 +414,56 @@ fn spawn_action(
     let timeout = state.config.action_timeout;
     let path = rt.audit_log.clone();
     tokio::spawn(async move {
-        let result = actions::execute(&command, &ctx, timeout).await;
-        let (outcome, message) = match &result {
-            Ok(m) => ("ok", m.clone()),
-            Err(e) => ("error", e.clone()),
-        };
-        let audited = tokio::task::spawn_blocking({
-            let command = command.clone();
-            move || {
+        let write = |outcome: &'static str, message: String| {
+            let (path, command, context, id) =
+                (path.clone(), command.clone(), context.clone(), id.clone());
+            tokio::task::spawn_blocking(move || {
                 audit::append(
                     &path,
-                    &audit::AuditEntry::new(&context, &command, outcome, &message),
+                    &audit::AuditEntry::new(&context, &command, outcome, &message).with_id(&id),
                 )
                 .map_err(|e| format!("{}: {e}", path.display()))
+            })
+        };
+        let started = write("started", String::new())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r);
+        let outcome = match started {
+            Err(e) => actions::Outcome::Error(format!(
+                "not run: the audit log could not be written first: {e}"
+            )),
+            Ok(()) => {
+                let outcome = actions::run(&command, &ctx, timeout).await;
+                let finished = write(outcome.label(), outcome.message().to_string())
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                match (outcome, finished) {
+                    (o, Ok(())) => o,
+                    (actions::Outcome::Ok(m), Err(e)) => actions::Outcome::Error(format!(
+                        "{m}, but the audit log was not written: {e}"
+                    )),
+                    (actions::Outcome::Error(m), Err(e)) => {
+                        actions::Outcome::Error(format!("{m}; audit log not written: {e}"))
+                    }
+                    (actions::Outcome::Unknown(m), Err(e)) => {
+                        actions::Outcome::Unknown(format!("{m}; audit log not written: {e}"))
+                    }
+                }
             }
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
-        let result = match (result, audited) {
-            (r, Ok(())) => r,
-            (Ok(m), Err(e)) => Err(format!("{m}, but the audit log was not written: {e}")),
-            (Err(m), Err(e)) => Err(format!("{m}; audit log not written: {e}")),
         };
         // The source learns what happened to it (a verification shows in its next sample).
         if let Some(done) = done {
             let _ = done.send(Done {
                 op: command.op.clone(),
-                result: result.clone(),
+                result: outcome.clone().into_result(),
                 at: crate::sources::now_local().to_rfc3339(),
             });
         }
         let _ = tx.send(Event::ActionDone {
             command: Box::new(command),
-            result,
+            outcome,
         });
     });
 }

@@ -147,6 +147,9 @@ pub struct State {
     pub alerts_model: PaneModel,
     pub mode: Mode,
     pub message: Option<(String, Level)>,
+    /// Long actions running in the background (a backup, a restore check) and when they
+    /// started; the header shows them and keys keep working.
+    pub jobs: Vec<(Command, DateTime<Utc>)>,
     /// Firing, unsilenced alerts, worst first (the header shows the first).
     pub alerts: Vec<Alert>,
     /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
@@ -184,6 +187,7 @@ impl State {
             alerts_model: PaneModel::default(),
             mode: Mode::Normal,
             message: None,
+            jobs: Vec::new(),
             alerts: Vec::new(),
             alert_desk: alerts::Desk::default(),
             now: Utc::now(),

@@ -10,6 +10,7 @@ use super::alerts as alerts_ui;
 use super::commands;
 use super::event::{Effect, Event};
 use super::state::{Button, Confirm, Input, Mode, Pane, RowId, State};
+use crate::actions::Outcome;
 use crate::config::keymap::Action;
 use crate::sources::{SourceKind, Status, Update};
 use crate::theme::Theme;
@@ -61,17 +62,16 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
             vec![]
         }
         Event::ThemeLoaded(Err(e)) => say(state, e, Level::Crit),
-        Event::ActionDone { command, result } => {
-            state.mode = Mode::Normal;
-            state.message = Some(match result {
-                Ok(msg) => (
-                    format!("✔ {}", result_line(&command.target, &msg)),
-                    Level::Ok,
-                ),
-                Err(e) => (
-                    format!("✘ failed: {}", result_line(&command.target, &e)),
-                    Level::Crit,
-                ),
+        Event::ActionDone { command, outcome } => {
+            if state.mode == Mode::Running(command.clone()) {
+                state.mode = Mode::Normal;
+            }
+            state.jobs.retain(|(c, _)| c != command.as_ref());
+            let line = result_line(&command.target, outcome.message());
+            state.message = Some(match outcome {
+                Outcome::Ok(_) => (format!("✔ {line}"), Level::Ok),
+                Outcome::Error(_) => (format!("✘ failed: {line}"), Level::Crit),
+                Outcome::Unknown(_) => (format!("? outcome unknown: {line}"), Level::Warn),
             });
             state.dirty = true;
             vec![Effect::PollNow]
@@ -340,7 +340,16 @@ fn on_confirm_key(state: &mut State, c: &mut Box<Confirm>, k: KeyEvent) -> Vec<E
     }
     let cancel = |state: &mut State| say(state, "cancelled", Level::Muted);
     let run = |state: &mut State, c: &Confirm| {
-        state.mode = Mode::Running(Box::new(c.command.clone()));
+        if c.command.op.long_running() {
+            // Long work runs in the background: the console stays usable meanwhile.
+            state.jobs.push((c.command.clone(), state.now));
+            state.message = Some((
+                format!("started in the background: {}", c.command.describe()),
+                Level::Info,
+            ));
+        } else {
+            state.mode = Mode::Running(Box::new(c.command.clone()));
+        }
         vec![Effect::Execute(
             Box::new(c.command.clone()),
             state.context.clone(),

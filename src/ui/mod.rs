@@ -91,6 +91,23 @@ fn draw_header(f: &mut Frame, area: Rect, state: &State) {
         format!(" {} ", state.local_now().format("%H:%M")),
         base,
     ));
+    // Background jobs: what runs and for how long.
+    if let Some((cmd, since)) = state.jobs.first() {
+        let secs = (state.now - *since).num_seconds().max(0) as u64;
+        let more = if state.jobs.len() > 1 {
+            format!(" +{}", state.jobs.len() - 1)
+        } else {
+            String::new()
+        };
+        spans.push(Span::styled(
+            format!(
+                " ⏳ {} {}{more} ",
+                crate::views::fmt::fit(&cmd.target, 24),
+                crate::views::fmt::duration(std::time::Duration::from_secs(secs))
+            ),
+            base.fg(t.info),
+        ));
+    }
     match state.worst_alert() {
         Some(a) => {
             let level = match a.severity {

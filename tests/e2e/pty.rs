@@ -115,7 +115,12 @@ impl Console {
 
     /// Waits for the process to end; returns its exit status.
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_exit_within(Duration::from_secs(10))
+    }
+
+    /// `wait_exit` for a process that may take `limit` to leave (it waits for actions).
+    pub fn wait_exit_within(&mut self, limit: Duration) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(st) = self.child.try_wait().expect("try_wait") {
                 // Let the reader drain the last bytes.

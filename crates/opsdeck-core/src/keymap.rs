@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::input::{ConfigError, ConfigErrors, find_span};
+use crate::input::recover::span_of;
+use crate::input::{ConfigError, ConfigErrors, Origin};
 
 pub const SHIPPED: &[(&str, &str)] = &[
     ("default", include_str!("../../../keymaps/default.toml")),
@@ -325,6 +326,10 @@ impl fmt::Display for Key {
     }
 }
 
+/// How keys are written, for every error about one.
+const KEY_HINT: &str =
+    "write keys like \"q\", \"ctrl-c\", \"enter\", \"shift-tab\", \"f5\", \"pgdn\"";
+
 fn valid_actions_hint() -> String {
     let names: Vec<&str> = Action::all().map(Action::name).collect();
     format!("valid actions: {}", names.join(", "))
@@ -403,14 +408,13 @@ impl Keymap {
         out
     }
 
-    /// Parses one keymap file. Errors name the file, the line and the key or action.
+    /// Parses one keymap file. Errors name the file, the line and the key or action; every
+    /// problem of the file is reported.
     pub fn parse(name: &str, file: &Path, text: &str) -> Result<Keymap, ConfigErrors> {
-        let raw: RawKeymap =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(file, text, &e))?;
-        let mut errors = Vec::new();
+        let (raw, mut errors) = crate::input::recover::from_toml::<RawKeymap>(file, text);
         let mut bindings: HashMap<Key, (Action, std::ops::Range<usize>)> = HashMap::new();
         // In file order, so a duplicate is reported where it is written the second time.
-        let mut raw: Vec<_> = raw.into_iter().collect();
+        let mut raw: Vec<_> = raw.unwrap_or_default().into_iter().collect();
         raw.sort_by_key(|(name, _)| name.span().start);
         for (action_name, keys) in raw {
             let Some(action) = Action::from_name(action_name.get_ref()) else {
@@ -428,8 +432,7 @@ impl Keymap {
             for key in keys.get_ref() {
                 match Key::parse(key.get_ref()) {
                     Err(e) => errors.push(
-                        ConfigError::new(file, text, Some(key.span()), e)
-                            .with_hint("write keys like \"q\", \"ctrl-c\", \"enter\", \"shift-tab\", \"f5\", \"pgdn\""),
+                        ConfigError::new(file, text, Some(key.span()), e).with_hint(KEY_HINT),
                     ),
                     Ok(k) => {
                         if let Some((other, _)) = bindings.get(&k) {
@@ -438,7 +441,12 @@ impl Keymap {
                                     file,
                                     text,
                                     Some(key.span()),
-                                    format!("key {:?} is bound to both {} and {}", key.get_ref(), other, action),
+                                    format!(
+                                        "key {:?} is bound to both {} and {}",
+                                        key.get_ref(),
+                                        other,
+                                        action
+                                    ),
                                 )
                                 .with_hint("bind each key to one action"),
                             );
@@ -450,6 +458,7 @@ impl Keymap {
             }
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
             return Err(ConfigErrors(errors));
         }
         Ok(Keymap {
@@ -459,34 +468,58 @@ impl Keymap {
     }
 
     /// Resolves a keymap by name: a user file `<config_dir>/keymaps/NAME.toml` wins over a
-    /// shipped one. Then `overrides` (the config's `[keys]`) merge per key.
+    /// shipped one. Then `overrides` (the config's `[keys]`) merge per key. The name is taken
+    /// to come from the config file's `keymap` when there is a file, else from `--keymap`.
     pub fn load(
         name: &str,
         config_dir: &Path,
         overrides: &BTreeMap<String, Vec<String>>,
         config_file: Option<&Path>,
     ) -> Result<Keymap, ConfigErrors> {
+        let origin = match config_file {
+            Some(file) => Origin::File {
+                file,
+                key: "keymap",
+            },
+            None => Origin::Flag("--keymap"),
+        };
+        Keymap::load_for(name, origin, config_dir, overrides, config_file)
+    }
+
+    /// `load` with the place the name was given (for its error); `config_file` holds the
+    /// `[keys]` overrides. Problems of the keymap file and of `[keys]` are reported together.
+    pub fn load_for(
+        name: &str,
+        origin: Origin,
+        config_dir: &Path,
+        overrides: &BTreeMap<String, Vec<String>>,
+        config_file: Option<&Path>,
+    ) -> Result<Keymap, ConfigErrors> {
+        let mut errors = Vec::new();
         let user = config_dir.join("keymaps").join(format!("{name}.toml"));
-        let mut km = if user.is_file() {
-            let text = std::fs::read_to_string(&user)
-                .map_err(|e| ConfigError::whole_file(&user, e.to_string()))?;
-            Keymap::parse(name, &user, &text)?
+        let base = if user.is_file() {
+            std::fs::read_to_string(&user)
+                .map_err(|e| ConfigErrors::from(ConfigError::whole_file(&user, e.to_string())))
+                .and_then(|text| Keymap::parse(name, &user, &text))
         } else if let Some((_, text)) = SHIPPED.iter().find(|(n, _)| *n == name) {
-            Keymap::parse(name, &PathBuf::from(format!("keymaps/{name}.toml")), text)?
+            Keymap::parse(name, &PathBuf::from(format!("keymaps/{name}.toml")), text)
         } else {
-            let file = config_file
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| PathBuf::from("--keymap"));
             let shipped: Vec<&str> = SHIPPED.iter().map(|(n, _)| *n).collect();
-            return Err(
-                ConfigError::whole_file(&file, format!("unknown keymap {name:?}"))
-                    .with_hint(format!(
-                        "shipped keymaps: {}; or create {}",
-                        shipped.join(", "),
-                        user.display()
-                    ))
-                    .into(),
-            );
+            Err(origin
+                .error(format!("unknown keymap {name:?}"))
+                .with_hint(format!(
+                    "shipped keymaps: {}; or create {}",
+                    shipped.join(", "),
+                    user.display()
+                ))
+                .into())
+        };
+        let mut km = match base {
+            Ok(km) => km,
+            Err(ConfigErrors(es)) => {
+                errors.extend(es);
+                Keymap::default()
+            }
         };
         if !overrides.is_empty() {
             let file = config_file
@@ -495,40 +528,73 @@ impl Keymap {
             let text = config_file
                 .and_then(|f| std::fs::read_to_string(f).ok())
                 .unwrap_or_default();
-            let mut errors = Vec::new();
-            for (action_name, keys) in overrides {
-                let span = find_span(&text, action_name);
-                let Some(action) = Action::from_name(action_name) else {
-                    errors.push(
-                        ConfigError::new(
-                            &file,
-                            &text,
-                            span,
-                            format!("[keys]: unknown action {action_name:?}"),
-                        )
-                        .with_hint(valid_actions_hint()),
-                    );
-                    continue;
-                };
-                for key in keys {
-                    match Key::parse(key) {
-                        Ok(k) => {
-                            km.bindings.insert(k, action);
+            km.merge(&file, &text, overrides, &mut errors);
+        }
+        if errors.is_empty() {
+            Ok(km)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// `[keys]`: each key given there replaces what the base keymap binds it to; two `[keys]`
+    /// entries may not share a key (which would win is not for the file order to decide).
+    fn merge(
+        &mut self,
+        file: &Path,
+        text: &str,
+        overrides: &BTreeMap<String, Vec<String>>,
+        errors: &mut Vec<ConfigError>,
+    ) {
+        let mut given: HashMap<Key, (&str, usize)> = HashMap::new();
+        let mut in_file_order: Vec<(&String, &Vec<String>)> = overrides.iter().collect();
+        let at = |action: &str| span_of(text, &["keys".into(), action.into()], true);
+        in_file_order.sort_by_key(|(a, _)| at(a).map(|s| s.start).unwrap_or(usize::MAX));
+        for (action_name, keys) in in_file_order {
+            let Some(action) = Action::from_name(action_name) else {
+                errors.push(
+                    ConfigError::new(
+                        file,
+                        text,
+                        at(action_name),
+                        format!("[keys]: unknown action {action_name:?}"),
+                    )
+                    .with_hint(valid_actions_hint()),
+                );
+                continue;
+            };
+            for (i, key) in keys.iter().enumerate() {
+                let here = span_of(
+                    text,
+                    &["keys".into(), action_name.as_str().into(), i.into()],
+                    false,
+                )
+                .or_else(|| at(action_name));
+                match Key::parse(key) {
+                    Ok(k) => match given.get(&k) {
+                        Some((other, _)) if *other != action_name.as_str() => errors.push(
+                            ConfigError::new(
+                                file,
+                                text,
+                                here,
+                                format!(
+                                    "[keys]: key {key:?} is bound to both {other} and {action_name}"
+                                ),
+                            )
+                            .with_hint("bind each key to one action"),
+                        ),
+                        _ => {
+                            given.insert(k, (action_name.as_str(), i));
+                            self.bindings.insert(k, action);
                         }
-                        Err(e) => errors.push(ConfigError::new(
-                            &file,
-                            &text,
-                            span.clone(),
-                            format!("[keys] {action_name}: {e}"),
-                        )),
-                    }
+                    },
+                    Err(e) => errors.push(
+                        ConfigError::new(file, text, here, format!("[keys] {action_name}: {e}"))
+                            .with_hint(KEY_HINT),
+                    ),
                 }
             }
-            if !errors.is_empty() {
-                return Err(ConfigErrors(errors));
-            }
         }
-        Ok(km)
     }
 
     /// The built-in default: the shipped `keymaps/default.toml` (tested to parse), so the
@@ -613,6 +679,87 @@ mod tests {
         );
         assert!(err.contains("/k.toml:3:1: unknown action \"fly\""), "{err}");
         assert!(err.contains("/k.toml:4:7: cannot parse key"), "{err}");
+    }
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let f = dir.join("config.toml");
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+
+    #[test]
+    fn keys_errors_name_the_line_and_how_to_write_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "refresh = \"2s\"\n[keys]\nquit = [\"x\"]\nrefresh = [\"f5\", \"ctrl-\"]\nhelp = [\"x\"]\n";
+        let f = write_config(dir.path(), text);
+        let cfg = crate::config::Config::from_toml(&f, text).unwrap();
+        let err = Keymap::load(&cfg.keymap, dir.path(), &cfg.keys, Some(&f))
+            .unwrap_err()
+            .to_string();
+        let file = f.display();
+        let want = [
+            format!(
+                "error: {file}:4:18: [keys] refresh: cannot parse key \"ctrl-\"\n  hint: write keys like"
+            ),
+            format!(
+                "error: {file}:5:9: [keys]: key \"x\" is bound to both quit and help\n  hint: bind each key to one action"
+            ),
+        ];
+        for w in &want {
+            assert!(err.contains(w.as_str()), "want {w}\nin {err}");
+        }
+        assert_eq!(err.matches("error: ").count(), 2, "{err}");
+    }
+
+    #[test]
+    fn an_unknown_keymap_points_at_the_config_line_or_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "refresh = \"2s\"\nkeymap = \"nope\"\n[keys]\nfly = [\"x\"]\n";
+        let f = write_config(dir.path(), text);
+        let cfg = crate::config::Config::from_toml(&f, text).unwrap();
+        let err = Keymap::load(&cfg.keymap, dir.path(), &cfg.keys, Some(&f))
+            .unwrap_err()
+            .to_string();
+        let file = f.display();
+        assert!(
+            err.contains(&format!("error: {file}:2:10: unknown keymap \"nope\"\n  hint: shipped keymaps: default, emacs; or create")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "error: {file}:4:1: [keys]: unknown action \"fly\""
+            )),
+            "both problems in one run: {err}"
+        );
+        let err = Keymap::load_for(
+            "nope",
+            Origin::Flag("--keymap"),
+            dir.path(),
+            &BTreeMap::new(),
+            Some(&f),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("error: --keymap: unknown keymap \"nope\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_problem_of_a_keymap_file_is_reported() {
+        let text = "quit = \"q\"\nfly = [\"x\"]\nhelp = [3]\nup = [\"bogus\"]\n";
+        let err = Keymap::parse("t", Path::new("/k.toml"), text)
+            .unwrap_err()
+            .to_string();
+        for w in [
+            "/k.toml:1:8: invalid type",
+            "/k.toml:2:1: unknown action",
+            "/k.toml:3:9: invalid type",
+            "/k.toml:4:7: cannot parse key",
+        ] {
+            assert!(err.contains(w), "want {w} in {err}");
+        }
     }
 
     #[test]

@@ -82,22 +82,43 @@ pub struct Snapshot {
     pub alerts: Vec<Alert>,
 }
 
-/// The kinds `--only` accepts: each system's label, config key (plural spellings) and
-/// aliases.
+/// The names `--only` accepts for `kind`: its label, the label's plural (`backups`,
+/// `redises`), its config key and its aliases. Built from the registry, so a new system is
+/// accepted too.
+pub fn only_names(kind: SourceKind) -> Vec<String> {
+    let label = kind.label();
+    // English plurals: `redises`, not `rediss` (which is a typo to refuse).
+    let es = ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| label.ends_with(e));
+    let plural = format!("{label}{}", if es { "es" } else { "s" });
+    let mut names = vec![label.to_string(), plural, kind.key().to_string()];
+    names.extend(kind.aliases().iter().map(|a| a.to_string()));
+    names.dedup();
+    names
+}
+
+/// The kinds `--only` names (comma-separated, any case, plurals and aliases too).
 pub fn parse_only(only: &[String]) -> Result<Vec<SourceKind>, String> {
     only.iter()
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            let s = s.trim().to_ascii_lowercase();
+            let word = s.trim().to_ascii_lowercase();
             SourceKind::ALL
                 .iter()
                 .copied()
-                .find(|k| k.label() == s || k.key() == s || k.aliases().contains(&s.as_str()))
+                .find(|k| only_names(*k).contains(&word))
                 .ok_or_else(|| {
-                    let kinds: Vec<&str> = SourceKind::ALL.iter().map(|k| k.label()).collect();
+                    let labels: Vec<&str> = SourceKind::ALL.iter().map(|k| k.label()).collect();
+                    let aliases: Vec<String> = SourceKind::ALL
+                        .iter()
+                        .filter(|k| !k.aliases().is_empty())
+                        .map(|k| format!("{} for {}", k.aliases().join(", "), k.label()))
+                        .collect();
                     format!(
-                        "error: --only {s:?}: unknown source kind\n  hint: use {}",
-                        kinds.join(", ")
+                        "error: --only {word:?}: unknown source kind\n  hint: use {} (plurals accepted; also {})",
+                        labels.join(", "),
+                        aliases.join("; ")
                     )
                 })
         })
@@ -311,7 +332,17 @@ pub fn defaults_hint(s: &Snapshot, looked_at: &str) -> String {
         .collect();
     let mut out =
         format!("no config file ({looked_at} does not exist): checked the localhost defaults\n");
-    if down.is_empty() {
+    if s.sources.is_empty() {
+        // --only chose kinds the built-in context has none of: nothing answered, nothing failed.
+        let kinds: Vec<&str> = sources::plan(&crate::config::local_context())
+            .iter()
+            .map(|x| x.kind().label())
+            .collect();
+        out.push_str(&format!(
+            "the localhost defaults have no source of the kinds asked for (they are: {})\n",
+            kinds.join(", ")
+        ));
+    } else if down.is_empty() {
         out.push_str("every local default answered\n");
     } else {
         out.push_str("not running (or not on the default port):\n");
@@ -431,6 +462,27 @@ mod tests {
             parse_only(&["backups".into(), "redis".into()]).unwrap(),
             vec![SourceKind::Backup, SourceKind::Redis]
         );
+        for (word, kind) in [
+            ("hosts", SourceKind::Host),
+            ("kafkas", SourceKind::Kafka),
+            ("redises", SourceKind::Redis),
+            ("postgreses", SourceKind::Postgres),
+            ("PG", SourceKind::Postgres),
+            ("postgresql", SourceKind::Postgres),
+            ("endpoints", SourceKind::Endpoint),
+        ] {
+            assert_eq!(parse_only(&[word.into()]).unwrap(), vec![kind], "{word}");
+        }
+        // Every kind of the registry, by its label and plurals: a new system needs no change.
+        for k in SourceKind::ALL {
+            for n in only_names(*k) {
+                assert_eq!(
+                    parse_only(std::slice::from_ref(&n)).unwrap(),
+                    vec![*k],
+                    "{n}"
+                );
+            }
+        }
         assert_eq!(
             parse_only(&[
                 "PG".into(),
@@ -449,8 +501,19 @@ mod tests {
         assert_eq!(
             parse_only(&["rediss".into()]).unwrap_err(),
             "error: --only \"rediss\": unknown source kind\n  hint: use kafka, postgres, mysql, \
-             redis, backup, endpoint, host"
+             redis, backup, endpoint, host (plurals accepted; also postgresql, pg for postgres; \
+             mariadb for mysql)"
         );
+    }
+
+    #[test]
+    fn hint_with_nothing_selected_does_not_claim_everything_answered() {
+        let c = ctx();
+        let snap = build(&c, None, &[], vec![], &RuleSet::default());
+        let h = defaults_hint(&snap, "/x/config.toml");
+        assert!(!h.contains("every local default answered"), "{h}");
+        assert!(h.contains("no source of the kinds asked for"), "{h}");
+        assert!(h.contains("kafka, postgres, redis, host"), "{h}");
     }
 
     #[test]

@@ -90,21 +90,68 @@ impl SecretSpec {
             )));
         }
         if let Some(cmd) = &self.password_command {
-            let out = Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .output()
-                .map_err(|e| format!("cannot run password_command: {e}"))?;
-            if !out.status.success() {
-                return Err(format!("password_command exited with {}", out.status));
-            }
-            let text = String::from_utf8_lossy(&out.stdout);
+            let text = run_bounded(cmd, COMMAND_TIMEOUT)?;
             return Ok(Some(Secret::new(
                 text.lines().next().unwrap_or("").to_string(),
             )));
         }
         Ok(None)
     }
+
+    /// `resolve` on a blocking thread, so a slow secret helper (a password manager waiting
+    /// for a touch, a hung vault) never holds a runtime thread the console needs.
+    pub async fn resolve_async(&self) -> Result<Option<Secret>, String> {
+        let spec = self.clone();
+        tokio::task::spawn_blocking(move || spec.resolve())
+            .await
+            .map_err(|e| format!("password lookup failed: {e}"))?
+    }
+}
+
+/// Longest a `password_command` may take.
+pub const COMMAND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `cmd` with `sh -c`, its output read as it comes, killed after `timeout`.
+fn run_bounded(cmd: &str, timeout: std::time::Duration) -> Result<String, String> {
+    use std::io::Read;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run password_command: {e}"))?;
+    let mut stdout = child.stdout.take();
+    // A reader thread keeps the pipe drained, so a chatty helper cannot block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut out);
+        }
+        out
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "password_command gave no answer within {}s and was stopped: it must print the secret and exit",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return Err(format!("password_command: {e}")),
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(format!("password_command exited with {status}"));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Replaces the password of `scheme://user:password@host` URLs (anywhere in `text`) with `***`.
@@ -164,6 +211,21 @@ mod tests {
         let s = Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), "*** Secret(***)");
         assert_eq!(scrub("auth hunter2 failed", &[&s]), "auth *** failed");
+    }
+
+    #[test]
+    fn a_hung_password_command_is_killed_with_a_clear_error() {
+        let e = run_bounded("sleep 30", std::time::Duration::from_millis(300)).unwrap_err();
+        assert!(e.contains("no answer within"), "{e}");
+        assert_eq!(
+            run_bounded("echo s3cret; echo more", COMMAND_TIMEOUT).unwrap(),
+            "s3cret\nmore\n"
+        );
+        assert!(
+            run_bounded("exit 3", COMMAND_TIMEOUT)
+                .unwrap_err()
+                .contains("exited")
+        );
     }
 
     #[test]

@@ -465,3 +465,72 @@ fn read_only_refuses_every_guarded_key_in_every_pane() {
         }
     }
 }
+
+fn confirm_mode(s: &mut State, op: crate::actions::Op) {
+    let command = crate::actions::Command::new(
+        "dumps",
+        crate::sources::Planned::new("/b/x.dump", op, crate::sources::Risk::Low),
+    );
+    s.mode = Mode::Confirm(Box::new(Confirm {
+        command,
+        context: "local".into(),
+        production: false,
+        required: None,
+        typed: Input::default(),
+        focus: Button::Confirm,
+    }));
+}
+
+#[test]
+fn a_long_action_runs_in_the_background_and_the_console_stays_usable() {
+    use crate::sources::backups::BackupOp;
+    let mut s = state();
+    let op = crate::actions::Op::Backup(BackupOp::VerifyDump {
+        path: "/b/x.dump".into(),
+    });
+    confirm_mode(&mut s, op);
+    let fx = code(&mut s, KeyCode::Enter);
+    assert!(matches!(fx.as_slice(), [Effect::Execute(..)]), "{fx:?}");
+    assert_eq!(s.mode, Mode::Normal, "no modal for long work");
+    assert_eq!(s.jobs.len(), 1);
+    key(&mut s, '3');
+    assert_eq!(s.focus, Pane::Redis, "keys keep working while it runs");
+    let command = Box::new(s.jobs[0].0.clone());
+    update(
+        &mut s,
+        Event::ActionDone {
+            command,
+            outcome: crate::actions::Outcome::Ok("pg_restore: ok".into()),
+        },
+    );
+    assert!(s.jobs.is_empty());
+    assert!(s.message.as_ref().is_some_and(|m| m.0.starts_with("✔ ")));
+}
+
+#[test]
+fn an_unknown_outcome_says_to_check_rather_than_failed() {
+    let mut s = state();
+    let op = crate::actions::Op::Redis(crate::sources::redis::RedisOp::ClientKill {
+        node: "n:1".into(),
+        id: 7,
+        client: "c".into(),
+    });
+    confirm_mode(&mut s, op);
+    code(&mut s, KeyCode::Enter);
+    let Mode::Running(command) = s.mode.clone() else {
+        panic!("{:?}", s.mode)
+    };
+    update(
+        &mut s,
+        Event::ActionDone {
+            command,
+            outcome: crate::actions::Outcome::Unknown(
+                "no answer within 30s: it may have been applied".into(),
+            ),
+        },
+    );
+    assert_eq!(s.mode, Mode::Normal);
+    let (text, level) = s.message.clone().expect("message");
+    assert!(text.starts_with("? outcome unknown: "), "{text}");
+    assert_eq!(level, Level::Warn);
+}

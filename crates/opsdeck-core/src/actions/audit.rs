@@ -18,9 +18,13 @@ pub struct AuditEntry<'a> {
     pub target: &'a str,
     pub command: String,
     pub parameters: &'a super::Op,
-    /// "ok" | "error" | "refused"
+    /// "started" (written and synced before it runs), then "ok" | "error" | "unknown" (it may
+    /// have been applied) | "abandoned" (the console quit before it answered); or "refused".
     pub outcome: &'a str,
     pub message: String,
+    /// Pairs an action's "started" line with its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 impl<'a> AuditEntry<'a> {
@@ -39,7 +43,14 @@ impl<'a> AuditEntry<'a> {
             parameters: &cmd.op,
             outcome,
             message: crate::secrets::redact_urls(message),
+            id: None,
         }
+    }
+
+    /// The entry of one run of an action (its "started" and its end share the id).
+    pub fn with_id(mut self, id: &str) -> Self {
+        self.id = Some(id.to_string());
+        self
     }
 }
 

@@ -72,17 +72,76 @@ pub fn refuse_readonly(context: &str, cli_readonly: bool) -> String {
     }
 }
 
-/// Runs a confirmed command with a timeout. Runs on its own task, never on the loop.
+/// How an executed command ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", content = "message", rename_all = "lowercase")]
+pub enum Outcome {
+    Ok(String),
+    Error(String),
+    /// It may or may not have been applied (a timeout after the request was sent).
+    Unknown(String),
+}
+
+impl Outcome {
+    /// The audit log's word for it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Ok(_) => "ok",
+            Outcome::Error(_) => "error",
+            Outcome::Unknown(_) => "unknown",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Outcome::Ok(m) | Outcome::Error(m) | Outcome::Unknown(m) => m,
+        }
+    }
+
+    pub fn into_result(self) -> Result<String, String> {
+        match self {
+            Outcome::Ok(m) => Ok(m),
+            Outcome::Error(m) | Outcome::Unknown(m) => Err(m),
+        }
+    }
+}
+
+/// The longest a long-running operation (a backup, a full restore check) may take.
+pub const LONG_LIMIT: Duration = Duration::from_secs(6 * 3600);
+
+/// Runs a confirmed command: with `timeout`, or `LONG_LIMIT` for long work. A timeout of a
+/// command that changes the system leaves its outcome unknown: the request may have been
+/// carried out. Runs on its own task, never on the loop.
+pub async fn run(cmd: &Command, ctx: &ContextSpec, timeout: Duration) -> Outcome {
+    let limit = if cmd.op.long_running() {
+        LONG_LIMIT
+    } else {
+        timeout
+    };
+    match tokio::time::timeout(limit, registry::execute(&cmd.op, &cmd.source, ctx)).await {
+        Ok(Ok(m)) => Outcome::Ok(m),
+        Ok(Err(e)) if cmd.op.unknown_after(&e) => Outcome::Unknown(format!(
+            "{e} — it may have been applied: check {} before trying again",
+            cmd.target
+        )),
+        Ok(Err(e)) => Outcome::Error(e),
+        Err(_) if cmd.changes_system() => Outcome::Unknown(format!(
+            "no answer within {}: it may have been applied — check {} before trying again",
+            crate::views::fmt::duration(limit),
+            cmd.target
+        )),
+        Err(_) => Outcome::Error(format!(
+            "timed out after {}",
+            crate::views::fmt::duration(limit)
+        )),
+    }
+}
+
+/// `run` as a result (an unknown outcome is an error to a script).
 pub async fn execute(
     cmd: &Command,
     ctx: &ContextSpec,
     timeout: Duration,
 ) -> Result<String, String> {
-    match tokio::time::timeout(timeout, registry::execute(&cmd.op, &cmd.source, ctx)).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "timed out after {}",
-            crate::views::fmt::duration(timeout)
-        )),
-    }
+    run(cmd, ctx, timeout).await.into_result()
 }

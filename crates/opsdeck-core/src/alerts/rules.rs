@@ -189,10 +189,13 @@ impl RuleSet {
             }
         }
         let user = compile_user_rules(path, text, &spec.rules, errors);
-        for r in &user {
-            if set.rules.iter().any(|x| x.name == r.name) {
+        for (i, r) in user.iter().enumerate() {
+            // Built-in names, and the user rules before this one.
+            if set.rules.iter().chain(&user[..i]).any(|x| x.name == r.name) {
+                let needle = format!("name = \"{}\"", r.name);
+                let last = text.rfind(&needle).map(|i| i..i + needle.len());
                 errors.push(
-                    ConfigError::new(path, text, at(&format!("name = \"{}\"", r.name)), format!("alert rule name {:?} is already used", r.name))
+                    ConfigError::new(path, text, last.or_else(|| at(&needle)), format!("alert rule name {:?} is already used", r.name))
                         .with_hint("rule names must be unique (built-in names are taken; tune those under [alerts.builtin.NAME])"),
                 );
             }

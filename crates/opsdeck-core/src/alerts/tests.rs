@@ -647,7 +647,7 @@ fn builtin_rules_are_tunable_and_can_be_disabled() {
 #[test]
 fn user_rule_compiles_and_fires() {
     let c = cfg(
-        "[[alerts.rules]]\nname = \"cache-clients\"\nsource = \"src\"\nmetric = \"redis.connected_clients\"\nop = \">\"\nthreshold = 10\nseverity = \"critical\"\nlabels = { team = \"core\" }\nrunbook = \"https://wiki/redis\"\n",
+        "[contexts.t]\n[[contexts.t.redis]]\nname = \"src\"\nurl = \"redis://127.0.0.1:1\"\n[[alerts.rules]]\nname = \"cache-clients\"\nsource = \"src\"\nmetric = \"redis.connected_clients\"\nop = \">\"\nthreshold = 10\nseverity = \"critical\"\nlabels = { team = \"core\" }\nrunbook = \"https://wiki/redis\"\n",
     )
     .unwrap();
     let r = c.alerts.rules.last().unwrap();

@@ -1,8 +1,10 @@
 //! Config file, contexts and secrets; themes and keymaps. Building a `Config` from text is a
 //! pure function (`Config::from_toml`), so every error message is tested exactly.
 
+mod check;
 pub mod model;
 pub mod paths;
+pub mod schema;
 
 pub use crate::input::{error, values};
 pub use crate::{keymap, secrets};
@@ -84,30 +86,69 @@ impl Config {
 
     /// Reads and builds a config file; every problem found is reported.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::whole_file(path, format!("cannot read config: {e}"))
-                .with_hint("create it with `opsdeck config init`, or pass --config FILE")
-        })?;
-        let mut cfg = Self::from_toml(path, &text)?;
+        let (cfg, errors) = Self::read(path);
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Reads a config file: what of it is valid, and every problem found. The caller can go
+    /// on checking what the config names (its theme, its keymap) in the same run.
+    pub fn read(path: &Path) -> (Config, Vec<ConfigError>) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let err = ConfigError::whole_file(path, format!("cannot read config: {e}"))
+                    .with_hint("create it with `opsdeck config init`, or pass --config FILE");
+                let cfg = Config {
+                    path: Some(path.to_path_buf()),
+                    ..Default::default()
+                };
+                return (cfg, vec![err]);
+            }
+        };
+        let (mut cfg, errors) = Self::build(path, &text);
         if has_inline_secret(&cfg) && readable_by_others(path) {
             cfg.warnings.push(format!(
                 "{} holds an inline password and is readable by other users; chmod 600 it or use password_env/password_file/password_command",
                 path.display()
             ));
         }
-        Ok(cfg)
+        (cfg, errors)
     }
 
     /// Builds a config from TOML text; `path` only names the file in errors.
     pub fn from_toml(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-        let file: ConfigFile =
-            toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
-        let mut errors = Vec::new();
-        let at = |needle: &str| find_span(text, needle);
+        let (cfg, errors) = Self::build(path, text);
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// The one path from text to config (startup, `check`, `config validate`): every
+    /// problem of the file, in file order, and the config built from what is valid.
+    pub fn build(path: &Path, text: &str) -> (Config, Vec<ConfigError>) {
+        let (file, mut errors) = crate::input::recover::from_toml::<ConfigFile>(path, text);
         let mut cfg = Config {
             path: Some(path.to_path_buf()),
             ..Default::default()
         };
+        // A syntax error leaves nothing reliable to check further.
+        if let Some(file) = file {
+            cfg.apply(path, text, file, &mut errors);
+        }
+        // Stable: problems found on one line keep the order they were found in.
+        errors.sort_by_key(|e| (e.line, e.column));
+        (cfg, errors)
+    }
+
+    fn apply(&mut self, path: &Path, text: &str, file: ConfigFile, errors: &mut Vec<ConfigError>) {
+        let cfg = self;
+        let at = |needle: &str| find_span(text, needle);
         if !file.contexts.is_empty() {
             cfg.contexts = file.contexts.clone();
         }
@@ -126,6 +167,7 @@ impl Config {
             ),
             Some(name) => cfg.default_context = name,
             None => {
+                // No default named: `local` if the file defines it, else the first by name.
                 if !cfg.contexts.contains_key("local")
                     && let Some(first) = cfg.contexts.keys().next()
                 {
@@ -165,14 +207,10 @@ impl Config {
         cfg.keys = file.keys;
         cfg.audit_log = file.audit_log.map(PathBuf::from);
         for (ctx_name, ctx) in &cfg.contexts {
-            validate_context(path, text, ctx_name, ctx, &mut errors);
+            validate_context(path, text, ctx_name, ctx, errors);
         }
-        cfg.alerts = crate::alerts::RuleSet::from_spec(path, text, &file.alerts, &mut errors);
-        if errors.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(ConfigErrors(errors))
-        }
+        cfg.alerts = crate::alerts::RuleSet::from_spec(path, text, &file.alerts, errors);
+        check::rule_sources(path, text, &file.alerts.rules, &cfg.contexts, errors);
     }
 }
 
@@ -226,6 +264,7 @@ fn validate_context(
     for (_, _, p) in ctx.problems() {
         err(&p.near, p.message, &p.hint);
     }
+    check::context_color(path, text, ctx_name, ctx, errors);
 }
 
 fn has_inline_secret(cfg: &Config) -> bool {

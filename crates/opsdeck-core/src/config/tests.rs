@@ -88,3 +88,108 @@ fn errors_are_exact() {
         );
     }
 }
+
+fn all_errors(text: &str) -> Vec<String> {
+    let (_, errors) = Config::build(Path::new("/c.toml"), text);
+    errors.iter().map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_in_one_run() {
+    let text = "refresh = \"50ms\"\ncolour = 1\n[contexts.a]\nreadonyl = true\n[[contexts.a.kafka]]\nname = \"k\"\nbrokers = \"h:1\"\nshow_internals = true\n[alerts]\nbel = true\n";
+    let got = all_errors(text);
+    let want = [
+        "/c.toml:1:1: refresh must be at least 100ms",
+        "/c.toml:2:1: unknown field `colour`",
+        "/c.toml:4:1: unknown field `readonyl`",
+        "/c.toml:8:1: unknown field `show_internals`",
+        "/c.toml:10:1: unknown field `bel`",
+    ];
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!(g.starts_with(w), "got {g}\nwant {w}");
+    }
+}
+
+#[test]
+fn a_bad_value_still_lets_the_rest_be_checked() {
+    // The entry with the bad type is left out; its name is still checked against the others.
+    let text = "[contexts.a]\n[[contexts.a.kafka]]\nname = \"k\"\nbrokers = 9092\n[[contexts.a.redis]]\nname = \"r\"\n";
+    let got = all_errors(text);
+    assert_eq!(got.len(), 2, "{got:#?}");
+    assert!(
+        got[0].starts_with("/c.toml:4:11: invalid type: integer `9092`"),
+        "{got:#?}"
+    );
+    assert!(
+        got[1].contains("redis r: set exactly one of url, sentinels (with master) or cluster"),
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn cross_checks_name_the_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[contexts.a]\ncolor = \"blurple\"\n",
+            "error: /c.toml:2:9: context a: color \"blurple\" is not a colour\n  hint: write a colour name",
+        ),
+        (
+            "[contexts.a]\n[[contexts.a.redis]]\nname = \"cache\"\nurl = \"redis://h:1\"\n[[alerts.rules]]\nname = \"x\"\nsource = \"cahce\"\nmetric = \"redis.memory_ratio\"\nop = \">\"\nthreshold = 0.5\n",
+            "error: /c.toml:7:10: alert rule \"x\": no context has a redis source named \"cahce\"\n  hint: redis sources: cache;",
+        ),
+        (
+            "[[alerts.rules]]\nname = \"x\"\nmetric = \"host.load1\"\nop = \">\"\nthreshold = 5\n[[alerts.rules]]\nname = \"x\"\nmetric = \"host.load1\"\nop = \">\"\nthreshold = 9\n",
+            "error: /c.toml:7:1: alert rule name \"x\" is already used",
+        ),
+        (
+            "[contexts.a]\n[[contexts.a.backups]]\nname = \"d\"\nkind = \"files\"\n",
+            "error: /c.toml:3:8: context a: backup d: kind files needs dir",
+        ),
+        (
+            "[contexts.a]\n[[contexts.a.backups]]\nname = \"d\"\nkind = \"pgbackrest\"\n",
+            "error: /c.toml:3:8: context a: backup d: kind pgbackrest needs stanza",
+        ),
+        (
+            "[contexts.a]\n[[contexts.a.backups]]\nname = \"d\"\nkind = \"redis\"\n",
+            "error: /c.toml:3:8: context a: backup d: kind redis needs source",
+        ),
+        (
+            "[contexts.a]\n[[contexts.a.backups]]\nname = \"d\"\nkind = \"pg_archiver\"\nsource = \"db\"\n",
+            "error: /c.toml:5:10: context a: backup d: source \"db\" is not a postgres entry of this context",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = build(text).unwrap_err();
+        assert!(
+            got.starts_with(want),
+            "for {text:?}\n got: {got}\nwant: {want}"
+        );
+    }
+}
+
+#[test]
+fn context_colours_that_are_accepted() {
+    for c in [
+        "ok",
+        "warn",
+        "crit",
+        "info",
+        "red",
+        "light-blue",
+        "#00ff7f",
+        "208",
+        "Dark Gray",
+    ] {
+        let text = format!("[contexts.a]\ncolor = \"{c}\"\n");
+        assert!(build(&text).is_ok(), "{c}: {:?}", build(&text));
+    }
+}
+
+#[test]
+fn the_default_context_when_none_is_named() {
+    let cfg = build("[contexts.b]\n[contexts.a]\n").unwrap();
+    assert_eq!(cfg.default_context, "a", "the first by name");
+    let cfg = build("[contexts.b]\n[contexts.local]\n").unwrap();
+    assert_eq!(cfg.default_context, "local", "local when it exists");
+}

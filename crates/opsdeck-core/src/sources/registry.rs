@@ -209,6 +209,12 @@ macro_rules! systems {
             pub fn changes_system(&self) -> bool {
                 match self { $(Op::$Variant(o) => <super::$folder::$System as System>::changes_system(o)),* }
             }
+            pub fn long_running(&self) -> bool {
+                match self { $(Op::$Variant(o) => <super::$folder::$System as System>::long_running(o)),* }
+            }
+            pub fn unknown_after(&self, error: &str) -> bool {
+                match self { $(Op::$Variant(o) => <super::$folder::$System as System>::unknown_after(o, error)),* }
+            }
         }
 
         /// Runs `op` against the source named `source` of its kind in `ctx`.

@@ -260,6 +260,16 @@ pub trait System: 'static {
     fn changes_system(_op: &Self::Op) -> bool {
         true
     }
+    /// Long work (a backup, a full restore check): it runs as a background job under its own
+    /// limit, never cut off by `action_timeout`, while the console stays usable.
+    fn long_running(_op: &Self::Op) -> bool {
+        false
+    }
+    /// The error leaves it unknown whether the operation was applied (an admin call that
+    /// timed out on the server side): the outcome is "unknown — check", never "error".
+    fn unknown_after(_op: &Self::Op, _error: &str) -> bool {
+        false
+    }
     /// Runs a confirmed operation (on its own task, never on the loop).
     fn execute(
         op: &Self::Op,

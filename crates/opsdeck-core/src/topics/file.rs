@@ -25,7 +25,7 @@ pub struct Declared {
     pub line: usize,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
     #[serde(default)]
@@ -104,15 +104,25 @@ pub fn check_name(name: &str) -> Result<(), String> {
 
 /// Parses one file's text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str) -> Result<Vec<Declared>, ConfigErrors> {
-    let spec: FileSpec = toml::from_str(text)
-        .map_err(|e| ConfigErrors::from(ConfigError::from_toml(path, text, &e)))?;
+    let (declared, errors) = read(path, text);
+    if errors.is_empty() {
+        Ok(declared)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// The topics of one file that are valid, and every problem of the file (in file order).
+fn read(path: &Path, text: &str) -> (Vec<Declared>, Vec<ConfigError>) {
+    let (spec, mut errors) = crate::input::recover::from_toml::<FileSpec>(path, text);
+    let spec = spec.unwrap_or_default();
     let mut out = Vec::new();
-    let mut errors = Vec::new();
     let err = |span: std::ops::Range<usize>, msg: String, hint: &str| {
         ConfigError::new(path, text, Some(span), msg).with_hint(hint)
     };
     for t in spec.topic {
         let name = t.name.get_ref().clone();
+        let before = errors.len();
         if let Err(e) = check_name(&name) {
             errors.push(err(t.name.span(), e, "rename the topic"));
         }
@@ -148,6 +158,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Declared>, ConfigErrors> {
             }
             configs.insert(k, v.into_inner().0);
         }
+        // A topic with a problem is not declared (it would be planned wrongly), but its
+        // name still counts for duplicates.
+        let _ = before;
         out.push(Declared {
             name,
             partitions: partitions.max(0) as usize,
@@ -157,11 +170,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Declared>, ConfigErrors> {
             line: crate::input::error::line_col(text, t.name.span().start).0,
         });
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ConfigErrors(errors))
-    }
+    errors.sort_by_key(|e| (e.line, e.column));
+    (out, errors)
 }
 
 /// The files named by `paths`: files as given, directories' `*.toml` (sorted, not recursive).
@@ -205,27 +215,24 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Declared>, ConfigErrors> {
                 continue;
             }
         };
-        match parse(&f, &text) {
-            Ok(ts) => {
-                for t in ts {
-                    if let Some(first) = all.iter().find(|d| d.name == t.name) {
-                        errors.push(ConfigError {
-                            file: t.file.clone(),
-                            line: t.line,
-                            column: 1,
-                            message: format!("topic {} is declared twice", t.name),
-                            hint: Some(format!(
-                                "it is first declared at {}:{}; keep one of them",
-                                first.file.display(),
-                                first.line
-                            )),
-                        });
-                    } else {
-                        all.push(t);
-                    }
-                }
+        let (ts, es) = read(&f, &text);
+        errors.extend(es);
+        for t in ts {
+            if let Some(first) = all.iter().find(|d| d.name == t.name) {
+                errors.push(ConfigError {
+                    file: t.file.clone(),
+                    line: t.line,
+                    column: 1,
+                    message: format!("topic {} is declared twice", t.name),
+                    hint: Some(format!(
+                        "it is first declared at {}:{}; keep one of them",
+                        first.file.display(),
+                        first.line
+                    )),
+                });
+            } else {
+                all.push(t);
             }
-            Err(ConfigErrors(es)) => errors.extend(es),
         }
     }
     if errors.is_empty() {
@@ -302,6 +309,27 @@ replication_factor = 3
         assert!(e.contains("t.toml:2:8") && e.contains("internal"), "{e}");
         let e = p("[[topic]]\npartitions = 1\n").expect_err("no name");
         assert!(e.contains("missing field `name`"), "{e}");
+    }
+
+    #[test]
+    fn every_problem_of_a_file_is_reported() {
+        // An unknown key, a bad type and a bad count in three topics: all three, in order.
+        let e = p("[[topic]]\nname = \"a\"\npartitions = 1\nretention = 5\n[[topic]]\nname = \"b\"\npartitions = \"six\"\n[[topic]]\nname = \"c\"\npartitions = 0\n")
+            .expect_err("three");
+        let lines: Vec<&str> = e.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(lines.len(), 3, "{e}");
+        assert!(
+            lines[0].starts_with("error: t.toml:4:1: unknown field `retention`"),
+            "{e}"
+        );
+        assert!(
+            lines[1].starts_with("error: t.toml:7:14: invalid type"),
+            "{e}"
+        );
+        assert!(
+            lines[2].starts_with("error: t.toml:10:14: topic c: partitions = 0"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! one audit entry per change), then re-reads the cluster until it matches, and `export`
 //! writes the cluster's topics as files that `plan` reads back as in sync.
 //!
-//! Exit codes: 0 in sync (or applied and verified), 2 changes pending (`plan`), 1 error (bad
-//! file, refused change, cluster unreachable, aborted or failed apply).
+//! Exit codes, as `diff` has them: 0 in sync (or applied and verified), 1 changes pending
+//! (`plan`; an `apply` whose confirmation was not given), 2 error, as for every bad input
+//! of opsdeck (bad file, config or argument, refused change, read-only, cluster
+//! unreachable, failed apply).
 
 pub mod cluster;
 pub mod export;
@@ -27,8 +29,8 @@ pub use plan::{Change, Options, Plan};
 
 /// Exit codes.
 pub const IN_SYNC: u8 = 0;
-pub const ERROR: u8 = 1;
-pub const PENDING: u8 = 2;
+pub const PENDING: u8 = 1;
+pub const ERROR: u8 = 2;
 
 /// What the commands need from the loaded config and the command line.
 #[derive(Debug, Clone)]
@@ -153,8 +155,8 @@ fn header(spec: &KafkaSpec, ctx: &Context) -> String {
     )
 }
 
-/// `topics plan`: prints the plan (as text, or as JSON with `json`); 0 in sync, 2 changes
-/// pending, 1 refused or error.
+/// `topics plan`: prints the plan (as text, or as JSON with `json`); 0 in sync, 1 changes
+/// pending, 2 refused or error.
 pub async fn run_plan(
     env: &Env,
     kafka: Option<&str>,
@@ -207,10 +209,7 @@ pub async fn run_apply(
     out: &mut impl Write,
 ) -> Result<u8, String> {
     if env.cli_readonly || env.ctx.spec.readonly {
-        return Err(format!(
-            "error: {}; nothing applied",
-            actions::refuse_readonly(&env.ctx.name, env.cli_readonly)
-        ));
+        return refuse_readonly(env, kafka, paths, opts, out).await;
     }
     let declared = load(paths)?;
     let spec = pick_kafka(&env.ctx, kafka)?;
@@ -255,8 +254,9 @@ pub async fn run_apply(
             .read_line(&mut line)
             .map_err(|e| format!("error: reading the confirmation: {e}"))?;
         if line.trim() != word {
-            let _ = writeln!(out);
-            return Err("aborted: confirmation not given; nothing applied".into());
+            // Nothing broke: the changes are still pending, as `plan` would say.
+            let _ = writeln!(out, "\naborted: confirmation not given; nothing applied");
+            return Ok(PENDING);
         }
     }
     for change in &p.changes {
@@ -324,6 +324,52 @@ pub async fn run_apply(
             _ => tokio::time::sleep(Duration::from_millis(300)).await,
         }
     }
+}
+
+/// `apply` in read-only mode: the plan is read (reading is allowed) so that each change it
+/// would make is written to the audit log as refused, like a refused key in the console;
+/// nothing is changed.
+async fn refuse_readonly(
+    env: &Env,
+    kafka: Option<&str>,
+    paths: &[PathBuf],
+    opts: &Options,
+    out: &mut impl Write,
+) -> Result<u8, String> {
+    let why = actions::refuse_readonly(&env.ctx.name, env.cli_readonly);
+    let planned = async {
+        let declared = load(paths)?;
+        let spec = pick_kafka(&env.ctx, kafka)?;
+        let p = make_plan(&spec, &declared, opts).await?;
+        Ok::<_, String>((spec, p))
+    }
+    .await;
+    let (spec, p) = match planned {
+        Ok(sp) => sp,
+        Err(e) => return Err(format!("error: {why}; nothing applied\n{e}")),
+    };
+    let _ = writeln!(out, "{}", header(&spec, &env.ctx));
+    let _ = write!(out, "{}", p.render());
+    for change in &p.changes {
+        let cmd = Command {
+            kind: SourceKind::Kafka,
+            source: spec.name.clone(),
+            target: change.topic().to_string(),
+            op: Op::Kafka(change.op()),
+            risk: change.risk(),
+        };
+        audit::append(
+            &env.audit_log,
+            &audit::AuditEntry::new(&env.ctx.name, &cmd, "refused", &why),
+        )
+        .map_err(|e| {
+            format!(
+                "error: {why}; nothing applied\nerror: cannot write the audit log {}: {e}",
+                env.audit_log.display()
+            )
+        })?;
+    }
+    Err(format!("error: {why}; nothing applied"))
 }
 
 /// `topics export`: the cluster's non-internal topics (under `prefix`) as TOML, to `output`

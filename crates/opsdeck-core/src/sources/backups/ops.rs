@@ -165,7 +165,7 @@ async fn bgsave(name: &str, ctx: &dyn Entries) -> Result<String, String> {
     let r = entry::<Redis>(ctx, name)
         .ok_or_else(|| format!("no redis entry named {name:?} in this context"))?;
     let url = r.url.clone().ok_or("BGSAVE needs a standalone redis url")?;
-    let secret = r.secret().resolve()?;
+    let secret = r.secret().resolve_async().await?;
     let info = crate::sources::redis::connection_info(&url, r.username.as_deref(), secret.as_ref())
         .map_err(|e| e.to_string())?;
     let client = ::redis::Client::open(info).map_err(|e| e.to_string())?;

@@ -222,7 +222,7 @@ pub async fn pg_archiver(
         .clone()
         .ok_or("pg_archiver backup needs source")?;
     let pg = pg.ok_or_else(|| format!("no postgres entry named {name:?} in this context"))?;
-    let secret = pg.secret().resolve()?;
+    let secret = pg.secret().resolve_async().await?;
     let opts = crate::sources::postgres::connect_options(pg, secret.as_ref())?;
     let scrub = |e: sqlx::Error| {
         let sec: Vec<&crate::secrets::Secret> = secret.iter().collect();
@@ -283,7 +283,7 @@ pub async fn redis(
         .url
         .clone()
         .ok_or("redis persistence needs a standalone url")?;
-    let secret = r.secret().resolve()?;
+    let secret = r.secret().resolve_async().await?;
     let info = crate::sources::redis::connection_info(&url, r.username.as_deref(), secret.as_ref())
         .map_err(|e| e.to_string())?;
     let addr = info.addr().to_string();

@@ -250,6 +250,9 @@ impl System for Backups {
     fn changes_system(op: &BackupOp) -> bool {
         !op.is_verify()
     }
+    fn long_running(op: &BackupOp) -> bool {
+        !matches!(op, BackupOp::RedisBgsave { .. })
+    }
     async fn execute(
         op: &BackupOp,
         _spec: &BackupSpec,

@@ -355,6 +355,11 @@ impl System for Kafka {
     fn describe(op: &KafkaOp) -> String {
         op.describe()
     }
+    /// An admin request that timed out may still be carried out by the controller.
+    fn unknown_after(_op: &KafkaOp, error: &str) -> bool {
+        let e = error.to_ascii_lowercase();
+        e.contains("timed out") || e.contains("timedout") || e.contains("request_timed_out")
+    }
     async fn execute(op: &KafkaOp, spec: &KafkaSpec, _ctx: &dyn Entries) -> Result<String, String> {
         op.execute(spec).await
     }

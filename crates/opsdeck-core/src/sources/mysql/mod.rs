@@ -62,7 +62,7 @@ impl MysqlPoller {
     pub async fn sample(&mut self) -> Result<MysqlSample, String> {
         if self.conn.is_none() {
             if self.secret.is_none() {
-                self.secret = self.spec.secret().resolve()?;
+                self.secret = self.spec.secret().resolve_async().await?;
             }
             let c = connect(&self.spec, self.secret.as_ref())
                 .await

@@ -207,7 +207,7 @@ impl MysqlOp {
 
     /// Like [`MysqlOp::execute`], the results as data (refused-at-preview ids included).
     pub async fn execute_each(&self, spec: &MysqlSpec) -> Result<Vec<ThreadResult>, String> {
-        let secret = spec.secret().resolve()?;
+        let secret = spec.secret().resolve_async().await?;
         let s: Vec<&Secret> = secret.iter().collect();
         let (mut conn, _) = super::connect(spec, secret.as_ref())
             .await

@@ -87,7 +87,7 @@ impl PgPoller {
         }
         if guard.is_none() {
             if self.secret.is_none() {
-                self.secret = self.spec.secret().resolve()?;
+                self.secret = self.spec.secret().resolve_async().await?;
             }
             let opts = connect_options(&self.spec, self.secret.as_ref())?;
             let conn =

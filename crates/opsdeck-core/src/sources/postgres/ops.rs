@@ -259,7 +259,7 @@ impl PgOp {
 
     /// Runs the op and reports each target.
     pub async fn execute_report(&self, spec: &PostgresSpec) -> Result<Report, String> {
-        let secret = spec.secret().resolve()?;
+        let secret = spec.secret().resolve_async().await?;
         let s: Vec<&Secret> = secret.iter().collect();
         let err = |e: sqlx::Error| scrub(&e.to_string(), &s);
         if let Some(slot) = shared::find(spec) {

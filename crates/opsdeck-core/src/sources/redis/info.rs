@@ -62,6 +62,7 @@ impl NodeInfo {
             used_memory: num("used_memory"),
             used_memory_peak: num("used_memory_peak"),
             used_memory_rss: num("used_memory_rss"),
+            total_system_memory: num("total_system_memory"),
             maxmemory: num("maxmemory"),
             maxmemory_policy: s("maxmemory_policy"),
             allocator_frag_ratio: float("allocator_frag_ratio"),

@@ -50,10 +50,10 @@ pub struct Auth {
 }
 
 impl Auth {
-    pub fn from_spec(spec: &RedisSpec) -> Result<Self, String> {
+    pub async fn from_spec(spec: &RedisSpec) -> Result<Self, String> {
         Ok(Auth {
             username: spec.username.clone(),
-            secret: spec.secret().resolve()?,
+            secret: spec.secret().resolve_async().await?,
             tls: spec.tls,
             ca: match &spec.tls_ca_file {
                 Some(f) => {
@@ -568,7 +568,7 @@ impl Poller for RedisPoller {
 
     async fn poll(&mut self) -> Result<RedisSample, String> {
         if self.auth.is_none() {
-            self.auth = Some(Auth::from_spec(&self.spec)?);
+            self.auth = Some(Auth::from_spec(&self.spec).await?);
         }
         let Some(auth) = self.auth.clone() else {
             return Err("no credentials".into());

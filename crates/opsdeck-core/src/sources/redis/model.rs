@@ -43,6 +43,8 @@ pub struct NodeInfo {
     pub used_memory: u64,
     pub used_memory_peak: u64,
     pub used_memory_rss: u64,
+    /// The host's memory as Redis sees it (`total_system_memory`; 0 when not reported).
+    pub total_system_memory: u64,
     pub maxmemory: u64,
     pub maxmemory_policy: String,
     pub allocator_frag_ratio: f64,

@@ -8,10 +8,18 @@ use super::{Auth, explain, host_port};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum RedisOp {
-    /// `BGSAVE` on one node.
-    Bgsave { node: String },
+    /// `BGSAVE` on one node; `headroom` says what the fork may need (preview only).
+    Bgsave {
+        node: String,
+        #[serde(skip)]
+        headroom: String,
+    },
     /// `BGREWRITEAOF` on one node.
-    Bgrewriteaof { node: String },
+    Bgrewriteaof {
+        node: String,
+        #[serde(skip)]
+        headroom: String,
+    },
     /// `SENTINEL FAILOVER <master>` sent to the first sentinel that answers.
     SentinelFailover { master: String, current: String },
     /// `CLUSTER FAILOVER` on a replica: it takes over from its master.
@@ -33,9 +41,15 @@ pub enum RedisOp {
 impl RedisOp {
     pub fn describe(&self) -> String {
         match self {
-            RedisOp::Bgsave { node } => format!("BGSAVE on {node}: fork and write an RDB snapshot"),
-            RedisOp::Bgrewriteaof { node } => {
-                format!("BGREWRITEAOF on {node}: fork and rewrite the append-only file")
+            RedisOp::Bgsave { node, headroom } => {
+                format!("BGSAVE on {node}: fork and write an RDB snapshot. {headroom}")
+                    .trim_end()
+                    .to_string()
+            }
+            RedisOp::Bgrewriteaof { node, headroom } => {
+                format!("BGREWRITEAOF on {node}: fork and rewrite the append-only file. {headroom}")
+                    .trim_end()
+                    .to_string()
             }
             RedisOp::SentinelFailover { master, current } => format!(
                 "SENTINEL FAILOVER {master}: the sentinels promote a replica of {current} \
@@ -60,7 +74,7 @@ impl RedisOp {
     }
 
     pub async fn execute(&self, spec: &RedisSpec) -> Result<String, String> {
-        let auth = Auth::from_spec(spec)?;
+        let auth = Auth::from_spec(spec).await?;
         let run = |node: String, cmd: redis::Cmd| {
             let auth = auth.clone();
             async move {
@@ -73,8 +87,10 @@ impl RedisOp {
             }
         };
         match self {
-            RedisOp::Bgsave { node } => run(node.clone(), redis::cmd("BGSAVE")).await,
-            RedisOp::Bgrewriteaof { node } => run(node.clone(), redis::cmd("BGREWRITEAOF")).await,
+            RedisOp::Bgsave { node, .. } => run(node.clone(), redis::cmd("BGSAVE")).await,
+            RedisOp::Bgrewriteaof { node, .. } => {
+                run(node.clone(), redis::cmd("BGREWRITEAOF")).await
+            }
             RedisOp::ClusterFailover { node, .. } => {
                 let mut c = redis::cmd("CLUSTER");
                 c.arg("FAILOVER");
@@ -89,21 +105,54 @@ impl RedisOp {
                 if !super::model::POLICIES.iter().any(|(p, _)| p == policy) {
                     return Err(format!("{policy:?} is not a maxmemory-policy"));
                 }
-                let mut out = Vec::new();
+                // Every node is tried and reported: a half-applied change is said, never hidden.
+                let mut done = Vec::new();
+                let mut failed = Vec::new();
                 for n in nodes {
                     let mut c = redis::cmd("CONFIG");
                     c.arg("SET").arg("maxmemory-policy").arg(policy);
-                    out.push(run(n.clone(), c).await?);
+                    match run(n.clone(), c).await {
+                        Ok(r) => done.push(r),
+                        Err(e) => failed.push(format!("{n}: {e}")),
+                    }
                 }
-                Ok(out.join("; "))
+                if failed.is_empty() {
+                    Ok(done.join("; "))
+                } else {
+                    Err(format!(
+                        "applied on {} of {} nodes — the deployment now runs mixed policies; failed: {}{}",
+                        done.len(),
+                        nodes.len(),
+                        failed.join("; "),
+                        if done.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; applied: {}", done.join("; "))
+                        }
+                    ))
+                }
             }
-            RedisOp::SentinelFailover { master, .. } => {
+            RedisOp::SentinelFailover { master, current } => {
                 let sauth = auth.sentinel();
                 let mut errors = Vec::new();
                 for s in &spec.sentinels {
                     let s = host_port(s);
                     let r = async {
                         let mut c = sauth.connect(&s).await?;
+                        // The master must still be the one the preview showed: after a
+                        // failover since, this would fail over the new master.
+                        let now: Vec<String> = redis::cmd("SENTINEL")
+                            .arg("get-master-addr-by-name")
+                            .arg(master)
+                            .query_async(&mut c)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let now = now.join(":");
+                        if &now != current {
+                            return Err(format!(
+                                "REFUSED: the master of {master} is now {now}, not {current} as previewed (a failover happened since); look again before failing over"
+                            ));
+                        }
                         let v: redis::Value = redis::cmd("SENTINEL")
                             .arg("FAILOVER")
                             .arg(master)
@@ -115,6 +164,9 @@ impl RedisOp {
                     .await;
                     match r {
                         Ok(v) => return Ok(v),
+                        Err(e) if e.starts_with("REFUSED: ") => {
+                            return Err(e.trim_start_matches("REFUSED: ").to_string());
+                        }
                         // A refusal (e.g. a failover already in progress) is the answer.
                         Err(e) if !e.contains("refused") && !e.contains("timed out") => {
                             return Err(format!("sentinel {s}: {e}"));
@@ -128,6 +180,33 @@ impl RedisOp {
     }
 }
 
+/// What a fork of a node may need while it writes: copy-on-write can touch up to the
+/// resident memory again; a warning when that is over half the host's memory.
+pub fn fork_headroom(rss: u64, system: u64) -> String {
+    use crate::views::fmt::bytes;
+    if system == 0 {
+        return format!(
+            "The fork may need up to {} more memory while it writes.",
+            bytes(rss)
+        );
+    }
+    let ratio = rss as f64 / system as f64;
+    if ratio > 0.5 {
+        format!(
+            "WARNING: the fork may need up to {} more memory while it writes and the host has {} in all ({:.0}% of it): the kernel may refuse the fork or the OOM killer may stop Redis.",
+            bytes(rss),
+            bytes(system),
+            ratio * 100.0
+        )
+    } else {
+        format!(
+            "The fork may need up to {} more memory while it writes (host: {}).",
+            bytes(rss),
+            bytes(system)
+        )
+    }
+}
+
 fn show(v: &redis::Value) -> String {
     match v {
         redis::Value::Okay => "OK".into(),
@@ -135,5 +214,22 @@ fn show(v: &redis::Value) -> String {
         redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
         redis::Value::Int(i) => i.to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fork_with_little_headroom_is_warned_about() {
+        assert!(fork_headroom(600 << 20, 1 << 30).starts_with("WARNING"));
+        let ok = fork_headroom(100 << 20, 1 << 30);
+        assert!(ok.starts_with("The fork may need up to 100 MiB"), "{ok}");
+        let op = RedisOp::Bgsave {
+            node: "n:1".into(),
+            headroom: fork_headroom(600 << 20, 1 << 30),
+        };
+        assert!(op.describe().contains("OOM killer"), "{}", op.describe());
     }
 }

@@ -417,6 +417,10 @@ impl System for Redis {
     fn describe(op: &RedisOp) -> String {
         op.describe()
     }
+    /// A command sent to a node that then timed out may have run there.
+    fn unknown_after(_op: &RedisOp, error: &str) -> bool {
+        error.to_ascii_lowercase().contains("timed out")
+    }
     async fn execute(op: &RedisOp, spec: &RedisSpec, _ctx: &dyn Entries) -> Result<String, String> {
         op.execute(spec).await
     }

@@ -891,10 +891,20 @@ impl RedisSample {
                 if !up(&node) {
                     return Some(Err(format!("{node} is not reachable")));
                 }
+                let headroom = self
+                    .node(&node)
+                    .map(|n| super::ops::fork_headroom(n.used_memory_rss, n.total_system_memory))
+                    .unwrap_or_default();
                 let op = if action == Action::Bgsave {
-                    RedisOp::Bgsave { node: node.clone() }
+                    RedisOp::Bgsave {
+                        node: node.clone(),
+                        headroom,
+                    }
                 } else {
-                    RedisOp::Bgrewriteaof { node: node.clone() }
+                    RedisOp::Bgrewriteaof {
+                        node: node.clone(),
+                        headroom,
+                    }
                 };
                 Some(Ok((node, op, Risk::Low)))
             }
