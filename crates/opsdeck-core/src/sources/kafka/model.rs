@@ -174,6 +174,13 @@ impl KafkaSample {
             ),
             Summary::line(groups_line.clone(), status_level(worst)),
         ];
+        let mut summary = summary;
+        if let Some(why) = &self.offsets_fallback {
+            summary.push(Summary::line(
+                format!("offsets: per-group fallback ({why})"),
+                Level::Info,
+            ));
+        }
         PaneModel {
             tile: summary.clone(),
             summary,
