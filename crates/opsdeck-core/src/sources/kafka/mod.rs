@@ -26,6 +26,7 @@ pub mod lag;
 mod model;
 mod ops;
 pub mod policy;
+mod series;
 pub mod spec;
 mod system;
 

@@ -10,6 +10,7 @@ pub mod info;
 pub mod model;
 pub mod ops;
 pub mod sentinel;
+mod series;
 pub mod spec;
 mod system;
 mod view;
