@@ -34,14 +34,7 @@ fn every_exported_family_is_documented_and_nothing_else() {
     let missing: Vec<String> = catalogue()
         .into_iter()
         .filter(|d| !names.contains(&d.name))
-        .map(|d| {
-            format!(
-                "| `{}` | {} | {} |",
-                d.name,
-                d.labels.join(", "),
-                d.help
-            )
-        })
+        .map(|d| format!("| `{}` | {} | {} |", d.name, d.labels.join(", "), d.help))
         .collect();
     assert!(
         missing.is_empty(),
@@ -51,5 +44,8 @@ fn every_exported_family_is_documented_and_nothing_else() {
     let known: BTreeSet<String> = catalogue().into_iter().map(|d| d.name).collect();
     // Counters are written with `_total`, as served.
     let stale: Vec<&String> = names.iter().filter(|n| !known.contains(*n)).collect();
-    assert!(stale.is_empty(), "docs/metrics.md names series that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "docs/metrics.md names series that do not exist: {stale:?}"
+    );
 }

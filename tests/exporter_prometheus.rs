@@ -72,9 +72,11 @@ impl Exporter {
     /// SIGTERM, then the exit status (SIGKILL after 10 s counts as a failure).
     fn terminate(&mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        wait_until("the exporter to exit on SIGTERM", Duration::from_secs(10), || {
-            self.child.try_wait().ok().flatten()
-        })
+        wait_until(
+            "the exporter to exit on SIGTERM",
+            Duration::from_secs(10),
+            || self.child.try_wait().ok().flatten(),
+        )
     }
 }
 
@@ -162,7 +164,10 @@ fn prometheus_scrapes_the_exporter_and_fires_the_exported_rules() {
 
     // PostgreSQL: one session holds a row lock, another waits for it.
     let db = pg.create_database("exp");
-    pg.psql_db(&db, "create table t (id int primary key, v int); insert into t values (1, 0)");
+    pg.psql_db(
+        &db,
+        "create table t (id int primary key, v int); insert into t values (1, 0)",
+    );
     let pw_url = pg.create_password_user("exp_reader", PG_PASSWORD);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut holder = rt
@@ -172,7 +177,9 @@ fn prometheus_scrapes_the_exporter_and_fires_the_exported_rules() {
         .expect("holder locks");
     let waiter_url = pg.url_for(&db);
     let waiter = rt.spawn(async move {
-        let mut c = sqlx::PgConnection::connect(&waiter_url).await.expect("waiter");
+        let mut c = sqlx::PgConnection::connect(&waiter_url)
+            .await
+            .expect("waiter");
         let _ = c.execute("update t set v = 2 where id = 1").await;
     });
 
@@ -180,7 +187,15 @@ fn prometheus_scrapes_the_exporter_and_fires_the_exported_rules() {
     // A second Redis that only lets in a user whose password the config has wrong, so that
     // source fails (the default user, which needs none, is switched off last).
     let locked = Redis::start();
-    locked.cli(&["ACL", "SETUSER", "exporter", "on", ">right-password", "~*", "+@all"]);
+    locked.cli(&[
+        "ACL",
+        "SETUSER",
+        "exporter",
+        "on",
+        ">right-password",
+        "~*",
+        "+@all",
+    ]);
     locked.cli(&["ACL", "SETUSER", "default", "off"]);
 
     let config = dir.path().join("opsdeck.toml");
@@ -246,7 +261,11 @@ labels = {{ team = "payments" }}
         .arg(&rules)
         .output()
         .expect("rules export");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let check = promtool(&["check", "rules", &rules.display().to_string()]);
     let said = format!(
         "{}{}",
@@ -267,12 +286,16 @@ labels = {{ team = "payments" }}
     assert_eq!(prom.targets()[0]["lastError"], "", "{:#?}", prom.targets());
 
     // Kafka: the group's lag in seconds, labelled with the source and the group.
-    let lag = wait_until("the group's lag in seconds", Duration::from_secs(90), || {
-        let r = prom.query(&format!(
-            "opsdeck_kafka_group_lag_seconds{{source=\"k\",group=\"{group}\"}}"
-        ));
-        (!r.is_empty()).then_some(r)
-    });
+    let lag = wait_until(
+        "the group's lag in seconds",
+        Duration::from_secs(90),
+        || {
+            let r = prom.query(&format!(
+                "opsdeck_kafka_group_lag_seconds{{source=\"k\",group=\"{group}\"}}"
+            ));
+            (!r.is_empty()).then_some(r)
+        },
+    );
     let lag = one(&lag, "group lag seconds");
     assert_eq!(lag["metric"]["job"], "opsdeck");
     assert!(value(&lag) >= 0.0, "{lag}");
@@ -313,12 +336,16 @@ labels = {{ team = "payments" }}
     assert_eq!(value(&one(&max, "maxmemory")), 64.0 * 1024.0 * 1024.0);
 
     // The exported rule over a stopped group fires in Prometheus.
-    let fired = wait_until("kafka_group_stalled firing", Duration::from_secs(90), || {
-        let r = prom.query(&format!(
+    let fired = wait_until(
+        "kafka_group_stalled firing",
+        Duration::from_secs(90),
+        || {
+            let r = prom.query(&format!(
             "ALERTS{{alertname=\"kafka_group_stalled\",alertstate=\"firing\",group=\"{group}\"}}"
         ));
-        (!r.is_empty()).then_some(r)
-    });
+            (!r.is_empty()).then_some(r)
+        },
+    );
     let fired = one(&fired, "stalled alert");
     assert_eq!(fired["metric"]["severity"], "critical", "{fired}");
     assert_eq!(fired["metric"]["source"], "k", "{fired}");
@@ -345,7 +372,10 @@ labels = {{ team = "payments" }}
         .find(|r| r["name"] == "payments_lag")
         .expect("user rule loaded");
     assert_eq!(user["labels"]["team"], "payments");
-    assert_eq!(user["annotations"]["runbook_url"], "https://runbooks.example/payments");
+    assert_eq!(
+        user["annotations"]["runbook_url"],
+        "https://runbooks.example/payments"
+    );
     assert_eq!(user["duration"], 300.0);
 
     // The exporter's own view agrees: the same alert from opsdeck's rules.
@@ -386,7 +416,10 @@ labels = {{ team = "payments" }}
     let served = served_families(&body);
     assert!(served.len() > 20, "{served:?}");
     let unknown: Vec<&String> = served.difference(&known).collect();
-    assert!(unknown.is_empty(), "served but not in the catalogue: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "served but not in the catalogue: {unknown:?}"
+    );
 
     // SIGTERM: a clean stop.
     let status = exporter.terminate();
@@ -421,6 +454,9 @@ fn a_busy_or_bad_listen_address_exits_2_saying_what_to_do() {
             .expect("run exporter");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{listen}: {err}");
-        assert!(err.contains(says) && err.contains("hint:"), "{listen}: {err}");
+        assert!(
+            err.contains(says) && err.contains("hint:"),
+            "{listen}: {err}"
+        );
     }
 }

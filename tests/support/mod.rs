@@ -24,9 +24,9 @@ pub use pgbackrest::PgBackRest;
 #[allow(unused_imports)]
 pub use postgres::Postgres;
 #[allow(unused_imports)]
-pub use prometheus::Prometheus;
-#[allow(unused_imports)]
 pub use process::{ServerProcess, TestDir, free_port};
+#[allow(unused_imports)]
+pub use prometheus::Prometheus;
 #[allow(unused_imports)]
 pub use redis::{Redis, RedisCluster, RedisSentinel};
 

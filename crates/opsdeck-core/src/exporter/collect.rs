@@ -115,10 +115,7 @@ impl State {
 
     /// Every series to serve now, secrets scrubbed from labels.
     pub fn series(&self, now: DateTime<Utc>) -> Vec<Series> {
-        let mut out = vec![families::BUILD.at(
-            &[env!("CARGO_PKG_VERSION"), &self.context],
-            1.0,
-        )];
+        let mut out = vec![families::BUILD.at(&[env!("CARGO_PKG_VERSION"), &self.context], 1.0)];
         for s in &self.slots {
             let kind = s.kind.label();
             let up = matches!(s.status, Status::Ok);
@@ -133,7 +130,12 @@ impl State {
                 out.push(families::SOURCE_ERROR.at(&[kind, &s.name, e], 1.0));
             }
             if up {
-                out.extend(s.series.iter().filter(|x| x.kind != Kind::Occurrence).cloned());
+                out.extend(
+                    s.series
+                        .iter()
+                        .filter(|x| x.kind != Kind::Occurrence)
+                        .cloned(),
+                );
             }
         }
         for ((name, labels), (_, n)) in &self.occurrences {

@@ -91,7 +91,10 @@ mod tests {
         ];
         let (text, ty) = encode(series.clone(), true).expect("encodes");
         assert_eq!(ty, OPENMETRICS);
-        assert!(text.contains("opsdeck_a_ratio{source=\"x\"} 0.5\n"), "{text}");
+        assert!(
+            text.contains("opsdeck_a_ratio{source=\"x\"} 0.5\n"),
+            "{text}"
+        );
         assert!(text.contains("# TYPE opsdeck_b counter\n"), "{text}");
         assert!(text.contains("opsdeck_b_total{source=\"x\"} 3"), "{text}");
         assert!(

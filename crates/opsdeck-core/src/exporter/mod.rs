@@ -143,7 +143,9 @@ mod tests {
             if let Some(f) = f {
                 use crate::series::Kind;
                 match f.kind {
-                    Kind::Counter | Kind::Occurrence => assert!(f.name.ends_with("_total"), "{}", f.name),
+                    Kind::Counter | Kind::Occurrence => {
+                        assert!(f.name.ends_with("_total"), "{}", f.name)
+                    }
                     Kind::Info => assert!(f.name.ends_with("_info"), "{}", f.name),
                     Kind::Gauge => assert!(!f.name.ends_with("_total"), "{}", f.name),
                 }

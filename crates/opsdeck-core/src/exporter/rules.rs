@@ -5,9 +5,9 @@
 //! value is back past its threshold by a margin) has no Prometheus equivalent; silences and
 //! acks belong to Alertmanager there.
 
-use crate::alerts::{Rule, RuleSet};
 use crate::alerts::rules::UNREACHABLE;
 use crate::alerts::user::metric;
+use crate::alerts::{Rule, RuleSet};
 use crate::metrics::Cmp;
 use crate::series::metric_series_name;
 
@@ -23,7 +23,13 @@ fn q(s: &str) -> String {
 pub fn alert_name(rule: &str) -> String {
     let mut out: String = rule
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
@@ -97,7 +103,10 @@ pub fn prometheus_rules(set: &RuleSet) -> String {
         };
         out.push_str(&format!("      - alert: {}\n", q(&alert_name(&r.name))));
         out.push_str(&format!("        expr: {}\n", q(&expr)));
-        out.push_str(&format!("        for: {}\n", q(&format!("{}s", r.for_.as_secs()))));
+        out.push_str(&format!(
+            "        for: {}\n",
+            q(&format!("{}s", r.for_.as_secs()))
+        ));
         out.push_str("        labels:\n");
         out.push_str(&format!("          severity: {}\n", q(r.severity.name())));
         out.push_str(&format!("          rule: {}\n", q(&r.name)));
@@ -134,7 +143,10 @@ mod tests {
         let set = RuleSet::default();
         let text = prometheus_rules(&set);
         assert!(text.contains("alert: \"kafka_group_stalled\"\n        expr: \"opsdeck_kafka_group_status_code >= 3\""), "{text}");
-        assert!(text.contains("expr: \"(1 - opsdeck_source_up) >= 1\""), "{text}");
+        assert!(
+            text.contains("expr: \"(1 - opsdeck_source_up) >= 1\""),
+            "{text}"
+        );
         assert!(text.contains("severity: \"critical\""), "{text}");
         for r in &set.rules {
             assert!(expr(r).is_some(), "{} has no series", r.name);
@@ -163,6 +175,9 @@ mod tests {
         );
         assert!(text.contains("for: \"120s\""), "{text}");
         assert!(text.contains("\"team\": \"payments\""), "{text}");
-        assert!(text.contains("runbook_url: \"https://wiki/orders\""), "{text}");
+        assert!(
+            text.contains("runbook_url: \"https://wiki/orders\""),
+            "{text}"
+        );
     }
 }

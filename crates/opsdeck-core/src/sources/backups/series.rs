@@ -23,10 +23,15 @@ pub const BACKUPS: Family = Family::gauge(
 pub const SERIES: &[Family] = &[VERDICT, OBJECTIVE, BACKUPS];
 
 pub fn series(b: &BackupSample, source: &str) -> Vec<Series> {
-    let mut out: Vec<Series> = [Verdict::Fresh, Verdict::Stale, Verdict::Failed, Verdict::Unknown]
-        .into_iter()
-        .map(|v| VERDICT.at(&[source, v.label()], if v == b.verdict { 1.0 } else { 0.0 }))
-        .collect();
+    let mut out: Vec<Series> = [
+        Verdict::Fresh,
+        Verdict::Stale,
+        Verdict::Failed,
+        Verdict::Unknown,
+    ]
+    .into_iter()
+    .map(|v| VERDICT.at(&[source, v.label()], if v == b.verdict { 1.0 } else { 0.0 }))
+    .collect();
     if let Some(max) = b.max_age_secs {
         out.push(OBJECTIVE.at(&[source], max as f64));
     }

@@ -53,7 +53,15 @@ pub const SERIES: &[Family] = &[
     BROKERS,
 ];
 
-const STATUSES: [&str; 7] = ["OK", "WARN", "REWIND", "STALL", "STOP", "JUDGING", "ABANDONED"];
+const STATUSES: [&str; 7] = [
+    "OK",
+    "WARN",
+    "REWIND",
+    "STALL",
+    "STOP",
+    "JUDGING",
+    "ABANDONED",
+];
 
 fn status(g: &GroupInfo) -> &'static str {
     if g.abandoned {
@@ -150,13 +158,19 @@ mod tests {
             .collect();
         assert_eq!(
             on,
-            vec![(Some("billing"), Some("STOP")), (Some("reports"), Some("STOP"))]
+            vec![
+                (Some("billing"), Some("STOP")),
+                (Some("reports"), Some("STOP"))
+            ]
         );
         let parts: Vec<_> = s.iter().filter(|x| x.name == PARTITION_LAG.name).collect();
         assert_eq!(parts.len(), 10);
         assert_eq!(parts[0].value, 490.0);
         let topic: Vec<_> = s.iter().filter(|x| x.name == TOPIC_LAG.name).collect();
         assert_eq!(topic.len(), 2, "per-group totals are always there");
-        assert_eq!(topic[0].value, (0..50).map(|i| i as f64 * 10.0).sum::<f64>());
+        assert_eq!(
+            topic[0].value,
+            (0..50).map(|i| i as f64 * 10.0).sum::<f64>()
+        );
     }
 }

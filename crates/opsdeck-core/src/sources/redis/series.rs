@@ -35,7 +35,14 @@ pub const LAST_FAILOVER: Family = Family::gauge(
     &["source"],
 );
 
-pub const SERIES: &[Family] = &[USED_MEMORY, MAXMEMORY, EVICTED, ROLE, FAILOVERS, LAST_FAILOVER];
+pub const SERIES: &[Family] = &[
+    USED_MEMORY,
+    MAXMEMORY,
+    EVICTED,
+    ROLE,
+    FAILOVERS,
+    LAST_FAILOVER,
+];
 
 pub fn series(r: &RedisSample, source: &str) -> Vec<Series> {
     let mut out = Vec::new();
