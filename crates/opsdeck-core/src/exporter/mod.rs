@@ -53,7 +53,7 @@ pub mod families {
     );
     pub const ALERT: Family = Family::gauge(
         "opsdeck_alert",
-        "1 for every alert firing in opsdeck (built-in and user rules, silences applied)",
+        "1 for every alert firing by opsdeck's rules (built-in and user), judged as the console judges",
         &["rule", "severity", "kind", "source", "subject"],
     );
 
