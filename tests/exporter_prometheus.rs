@@ -421,6 +421,13 @@ labels = {{ team = "payments" }}
         "served but not in the catalogue: {unknown:?}"
     );
 
+    // What a scrape costs, for the record (never asserted: the machine is shared).
+    for m in ["scrape_duration_seconds", "scrape_samples_scraped"] {
+        let v = prom.query(&format!("{m}{{job=\"opsdeck\"}}"));
+        eprintln!("{m}: {}", v.first().map(value).unwrap_or(f64::NAN));
+    }
+    eprintln!("scrape body: {} bytes", body.len());
+
     // SIGTERM: a clean stop.
     let status = exporter.terminate();
     assert!(status.success(), "exit {status}: {}", exporter.output());
@@ -459,4 +466,40 @@ fn a_busy_or_bad_listen_address_exits_2_saying_what_to_do() {
             "{listen}: {err}"
         );
     }
+}
+
+#[test]
+fn the_rules_of_the_example_config_pass_promtool() {
+    let dir = TestDir::new("exporter");
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let config = dir.path().join("opsdeck.toml");
+    std::fs::copy(&example, &config).expect("copy the example");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .args(["rules", "export", "--format", "prometheus"])
+        .output()
+        .expect("rules export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(&rules, &out.stdout).expect("rules file");
+    let check = promtool(&["check", "rules", &rules.display().to_string()]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(check.status.success(), "promtool check rules:\n{said}");
+    // Every enabled rule is there, built-in and user ones.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = text.matches("- alert: ").count();
+    assert!(n > 30, "{n} rules:\n{text}");
+    assert!(
+        said.contains(&format!("SUCCESS: {n} rules found")),
+        "{said}"
+    );
 }
