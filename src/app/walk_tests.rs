@@ -666,3 +666,61 @@ fn n_shows_the_mariadb_server_whose_k_previews_kill_connection_of_the_selected_t
     press(&mut s, Action::NextSource);
     assert_eq!(kind(&s), Some(crate::sources::SourceKind::Postgres));
 }
+
+#[test]
+fn previews_state_the_impact_where_it_is_known() {
+    let mut s = fed_state();
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    // Groups: billing has no members (a reset is allowed) and 30 records unread.
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_GROUPS);
+    press(&mut s, Action::ResetOffsets);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(
+        c.command.impact.as_deref(),
+        Some("skips 30 records not yet read: the group will never process them")
+    );
+    s.mode = Mode::Normal;
+    // Topics: more partitions is forever and moves keys.
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_TOPICS);
+    press(&mut s, Action::AddPartitions);
+    let Mode::Ask(a) = &mut s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    a.input.text = "4".into();
+    super::update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        t0(),
+    );
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    let impact = c.command.impact.clone().unwrap_or_default();
+    assert!(impact.starts_with("irreversible"), "{impact}");
+    assert!(impact.contains("2 → 4"), "{impact}");
+}
+
+#[test]
+fn marked_rows_left_out_of_an_action_are_said() {
+    let mut s = fed_state();
+    s.focus = Pane::Databases;
+    s.zoomed = true;
+    s.set_tab(Pane::Databases, crate::sources::postgres::TAB_ACTIVITY);
+    // Mark every session, the console's own (pid 99) among them.
+    let rows = s.view(Pane::Databases).rows.len();
+    for _ in 0..rows {
+        press(&mut s, Action::Mark);
+    }
+    press(&mut s, Action::Terminate);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(c.command.target, "pid 10,11");
+    assert_eq!(
+        c.command.impact.as_deref(),
+        Some("left out: pid 99 (this console's own session)")
+    );
+}

@@ -176,8 +176,14 @@ pub fn confirm(f: &mut Frame, area: Rect, state: &State, c: &Confirm) {
         ]),
         Line::from(vec![label("runs"), Span::raw(c.command.describe())]),
         Line::from(vec![label("risk"), Span::raw(risk_label(c.command.risk))]),
-        Line::default(),
     ];
+    if let Some(impact) = &c.command.impact {
+        lines.push(Line::from(vec![
+            label("impact"),
+            Span::styled(impact.clone(), Style::new().fg(t.warn)),
+        ]));
+    }
+    lines.push(Line::default());
     if let Some(req) = &c.required {
         lines.push(Line::from(vec![
             Span::raw("type "),

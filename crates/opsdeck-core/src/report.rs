@@ -187,6 +187,15 @@ pub fn build(
             sample: s.data.as_ref(),
         }),
     );
+    // Runbooks name keys as {key:ACTION}: the default keymap's keys, for a reader.
+    let keymap = crate::keymap::Keymap::builtin_default();
+    let alerts: Vec<Alert> = alerts
+        .into_iter()
+        .map(|mut a| {
+            a.runbook = a.runbook.map(|r| keymap.fill(&r));
+            a
+        })
+        .collect();
     // Alerts come worst first, so the first one of a source is its status.
     for src in &mut sources {
         if let Some(a) = alerts

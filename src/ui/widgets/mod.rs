@@ -21,10 +21,11 @@ pub fn bar(ratio: f64, width: usize) -> (String, String) {
 pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
     let t = &state.theme;
     match s {
+        // Runbooks and hints name keys as {key:ACTION}: the keys this keymap binds.
         Summary::Text(cells) => Line::from(
             cells
                 .iter()
-                .map(|c| Span::styled(c.text.clone(), level_style(state, c.level)))
+                .map(|c| Span::styled(state.keymap.fill(&c.text), level_style(state, c.level)))
                 .collect::<Vec<_>>(),
         ),
         Summary::Gauge {
@@ -183,6 +184,7 @@ fn cell(
     text: String,
     level: Level,
 ) -> TCell<'static> {
+    let text = state.keymap.fill(&text);
     let line = if col.is_some_and(|c| c.right) {
         Line::from(text).right_aligned()
     } else {

@@ -46,12 +46,15 @@ impl<'a> At<'a> {
     }
 }
 
-/// A command a verb resolved to: what it acts on (as shown), the operation, its risk.
+/// A command a verb resolved to: what it acts on (as shown), the operation, its risk, and
+/// what it will do to the system's users where that is known (records skipped, rows left
+/// out): the confirmation shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned<Op> {
     pub target: String,
     pub op: Op,
     pub risk: Risk,
+    pub impact: Option<String>,
 }
 
 impl<Op> Planned<Op> {
@@ -60,7 +63,14 @@ impl<Op> Planned<Op> {
             target: target.into(),
             op,
             risk,
+            impact: None,
         }
+    }
+
+    /// States the impact (for the preview).
+    pub fn with_impact(mut self, impact: Option<String>) -> Self {
+        self.impact = impact.filter(|i| !i.is_empty());
+        self
     }
 
     pub fn map<B>(self, f: impl FnOnce(Op) -> B) -> Planned<B> {
@@ -68,6 +78,7 @@ impl<Op> Planned<Op> {
             target: self.target,
             op: f(self.op),
             risk: self.risk,
+            impact: self.impact,
         }
     }
 }
@@ -85,6 +96,14 @@ impl<Op> Plan<Op> {
         match self {
             Plan::Ask(q) => Plan::Ask(q),
             Plan::Ready(p) => Plan::Ready(p.map(f)),
+        }
+    }
+
+    /// Changes a ready plan (adds its impact, say); a question stays a question.
+    pub fn map_ready(self, f: impl FnOnce(Planned<Op>) -> Planned<Op>) -> Plan<Op> {
+        match self {
+            Plan::Ask(q) => Plan::Ask(q),
+            Plan::Ready(p) => Plan::Ready(f(p)),
         }
     }
 }

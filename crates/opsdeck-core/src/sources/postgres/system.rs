@@ -469,7 +469,19 @@ impl System for Postgres {
                 if key.is_empty() && at.marked.is_empty() {
                     return None;
                 }
-                s.command(at.table, key, at.marked, action).map(ready)
+                // Marked rows that will not be touched are said, never dropped silently.
+                let left_out: Vec<String> = at
+                    .marked
+                    .iter()
+                    .filter_map(|k| k.parse::<i32>().ok())
+                    .filter(|p| s.activity.iter().any(|x| x.pid == *p && x.own))
+                    .map(|p| format!("pid {p} (this console's own session)"))
+                    .collect();
+                let impact =
+                    (!left_out.is_empty()).then(|| format!("left out: {}", left_out.join(", ")));
+                s.command(at.table, key, at.marked, action)
+                    .map(ready)
+                    .map(|r| r.map(|p| p.map_ready(|planned| planned.with_impact(impact))))
             }
             Action::TerminateIdle if at.table != TAB_ACTIVITY => None,
             _ => match input {

@@ -1069,7 +1069,14 @@ impl PgSample {
                         ));
                     }
                     if n.waiters > 0 {
-                        lines.push(kv("blocks", format!("{} sessions", n.waiters)));
+                        lines.push(kv(
+                            "blocks",
+                            format!(
+                                "{} session{}",
+                                n.waiters,
+                                if n.waiters == 1 { "" } else { "s" }
+                            ),
+                        ));
                     }
                 }
                 lines.push(vec![]);
