@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
+use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, RulesCmd, RulesFormat, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
@@ -179,6 +179,9 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
+    if let Some(Cmd::Rules { action }) = &cli.command {
+        return rules_command(&cfg, action);
+    }
     let ctx = pick_context(&cli, &cfg)?;
     let theme = theme.honour_no_color();
     let _log = init_logging(&cli);
@@ -229,6 +232,32 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
             Ok(ExitCode::from(report::exit_code(&snap) as u8))
         }
+        Some(Cmd::Exporter {
+            listen,
+            partition_series,
+            subject_series,
+        }) => {
+            // Bound before any source starts: a busy or bad address exits 2 at once.
+            let listener = opsdeck_core::exporter::serve::bind(&listen)?;
+            let opts = opsdeck_core::exporter::Options {
+                context: ctx.name.clone(),
+                ctx: ctx.spec.clone(),
+                rules: cfg.alerts.clone(),
+                refresh: cfg.refresh,
+                limits: opsdeck_core::series::Limits {
+                    partitions: partition_series,
+                    subjects: subject_series,
+                },
+            };
+            eprintln!(
+                "opsdeck exporter: context {}, serving http://{listen}/metrics",
+                ctx.name
+            );
+            rt.block_on(opsdeck_core::exporter::run(opts, listener))?;
+            // Sources may be stuck in blocking client calls; do not wait for them.
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Cmd::Snapshot { output, timeout }) => {
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = rt.block_on(report::take(&ctx, config, &[], &cfg.alerts, timeout));
@@ -262,6 +291,27 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `opsdeck rules export`: the active rules for another tool.
+fn rules_command(cfg: &Config, action: &RulesCmd) -> Result<ExitCode, String> {
+    let RulesCmd::Export { format, output } = action;
+    let text = match format {
+        RulesFormat::Prometheus => opsdeck_core::exporter::rules::prometheus_rules(&cfg.alerts),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| {
+                format!(
+                    "error: cannot write {}: {e}\n  hint: check the directory exists and is writable",
+                    path.display()
+                )
+            })?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {

@@ -138,6 +138,8 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     let before = state.alerts.clone();
     let src = &mut state.sources[index];
     let changed = match update {
+        // Poll durations are for the exporter; the console shows none.
+        Update::Took(_) => return vec![],
         Update::Status(s) => {
             let changed = src.status != s;
             src.status = s;
@@ -150,7 +152,7 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
                     let model = sample.model();
                     (sample, model)
                 }
-                Update::Status(_) => return vec![],
+                Update::Status(_) | Update::Took(_) => return vec![],
             };
             let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
             src.status = Status::Ok;

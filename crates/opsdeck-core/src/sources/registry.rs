@@ -14,6 +14,7 @@ use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
+use crate::series::{Family, Limits, Series};
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
@@ -118,6 +119,13 @@ macro_rules! systems {
             pub fn verbs(self) -> &'static [Action] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::VERBS),* }
             }
+            /// The exported families besides the metrics (`System::SERIES`).
+            pub fn series(self) -> &'static [Family] {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::SERIES),* }
+            }
+            pub fn subject_label(self, metric: &str) -> &'static str {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::subject_label(metric)),* }
+            }
         }
 
         /// What to poll: one configured thing of a context.
@@ -170,6 +178,10 @@ macro_rules! systems {
             }
             pub fn measure(&self, metric: &str, source: &str) -> Vec<Point> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::measure(s, metric, source)),* }
+            }
+            /// What the exporter serves for this sample (`System::series`).
+            pub fn series(&self, source: &str, limits: &Limits) -> Vec<Series> {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::series(s, source, limits)),* }
             }
             /// What `action` means at `at` (see `System::plan`).
             pub fn plan(&self, at: &At, action: Action, input: Option<&str>) -> Planning<Op> {

@@ -30,6 +30,8 @@ pub enum Update<S> {
     /// A sample with its view model already built by the source task, so a big sample
     /// (10k partitions) costs the loop nothing but a move.
     Modelled(S, Box<PaneModel>),
+    /// How long the poll whose result follows took (the exporter's poll duration).
+    Took(Duration),
 }
 
 /// Longest a single poll may take before it counts as hung.
@@ -74,6 +76,9 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
                 poll_timeout(interval).as_secs()
             )),
         };
+        if !send(Update::Took(started.elapsed())) {
+            return;
+        }
         let keep_going = match result {
             Ok(sample) => {
                 failures = 0;
@@ -178,7 +183,9 @@ mod tests {
             rx.recv().await,
             Some(Update::Status(Status::Connecting))
         ));
+        assert!(matches!(rx.recv().await, Some(Update::Took(_))));
         assert!(matches!(rx.recv().await, Some(Update::Status(Status::Error(e))) if e == "down"));
+        assert!(matches!(rx.recv().await, Some(Update::Took(_))));
         assert!(matches!(
             rx.recv().await,
             Some(Update::Modelled(Sample::Host(_), _))
@@ -201,12 +208,11 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let t0 = tokio::time::Instant::now();
         let task = tokio::spawn(run_plain(Slow, Duration::from_secs(2), move |u| {
-            tx.send((tokio::time::Instant::now() - t0).as_secs())
-                .is_ok()
-                && {
-                    drop(u);
-                    true
-                }
+            // Durations are not what this test is about.
+            matches!(u, Update::Took(_))
+                || tx
+                    .send((tokio::time::Instant::now() - t0).as_secs())
+                    .is_ok()
         }));
         let mut secs = Vec::new();
         for _ in 0..3 {
@@ -233,6 +239,7 @@ mod tests {
             tx.send(u).is_ok()
         }));
         rx.recv().await;
+        assert!(matches!(rx.recv().await, Some(Update::Took(d)) if d.as_secs() == 10));
         match rx.recv().await {
             Some(Update::Status(Status::Error(e))) => {
                 assert!(e.contains("no answer within 10s"), "{e}")

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
+use crate::series::{Family, Limits, Series, metric_series};
 use crate::views::{Detail, Pane, PaneModel};
 
 /// How much harm a command can do.
@@ -220,6 +221,8 @@ pub trait System: 'static {
     const BUILTINS: &'static [Builtin] = &[];
     /// The verbs it may offer (each is asked through `plan` whether it applies to a row).
     const VERBS: &'static [Action] = &[];
+    /// The families it exports to Prometheus besides its `METRICS` (see `series`).
+    const SERIES: &'static [Family] = &[];
 
     /// How a context configures it (a list of entries; the host is a switch).
     type Entries: Debug + Clone + Default + PartialEq + serde::de::DeserializeOwned;
@@ -264,6 +267,17 @@ pub trait System: 'static {
         &[]
     }
 
+    /// The label naming a point's subject in the exported series of `metric` (`group`,
+    /// `node`); `subject` unless the system says better.
+    fn subject_label(_metric: &str) -> &'static str {
+        "subject"
+    }
+    /// What the exporter serves for a sample: every metric of `METRICS` (what the rules
+    /// read), then the system's own `SERIES`.
+    fn series(sample: &Self::Sample, source: &str, limits: &Limits) -> Vec<Series> {
+        rule_series::<Self>(sample, source, limits)
+    }
+
     /// What `action` means at `at`, with the typed parameter once it was asked for.
     fn plan(
         _sample: &Self::Sample,
@@ -303,6 +317,21 @@ pub trait System: 'static {
         spec: &Self::Spec,
         ctx: &dyn Entries,
     ) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// Every metric of `S::METRICS` of a sample as series (`System::series`'s default).
+pub fn rule_series<S: System + ?Sized>(
+    sample: &S::Sample,
+    source: &str,
+    limits: &Limits,
+) -> Vec<Series> {
+    S::METRICS
+        .iter()
+        .flat_map(|m| {
+            let points = S::measure(sample, m.name, source);
+            metric_series(m, points, source, S::subject_label(m.name), limits.subjects)
+        })
+        .collect()
 }
 
 /// What a system's verb resolves to before it is wrapped: (target as shown, op, risk).

@@ -85,6 +85,9 @@ impl System for Host {
     fn model(sample: &HostSample) -> PaneModel {
         sample.model()
     }
+    fn subject_label(_metric: &str) -> &'static str {
+        "mount"
+    }
     fn measure(h: &HostSample, metric: &str, _source: &str) -> Vec<Point> {
         let host = || format!("host {}", h.hostname);
         match metric {

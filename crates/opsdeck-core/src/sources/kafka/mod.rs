@@ -30,6 +30,7 @@ pub mod lag;
 mod model;
 mod ops;
 pub mod policy;
+mod series;
 pub mod spec;
 mod system;
 pub mod wire;

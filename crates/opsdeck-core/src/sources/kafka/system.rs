@@ -6,6 +6,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{At, Entries, Plan, Planned, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel, fmt};
 
@@ -196,6 +197,7 @@ impl System for Kafka {
         Action::ElectLeaders,
         Action::CreateTopic,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<KafkaSpec>;
     type Spec = KafkaSpec;
@@ -322,6 +324,19 @@ impl System for Kafka {
             }
             _ => {}
         }
+        out
+    }
+
+    fn subject_label(metric: &str) -> &'static str {
+        if metric.starts_with("kafka.topic.") {
+            "topic"
+        } else {
+            "group"
+        }
+    }
+    fn series(k: &KafkaSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(k, source, limits);
+        out.extend(super::series::series(k, source, limits));
         out
     }
 

@@ -17,6 +17,7 @@ pub mod pgbouncer;
 mod queries;
 mod sample;
 mod schedule;
+mod series;
 mod shared;
 pub mod spec;
 pub mod statements;

@@ -7,6 +7,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -294,6 +295,7 @@ impl System for Postgres {
         Action::ConnectionLimit,
         Action::RunDdl,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<PostgresSpec>;
     type Spec = PostgresSpec;
@@ -502,6 +504,12 @@ impl System for Postgres {
             }
             _ => {}
         }
+        out
+    }
+
+    fn series(p: &PgSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(p, source, limits);
+        out.extend(super::series::series(p, source));
         out
     }
 

@@ -12,6 +12,7 @@ pub mod latency;
 pub mod model;
 pub mod ops;
 pub mod sentinel;
+mod series;
 pub mod spec;
 mod system;
 mod view;

@@ -6,6 +6,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -203,6 +204,7 @@ impl System for Redis {
         Action::SetPolicy,
         Action::Terminate,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<RedisSpec>;
     type Spec = RedisSpec;
@@ -277,6 +279,19 @@ impl System for Redis {
     }
     fn detail(sample: &RedisSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+
+    fn subject_label(metric: &str) -> &'static str {
+        match metric {
+            "redis.master_down" => "master",
+            "redis.sentinel_peer_down" => "peer",
+            _ => "node",
+        }
+    }
+    fn series(r: &RedisSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(r, source, limits);
+        out.extend(super::series::series(r, source));
+        out
     }
 
     fn measure(r: &RedisSample, metric: &str, source: &str) -> Vec<Point> {
