@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod alerts;
 pub mod config;
+pub mod fleet;
 pub mod input;
 pub mod keymap;
 pub mod metrics;
