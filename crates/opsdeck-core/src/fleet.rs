@@ -246,9 +246,15 @@ impl FleetRow {
         } else if self.unreachable {
             ("unreachable".into(), Level::Crit)
         } else if self.answered < self.sources {
-            (format!("{}/{} up", self.answered, self.sources), Level::Warn)
+            (
+                format!("{}/{} up", self.answered, self.sources),
+                Level::Warn,
+            )
         } else {
-            (format!("{}/{} up", self.answered, self.sources), Level::Normal)
+            (
+                format!("{}/{} up", self.answered, self.sources),
+                Level::Normal,
+            )
         }
     }
 
@@ -264,10 +270,7 @@ impl FleetRow {
         };
         if self.unreachable || (self.sources == 0 && !self.errors.is_empty()) {
             let first = self.errors.first().cloned().unwrap_or_default();
-            return (
-                format!("{first}{}", more(self.errors.len())),
-                Level::Crit,
-            );
+            return (format!("{first}{}", more(self.errors.len())), Level::Crit);
         }
         match &self.worst {
             Some(w) => (
@@ -363,7 +366,9 @@ fn read(r: &Reading, up: &[&SourceReport]) -> Option<String> {
             let max = metrics
                 .iter()
                 .flat_map(|m| values(up, m).into_iter().flatten())
-                .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))?;
+                .fold(None, |acc: Option<f64>, v| {
+                    Some(acc.map_or(v, |a| a.max(v)))
+                })?;
             let unit = unit_of(metrics.first().copied().unwrap_or_default());
             Some(format!("{label} {}", unit.format(max)))
         }
@@ -584,7 +589,7 @@ pub fn model(slots: &[Slot], current: &str) -> Table {
         Column::left("STATUS", 8).keep(),
         Column::left("REACH", 11).priority(70),
     ];
-    columns.extend(panes.iter().map(|p| Column::left(pane_column(*p), 12)));
+    columns.extend(panes.iter().map(|p| Column::left(pane_column(*p), 18)));
     columns.push(Column::left("PROBLEM", 20));
     let rows = slots
         .iter()

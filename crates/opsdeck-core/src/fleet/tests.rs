@@ -179,11 +179,7 @@ fn figures_say_what_a_reading_cannot_measure() {
 
 #[test]
 fn the_report_exits_with_the_worst_context_and_tables_every_context() {
-    let ok = snapshot(
-        "a-ok",
-        ContextSpec::default(),
-        vec![Ok(host(0.1))],
-    );
+    let ok = snapshot("a-ok", ContextSpec::default(), vec![Ok(host(0.1))]);
     let dead = snapshot(
         "b-dead",
         ContextSpec {
@@ -199,8 +195,14 @@ fn the_report_exits_with_the_worst_context_and_tables_every_context() {
     let t = text_table(&r);
     let lines: Vec<&str> = t.lines().collect();
     assert!(lines[0].starts_with("CONTEXT"), "{t}");
-    assert!(lines[0].contains("REDIS") && lines[0].contains("HOST"), "{t}");
-    assert!(lines[1].starts_with("a-ok") && lines[1].contains("ok"), "{t}");
+    assert!(
+        lines[0].contains("REDIS") && lines[0].contains("HOST"),
+        "{t}"
+    );
+    assert!(
+        lines[1].starts_with("a-ok") && lines[1].contains("ok"),
+        "{t}"
+    );
     assert!(lines[1].contains("disk 10%"), "{t}");
     assert!(
         lines[2].starts_with("b-dead")
