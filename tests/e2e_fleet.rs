@@ -313,6 +313,20 @@ fn check_all_contexts_exits_with_the_worst_context() {
         &["--config", &unknown, "check", "--all-contexts"],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    // Unless --only leaves it out: it has no Redis to be asked about.
+    let o = opsdeck(
+        dir.path(),
+        &[
+            "--config",
+            &unknown,
+            "check",
+            "--all-contexts",
+            "--only",
+            "redis",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("empty"), "{}", text(&o));
 
     // Bad input is 2, with what to do.
     let o = opsdeck(

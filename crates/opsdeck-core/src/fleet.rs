@@ -432,8 +432,23 @@ impl FleetReport {
     }
 }
 
-/// One round of fresh polls of every context (at most `IN_FLIGHT` at once), rows in the
-/// order given.
+/// The contexts `--only` leaves something to check in: with `--only redis`, a context
+/// without Redis is not "unknown", it is not asked about. Without `--only`, every context
+/// (an empty one is then unknown, as `check` says of it).
+pub fn selected<'a>(contexts: &'a [Context], only: &[SourceKind]) -> Vec<&'a Context> {
+    contexts
+        .iter()
+        .filter(|c| {
+            only.is_empty()
+                || sources::plan(&c.spec)
+                    .iter()
+                    .any(|s| only.contains(&s.kind()))
+        })
+        .collect()
+}
+
+/// One round of fresh polls of every context `--only` selects (at most `IN_FLIGHT` at
+/// once), rows in the order given.
 pub async fn take(
     contexts: &[Context],
     config: Option<String>,
@@ -441,7 +456,7 @@ pub async fn take(
     rules: &RuleSet,
     timeout: Duration,
 ) -> FleetReport {
-    let rows = futures::stream::iter(contexts)
+    let rows = futures::stream::iter(selected(contexts, only))
         .map(|c| async move { FleetRow::of(&report::take(c, None, only, rules, timeout).await) })
         .buffered(IN_FLIGHT)
         .collect()

@@ -320,3 +320,39 @@ async fn rounds_report_every_context_and_a_hung_source_is_cut_by_the_timeout() {
         refused.errors
     );
 }
+
+#[test]
+fn only_leaves_out_contexts_with_nothing_of_those_kinds() {
+    let ctx = |name: &str, spec: ContextSpec| Context {
+        name: name.into(),
+        spec,
+    };
+    let contexts = [
+        ctx(
+            "cache",
+            ContextSpec {
+                redis: vec![redis("cache")],
+                host: crate::sources::host::HostSwitch(false),
+                ..Default::default()
+            },
+        ),
+        ctx(
+            "empty",
+            ContextSpec {
+                host: crate::sources::host::HostSwitch(false),
+                ..Default::default()
+            },
+        ),
+        ctx("host-only", ContextSpec::default()),
+    ];
+    let names = |only: &[SourceKind]| -> Vec<String> {
+        selected(&contexts, only)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&[]), ["cache", "empty", "host-only"]);
+    assert_eq!(names(&[SourceKind::Redis]), ["cache"]);
+    assert_eq!(names(&[SourceKind::Host]), ["host-only"]);
+    assert!(names(&[SourceKind::Kafka]).is_empty());
+}
