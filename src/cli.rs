@@ -29,6 +29,9 @@ pub struct Cli {
     /// Log file (default: opsdeck.log in the data dir). Nothing is ever logged to the terminal.
     #[arg(long, global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Start in the fleet view: every context at once (`:fleet` in the console).
+    #[arg(long)]
+    pub fleet: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -57,6 +60,9 @@ pub enum Cmd {
         /// or --timeout passes; for scripts waiting on a local stack.
         #[arg(long)]
         wait: bool,
+        /// Every context of the config, one line each (the fleet view); exits with the worst.
+        #[arg(long, conflicts_with = "wait")]
+        all_contexts: bool,
     },
     /// One poll of every source as one JSON document. Exits 0 once it is written (the health is
     /// inside: `status`, `exit_code`); 2 for bad input.

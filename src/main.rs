@@ -11,7 +11,7 @@ use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, RulesCmd, RulesFormat, TopicsCmd
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
-use opsdeck::{app, report, topics};
+use opsdeck::{app, fleet, report, topics};
 use opsdeck_core::input::Origin;
 
 /// Exit code for bad config, theme, keymap or arguments, whatever the command.
@@ -198,10 +198,25 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             only,
             timeout,
             wait,
+            all_contexts,
         }) => {
             // An unknown kind is a bad argument: 2, as every bad input (3 is "nothing checked").
             let only = report::parse_only(&only)?;
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
+            if all_contexts {
+                let code = check_all_contexts(
+                    cli.context.as_deref(),
+                    &cfg,
+                    &rt,
+                    config,
+                    &only,
+                    timeout,
+                    output,
+                );
+                // A source stuck in a blocking client call must not hold the exit.
+                rt.shutdown_timeout(std::time::Duration::from_millis(100));
+                return code;
+            }
             let snap = if wait {
                 let per_poll = timeout.min(std::time::Duration::from_secs(5));
                 rt.block_on(report::wait_healthy(
@@ -279,7 +294,11 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 .audit_log
                 .clone()
                 .unwrap_or_else(paths::default_audit_log);
-            let state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            let mut state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            if cli.fleet {
+                // The loop starts the fleet's polls when it finds the fleet open.
+                let _ = app::fleet::open(&mut state);
+            }
             let runtime = app::run::Runtime {
                 audit_log,
                 config_dir,
@@ -312,6 +331,37 @@ fn rules_command(cfg: &Config, action: &RulesCmd) -> Result<ExitCode, String> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `check --all-contexts`: one round over every context, the worst status as exit code.
+fn check_all_contexts(
+    context: Option<&str>,
+    cfg: &Config,
+    rt: &tokio::runtime::Runtime,
+    config: Option<String>,
+    only: &[opsdeck_core::sources::SourceKind],
+    timeout: std::time::Duration,
+    output: Output,
+) -> Result<ExitCode, String> {
+    if let Some(name) = context {
+        return Err(format!(
+            "error: --context {name} with --all-contexts: --all-contexts checks every context\n  hint: drop one of them"
+        ));
+    }
+    let contexts: Vec<config::Context> = cfg
+        .contexts
+        .keys()
+        .filter_map(|name| cfg.context(name))
+        .collect();
+    let r = rt.block_on(fleet::take(&contexts, config, only, &cfg.alerts, timeout));
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+        ),
+        Output::Table => print!("{}", fleet::text_table(&r)),
+    }
+    Ok(ExitCode::from(r.exit_code as u8))
 }
 
 fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {

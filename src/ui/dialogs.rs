@@ -80,6 +80,7 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     for c in [
         ":kafka :pg :redis :backups :alerts :host   focus a pane",
         ":ctx NAME   switch context      :theme NAME   switch theme",
+        ":fleet   every context at once; enter switches to the selected one",
         ":ack NOTE   ack the selected alert with a note",
         ":silence 2h   silence the selected alert for a duration",
         ":q   quit                       Tab completes a command",

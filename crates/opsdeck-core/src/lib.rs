@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod capacity;
 pub mod config;
 pub mod exporter;
+pub mod fleet;
 pub mod input;
 pub mod keymap;
 pub mod metrics;

@@ -145,7 +145,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
 }
 
 /// The widest text of each column among `rows`, its header included.
-fn content_widths<'a>(
+pub(crate) fn content_widths<'a>(
     cols: &[crate::views::Column],
     rows: impl Iterator<Item = &'a crate::views::Row>,
 ) -> Vec<u16> {
@@ -160,11 +160,15 @@ fn content_widths<'a>(
     w
 }
 
-fn lengths(fitted: &[(usize, u16)]) -> Vec<Constraint> {
+pub(crate) fn lengths(fitted: &[(usize, u16)]) -> Vec<Constraint> {
     fitted.iter().map(|(_, w)| Constraint::Length(*w)).collect()
 }
 
-fn header(state: &State, cols: &[crate::views::Column], fitted: &[(usize, u16)]) -> TRow<'static> {
+pub(crate) fn header(
+    state: &State,
+    cols: &[crate::views::Column],
+    fitted: &[(usize, u16)],
+) -> TRow<'static> {
     let t = &state.theme;
     TRow::new(fitted.iter().map(|&(i, _)| {
         let c = &cols[i];
@@ -178,7 +182,7 @@ fn header(state: &State, cols: &[crate::views::Column], fitted: &[(usize, u16)])
     .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD))
 }
 
-fn cell(
+pub(crate) fn cell(
     state: &State,
     col: Option<&crate::views::Column>,
     text: String,

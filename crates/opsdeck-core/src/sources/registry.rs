@@ -286,6 +286,27 @@ macro_rules! systems {
             }
         }
 
+        /// A poller of any system, kept by a caller that schedules its polls itself (the
+        /// fleet view): like a source task's poller, it keeps its connection and the history
+        /// its verdicts are judged over.
+        pub enum AnyPoller { $($Variant(Box<<super::$folder::$System as System>::Poller>)),* }
+
+        impl AnyPoller {
+            pub fn new(spec: SourceSpec, ctx: &ContextSpec) -> AnyPoller {
+                match spec {
+                    $(SourceSpec::$Variant(s) => AnyPoller::$Variant(Box::new(<super::$folder::$System as System>::poller(s, ctx))),)*
+                }
+            }
+
+            /// One poll, cut at `timeout`; after an error the connection is dropped, so the
+            /// next poll reconnects.
+            pub async fn poll(&mut self, timeout: Duration) -> Result<Sample, String> {
+                match self {
+                    $(AnyPoller::$Variant(p) => runner::kept(p.as_mut(), timeout).await.map(Sample::from),)*
+                }
+            }
+        }
+
         /// One poll of one source (for `check` and `snapshot`), with a timeout.
         pub async fn poll_once(spec: SourceSpec, ctx: &ContextSpec, timeout: Duration) -> Result<Sample, String> {
             match spec {

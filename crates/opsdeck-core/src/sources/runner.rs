@@ -129,6 +129,22 @@ pub async fn once<P: Poller>(mut p: P, timeout: Duration) -> Result<P::Sample, S
     }
 }
 
+/// One poll of a poller that is kept for the next one, with a timeout; an error (a timeout
+/// too) resets it.
+pub async fn kept<P: Poller>(p: &mut P, timeout: Duration) -> Result<P::Sample, String> {
+    let r = match tokio::time::timeout(timeout, p.poll()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "no answer within {} (hung?)",
+            crate::views::fmt::duration(timeout)
+        )),
+    };
+    if r.is_err() {
+        p.reset();
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
