@@ -187,7 +187,7 @@ fn enter(state: &mut State) -> Vec<Effect> {
         state.message = Some((format!("context {name}"), Level::Info));
         return close(state);
     }
-    super::update::switch_context(state, &name)
+    switch_context(state, &name)
 }
 
 /// A click on a row of the fleet table selects it; on the selected row, enters it.
@@ -201,6 +201,26 @@ pub fn click(state: &mut State, row: Option<usize>) -> Vec<Effect> {
         }
         _ => vec![],
     }
+}
+
+/// Stops the current context's sources and starts those of `name` (a defined context), as
+/// `:ctx NAME` and Enter in the fleet do; the fleet closes.
+pub fn switch_context(state: &mut State, name: &str) -> Vec<Effect> {
+    let Some(ctx) = state.config.contexts.get(name).cloned() else {
+        state.message = Some((format!("no context {name:?}"), Level::Warn));
+        state.dirty = true;
+        return vec![];
+    };
+    let mut effects = close(state);
+    state.context = name.to_string();
+    state.ctx = ctx;
+    state.generation += 1;
+    state.reset_sources();
+    state.zoomed = false;
+    state.message = Some((format!("context {name}"), Level::Info));
+    state.dirty = true;
+    effects.push(Effect::RestartSources);
+    effects
 }
 
 #[cfg(test)]

@@ -691,7 +691,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         }
         ("fleet", _) => super::fleet::open(state),
         ("ctx" | "context", Some(name)) => match state.config.contexts.get(name) {
-            Some(_) => switch_context(state, name),
+            Some(_) => super::fleet::switch_context(state, name),
             None => {
                 let known = state
                     .config
@@ -730,24 +730,6 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             Level::Warn,
         ),
     }
-}
-
-/// Stops the current context's sources and starts those of `name` (a defined context), as
-/// `:ctx NAME` and Enter in the fleet do; the fleet closes.
-pub(super) fn switch_context(state: &mut State, name: &str) -> Vec<Effect> {
-    let Some(ctx) = state.config.contexts.get(name).cloned() else {
-        return say(state, format!("no context {name:?}"), Level::Warn);
-    };
-    let mut effects = super::fleet::close(state);
-    state.context = name.to_string();
-    state.ctx = ctx;
-    state.generation += 1;
-    state.reset_sources();
-    state.zoomed = false;
-    state.message = Some((format!("context {name}"), Level::Info));
-    state.dirty = true;
-    effects.push(Effect::RestartSources);
-    effects
 }
 
 fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {

@@ -55,7 +55,7 @@ pub struct PgPoller {
     advice: schedule::Slow<indexes::IndexAdvice>,
     /// `data_directory` as the role may read it (None: not asked since the connect).
     data_directory: Option<Option<String>>,
-    disk: schedule::Slow<Option<capacity::DataDisk>>,
+    disk: schedule::Slow<Option<model::DataDisk>>,
     capacity: crate::capacity::CapacitySpec,
     tracker: crate::capacity::Tracker,
     backfill: crate::capacity::prometheus::Backfill,

@@ -66,7 +66,7 @@ pub struct PgSample {
     pub index_advice: super::indexes::IndexAdvice,
     /// The filesystem of the data directory when the server runs on this machine and the
     /// role may read `data_directory`.
-    pub data_disk: Option<super::capacity::DataDisk>,
+    pub data_disk: Option<DataDisk>,
     /// Time to full of each database, the data directory and the connection slots.
     pub capacity: Vec<crate::capacity::Forecast>,
 }
@@ -342,4 +342,13 @@ pub fn count_connections(sessions: &[Session]) -> Connections {
         }
     }
     c
+}
+
+/// The filesystem holding the data directory, as this machine sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataDisk {
+    pub data_directory: String,
+    pub mount: String,
+    pub total_bytes: u64,
+    pub available_bytes: u64,
 }
