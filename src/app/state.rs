@@ -12,7 +12,7 @@ use crate::config::keymap::{Action, Keymap};
 use crate::config::{Config, ContextSpec};
 use crate::sources::{Sample, SourceKind, SourceSpec, Status};
 use crate::theme::Theme;
-use crate::views::{Level, PaneModel};
+use crate::views::{Level, PaneModel, Table};
 
 pub use crate::views::Pane;
 
@@ -155,7 +155,7 @@ pub struct State {
     /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
     pub alert_desk: alerts::Desk,
     /// The fleet view: every context's row, and whether it is shown.
-    pub fleet: super::fleet::Fleet,
+    pub fleet: Fleet,
     /// The time of the event being handled (the header shows it); set by `update`.
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
@@ -173,7 +173,7 @@ impl State {
         keymap: Keymap,
     ) -> Self {
         let ctx = config.contexts.get(&context).cloned().unwrap_or_default();
-        let fleet = super::fleet::Fleet::new(&config);
+        let fleet = Fleet::new(&config);
         let mut s = State {
             config,
             context,
@@ -280,5 +280,39 @@ impl State {
     /// The header's local time.
     pub fn local_now(&self) -> DateTime<Local> {
         self.now.with_timezone(&Local)
+    }
+}
+
+/// The fleet view's state (`app::fleet` drives it): a slot per context.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub open: bool,
+    /// One per context, in the config's order (by name); contexts never change at run time.
+    pub slots: Vec<crate::fleet::Slot>,
+    /// Index into `slots` of the selected context.
+    pub selected: usize,
+    /// When the round under way started; `None` between rounds.
+    pub round_since: Option<DateTime<Utc>>,
+    /// When the last complete round ended.
+    pub last_round: Option<DateTime<Utc>>,
+    /// What is drawn, rebuilt when a row, the selection or the current context changes.
+    pub table: Table,
+}
+
+impl Fleet {
+    pub fn new(config: &Config) -> Fleet {
+        Fleet {
+            slots: config
+                .contexts
+                .iter()
+                .map(|(name, spec)| crate::fleet::Slot::new(name, spec))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Contexts with a poll under way.
+    pub fn polling(&self) -> usize {
+        self.slots.iter().filter(|s| s.polling).count()
     }
 }
