@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod report;
 pub mod secrets;
 pub mod sources;
+pub mod timeline;
 pub mod topics;
 pub mod views;

@@ -1,11 +1,14 @@
 //! Endpoint probes as a monitored system: shown as rows of the Host pane's Endpoints table.
 
+use chrono::{DateTime, Utc};
+
 use super::{EndpointPoller, EndpointSample, EndpointSpec};
 use crate::input::values::parse_duration;
 use crate::metrics::Severity::Critical;
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::redact_urls;
 use crate::sources::system::{Entries, NoOp, Problem, System};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 pub struct Endpoints;
@@ -80,6 +83,13 @@ impl System for Endpoints {
     }
     fn detail(sample: &EndpointSample, _table: usize, _key: &str) -> Option<Detail> {
         Some(sample.detail())
+    }
+    fn events(
+        prev: Option<&EndpointSample>,
+        next: &EndpointSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
     fn measure(e: &EndpointSample, metric: &str, _source: &str) -> Vec<Point> {
         if metric != "endpoint.down" {

@@ -20,6 +20,7 @@ pub const MOUNTS_EVERY: u64 = 30;
 /// Rows of each top-processes table.
 pub const TOP_N: usize = 8;
 
+mod events;
 mod system;
 
 use crate::sources::system::{NoOp, Poller};

@@ -1,6 +1,9 @@
 //! This machine as a monitored system: on by default in every context (`host = false` turns
 //! it off), shown in the Host pane with the endpoint probes.
 
+use chrono::{DateTime, Utc};
+
+use crate::timeline::TimelineEvent;
 use serde::Deserialize;
 
 use super::{HostPoller, HostSample};
@@ -67,6 +70,13 @@ impl System for Host {
     }
     fn model(sample: &HostSample) -> PaneModel {
         sample.model()
+    }
+    fn events(
+        prev: Option<&HostSample>,
+        next: &HostSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
     fn measure(h: &HostSample, metric: &str, _source: &str) -> Vec<Point> {
         let host = || format!("host {}", h.hostname);

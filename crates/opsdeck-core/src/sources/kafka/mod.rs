@@ -21,6 +21,7 @@
 //! `admin::LogContext`.
 
 pub mod admin;
+mod events;
 mod groups;
 pub mod lag;
 mod model;

@@ -6,6 +6,7 @@
 //! works when the server has no connection slot left; cheap figures every refresh, heavy
 //! ones on the slow schedule (`slow_refresh`).
 
+mod events;
 mod locks;
 pub mod model;
 mod ops;
@@ -13,6 +14,7 @@ pub mod pgbouncer;
 mod queries;
 mod sample;
 mod schedule;
+pub mod serverlog;
 mod shared;
 pub mod spec;
 pub mod statements;
@@ -56,12 +58,14 @@ impl PgPoller {
             .as_deref()
             .and_then(|d| crate::input::parse_duration(d).ok())
             .unwrap_or(schedule::DEFAULT_SLOW);
+        let mut prev = sample::Previous::default();
+        prev.log = serverlog::Reader::new(spec.log_path.as_ref().map(std::path::PathBuf::from));
         Self {
             conn: shared::register(&spec),
             spec,
             secret: None,
             stale: false,
-            prev: sample::Previous::default(),
+            prev,
             slow_every,
             pgbouncer: pgbouncer::Admin::default(),
         }

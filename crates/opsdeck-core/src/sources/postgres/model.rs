@@ -62,6 +62,9 @@ pub struct PgSample {
     pub lock_wait_source: String,
     /// What the console cannot show and how to fix it (missing extension, privileges).
     pub hints: Vec<String>,
+    /// ERROR, FATAL and PANIC lines of the server log (read on the slow schedule; null
+    /// until the first read).
+    pub server_log: Option<super::serverlog::ServerLog>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -43,6 +43,9 @@ pub struct Previous {
     slots: Slow<Vec<Slot>>,
     maintenance: Slow<Tables>,
     roles: Slow<Vec<(String, i32)>>,
+    /// The server log, read on the slow schedule (`log_due` keeps its time).
+    pub log: super::serverlog::Reader,
+    log_due: Slow<()>,
 }
 
 impl Previous {
@@ -211,6 +214,11 @@ pub async fn collect(
 
     slow_figures(conn, prev, &st, in_recovery, now, every).await;
     fill_slow(&mut s, prev, &st, now);
+    if prev.log_due.due(now, every) {
+        prev.log.read(conn).await;
+        prev.log_due.set(now, Ok(()));
+    }
+    s.server_log = prev.log.view();
     Ok(s)
 }
 

@@ -372,6 +372,7 @@ impl PgSample {
         if let Some(pools) = &self.pgbouncer_pools {
             tables.push(pgbouncer_table(pools));
         }
+        tables.push(super::serverlog::table(self.server_log.as_ref()));
         PaneModel {
             tile,
             summary,
@@ -1026,7 +1027,15 @@ impl PgSample {
     }
 
     /// The full query (and where it waits) of a session or a statement.
+    /// The Log tab's index: last, after PgBouncer's when there is one.
+    pub fn log_tab(&self) -> usize {
+        TAB_PGBOUNCER + usize::from(self.pgbouncer_pools.is_some())
+    }
+
     pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
+        if table == self.log_tab() {
+            return super::serverlog::detail(self.server_log.as_ref()?, key);
+        }
         let kv =
             |k: &str, v: String| vec![Cell::level(format!("{k:<12}"), Level::Muted), Cell::new(v)];
         let query_lines = |q: &str| {

@@ -6,6 +6,7 @@
 //! dropped on error. A node that does not answer becomes a row with its error; the poll fails
 //! only when nothing answers. Sentinel events arrive through subscriber tasks (`sentinel.rs`).
 
+mod events;
 pub mod info;
 pub mod model;
 pub mod ops;

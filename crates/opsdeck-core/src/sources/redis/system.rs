@@ -1,12 +1,15 @@
 //! Redis as a monitored system: its metrics and built-in rules, its verbs, and the glue from
 //! the `System` contract to the poller, the pane model and the operations.
 
+use chrono::{DateTime, Utc};
+
 use super::{RedisOp, RedisPoller, RedisSample, RedisSpec, Tab};
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 pub struct Redis;
@@ -262,6 +265,13 @@ impl System for Redis {
     }
     fn detail(sample: &RedisSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&RedisSample>,
+        next: &RedisSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
 
     fn measure(r: &RedisSample, metric: &str, source: &str) -> Vec<Point> {
