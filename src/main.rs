@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
+use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, SnapshotOutput, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
@@ -233,11 +233,12 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = rt.block_on(report::take(&ctx, config, &[], &cfg.alerts, timeout));
             match output {
-                Output::Json => println!(
+                SnapshotOutput::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&snap).map_err(|e| e.to_string())?
                 ),
-                Output::Table => print!("{}", report::table(&snap)),
+                SnapshotOutput::Table => print!("{}", report::table(&snap)),
+                SnapshotOutput::Markdown => print!("{}", hand_over(&snap)),
             }
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
             // The document is the product, and its `status`/`exit_code` say how things are:
@@ -250,7 +251,9 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 .audit_log
                 .clone()
                 .unwrap_or_else(paths::default_audit_log);
-            let state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            let no_config = cfg.path.is_none();
+            let mut state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            state.no_config = no_config;
             let runtime = app::run::Runtime {
                 audit_log,
                 config_dir,
@@ -262,6 +265,30 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `snapshot --output markdown`: the incident note of one poll, with the last hour of the
+/// timeline the consoles keep in the data dir.
+fn hand_over(snap: &report::Snapshot) -> String {
+    let now = chrono::Utc::now();
+    let path = opsdeck::timeline::store::file(&paths::data_dir());
+    // Read only: the consoles own the file's upkeep.
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let (events, _, _) = opsdeck::timeline::store::parse(&text, now);
+    let hour = now - chrono::Duration::hours(1);
+    let timeline = events
+        .into_iter()
+        .filter(|e| e.context == snap.context && e.at >= hour)
+        .collect();
+    let by = format!(
+        "{}@{}",
+        opsdeck::actions::audit::os_user(),
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    );
+    opsdeck::note::markdown(&opsdeck::note::of_snapshot(snap, timeline, by, now))
 }
 
 fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {

@@ -4,10 +4,12 @@ pub mod alerts;
 pub mod commands;
 pub mod event;
 pub mod keys;
+pub mod osc52;
 mod refresh;
 pub mod run;
 pub mod state;
 pub mod terminal;
+pub mod timeline;
 pub mod update;
 pub mod view;
 #[cfg(test)]

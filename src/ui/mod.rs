@@ -204,7 +204,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
         if v.selected.is_some() {
             out.push(plain(
                 Action::Select,
-                if pane == Pane::Alerts {
+                if pane == Pane::Alerts || pane == Pane::Timeline {
                     "go to cause"
                 } else {
                     "detail"
@@ -214,10 +214,15 @@ pub fn hints(state: &State) -> Vec<Hint> {
         if v.tabs.len() > 1 {
             out.push(plain(Action::NextView, "view"));
         }
-        if !pane.merges_sources() && state.pane_sources(pane).len() > 1 {
+        if pane == Pane::Timeline {
+            out.push(plain(Action::NextSource, "source"));
+        } else if !pane.merges_sources() && state.pane_sources(pane).len() > 1 {
             out.push(plain(Action::NextSource, "server"));
         }
         out.push(plain(Action::Filter, "filter"));
+        if v.selected.is_some() {
+            out.push(plain(Action::Copy, "copy"));
+        }
         for o in &v.offers {
             out.push(Hint {
                 action: o.action,
@@ -229,6 +234,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
     } else {
         out.push(plain(Action::Select, "zoom"));
         out.push(plain(Action::NextPane, "next"));
+        out.push(plain(Action::Note, "note"));
     }
     out.extend([
         plain(Action::Command, "cmd"),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod input;
 pub mod keymap;
 pub mod metrics;
+pub mod note;
 pub mod report;
 pub mod secrets;
 pub mod sources;

@@ -211,16 +211,18 @@ fn first_line(m: &str) -> String {
     }
 }
 
-/// The actions of the audit log (JSON lines) in `context` that ended before `before`: those
-/// of earlier runs and other consoles. "started" lines are skipped: their end says more.
-pub fn audit(text: &str, context: &str, before: DateTime<Utc>) -> Vec<TimelineEvent> {
+/// The actions of the audit log (JSON lines) that ended before `before`, in their contexts:
+/// those of earlier runs and other consoles. "started" lines are skipped: their end says
+/// more.
+pub fn audit(text: &str, before: DateTime<Utc>) -> Vec<TimelineEvent> {
     let mut out = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
         let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
-        if s("context") != context || s("outcome") == "started" {
+        let context = s("context");
+        if s("outcome") == "started" {
             continue;
         }
         let Some(at) = DateTime::parse_from_rfc3339(s("time"))

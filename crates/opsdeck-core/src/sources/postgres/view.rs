@@ -1262,7 +1262,8 @@ mod tests {
     fn tile_shows_role_bar_and_worst_thing() {
         let mut s = sample();
         let m = s.model();
-        assert_eq!(m.tables.len(), 10);
+        assert_eq!(m.tables.len(), 11);
+        assert_eq!(m.tables[s.log_tab()].title, "Log");
         assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
         assert_eq!(m.tables[TAB_ROLES].title, "Roles");
         assert_eq!(m.tables[TAB_LOCKS].title, "Locks");
