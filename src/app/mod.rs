@@ -10,6 +10,8 @@ pub mod run;
 pub mod state;
 pub mod terminal;
 pub mod timeline;
+#[cfg(test)]
+mod timeline_tests;
 pub mod update;
 pub mod view;
 #[cfg(test)]

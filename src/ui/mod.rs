@@ -308,4 +308,6 @@ fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
 }
 
 #[cfg(test)]
+mod first_screen;
+#[cfg(test)]
 mod tests;

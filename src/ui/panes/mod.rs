@@ -178,13 +178,37 @@ fn source_lines(state: &State, src: &SourceState, width: u16) -> Vec<Line<'stati
         // One line, cut rather than wrapped: the room is for the sources in trouble.
         return vec![widgets::clip(Line::from(spans), width)];
     }
-    let mut out = Vec::new();
-    if !names_itself {
-        out.push(source_line(state, src));
-    }
     let mut sorted: Vec<&Summary> = tile.iter().collect();
     sorted.sort_by_key(|s| std::cmp::Reverse(line_level(s)));
-    out.extend(sorted.into_iter().map(|s| summary_line(state, s, width)));
+    let prefixed = src.status == Status::Ok && !names_itself;
+    let mut lines: Vec<Line<'static>> = sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            // The first line makes room for the name in front of it (a gauge's bar).
+            let room = if i == 0 && prefixed {
+                width.saturating_sub(src.name.chars().count() as u16 + 1)
+            } else {
+                width
+            };
+            summary_line(state, s, room)
+        })
+        .collect();
+    if names_itself {
+        return lines;
+    }
+    // Answering but in trouble: its name leads its worst line ("main 3 groups, 1 not OK").
+    if src.status == Status::Ok && !lines.is_empty() {
+        let mut spans = vec![Span::styled(
+            format!("{} ", src.name),
+            Style::new().fg(state.theme.title),
+        )];
+        spans.extend(lines.remove(0).spans);
+        lines.insert(0, Line::from(spans));
+        return lines;
+    }
+    let mut out = vec![source_line(state, src)];
+    out.extend(lines);
     out
 }
 

@@ -95,9 +95,9 @@ fn event_level(s: Severity) -> Level {
 
 fn columns() -> Vec<Column> {
     vec![
-        Column::left("TIME", 9).keep(),
+        Column::left("TIME", 12).keep(),
         Column::left("SEV", 4).keep(),
-        Column::left("SOURCE", 10).priority(60),
+        Column::left("SOURCE", 16).priority(60),
         Column::left("EVENT", 30).priority(96),
     ]
 }
@@ -181,9 +181,21 @@ pub fn model(timeline: &Timeline, sel: &Selection, now: DateTime<Utc>) -> PaneMo
         })
         .max()
         .unwrap_or(Level::Normal);
+    // The strip is short: an alert firing beside the change that raised it says it twice.
+    let said = |a: &TimelineEvent| {
+        a.what == "alert"
+            && events.iter().any(|e| {
+                e.what != "alert"
+                    && e.system == a.system
+                    && e.source == a.source
+                    && (e.at - a.at).abs() <= Duration::seconds(60)
+            })
+    };
     PaneModel {
         tile: events
             .iter()
+            .take(STRIP_LINES * 4)
+            .filter(|e| !said(e))
             .take(STRIP_LINES)
             .map(|e| strip_line(e, now))
             .collect(),

@@ -152,3 +152,30 @@ fn the_pane_lists_newest_first_by_severity_tab_and_source() {
     let k = m.tables[0].rows[0].key.clone();
     assert_eq!(t.find(&k).map(|e| e.text.as_str()), Some("down"));
 }
+
+#[test]
+fn the_audit_log_gives_actions_of_earlier_runs_with_who_ran_them() {
+    let text = concat!(
+        r#"{"time":"2027-01-15T08:00:00.000Z","user":"alice","host":"oncall-1","context":"prod","source":"cache","target":"10.0.0.2:6379","command":"BGSAVE on 10.0.0.2:6379","parameters":{"system":"redis","op":"bgsave"},"outcome":"started","message":"","id":"1"}"#,
+        "\n",
+        r#"{"time":"2027-01-15T08:00:01.000Z","user":"alice","host":"oncall-1","context":"prod","source":"cache","target":"10.0.0.2:6379","command":"BGSAVE on 10.0.0.2:6379","parameters":{"system":"redis","op":"bgsave"},"outcome":"ok","message":"Background saving started","id":"1"}"#,
+        "\n",
+        "not json\n",
+        r#"{"time":"2027-01-15T09:00:00.000Z","user":"bob","host":"h","context":"prod","source":"cache","target":"x","command":"BGSAVE on x","parameters":{"system":"redis"},"outcome":"ok","message":""}"#,
+        "\n"
+    );
+    let before = DateTime::parse_from_rfc3339("2027-01-15T08:30:00Z")
+        .expect("t")
+        .with_timezone(&Utc);
+    let got = derive::audit(text, before);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let e = &got[0];
+    assert_eq!(
+        (e.system.as_str(), e.source.as_str(), e.context.as_str()),
+        ("redis", "cache", "prod")
+    );
+    assert_eq!(
+        e.text,
+        "action BGSAVE on 10.0.0.2:6379: ok — Background saving started (by alice on oncall-1)"
+    );
+}
