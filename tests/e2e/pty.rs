@@ -85,6 +85,11 @@ impl Console {
         self.parser.lock().expect("parser").screen().contents()
     }
 
+    /// Every byte the console wrote so far (escape sequences included).
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().expect("raw").clone()
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("write keys");
         self.writer.flush().expect("flush");

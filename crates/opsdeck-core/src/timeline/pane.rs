@@ -44,10 +44,11 @@ impl Timeline {
     pub fn find(&self, key: &str) -> Option<&TimelineEvent> {
         let ms: i64 = key.split('/').next()?.parse().ok()?;
         let at = DateTime::<Utc>::from_timestamp_millis(ms)?;
+        // Times are finer than the key's milliseconds.
         let from = self.events.partition_point(|e| e.at < at);
         self.events[from..]
             .iter()
-            .take_while(|e| e.at == at)
+            .take_while(|e| e.at.timestamp_millis() == ms)
             .find(|e| self::key(e) == key)
     }
 }

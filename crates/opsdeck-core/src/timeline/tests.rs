@@ -148,9 +148,15 @@ fn the_pane_lists_newest_first_by_severity_tab_and_source() {
     let m = pane::model(&t, &only, now);
     assert_eq!(m.tables[0].rows.len(), 2);
     assert_eq!(m.level, Level::Crit);
-    // A row's key finds its event again.
+    // A row's key finds its event again, whatever the precision of its time.
     let k = m.tables[0].rows[0].key.clone();
     assert_eq!(t.find(&k).map(|e| e.text.as_str()), Some("down"));
+    let mut fine = ev(4, "fine");
+    fine.at += Duration::nanoseconds(123_456_789);
+    t.add(fine, now);
+    let m = pane::model(&t, &sel, now);
+    let k = m.tables[0].rows[0].key.clone();
+    assert_eq!(t.find(&k).map(|e| e.text.as_str()), Some("fine"));
 }
 
 #[test]

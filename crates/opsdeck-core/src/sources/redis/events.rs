@@ -130,10 +130,22 @@ pub fn diff(
         out.extend(recovered_failover(next, now));
         return out;
     };
-    // A master change the poller saw (Cluster; Sentinel when its pub/sub said nothing).
+    // A master change the poller saw (Cluster; Sentinel when its pub/sub said nothing about
+    // it, in this sample or the one before).
+    let announced = |f: &super::model::Failover| {
+        let to = f.to.replace(':', " ");
+        seen.iter()
+            .chain(next.sentinel.iter().flat_map(|s| s.events.iter()))
+            .any(|e| {
+                e.event == "+switch-master"
+                    && e.detail.ends_with(&to)
+                    && (e.at_ms / 1000 - f.at).abs() <= 60
+            })
+    };
     if next.last_failover != prev.last_failover
         && let Some(f) = &next.last_failover
         && !switched
+        && !announced(f)
     {
         out.push(
             TimelineEvent::new(
