@@ -155,12 +155,12 @@ fn source_lines(state: &State, src: &SourceState, width: u16) -> Vec<Line<'stati
             .specs()
             .iter()
             .find(|s| s.kind() == src.kind && s.name() == src.name)
-            .map(|s| s.target())
+            .map(|s| address(&s.target()))
             .unwrap_or_default();
         return vec![Line::from(vec![
             Span::styled(format!("{} ", src.name), Style::new().fg(state.theme.title)),
             Span::styled(
-                format!("not running ({target}, a localhost default)"),
+                format!("not running on {target}"),
                 level_style(state, Level::Muted),
             ),
         ])];
@@ -212,6 +212,13 @@ fn source_lines(state: &State, src: &SourceState, width: u16) -> Vec<Line<'stati
     out
 }
 
+/// host:port of a target ("postgres://postgres@127.0.0.1:5432/postgres" → "127.0.0.1:5432").
+fn address(target: &str) -> String {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
 /// With no config file, the Alerts tile says what is checked and how to point elsewhere.
 fn defaults_hint(state: &State) -> Vec<Line<'static>> {
     if !state.no_config {
@@ -226,20 +233,19 @@ fn defaults_hint(state: &State) -> Vec<Line<'static>> {
             specs
                 .iter()
                 .find(|x| x.kind() == s.kind && x.name() == s.name)
-                .map(|x| format!("{} {}", s.kind.label(), x.target()))
+                .map(|x| format!("  {} {}", s.kind.label(), address(&x.target())))
         })
         .collect();
     let mut out = vec![Line::from(Span::styled(
-        "no config file: watching the localhost defaults".to_string(),
+        "no config file: localhost defaults".to_string(),
         level_style(state, Level::Info),
     ))];
     if !down.is_empty() {
-        out.push(muted(state, &format!("not running: {}", down.join(", "))));
+        out.push(muted(state, "not running:"));
+        out.extend(down.iter().map(|d| muted(state, d)));
     }
-    out.push(muted(
-        state,
-        "elsewhere: `opsdeck config init` writes a config to edit, or --config FILE",
-    ));
+    out.push(muted(state, "to point elsewhere: --config FILE,"));
+    out.push(muted(state, "or `opsdeck config init` to write one"));
     out
 }
 
