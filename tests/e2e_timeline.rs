@@ -40,7 +40,7 @@ fn osc52_payloads(raw: &[u8]) -> Vec<String> {
     text.split("\x1b]52;c;")
         .skip(1)
         .filter_map(|rest| rest.split('\x07').next())
-        .map(|b64| decode(b64))
+        .map(decode)
         .collect()
 }
 

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod commands;
 pub mod event;
+pub mod fleet;
 pub mod keys;
 pub mod osc52;
 mod refresh;

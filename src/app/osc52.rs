@@ -36,7 +36,7 @@ pub fn sequence(text: &str) -> (Vec<u8>, bool) {
         end -= 1;
     }
     let mut out = b"\x1b]52;c;".to_vec();
-    out.extend_from_slice(base64(text[..end].as_bytes()).as_bytes());
+    out.extend_from_slice(base64(&text.as_bytes()[..end]).as_bytes());
     out.push(0x07);
     (out, end < text.len())
 }

@@ -294,7 +294,7 @@ pub fn build_note(state: &State, by: &str) -> Note {
         runbook: None,
         state: String::new(),
     }));
-    alerts.sort_by(|a, b| b.severity.cmp(&a.severity));
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.severity));
     let timeline = state
         .timeline
         .since(&state.context, now - Duration::hours(1))

@@ -5,13 +5,17 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod capacity;
 pub mod config;
+pub mod exporter;
+pub mod fleet;
 pub mod input;
 pub mod keymap;
 pub mod metrics;
 pub mod note;
 pub mod report;
 pub mod secrets;
+pub mod series;
 pub mod sources;
 pub mod timeline;
 pub mod topics;

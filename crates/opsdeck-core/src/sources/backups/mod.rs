@@ -5,6 +5,7 @@
 mod events;
 mod ops;
 mod probes;
+mod series;
 mod spec;
 mod system;
 

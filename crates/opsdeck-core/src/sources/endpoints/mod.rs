@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 mod events;
+mod series;
 mod spec;
 mod system;
 

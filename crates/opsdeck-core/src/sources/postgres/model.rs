@@ -65,6 +65,13 @@ pub struct PgSample {
     /// ERROR, FATAL and PANIC lines of the server log (read on the slow schedule; null
     /// until the first read).
     pub server_log: Option<super::serverlog::ServerLog>,
+    /// Index and bloat advice for the database connected to (slow schedule).
+    pub index_advice: super::indexes::IndexAdvice,
+    /// The filesystem of the data directory when the server runs on this machine and the
+    /// role may read `data_directory`.
+    pub data_disk: Option<super::capacity::DataDisk>,
+    /// Time to full of each database, the data directory and the connection slots.
+    pub capacity: Vec<crate::capacity::Forecast>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -184,6 +191,8 @@ pub struct FigureAges {
     /// Dead tuples, sequential scans, unused indexes.
     pub maintenance: Option<f64>,
     pub roles: Option<f64>,
+    /// Index and bloat advice.
+    pub indexes: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
