@@ -46,8 +46,18 @@ fn blocking_severity(n: &LockNode) -> Severity {
     }
 }
 
-fn standby_key(s: &Standby) -> String {
+pub(super) fn standby_key(s: &Standby) -> String {
     format!("{}@{}", s.application, s.client)
+}
+
+/// Whether a standby is lagging now, given whether it was: it starts at the threshold and
+/// ends only under 90% of it (or once the lag is unknown: idle standbys report none).
+pub(super) fn lagging(was: bool, replay_lag_seconds: Option<f64>) -> bool {
+    match replay_lag_seconds {
+        None => false,
+        Some(l) if was => l >= LAG_WARN_SECS * 0.9,
+        Some(l) => l >= LAG_WARN_SECS,
+    }
 }
 
 pub fn diff(prev: Option<&PgSample>, next: &PgSample, now: DateTime<Utc>) -> Vec<TimelineEvent> {
@@ -144,11 +154,8 @@ fn replication(prev: &PgSample, next: &PgSample, now: DateTime<Utc>, out: &mut V
                 format!("standby {k} connected ({})", s.state),
             )),
             Some(p) => {
-                let lagging =
-                    |x: &Standby| x.replay_lag_seconds.is_some_and(|l| l >= LAG_WARN_SECS);
-                // Back under the threshold by a margin, so a lag hovering at it does not flap.
-                let caught_up = s.replay_lag_seconds.is_none_or(|l| l < LAG_WARN_SECS * 0.9);
-                if lagging(s) && !lagging(p) {
+                // `lagging` has the hysteresis (the poller keeps it), so neither side flaps.
+                if s.lagging && !p.lagging {
                     out.push(ev(
                         Severity::Warning,
                         k,
@@ -158,7 +165,7 @@ fn replication(prev: &PgSample, next: &PgSample, now: DateTime<Utc>, out: &mut V
                             fmt::secs(LAG_WARN_SECS)
                         ),
                     ));
-                } else if lagging(p) && caught_up {
+                } else if p.lagging && !s.lagging {
                     out.push(ev(
                         Severity::Ok,
                         k,
@@ -296,5 +303,87 @@ pub fn copy_text(s: &PgSample, table: usize, key: &str) -> Option<String> {
             ))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_lag(prev: Option<&PgSample>, lag: Option<f64>) -> PgSample {
+        let was = prev.is_some_and(|p| p.replication.standbys[0].lagging);
+        let mut s = PgSample::default();
+        s.replication.standbys = vec![Standby {
+            application: "walreceiver".into(),
+            client: "10.0.0.9".into(),
+            state: "streaming".into(),
+            replay_lag_seconds: lag,
+            // As the poller marks it.
+            lagging: lagging(was, lag),
+            ..Default::default()
+        }];
+        s
+    }
+
+    #[test]
+    fn replay_lag_crossing_the_threshold_is_one_event_each_way_even_hovering_at_it() {
+        let now = Utc::now();
+        let mut prev = with_lag(None, Some(1.0));
+        let mut texts = Vec::new();
+        for lag in [
+            Some(5.0),
+            Some(31.0),
+            Some(28.0),
+            Some(30.5),
+            Some(29.0),
+            Some(20.0),
+        ] {
+            let next = with_lag(Some(&prev), lag);
+            for e in diff(Some(&prev), &next, now) {
+                assert_eq!(
+                    (e.table.as_str(), e.key.as_str()),
+                    ("Replication", "walreceiver@10.0.0.9")
+                );
+                texts.push((e.severity, e.text));
+            }
+            prev = next;
+        }
+        assert_eq!(
+            texts,
+            vec![
+                (
+                    Severity::Warning,
+                    "standby walreceiver@10.0.0.9 replay lag 31s (≥ 30s)".into()
+                ),
+                (
+                    Severity::Ok,
+                    "standby walreceiver@10.0.0.9 caught up (replay lag 20s)".into()
+                ),
+            ]
+        );
+        // An idle standby reports no lag: caught up, not still lagging.
+        let lagging_again = with_lag(Some(&prev), Some(45.0));
+        let idle = with_lag(Some(&lagging_again), None);
+        let e = diff(Some(&lagging_again), &idle, now);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].text.contains("caught up (replay lag -)"), "{e:?}");
+    }
+
+    #[test]
+    fn standbys_connecting_and_disconnecting_are_events() {
+        let now = Utc::now();
+        let none = PgSample::default();
+        let one = with_lag(None, Some(0.5));
+        let up = diff(Some(&none), &one, now);
+        assert_eq!(up.len(), 1);
+        assert_eq!(up[0].severity, Severity::Ok);
+        assert_eq!(
+            up[0].text,
+            "standby walreceiver@10.0.0.9 connected (streaming)"
+        );
+        let down = diff(Some(&one), &none, now);
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].severity, Severity::Warning);
+        assert_eq!(down[0].text, "standby walreceiver@10.0.0.9 disconnected");
     }
 }

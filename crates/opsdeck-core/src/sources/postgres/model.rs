@@ -242,6 +242,9 @@ pub struct Standby {
     /// The role may not read this standby's state and positions (they need
     /// pg_read_all_stats): state is empty and the lags are unknown, not zero.
     pub hidden: bool,
+    /// Replay lag reached 30 s and has not yet fallen under 27 s: kept by the poller across
+    /// samples, so a lag hovering at the threshold is one crossing, not one per poll.
+    pub lagging: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
