@@ -521,6 +521,77 @@ fn the_timeline_pane_lists_the_incident_and_enter_goes_to_a_cause() {
 }
 
 #[test]
+fn the_timeline_filters_by_severity_and_source_and_enter_lands_on_the_cause_row() {
+    let mut s = incident();
+    press(&mut s, '7');
+    enter(&mut s);
+    let shown = |s: &State| -> Vec<crate::timeline::TimelineEvent> {
+        s.view(Pane::Timeline)
+            .rows
+            .iter()
+            .filter_map(|at| s.row(at))
+            .filter_map(|r| s.timeline.find(&r.key).cloned())
+            .collect()
+    };
+    let all = shown(&s);
+    assert!(
+        all.iter()
+            .any(|e| e.severity < crate::timeline::Severity::Warning)
+    );
+    // ] : Warning+ then Critical, each only as bad or worse.
+    press(&mut s, ']');
+    let warn = shown(&s);
+    assert!(!warn.is_empty() && warn.len() < all.len());
+    assert!(
+        warn.iter()
+            .all(|e| e.severity >= crate::timeline::Severity::Warning),
+        "{warn:#?}"
+    );
+    press(&mut s, ']');
+    let crit = shown(&s);
+    assert!(!crit.is_empty() && crit.len() < warn.len());
+    assert!(
+        crit.iter()
+            .all(|e| e.severity == crate::timeline::Severity::Critical)
+    );
+    press(&mut s, '[');
+    press(&mut s, '[');
+    // n: one source at a time (the message says which).
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..s.sources.len() {
+        press(&mut s, 'n');
+        let (msg, _) = s.message.clone().expect("a message");
+        assert!(msg.starts_with("timeline of "), "{msg}");
+        let rows = shown(&s);
+        let origins: std::collections::BTreeSet<_> = rows
+            .iter()
+            .map(|e| (e.system.clone(), e.source.clone()))
+            .collect();
+        assert!(origins.len() <= 1, "{msg}: {origins:?}");
+        seen.extend(origins);
+    }
+    assert!(seen.len() >= 4, "{seen:?}");
+    press(&mut s, 'n');
+    assert_eq!(shown(&s).len(), all.len(), "back to every source");
+    // Enter on the blocking session's event: the Databases pane, its row selected.
+    let at = shown(&s)
+        .iter()
+        .position(|e| e.text.starts_with("pid 4242 ") && e.what == "blocking")
+        .expect("the blocking event");
+    for _ in 0..at {
+        press(&mut s, 'j');
+    }
+    enter(&mut s);
+    assert_eq!(s.focus, Pane::Databases, "{:?}", s.message);
+    assert_eq!(
+        s.selected(Pane::Databases)
+            .map(|(_, r)| r.key.clone())
+            .as_deref(),
+        Some("4242")
+    );
+}
+
+#[test]
 fn y_copies_the_selected_row_and_says_what() {
     let mut s = incident();
     press(&mut s, '2');

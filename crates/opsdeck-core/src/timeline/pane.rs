@@ -27,16 +27,25 @@ pub struct Selection<'a> {
     pub selected: Option<&'a str>,
 }
 
-/// A row's key: stable while the event exists.
+/// A row's key: stable while the event exists. The text's hash tells apart events of one
+/// subject in the same millisecond (a rule pending and another firing for one group).
 pub fn key(e: &TimelineEvent) -> String {
     format!(
-        "{}/{}/{}/{}/{}",
+        "{}/{}/{}/{}/{}/{:016x}",
         e.at.timestamp_millis(),
         e.system,
         e.source,
         e.what,
-        e.subject
+        e.subject,
+        fnv1a(&e.text)
     )
+}
+
+/// FNV-1a: the same on every build (std's hasher may change between releases).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Timeline {

@@ -157,6 +157,24 @@ fn the_pane_lists_newest_first_by_severity_tab_and_source() {
     let m = pane::model(&t, &sel, now);
     let k = m.tables[0].rows[0].key.clone();
     assert_eq!(t.find(&k).map(|e| e.text.as_str()), Some("fine"));
+    // Two events of one subject in the same millisecond: each row finds its own.
+    let mut pending = ev(5, "pending: group billing: time lag 6m12s");
+    pending.severity = Severity::Info;
+    let mut firing = ev(5, "firing: group billing: consumer status STALL");
+    firing.severity = Severity::Critical;
+    t.add(pending, now);
+    t.add(firing, now);
+    let m = pane::model(&t, &sel, now);
+    let found: Vec<(String, Option<String>)> = m.tables[0].rows[..2]
+        .iter()
+        .map(|r| {
+            let text = r.cells[3].text.clone();
+            (text, t.find(&r.key).map(|e| e.text.clone()))
+        })
+        .collect();
+    for (shown, found) in &found {
+        assert_eq!(Some(shown), found.as_ref());
+    }
 }
 
 #[test]
