@@ -10,7 +10,9 @@ use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
+use chrono::{DateTime, Utc};
 
 pub struct Mysql;
 
@@ -171,6 +173,13 @@ impl System for Mysql {
     }
     fn detail(sample: &MysqlSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&MysqlSample>,
+        next: &MysqlSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
 
     fn measure(s: &MysqlSample, metric: &str, source: &str) -> Vec<Point> {
