@@ -213,6 +213,56 @@ fn replication(
     }
 }
 
+/// `y` on a thread (Processlist, Locks): its statement under a comment saying whose it is;
+/// other rows copy as "COLUMN value" lines.
+pub fn copy_text(s: &MysqlSample, table: usize, key: &str) -> Option<String> {
+    use super::view::{TAB_LOCKS, TAB_PROCESSLIST};
+    let id: u64 = key.parse().ok()?;
+    let t = s.processlist.iter().find(|t| t.id == id);
+    match table {
+        TAB_PROCESSLIST => {
+            let t = t?;
+            Some(format!(
+                "-- thread {} {}@{} db {} ({}, {})\n{}",
+                t.id,
+                t.user,
+                t.host_name(),
+                if t.database.is_empty() {
+                    "-"
+                } else {
+                    &t.database
+                },
+                t.label,
+                fmt::secs(t.seconds),
+                t.info.trim()
+            ))
+        }
+        TAB_LOCKS => {
+            let n = s.locks.iter().find(|n| n.id == id)?;
+            let query = if n.info.trim().is_empty() {
+                t.map_or("", |t| t.info.trim())
+            } else {
+                n.info.trim()
+            };
+            Some(format!(
+                "-- thread {} {}@{} ({}), {} waiting behind it{}\n{}",
+                n.id,
+                n.user,
+                super::host_without_port(&n.host),
+                n.label,
+                n.waiters,
+                if n.blocked_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(", waits for {:?} ({})", n.blocked_by, n.lock)
+                },
+                query
+            ))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +331,48 @@ mod tests {
         let e = diff(Some(&prev), &MysqlSample::default(), now);
         assert_eq!(e.len(), 1);
         assert!(e[0].text.contains("removed"), "{e:?}");
+    }
+
+    #[test]
+    fn y_on_a_thread_copies_its_statement() {
+        let mut s = MysqlSample::default();
+        s.processlist = vec![super::super::model::Thread {
+            id: 7,
+            user: "app".into(),
+            host: "10.0.0.7:5512".into(),
+            database: "shop".into(),
+            command: "Query".into(),
+            seconds: 75.0,
+            label: "active".into(),
+            info: "  SELECT *\n  FROM orders WHERE id = 7 ".into(),
+            ..Default::default()
+        }];
+        s.locks = vec![LockNode {
+            id: 7,
+            depth: 1,
+            blocked_by: vec![3],
+            lock: "X on shop.orders (PRIMARY)".into(),
+            user: "app".into(),
+            host: "10.0.0.7:5512".into(),
+            label: "active".into(),
+            ..Default::default()
+        }];
+        assert_eq!(
+            copy_text(&s, super::super::view::TAB_PROCESSLIST, "7").as_deref(),
+            Some(
+                "-- thread 7 app@10.0.0.7 db shop (active, 1m15s)\nSELECT *\n  FROM orders WHERE id = 7"
+            )
+        );
+        assert_eq!(
+            copy_text(&s, super::super::view::TAB_LOCKS, "7").as_deref(),
+            Some(
+                "-- thread 7 app@10.0.0.7 (active), 0 waiting behind it, waits for [3] (X on shop.orders (PRIMARY))\nSELECT *\n  FROM orders WHERE id = 7"
+            )
+        );
+        assert_eq!(
+            copy_text(&s, super::super::view::TAB_PROCESSLIST, "8"),
+            None
+        );
     }
 
     #[test]

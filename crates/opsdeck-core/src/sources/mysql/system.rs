@@ -181,6 +181,10 @@ impl System for Mysql {
     ) -> Vec<TimelineEvent> {
         super::events::diff(prev, next, now)
     }
+    fn copy_text(sample: &MysqlSample, table: usize, key: &str) -> Option<String> {
+        super::events::copy_text(sample, table, key)
+            .or_else(|| crate::sources::system::row_text(&sample.model(), table, key))
+    }
 
     fn measure(s: &MysqlSample, metric: &str, source: &str) -> Vec<Point> {
         let mut out = Vec::new();
