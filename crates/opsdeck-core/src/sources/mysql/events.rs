@@ -335,28 +335,30 @@ mod tests {
 
     #[test]
     fn y_on_a_thread_copies_its_statement() {
-        let mut s = MysqlSample::default();
-        s.processlist = vec![super::super::model::Thread {
-            id: 7,
-            user: "app".into(),
-            host: "10.0.0.7:5512".into(),
-            database: "shop".into(),
-            command: "Query".into(),
-            seconds: 75.0,
-            label: "active".into(),
-            info: "  SELECT *\n  FROM orders WHERE id = 7 ".into(),
+        let s = MysqlSample {
+            processlist: vec![super::super::model::Thread {
+                id: 7,
+                user: "app".into(),
+                host: "10.0.0.7:5512".into(),
+                database: "shop".into(),
+                command: "Query".into(),
+                seconds: 75.0,
+                label: "active".into(),
+                info: "  SELECT *\n  FROM orders WHERE id = 7 ".into(),
+                ..Default::default()
+            }],
+            locks: vec![LockNode {
+                id: 7,
+                depth: 1,
+                blocked_by: vec![3],
+                lock: "X on shop.orders (PRIMARY)".into(),
+                user: "app".into(),
+                host: "10.0.0.7:5512".into(),
+                label: "active".into(),
+                ..Default::default()
+            }],
             ..Default::default()
-        }];
-        s.locks = vec![LockNode {
-            id: 7,
-            depth: 1,
-            blocked_by: vec![3],
-            lock: "X on shop.orders (PRIMARY)".into(),
-            user: "app".into(),
-            host: "10.0.0.7:5512".into(),
-            label: "active".into(),
-            ..Default::default()
-        }];
+        };
         assert_eq!(
             copy_text(&s, super::super::view::TAB_PROCESSLIST, "7").as_deref(),
             Some(
