@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::sources::system::FleetFigure;
 use crate::timeline::TimelineEvent;
 use serde::Deserialize;
 
@@ -47,6 +48,11 @@ impl System for Host {
     const LABEL: &'static str = "host";
     const PANE: Pane = Pane::Host;
     const METRICS: &'static [Metric] = METRICS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["host.disk_ratio"],
+        label: "disk",
+    }];
+    const FLEET_NONE: &'static str = "ok";
     const BUILTINS: &'static [Builtin] = &[
         Builtin::new(
             "host_disk",

@@ -9,6 +9,7 @@ use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
@@ -200,6 +201,11 @@ impl System for Redis {
     const PANE: Pane = Pane::Redis;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["redis.memory_ratio"],
+        label: "mem",
+    }];
+    const FLEET_NONE: &'static str = "no maxmemory";
     const VERBS: &'static [Action] = &[
         Action::Bgsave,
         Action::Bgrewriteaof,
