@@ -307,6 +307,7 @@ fn host(full: bool) -> HostSample {
             mount: "/".into(),
             total: 200 << 30,
             available: if full { 14 << 30 } else { 80 << 30 },
+            full,
         }],
         ..Default::default()
     }

@@ -48,6 +48,7 @@ fn host_full(s: &mut State) -> Vec<Effect> {
             mount: "/".into(),
             total: 100,
             available: 1,
+            ..Default::default()
         }],
         ..Default::default()
     };
@@ -179,6 +180,7 @@ fn the_header_and_the_pane_show_the_current_value_of_a_firing_alert() {
                 mount: "/".into(),
                 total: 100,
                 available,
+                ..Default::default()
             }],
             ..Default::default()
         };
