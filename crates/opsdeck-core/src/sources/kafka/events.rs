@@ -153,3 +153,84 @@ pub fn copy_text(s: &KafkaSample, table: usize, key: &str) -> Option<String> {
     }
     Some(out.trim_end().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::kafka::BrokerInfo;
+
+    fn group(status: LagStatus, judging: bool, lag: i64) -> GroupInfo {
+        GroupInfo {
+            name: "billing".into(),
+            status,
+            judging,
+            total_lag: lag,
+            idle_secs: Some(372.0),
+            ..Default::default()
+        }
+    }
+
+    fn sample(g: GroupInfo, brokers: &[i32]) -> KafkaSample {
+        KafkaSample {
+            groups: vec![g],
+            brokers: brokers
+                .iter()
+                .map(|id| BrokerInfo {
+                    id: *id,
+                    host: "k".into(),
+                    port: 9092,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_group_stalling_and_recovering_and_a_broker_leaving_are_on_the_timeline() {
+        let now = Utc::now();
+        let judging = sample(group(LagStatus::Ok, true, 10), &[1, 2]);
+        let ok = sample(group(LagStatus::Ok, false, 10), &[1, 2]);
+        // Judged OK after being judged: no news. The first poll: nothing.
+        assert!(diff(Some(&judging), &ok, now).is_empty());
+        assert!(diff(None, &ok, now).is_empty());
+        let stall = sample(group(LagStatus::Stall, false, 48_210), &[1]);
+        let e = diff(Some(&ok), &stall, now);
+        let got: Vec<(&str, Severity, bool)> = e
+            .iter()
+            .map(|e| (e.what.as_str(), e.severity, e.recovered))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("group", Severity::Critical, false),
+                ("commit", Severity::Info, true),
+                ("broker", Severity::Warning, false),
+            ],
+            "{e:?}"
+        );
+        assert_eq!(e[0].text, "group billing STALL (was OK): lag 48,210");
+        assert_eq!(
+            (e[0].table.as_str(), e[0].key.as_str()),
+            ("Groups", "billing")
+        );
+        assert_eq!(e[1].at, now - Duration::seconds(372));
+        assert_eq!(e[2].text, "broker 2 (k:9092) left the cluster");
+        // Still stalled: nothing new. Back: OK, and the broker joins.
+        assert!(diff(Some(&stall), &stall, now).is_empty());
+        let back = sample(group(LagStatus::Ok, false, 0), &[1, 2]);
+        let e = diff(Some(&stall), &back, now);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!(
+            (e[0].severity, e[0].text.as_str()),
+            (Severity::Ok, "group billing OK (was STALL): lag 0")
+        );
+        assert_eq!(e[1].text, "broker 2 (k:9092) joined the cluster");
+        // A failed poll's empty broker list is not every broker leaving.
+        let failed = KafkaSample {
+            groups: back.groups.clone(),
+            ..Default::default()
+        };
+        assert!(diff(Some(&back), &failed, now).is_empty());
+    }
+}
