@@ -38,6 +38,13 @@ impl SourceState {
         }
     }
 
+    /// With no config file: a localhost default that never answered and refuses connections.
+    pub fn not_running(&self, no_config: bool) -> bool {
+        no_config
+            && self.last_ok.is_none()
+            && matches!(&self.status, Status::Error(e) if e.to_ascii_lowercase().contains("refused"))
+    }
+
     /// "ok", "connecting…", or the error, with "stale since" when older data is still shown.
     pub fn status_line(&self) -> (String, Level) {
         match &self.status {
@@ -139,12 +146,19 @@ pub struct State {
     pub generation: u64,
     pub focus: Pane,
     pub zoomed: bool,
-    pub panes: [PaneState; 6],
+    pub panes: [PaneState; Pane::ALL.len()],
     /// What each pane shows now (tabs, visible rows, selection, offered keys), kept up to
     /// date by `update`; render and the mouse read it.
-    pub views: [PaneView; 6],
+    pub views: [PaneView; Pane::ALL.len()],
     /// The Alerts pane's model, rebuilt when alerts or its selection change.
     pub alerts_model: PaneModel,
+    /// Every state change of every source, all contexts (the file's and this run's).
+    pub timeline: crate::timeline::Timeline,
+    /// The Timeline pane's model, rebuilt when an event arrives or its selection changes.
+    pub timeline_model: PaneModel,
+    /// No config file: the sources are the localhost defaults, and one that never answered
+    /// (connection refused) is "not running" rather than an outage.
+    pub no_config: bool,
     pub mode: Mode,
     pub message: Option<(String, Level)>,
     /// Long actions running in the background (a backup, a restore check) and when they
@@ -188,6 +202,9 @@ impl State {
             panes: Default::default(),
             views: Default::default(),
             alerts_model: PaneModel::default(),
+            timeline: Default::default(),
+            timeline_model: PaneModel::default(),
+            no_config: false,
             mode: Mode::Normal,
             message: None,
             jobs: Vec::new(),
@@ -258,13 +275,19 @@ impl State {
 
     /// Evaluates the rules over the latest samples at `now`.
     pub fn recompute_alerts_at(&mut self, now: DateTime<Utc>) -> alerts::Outcome {
+        let no_config = self.no_config;
         let views: Vec<SourceView> = self
             .sources
             .iter()
             .map(|s| SourceView {
                 kind: s.kind,
                 name: &s.name,
-                status: &s.status,
+                // A localhost default that is not running is not an outage.
+                status: if s.not_running(no_config) {
+                    &Status::Connecting
+                } else {
+                    &s.status
+                },
                 sample: s.sample.as_ref(),
             })
             .collect();

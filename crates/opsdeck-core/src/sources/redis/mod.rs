@@ -8,6 +8,7 @@
 
 pub mod advice;
 pub mod diagnostics;
+mod events;
 pub mod info;
 pub mod latency;
 pub mod model;

@@ -159,6 +159,12 @@ pub struct SentinelView {
     pub sentinels: Vec<SentinelPeer>,
     /// Which sentinel answered.
     pub asked: String,
+    /// The master's config epoch: 0 until a first failover, one more with each.
+    pub config_epoch: u64,
+    /// Seconds since the answering sentinel last saw the master's role reported changed
+    /// (`role-reported-time`): after a failover, about when it happened; otherwise when the
+    /// sentinel started watching.
+    pub master_role_secs: Option<u64>,
     /// Recent events from the sentinels' pub/sub, oldest first (bounded).
     pub events: Vec<SentinelEvent>,
 }
