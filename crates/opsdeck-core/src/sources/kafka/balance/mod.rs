@@ -248,7 +248,9 @@ pub fn build(
         Some(Err(e)) => out.reassignments_error = Some(e),
         None => out.reassignments_error = Some("not read yet".into()),
     }
-    if brokers.len() >= 2 {
+    // A plan is made only from a settled cluster: mid-reassignment the metadata lists the
+    // old and new replicas together.
+    if out.blocked(brokers.len()).is_none() {
         let p = plan::plan(&plan_brokers, &parts);
         out.plan = (!p.is_empty()).then_some(p);
     }
@@ -258,11 +260,32 @@ pub fn build(
 impl Balance {
     /// Why a rebalance cannot start now, if it cannot.
     pub fn refusal(&self, brokers: usize) -> Option<String> {
+        if let Some(why) = self.blocked(brokers) {
+            return Some(why);
+        }
+        if self.plan.is_none() {
+            return Some(match &self.skew {
+                Some(s) => format!("already balanced ({}): nothing to move", s.text()),
+                None => "nothing to move".into(),
+            });
+        }
+        None
+    }
+
+    /// Why no plan can be made or applied now: the cluster is not settled.
+    fn blocked(&self, brokers: usize) -> Option<String> {
         if let Some(why) = &self.unavailable {
             return Some(format!("partition balance is not read: {why}"));
         }
         if brokers < 2 {
             return Some("a single broker: there is nothing to balance".into());
+        }
+        // Adding replicas are out of sync until they catch up: the reassignment is the reason.
+        if !self.reassignments.is_empty() {
+            return Some(format!(
+                "a reassignment is in progress ({} partition(s)): wait for it to finish, or cancel it",
+                self.reassignments.len()
+            ));
         }
         if !self.offline.is_empty() {
             return Some(format!(
@@ -288,22 +311,10 @@ impl Balance {
                 list(&self.under_replicated)
             ));
         }
-        if !self.reassignments.is_empty() {
-            return Some(format!(
-                "a reassignment is in progress ({} partition(s)): wait for it to finish, or cancel it",
-                self.reassignments.len()
-            ));
-        }
         if let Some(e) = &self.reassignments_error {
             return Some(format!(
                 "cannot tell whether a reassignment is in progress: {e}"
             ));
-        }
-        if self.plan.is_none() {
-            return Some(match &self.skew {
-                Some(s) => format!("already balanced ({}): nothing to move", s.text()),
-                None => "nothing to move".into(),
-            });
         }
         None
     }
@@ -379,13 +390,10 @@ impl Balance {
             let lv = |x: f64| {
                 if x >= 1.5 { Level::Warn } else { Level::Normal }
             };
-            let note = match (&self.plan, self.refusal(self.brokers.len())) {
+            let note = match (&self.plan, self.blocked(self.brokers.len())) {
                 (Some(p), None) => Cell::level(format!("plan: {}", p.summary()), Level::Info),
-                (Some(p), Some(why)) => Cell::level(
-                    format!("plan: {} — not now: {why}", p.summary()),
-                    Level::Warn,
-                ),
-                (None, _) => Cell::level("balanced", Level::Ok),
+                (_, Some(why)) => Cell::level(format!("no plan now: {why}"), Level::Warn),
+                (None, None) => Cell::level("balanced", Level::Ok),
             };
             rows.push(Row::new(
                 "skew",
