@@ -486,6 +486,7 @@ pub struct State {
     configs: HashMap<String, HashMap<String, String>>,
     /// The last log-dir read and when (unix seconds).
     log_dirs: Option<(f64, balance::LogDirsRead)>,
+    plan: balance::PlanCache,
     polls: u64,
 }
 
@@ -623,6 +624,7 @@ impl State {
                 .as_ref()
                 .map(|(at, d)| (d, (now - at).max(0.0))),
             raw.reassignments.take(),
+            &mut self.plan,
         );
         balance.unavailable = raw.balance_unavailable.take();
 

@@ -19,6 +19,11 @@ pub use plan::{Plan, Skew};
 /// Log directories per broker as last read: broker → its dirs, or why they could not be read.
 pub type LogDirsRead = HashMap<i32, Result<Vec<LogDirRead>, String>>;
 
+/// The last plan and a hash of what it was made from: a plan is remade only when the
+/// brokers, the replica lists or the sizes change (it takes seconds on a lopsided 10k
+/// partitions).
+pub type PlanCache = Option<(u64, Option<Plan>)>;
+
 /// Replication throttle of a rebalance when the entry sets none: 50 MiB/s per broker.
 pub const DEFAULT_THROTTLE: u64 = 50 << 20;
 
@@ -116,6 +121,7 @@ pub fn build(
     brokers: &[BrokerInfo],
     dirs: Option<(&LogDirsRead, f64)>,
     ongoing: Option<Result<Vec<Ongoing>, String>>,
+    cache: &mut PlanCache,
 ) -> Balance {
     let sizes = dirs.map(|(d, _)| replica_sizes(d)).unwrap_or_default();
     let live: BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
@@ -251,8 +257,19 @@ pub fn build(
     // A plan is made only from a settled cluster: mid-reassignment the metadata lists the
     // old and new replicas together.
     if out.blocked(brokers.len()).is_none() {
-        let p = plan::plan(&plan_brokers, &parts);
-        out.plan = (!p.is_empty()).then_some(p);
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&plan_brokers, &parts).hash(&mut h);
+        let key = h.finish();
+        out.plan = match cache {
+            Some((k, p)) if *k == key => p.clone(),
+            _ => {
+                let p = plan::plan(&plan_brokers, &parts);
+                let p = (!p.is_empty()).then_some(p);
+                *cache = Some((key, p.clone()));
+                p
+            }
+        };
     }
     out
 }

@@ -11,15 +11,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+/// Valid candidates weighed per step, and replicas looked at to find them.
+const WINDOW: usize = 64;
+const LOOK: usize = 4096;
+
 /// A broker the plan may use.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Broker {
     pub id: i32,
     pub rack: Option<String>,
 }
 
 /// A partition as the plan sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct Part {
     pub topic: String,
     pub partition: i32,
@@ -138,26 +142,32 @@ pub fn skew(loads: &BTreeMap<i32, Load>, sizes_known: bool) -> Skew {
     }
 }
 
-fn distinct_racks(rs: &[i32], rack: &impl Fn(i32) -> String) -> usize {
-    rs.iter().map(|b| rack(*b)).collect::<BTreeSet<_>>().len()
-}
-
 /// The plan that evens `parts` over `brokers` (only brokers listed are used).
 pub fn plan(brokers: &[Broker], parts: &[Part]) -> Plan {
-    let racks: BTreeMap<i32, String> = brokers
+    // Racks as numbers (a broker without one is a rack of its own).
+    let names: BTreeMap<i32, String> = brokers
         .iter()
         .map(|b| {
-            (
-                b.id,
-                b.rack.clone().unwrap_or_else(|| format!("broker {}", b.id)),
-            )
+            let r = match &b.rack {
+                Some(r) => format!("rack {r}"),
+                None => format!("broker {}", b.id),
+            };
+            (b.id, r)
         })
         .collect();
+    let index: BTreeMap<&String, usize> = names
+        .values()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (r, i))
+        .collect();
+    let racks: BTreeMap<i32, usize> = names.iter().map(|(b, r)| (*b, index[r])).collect();
     let rack = |b: i32| {
         racks
             .get(&b)
-            .cloned()
-            .unwrap_or_else(|| format!("broker {b}"))
+            .copied()
+            .unwrap_or(usize::MAX - b.unsigned_abs() as usize)
     };
     let ids: Vec<i32> = brokers.iter().map(|b| b.id).collect();
     let sizes_known = parts.iter().any(|p| p.bytes.is_some());
@@ -166,8 +176,20 @@ pub fn plan(brokers: &[Broker], parts: &[Part]) -> Plan {
 
     // Replicas: each step lowers the sum of squared counts by at least 2.
     let limit = parts.iter().map(|p| p.replicas.len()).sum::<usize>() + 1;
+    // Loads are kept up to date move by move (recounting them each step is quadratic).
+    let mut l = loads_of(brokers, parts, &assign);
+    // Per broker, its movable replicas by (size, partition index).
+    let mut held: BTreeMap<i32, BTreeSet<(i64, usize)>> = BTreeMap::new();
+    for (i, (p, rs)) in parts.iter().zip(&assign).enumerate() {
+        if p.movable {
+            for b in rs {
+                held.entry(*b)
+                    .or_default()
+                    .insert((p.bytes.unwrap_or(0), i));
+            }
+        }
+    }
     for _ in 0..limit {
-        let l = loads_of(brokers, parts, &assign);
         let load = |b: &i32| l.get(b).cloned().unwrap_or_default();
         let mut from: Vec<i32> = ids.clone();
         from.sort_by_key(|b| {
@@ -186,54 +208,80 @@ pub fn plan(brokers: &[Broker], parts: &[Part]) -> Plan {
                 if h.replicas < w.replicas + 2 {
                     continue;
                 }
-                let best = parts
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, p)| {
-                        p.movable && assign[*i].contains(hi) && !assign[*i].contains(lo)
-                    })
-                    .filter_map(|(i, p)| {
-                        let now = distinct_racks(&assign[i], &rack);
-                        let moved: Vec<i32> = assign[i]
-                            .iter()
-                            .map(|b| if b == hi { *lo } else { *b })
-                            .collect();
-                        let after = distinct_racks(&moved, &rack);
-                        if after < now {
-                            return None;
+                // The candidates nearest in size to half the bytes gap, from both sides
+                // (the broker's replicas sorted by size): a bounded window, so a step
+                // costs no more than a look around the ideal size.
+                let want = (h.bytes - w.bytes) / 2;
+                let Some(set) = held.get(hi) else { continue };
+                let mut up = set.range((want, 0)..);
+                let mut down = set.range(..(want, 0)).rev();
+                let mut found = Vec::new();
+                let mut looked = 0;
+                while found.len() < WINDOW && looked < LOOK {
+                    let (a, b) = (up.next(), down.next());
+                    if a.is_none() && b.is_none() {
+                        break;
+                    }
+                    for &(sz, i) in a.into_iter().chain(b) {
+                        looked += 1;
+                        if assign[i].contains(lo) {
+                            continue;
                         }
-                        let s = p.bytes.unwrap_or(0);
-                        let gap = ((h.bytes - s) - (w.bytes + s)).abs();
-                        // More racks first, then the evener bytes, then the smaller copy.
-                        Some((
-                            (
-                                std::cmp::Reverse(after - now),
-                                gap,
-                                s,
-                                p.topic.clone(),
-                                p.partition,
-                            ),
-                            i,
-                            moved,
-                        ))
-                    })
-                    .min_by(|a, b| a.0.cmp(&b.0));
-                if let Some((_, i, moved)) = best {
-                    step = Some((i, moved));
+                        // Racks spanned after the move minus before, without building it.
+                        let (rh, rl) = (rack(*hi), rack(*lo));
+                        let others = || assign[i].iter().filter(|b| *b != hi).map(|b| rack(*b));
+                        let lost = !others().any(|r| r == rh);
+                        let gained = rl != rh && !others().any(|r| r == rl);
+                        if lost && !gained {
+                            continue;
+                        }
+                        let more = usize::from(gained && !lost);
+                        let gap = ((h.bytes - sz) - (w.bytes + sz)).abs();
+                        // More racks first, then the evener bytes, then the smaller copy
+                        // (then the first partition: they come sorted by topic).
+                        found.push((std::cmp::Reverse(more), gap, sz, i));
+                    }
+                }
+                let best = found.into_iter().min();
+                if let Some((.., i)) = best {
+                    let moved: Vec<i32> = assign[i]
+                        .iter()
+                        .map(|b| if b == hi { *lo } else { *b })
+                        .collect();
+                    step = Some((i, *hi, *lo, moved));
                     break 'pairs;
                 }
             }
         }
         match step {
-            Some((i, moved)) => assign[i] = moved,
+            Some((i, hi, lo, moved)) => {
+                let size = parts[i].bytes.unwrap_or(0);
+                let lead = assign[i].first() == Some(&hi);
+                for (b, sign) in [(hi, -1i64), (lo, 1)] {
+                    let e = l.entry(b).or_default();
+                    e.replicas = (e.replicas as i64 + sign).max(0) as usize;
+                    e.bytes += sign * size;
+                    if lead {
+                        e.leaders = (e.leaders as i64 + sign).max(0) as usize;
+                    }
+                }
+                if let Some(set) = held.get_mut(&hi) {
+                    set.remove(&(size, i));
+                }
+                held.entry(lo).or_default().insert((size, i));
+                assign[i] = moved;
+            }
             None => break,
         }
     }
 
     // Preferred leaders: swap a replica to the front, which copies nothing.
+    let mut lead: BTreeMap<i32, usize> = loads_of(brokers, parts, &assign)
+        .into_iter()
+        .map(|(b, x)| (b, x.leaders))
+        .collect();
     for _ in 0..parts.len() + 1 {
-        let l = loads_of(brokers, parts, &assign);
-        let leaders = |b: &i32| l.get(b).map(|x| x.leaders).unwrap_or(0);
+        let leaders = |b: &i32| lead.get(b).copied().unwrap_or(0);
         let mut from: Vec<i32> = ids.clone();
         from.sort_by_key(|b| (std::cmp::Reverse(leaders(b)), *b));
         let mut to: Vec<i32> = ids.clone();
@@ -255,6 +303,10 @@ pub fn plan(brokers: &[Broker], parts: &[Part]) -> Plan {
         match step {
             Some((i, lo)) => {
                 if let Some(pos) = assign[i].iter().position(|b| *b == lo) {
+                    if let Some(n) = lead.get_mut(&assign[i][0]) {
+                        *n = n.saturating_sub(1);
+                    }
+                    *lead.entry(lo).or_default() += 1;
                     assign[i].swap(0, pos);
                 }
             }
