@@ -39,7 +39,7 @@ struct Now {
 }
 
 async fn now(spec: &KafkaSpec) -> Result<Now, String> {
-    let cfg = client_config(spec)?;
+    let cfg = client_config(spec).await?;
     tokio::task::spawn_blocking(move || {
         let md = Admin::new(&cfg, TIMEOUT)?.metadata()?;
         Ok(Now {
@@ -68,7 +68,7 @@ async fn now(spec: &KafkaSpec) -> Result<Now, String> {
 }
 
 async fn batch(spec: &KafkaSpec, brokers: &[(i32, String, i32)]) -> Result<(Batch, i32), String> {
-    let cfg = client_config(spec)?;
+    let cfg = client_config(spec).await?;
     let mut b = Batch::new(&wire::properties(&cfg), TIMEOUT)
         .map_err(|u| format!("reassignments need opsdeck's own Kafka connection: {}", u.0))?;
     b.use_brokers(brokers);
