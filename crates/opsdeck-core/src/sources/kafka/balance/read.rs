@@ -8,10 +8,28 @@ use super::super::{KafkaPoller, KafkaSample, Raw};
 use super::LogDirsRead;
 use super::plan::reassignment_json;
 
+/// What the balance reads may add to a poll.
+const BALANCE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl KafkaPoller {
     /// Fills `raw`'s reassignments, and its log dirs when `slow` (or something reassigns or
     /// none were read yet); says why when the wire path cannot run.
     pub(in crate::sources::kafka) async fn read_balance(&mut self, raw: &mut Raw, slow: bool) {
+        // A hung broker must not cost the poll its lag figures: the balance gets a budget of
+        // its own, and what it did not read is said, not waited for.
+        let dirs_due = slow || !self.state.has_log_dirs();
+        match tokio::time::timeout(BALANCE_BUDGET, self.read_balance_inner(raw, dirs_due)).await {
+            Ok(()) => {}
+            Err(_) => {
+                if raw.reassignments.is_none() {
+                    raw.reassignments = Some(Err(format!("no answer within {BALANCE_BUDGET:?}")));
+                }
+                tracing::warn!("partition balance: no answer within {BALANCE_BUDGET:?}");
+            }
+        }
+    }
+
+    async fn read_balance_inner(&mut self, raw: &mut Raw, dirs_due: bool) {
         let batch = match &mut self.batch {
             Some(Ok(b)) => b,
             Some(Err(why)) => {
@@ -39,7 +57,7 @@ impl KafkaPoller {
         let ongoing = batch.reassignments(node).await.map_err(|e| e.to_string());
         let reassigning = ongoing.as_ref().is_ok_and(|l| !l.is_empty());
         raw.reassignments = Some(ongoing);
-        if slow || reassigning || !self.state.has_log_dirs() {
+        if dirs_due || reassigning {
             let mut dirs: LogDirsRead = HashMap::new();
             for id in ids {
                 let r = batch.log_dirs(id).await.map_err(|e| e.to_string());
