@@ -600,6 +600,98 @@ pub fn parse_rate(s: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
+    fn topic(parts: &[(i32, i32, &[i32], &[i32])]) -> TopicInfo {
+        let partitions: Vec<super::super::PartitionInfo> = parts
+            .iter()
+            .map(|(p, leader, replicas, isr)| super::super::PartitionInfo {
+                partition: *p,
+                leader: *leader,
+                replicas: replicas.to_vec(),
+                isr: isr.to_vec(),
+                missing: replicas
+                    .iter()
+                    .filter(|r| !isr.contains(r))
+                    .copied()
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        TopicInfo {
+            name: "t".into(),
+            partition_count: partitions.len(),
+            partitions,
+            ..Default::default()
+        }
+    }
+
+    fn brokers(ids: &[i32]) -> Vec<BrokerInfo> {
+        ids.iter()
+            .map(|id| BrokerInfo {
+                id: *id,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn refusal(t: TopicInfo, live: &[i32], ongoing: Vec<Ongoing>) -> Option<String> {
+        let b = brokers(live);
+        build(&[t], &b, None, Some(Ok(ongoing)), &mut None).refusal(b.len())
+    }
+
+    #[test]
+    fn a_rebalance_is_refused_with_the_reason_until_the_cluster_is_settled() {
+        let lopsided = || topic(&[(0, 1, &[1, 2], &[1, 2]), (1, 2, &[2, 1], &[2, 1])]);
+        // Offline, a broker down, under-replicated, reassigning: each named, and no plan.
+        let offline = topic(&[(0, -1, &[1, 2], &[]), (1, 2, &[2, 1], &[2, 1])]);
+        let why = refusal(offline, &[1, 2, 3], vec![]).unwrap_or_default();
+        assert!(why.starts_with("1 partition(s) offline (t[0])"), "{why}");
+        let down = topic(&[(0, 1, &[1, 4], &[1, 4]), (1, 2, &[2, 1], &[2, 1])]);
+        let why = refusal(down, &[1, 2, 3], vec![]).unwrap_or_default();
+        assert!(why.starts_with("broker(s) 4 down"), "{why}");
+        let urp = topic(&[(0, 1, &[1, 2], &[1]), (1, 2, &[2, 1], &[2, 1])]);
+        let why = refusal(urp, &[1, 2, 3], vec![]).unwrap_or_default();
+        assert!(
+            why.starts_with("1 partition(s) under-replicated (t[0])"),
+            "{why}"
+        );
+        let moving = Ongoing {
+            topic: "t".into(),
+            partition: 0,
+            replicas: vec![3, 2, 1],
+            adding: vec![3],
+            removing: vec![1],
+        };
+        let why = refusal(lopsided(), &[1, 2, 3], vec![moving]).unwrap_or_default();
+        assert!(
+            why.starts_with("a reassignment is in progress (1 partition(s))"),
+            "{why}"
+        );
+        let b = brokers(&[1, 2, 3]);
+        let unknown = build(
+            &[lopsided()],
+            &b,
+            None,
+            Some(Err("timeout".into())),
+            &mut None,
+        );
+        assert!(unknown.plan.is_none());
+        assert!(
+            unknown
+                .refusal(3)
+                .is_some_and(|w| w.contains("cannot tell whether a reassignment")),
+        );
+        // Settled and lopsided: a plan, no refusal; one broker: nothing to balance.
+        let ok = build(&[lopsided()], &b, None, Some(Ok(vec![])), &mut None);
+        assert!(
+            ok.plan.is_some() && ok.refusal(3).is_none(),
+            "{:?}",
+            ok.refusal(3)
+        );
+        assert!(
+            refusal(lopsided(), &[1, 2], vec![]).is_some_and(|w| w.starts_with("already balanced"))
+        );
+    }
+
     #[test]
     fn rates_parse_with_units() {
         assert_eq!(parse_rate("10MiB"), Ok(10 << 20));
