@@ -7,7 +7,6 @@
 //! then a reassignment throttled to a crawl on a topic with data is cancelled mid-way: its
 //! partitions keep their old replicas and the throttle is gone.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 
