@@ -864,6 +864,7 @@ fn sentinel_sample() -> RedisSample {
         }),
         notes: vec![],
         cluster: None,
+        ..Default::default()
     }
 }
 

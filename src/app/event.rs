@@ -54,4 +54,9 @@ pub enum Effect {
     ReloadInbox,
     /// Post alerts to Alertmanager.
     PushAlerts(Vec<crate::alerts::alertmanager::PostableAlert>),
+    /// Tell source `index` which of its tabs is on screen (`None`: none).
+    Visible {
+        index: usize,
+        tab: Option<String>,
+    },
 }

@@ -10,6 +10,7 @@ pub mod state;
 pub mod terminal;
 pub mod update;
 pub mod view;
+mod visibility;
 #[cfg(test)]
 mod walk_tests;
 
