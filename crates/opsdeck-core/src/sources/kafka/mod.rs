@@ -21,6 +21,8 @@
 //! `admin::LogContext`.
 
 pub mod admin;
+#[cfg(test)]
+mod compact_tests;
 mod groups;
 pub mod lag;
 mod model;
