@@ -53,6 +53,10 @@ pub struct HostSample {
     pub processes_skipped: bool,
     /// Seconds since the process table was last walked (0: this poll); `None`: never.
     pub processes_age_secs: Option<u64>,
+    /// Time to full of each disk, from this console's history (and Prometheus if set).
+    pub capacity: Vec<crate::capacity::Forecast>,
+    /// What the capacity forecasts could not read (Prometheus trouble).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -129,6 +133,9 @@ struct HostState {
 pub struct HostPoller {
     state: Arc<Mutex<Option<HostState>>>,
     processes: OnScreen,
+    capacity: crate::capacity::CapacitySpec,
+    tracker: crate::capacity::Tracker,
+    backfill: crate::capacity::prometheus::Backfill,
 }
 
 impl Default for HostPoller {
@@ -142,7 +149,41 @@ impl HostPoller {
         Self {
             state: Arc::new(Mutex::new(None)),
             processes: OnScreen::new(PROCESS_TABS),
+            capacity: Default::default(),
+            tracker: Default::default(),
+            backfill: Default::default(),
         }
+    }
+
+    /// Forecasts over `[capacity]`'s window, backfilled from its Prometheus if set.
+    pub fn with_capacity(mut self, spec: crate::capacity::CapacitySpec) -> Self {
+        self.tracker = crate::capacity::Tracker::new(spec.window_secs());
+        self.capacity = spec;
+        self
+    }
+
+    /// Each disk's time to full, from the history including this sample.
+    async fn forecast(&mut self, s: &mut HostSample) {
+        let figures: Vec<crate::capacity::Figure> = s
+            .disks
+            .iter()
+            .map(|d| crate::capacity::Figure {
+                kind: "host.disk",
+                subject: d.mount.clone(),
+                what: format!("disk {}", d.mount),
+                used: d.total.saturating_sub(d.available) as f64,
+                limit: Some(d.total as f64),
+                unit: crate::metrics::Unit::Bytes,
+                table: "Disks",
+                key: d.mount.clone(),
+            })
+            .collect();
+        let now = crate::capacity::now_secs();
+        s.notes = self
+            .backfill
+            .run(&self.capacity, &mut self.tracker, &figures, "host", now)
+            .await;
+        s.capacity = self.tracker.observe(now, &figures);
     }
 }
 
@@ -151,6 +192,18 @@ impl Poller for HostPoller {
     type Op = NoOp;
 
     async fn poll(&mut self) -> Result<HostSample, String> {
+        let mut s = self.read().await?;
+        self.forecast(&mut s).await;
+        Ok(s)
+    }
+
+    fn visible(&mut self, tab: Option<&str>) -> bool {
+        self.processes.tell(tab)
+    }
+}
+
+impl HostPoller {
+    async fn read(&mut self) -> Result<HostSample, String> {
         let state = self.state.clone();
         let walk = self.processes.wanted();
         let mut sample = tokio::task::spawn_blocking(move || {
@@ -266,6 +319,7 @@ impl Poller for HostPoller {
                 top_memory,
                 processes_skipped: !walk,
                 processes_age_secs: None,
+                ..Default::default()
             })
         })
         .await
@@ -276,10 +330,6 @@ impl Poller for HostPoller {
         }
         sample.processes_age_secs = self.processes.age(now).map(|d| d.as_secs());
         Ok(sample)
-    }
-
-    fn visible(&mut self, tab: Option<&str>) -> bool {
-        self.processes.tell(tab)
     }
 }
 
@@ -457,6 +507,10 @@ impl HostSample {
                 },
             });
         }
+        for n in &self.notes {
+            m.summary
+                .push(Summary::line(format!("hint: {n}"), Level::Info));
+        }
         m.tables.push(Table {
             title: "Cores".into(),
             columns: vec![Column::left("CORE", 6), Column::right("USE", 6)],
@@ -481,6 +535,7 @@ impl HostSample {
                 .collect(),
             empty: String::new(),
         });
+        m.tables.push(crate::capacity::table(&self.capacity));
         m
     }
 }

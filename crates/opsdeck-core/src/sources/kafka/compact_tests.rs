@@ -259,6 +259,7 @@ fn raw(n: i64) -> Raw {
         topics,
         brokers: vec![(2, "b2".into(), 9092), (1, "b1".into(), 9092)],
         watermarks,
+        group_names: groups.iter().map(|g| g.name.clone()).collect(),
         groups,
         listing_errors: if n == 33 {
             vec!["b2:9092: timed out".into()]
@@ -268,6 +269,7 @@ fn raw(n: i64) -> Raw {
         offsets,
         stable,
         probes,
+        offsets_fallback: None,
         configs,
         elapsed: std::time::Duration::from_millis(40),
     }
