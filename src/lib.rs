@@ -9,5 +9,6 @@ pub use opsdeck_core::{actions, alerts, config, fleet, report, sources, topics, 
 
 pub mod app;
 pub mod cli;
+pub mod memory;
 pub mod theme;
 pub mod ui;

@@ -34,6 +34,7 @@ mod model;
 mod ops;
 pub mod policy;
 mod series;
+mod slots;
 pub mod spec;
 mod system;
 pub mod wire;
