@@ -410,7 +410,12 @@ impl Track {
 
     /// Drops the points before the window (the last one before it stays: it dates the start).
     fn forget_before(&mut self, start: f64) {
-        let old = self.points.iter().skip(1).take_while(|p| p.t <= start).count();
+        let old = self
+            .points
+            .iter()
+            .skip(1)
+            .take_while(|p| p.t <= start)
+            .count();
         let old = old.min(self.points.len().saturating_sub(2));
         if old > 0 {
             self.points.drain(..old);
@@ -497,7 +502,10 @@ impl Track {
 
     /// The verdict at `now` for the current `lag` (see the module comment for the rules).
     pub fn evaluate(&self, now: f64, lag: i64, j: Judge) -> Verdict {
-        let rewind = self.rewind.get().map(|(t, (from, to))| Rewind { t, from, to });
+        let rewind = self
+            .rewind
+            .get()
+            .map(|(t, (from, to))| Rewind { t, from, to });
         if let Some(r) = rewind.filter(|r| now - r.t < j.stall_after) {
             return Verdict::new(
                 Status::Rewind,
