@@ -390,7 +390,7 @@ async fn main() {
         + &requests_row("per-group (fallback)", &per_group_requests);
     let md = format!(
         "# Kafka poll benchmark\n\n\
-         `{script}`, {date}, on the development machine ({cpus} cores, shared): one local Kafka 4.1\n\
+         `{script}`, {date}, on a {cpus}-core VM (shared): one local Kafka 4.1\n\
          broker (harness), build profile {profile}.\n\
          Cluster: {} partitions ({topics_n} topics × {PARTS}), {} consumer groups, {} group-partition lags.\n\n\
          | what | groups batched (default) | groups per group (fallback) |\n|---|---|---|\n\
@@ -414,7 +414,7 @@ async fn main() {
          abandonment probes (ListOffsets by timestamp, on the batch's connections) are read on the\n\
          first poll and every 10th.\n\
          {console}\n\
-         The dev machine is shared (2 cores, other builds running): expect ±30% between runs.\n",
+         The VM is shared (2 cores, other builds running): expect ±30% between runs.\n",
         shape.0,
         shape.1,
         shape.2,
@@ -500,5 +500,15 @@ fn run_console(
         .output()
         .expect("run benches/idle.py");
     let text = String::from_utf8_lossy(&out.stdout);
+    if text.lines().count() < 2 {
+        // Say why rather than print nothing (idle.py's own error).
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(5).collect();
+        let why: String = tail.iter().rev().map(|l| format!("    {l}\n")).collect();
+        return format!(
+            "    (no figures: benches/idle.py exited {})\n{why}",
+            out.status
+        );
+    }
     text.lines().skip(1).map(|l| format!("    {l}\n")).collect()
 }
