@@ -42,6 +42,16 @@ pub enum Output {
     Json,
 }
 
+/// What `snapshot` prints.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SnapshotOutput {
+    Json,
+    Table,
+    /// An incident note for a hand-over: alerts with runbooks, the timeline of the last
+    /// hour (kept in the data dir), key figures per source.
+    Markdown,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown
@@ -68,7 +78,7 @@ pub enum Cmd {
     /// inside: `status`, `exit_code`); 2 for bad input.
     Snapshot {
         #[arg(long, value_enum, default_value = "json")]
-        output: Output,
+        output: SnapshotOutput,
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },

@@ -1,7 +1,6 @@
 //! End-to-end: the real binary in a pseudo-terminal lists a real Redis's clients only while
 //! its Clients tab is on screen, as the server's `INFO commandstats` counts them.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

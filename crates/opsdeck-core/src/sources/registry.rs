@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
 use super::runner;
-use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System};
+use super::system::{At, Done, Entries, FleetFigure, Offer, Planned, Planning, Problem, System};
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
 use crate::series::{Family, Limits, Series};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
@@ -113,6 +114,12 @@ macro_rules! systems {
             pub fn metrics(self) -> &'static [Metric] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::METRICS),* }
             }
+            pub fn fleet(self) -> &'static [FleetFigure] {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::FLEET),* }
+            }
+            pub fn fleet_none(self) -> &'static str {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::FLEET_NONE),* }
+            }
             pub fn builtins(self) -> &'static [Builtin] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::BUILTINS),* }
             }
@@ -203,6 +210,24 @@ macro_rules! systems {
             }
             pub fn offers(&self, at: &At) -> Vec<Offer> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::offers(s, at)),* }
+            }
+            /// The timeline's events between `prev` and this sample of source `source` (see
+            /// `System::events`; a `prev` of another system counts as none).
+            pub fn events(&self, prev: Option<&Sample>, source: &str, now: chrono::DateTime<chrono::Utc>) -> Vec<TimelineEvent> {
+                match self {
+                    $(Sample::$Variant(next) => {
+                        #[allow(unreachable_patterns)]
+                        let prev = match prev { Some(Sample::$Variant(p)) => Some(&**p), _ => None };
+                        <super::$folder::$System as System>::events(prev, next, now)
+                            .into_iter()
+                            .map(|e| e.of(<super::$folder::$System as System>::LABEL, source))
+                            .collect()
+                    })*
+                }
+            }
+            /// A row's text for the clipboard (see `System::copy_text`).
+            pub fn copy_text(&self, table: usize, key: &str) -> Option<String> {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::copy_text(s, table, key)),* }
             }
         }
 

@@ -10,12 +10,14 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
 use crate::series::{Family, Limits, Series, metric_series};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 /// How much harm a command can do.
@@ -212,6 +214,35 @@ pub trait Poller: Send + 'static {
     }
 }
 
+/// How the fleet view reads a system's metrics into its pane's column (one short figure
+/// per context: "2/14 groups not OK", "conn 83%").
+#[derive(Debug)]
+pub enum FleetFigure {
+    /// Subjects not OK (value ≥ 1) of those judged: "2/14 groups not OK", "14 groups OK".
+    NotOk {
+        metric: &'static str,
+        noun: &'static str,
+    },
+    /// The highest value of any of the metrics, in the first one's unit: "conn 83%".
+    Highest {
+        metrics: &'static [&'static str],
+        label: &'static str,
+    },
+    /// The worst flag raised (the first listed is the worst), else `ok` when every source
+    /// reported `known`, else "unknown".
+    Worst {
+        flags: &'static [(&'static str, &'static str)],
+        known: &'static str,
+        ok: &'static str,
+    },
+    /// Said only when some subject has the flag: "1 endpoint down".
+    Flagged {
+        metric: &'static str,
+        noun: &'static str,
+        word: &'static str,
+    },
+}
+
 /// One monitored system. Associated functions only: the registry dispatches on the kind.
 pub trait System: 'static {
     /// Kind label and config key: `kafka` (`[[contexts.NAME.kafka]]`).
@@ -231,6 +262,10 @@ pub trait System: 'static {
     const VERBS: &'static [Action] = &[];
     /// The families it exports to Prometheus besides its `METRICS` (see `series`).
     const SERIES: &'static [Family] = &[];
+    /// What the fleet view shows of it, read from its `METRICS`; and what its pane's figure
+    /// says when none of them applies ("no maxmemory").
+    const FLEET: &'static [FleetFigure] = &[];
+    const FLEET_NONE: &'static str = "";
 
     /// How a context configures it (a list of entries; the host is a switch).
     type Entries: Debug + Clone + Default + PartialEq + serde::de::DeserializeOwned;
@@ -286,6 +321,25 @@ pub trait System: 'static {
         rule_series::<Self>(sample, source, limits)
     }
 
+    /// What changed between two consecutive samples that belongs on the incident timeline
+    /// (a failover, a session starting to block others, a verdict changing): each system
+    /// says what counts. `prev` is None for a run's first sample: then it returns what it
+    /// can date from before the console started, marked recovered. The console adds the
+    /// context and the source.
+    fn events(
+        _prev: Option<&Self::Sample>,
+        _next: &Self::Sample,
+        _now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        Vec::new()
+    }
+
+    /// A row's natural text for the clipboard (a session's query, a group's lag table); by
+    /// default the row as "COLUMN value" lines.
+    fn copy_text(sample: &Self::Sample, table: usize, key: &str) -> Option<String> {
+        row_text(&Self::model(sample), table, key)
+    }
+
     /// What `action` means at `at`, with the typed parameter once it was asked for.
     fn plan(
         _sample: &Self::Sample,
@@ -325,6 +379,21 @@ pub trait System: 'static {
         spec: &Self::Spec,
         ctx: &dyn Entries,
     ) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// Row `key` of table `table` as "COLUMN value" lines (empty cells left out).
+pub fn row_text(model: &PaneModel, table: usize, key: &str) -> Option<String> {
+    let t = model.tables.get(table)?;
+    let row = t.rows.iter().find(|r| r.key == key)?;
+    let width = t.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let lines: Vec<String> = t
+        .columns
+        .iter()
+        .zip(&row.cells)
+        .filter(|(_, c)| !c.text.trim().is_empty())
+        .map(|(col, c)| format!("{:<width$}  {}", col.name, c.text))
+        .collect();
+    Some(lines.join("\n"))
 }
 
 /// Every metric of `S::METRICS` of a sample as series (`System::series`'s default).

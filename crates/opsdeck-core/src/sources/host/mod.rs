@@ -21,6 +21,7 @@ pub const MOUNTS_EVERY: u64 = 30;
 /// Rows of each top-processes table.
 pub const TOP_N: usize = 8;
 
+mod events;
 mod system;
 
 use crate::sources::onscreen::OnScreen;
@@ -106,6 +107,9 @@ pub struct DiskInfo {
     pub mount: String,
     pub total: u64,
     pub available: u64,
+    /// Used reached 90% and has not yet fallen under 85.5%: kept by the poller across
+    /// samples, so a disk hovering at the threshold is one crossing on the timeline.
+    pub full: bool,
 }
 
 impl DiskInfo {
@@ -128,6 +132,8 @@ struct HostState {
     /// The poll of the latest process walk (a process's CPU share is measured between two
     /// walks).
     walked: Option<u64>,
+    /// Mounts over the disk threshold (`DiskInfo::full`).
+    full: std::collections::HashSet<String>,
 }
 
 pub struct HostPoller {
@@ -226,6 +232,7 @@ impl HostPoller {
                     polls: 0,
                     history: Vec::new(),
                     walked: None,
+                    full: Default::default(),
                 });
             }
             let Some(st) = guard.as_mut() else {
@@ -293,7 +300,7 @@ impl HostPoller {
             let load = System::load_average()
                 .map(|l| [l.one, l.five, l.fifteen])
                 .unwrap_or_default();
-            let disks = st
+            let mut disks: Vec<DiskInfo> = st
                 .disks
                 .iter()
                 .filter(|d| d.total_space() > 0)
@@ -301,7 +308,16 @@ impl HostPoller {
                     mount: d.mount_point().display().to_string(),
                     total: d.total_space(),
                     available: d.available_space(),
+                    full: false,
                 })
+                .collect();
+            for d in &mut disks {
+                d.full = events::full(st.full.contains(&d.mount), d.used_ratio());
+            }
+            st.full = disks
+                .iter()
+                .filter(|d| d.full)
+                .map(|d| d.mount.clone())
                 .collect();
             Ok(HostSample {
                 hostname: System::host_name().unwrap_or_default(),
@@ -582,6 +598,7 @@ mod tests {
                 mount: "/data".into(),
                 total: 100,
                 available: 3,
+                ..Default::default()
             }],
             cpus: vec![10.0, 95.0],
             ..Default::default()

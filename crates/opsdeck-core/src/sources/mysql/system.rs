@@ -9,8 +9,11 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
+use chrono::{DateTime, Utc};
 
 pub struct Mysql;
 
@@ -136,6 +139,10 @@ impl System for Mysql {
     const PANE: Pane = Pane::Databases;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["mysql.connections_ratio"],
+        label: "conn",
+    }];
     const VERBS: &'static [Action] = &[Action::CancelQuery, Action::Terminate];
 
     type Entries = Vec<MysqlSpec>;
@@ -171,6 +178,17 @@ impl System for Mysql {
     }
     fn detail(sample: &MysqlSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&MysqlSample>,
+        next: &MysqlSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
+    }
+    fn copy_text(sample: &MysqlSample, table: usize, key: &str) -> Option<String> {
+        super::events::copy_text(sample, table, key)
+            .or_else(|| crate::sources::system::row_text(&sample.model(), table, key))
     }
 
     fn measure(s: &MysqlSample, metric: &str, source: &str) -> Vec<Point> {
