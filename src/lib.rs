@@ -11,5 +11,6 @@ pub use opsdeck_core::{
 
 pub mod app;
 pub mod cli;
+pub mod memory;
 pub mod theme;
 pub mod ui;

@@ -18,6 +18,7 @@ use opsdeck_core::input::Origin;
 const BAD_INPUT: u8 = 2;
 
 fn main() -> ExitCode {
+    opsdeck::memory::limit_arenas();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

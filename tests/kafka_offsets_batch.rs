@@ -504,7 +504,10 @@ async fn the_poller_reads_groups_through_the_batch_in_a_few_requests() {
     assert_eq!(s.offsets_fallback, None);
     let g = s.groups.iter().find(|g| g.name == group).expect("group");
     assert_eq!(
-        (g.partitions[0].committed, g.partitions[0].lag),
+        (
+            g.partitions.to_vec()[0].committed,
+            g.partitions.to_vec()[0].lag
+        ),
         (Some(3), Some(4))
     );
     let s = poll(&mut p).await;

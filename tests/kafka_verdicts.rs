@@ -335,7 +335,7 @@ fn a_group_that_stops_committing_turns_stall_then_stop_naming_the_time_since_its
         let (now, s) = c.poll();
         let grp = group(&s, &g).expect("listed");
         assert_eq!(grp.status, LagStatus::Ok, "{}", grp.reason);
-        let committed = grp.partitions[0].committed;
+        let committed = grp.partitions.to_vec()[0].committed;
         if committed != last {
             last = committed;
             last_change = now;
@@ -353,7 +353,7 @@ fn a_group_that_stops_committing_turns_stall_then_stop_naming_the_time_since_its
         assert!(Instant::now() < deadline, "never STALL");
         let (now, s) = c.poll();
         let grp = group(&s, &g).expect("listed");
-        let p = &grp.partitions[0];
+        let p = &grp.partitions.to_vec()[0];
         if p.committed != last {
             // A commit in flight when it stopped.
             last = p.committed;
@@ -573,7 +573,7 @@ fn a_committed_offset_below_the_log_start_is_flagged_with_the_records_lost() {
     let mut c = Console::new(spec(&b), 0.0);
     let (_, s) = c.poll();
     let g = group(&s, &behind).expect("listed");
-    let p = &g.partitions[0];
+    let p = &g.partitions.to_vec()[0];
     assert_eq!(
         (p.low, p.committed, p.high),
         (Some(60), Some(10), Some(100))
@@ -593,7 +593,10 @@ fn a_committed_offset_below_the_log_start_is_flagged_with_the_records_lost() {
     let g = group(&s, &ahead).expect("listed");
     assert_eq!(g.ahead_partitions, 1);
     assert_eq!(
-        (g.partitions[0].ahead_by, g.partitions[0].lag),
+        (
+            g.partitions.to_vec()[0].ahead_by,
+            g.partitions.to_vec()[0].lag
+        ),
         (400, Some(0))
     );
     // The group ahead of the log is caught up (lag 0), so judged at once: critical.
@@ -704,7 +707,7 @@ fn transactions_open_and_aborted_are_measured_against_the_last_stable_offset() {
 
     // Both paths read the last stable offset (the batched one on its own connections).
     let (_, f) = Console::per_group(spec(&b), 0.0).poll();
-    let p = &group(&f, &g).expect("listed").partitions[0];
+    let p = &group(&f, &g).expect("listed").partitions.to_vec()[0];
     assert_eq!((p.high, p.stable), (Some(hw), Some(lso)), "per-group path");
     let mut unknown = Console::new(spec(&b), 0.0);
     let mut rc = Console::new(
@@ -721,7 +724,7 @@ fn transactions_open_and_aborted_are_measured_against_the_last_stable_offset() {
     for _ in 0..4 {
         let (_, s) = unknown.poll();
         let grp = group(&s, &g).expect("listed");
-        let p = &grp.partitions[0];
+        let p = &grp.partitions.to_vec()[0];
         assert_eq!((p.high, p.stable), (Some(hw), Some(lso)));
         // Unknown isolation: LAG as Kafka's tool (to the high watermark), judged on the
         // last stable offset: an open transaction never stalls a caught-up consumer.
@@ -745,7 +748,7 @@ fn transactions_open_and_aborted_are_measured_against_the_last_stable_offset() {
     tx.abort_transaction(t).expect("abort");
     let (_, s) = wait_until("LSO at the end", Duration::from_secs(30), || {
         let r = unknown.poll();
-        let p = &group(&r.1, &g)?.partitions[0];
+        let p = &group(&r.1, &g)?.partitions.to_vec()[0];
         (p.stable == p.high).then_some(r)
     });
     let grp = group(&s, &g).expect("listed");
@@ -754,7 +757,7 @@ fn transactions_open_and_aborted_are_measured_against_the_last_stable_offset() {
     let reached = read_committed_catch_up(&b, &g, &topic);
     let (_, s) = unknown.poll();
     let grp = group(&s, &g).expect("listed");
-    assert_eq!(grp.partitions[0].committed, Some(reached));
+    assert_eq!(grp.partitions.to_vec()[0].committed, Some(reached));
     assert_eq!(
         (grp.total_lag, grp.total_stable_lag, grp.status),
         (0, 0, LagStatus::Ok),

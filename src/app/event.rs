@@ -64,6 +64,11 @@ pub enum Effect {
     ReloadInbox,
     /// Post alerts to Alertmanager.
     PushAlerts(Vec<crate::alerts::alertmanager::PostableAlert>),
+    /// Tell source `index` which of its tabs is on screen (`None`: none).
+    Visible {
+        index: usize,
+        tab: Option<String>,
+    },
     /// Append these timeline events to the file in the data dir.
     AppendTimeline(Vec<crate::timeline::TimelineEvent>),
     /// Put this text on the terminal's clipboard (OSC 52: through SSH and tmux).

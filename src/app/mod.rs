@@ -15,6 +15,7 @@ pub mod timeline;
 mod timeline_tests;
 pub mod update;
 pub mod view;
+mod visibility;
 #[cfg(test)]
 mod walk_tests;
 

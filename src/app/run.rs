@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use super::event::{Effect, Event};
 use super::state::State;
 use super::terminal;
-use crate::actions::{self, Op, audit};
+use crate::actions::{self, audit};
+use crate::sources::Control;
 use crate::sources::system::Done;
 use crate::theme::Theme;
 
@@ -27,11 +28,12 @@ pub struct Runtime {
     pub config_dir: std::path::PathBuf,
 }
 
-type DoneTx = mpsc::UnboundedSender<Done<Op>>;
+type DoneTx = mpsc::UnboundedSender<Control>;
 
 struct Sources {
     tasks: Vec<JoinHandle<()>>,
-    /// Per source (same index as `state.sources`): where results of actions on it go.
+    /// Per source (same index as `state.sources`): where results of actions on it and
+    /// what is on screen of it go.
     done: Vec<DoneTx>,
     now: Arc<Notify>,
 }
@@ -47,6 +49,9 @@ impl Sources {
             .enumerate()
             .map(|(index, spec)| {
                 let (done_tx, done_rx) = mpsc::unbounded_channel();
+                // Said before the first poll, so a closed tab's list is never read.
+                let shown = state.shown.get(index).cloned().flatten();
+                let _ = done_tx.send(Control::Visible(shown));
                 done.push(done_tx);
                 let tx = tx.clone();
                 crate::sources::spawn(
@@ -275,6 +280,11 @@ async fn event_loop(
                         sources = Sources::start(&state, &tx);
                     }
                     Effect::PollNow => sources.now.notify_waiters(),
+                    Effect::Visible { index, tab } => {
+                        if let Some(c) = sources.done.get(index) {
+                            let _ = c.send(Control::Visible(tab));
+                        }
+                    }
                     Effect::StartFleet => fleet.start(&state, &tx),
                     Effect::StopFleet => fleet.stop(),
                     Effect::PollFleetNow => fleet.poll_now(),
@@ -612,11 +622,11 @@ fn spawn_action(
         };
         // The source learns what happened to it (a verification shows in its next sample).
         if let Some(done) = done {
-            let _ = done.send(Done {
+            let _ = done.send(Control::Done(Done {
                 op: command.op.clone(),
                 result: outcome.clone().into_result(),
                 at: crate::sources::now_local().to_rfc3339(),
-            });
+            }));
         }
         let _ = tx.send(Event::ActionDone {
             command: Box::new(command),

@@ -176,6 +176,8 @@ pub struct State {
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
+    /// The tab each source was last told is on screen (`app::visibility`).
+    pub shown: Vec<Option<String>>,
 }
 
 impl State {
@@ -215,6 +217,7 @@ impl State {
             size: (80, 24),
             quit: false,
             dirty: true,
+            shown: Vec::new(),
         };
         s.reset_sources();
         s
@@ -227,6 +230,8 @@ impl State {
 
     pub fn reset_sources(&mut self) {
         self.sources = self.specs().iter().map(SourceState::new).collect();
+        // New source tasks start with nothing on screen.
+        self.shown = vec![None; self.sources.len()];
         self.panes = Default::default();
         self.alerts.clear();
         self.alert_desk.engine = Default::default();

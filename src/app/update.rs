@@ -20,6 +20,13 @@ use crate::views::Level;
 /// Applies one event at `now` (time enters here, so `update` stays pure and its tests
 /// choose the clock).
 pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
+    let mut fx = apply(state, event, now);
+    // The sources whose tab on screen changed are told (costly lists follow what is shown).
+    fx.extend(super::visibility::effects(state));
+    fx
+}
+
+fn apply(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
     state.now = now;
     // Acks and silences may change on a key, an evaluation or another console's save.
     let acks = state.alert_desk.inbox.acks.clone();

@@ -92,7 +92,7 @@ fn kafka() -> KafkaSample {
             })
             .collect(),
         total_lag: 30,
-        partitions: vec![part(0, 10, 20), part(1, 10, 30)],
+        partitions: vec![part(0, 10, 20), part(1, 10, 30)].into(),
         ..Default::default()
     };
     let brokers = vec![

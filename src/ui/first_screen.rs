@@ -84,7 +84,8 @@ fn kafka(stalled: bool) -> KafkaSample {
             lag: Some(lag),
             owner: Some(format!("{name}-1@/10.0.1.4")),
             ..Default::default()
-        }],
+        }]
+        .into(),
         ..Default::default()
     };
     let billing = if stalled {

@@ -405,7 +405,8 @@ fn kafka_state() -> State {
                         LagStatus::Stop,
                     ),
                     part("orders", 2, None, 40, None, None, LagStatus::Ok),
-                ],
+                ]
+                .into(),
                 ..Default::default()
             },
             GroupInfo {
@@ -451,7 +452,8 @@ fn kafka_state() -> State {
                         Some("shipper-1@/10.0.0.8"),
                         LagStatus::Ok,
                     ),
-                ],
+                ]
+                .into(),
                 ..Default::default()
             },
         ],

@@ -534,3 +534,92 @@ fn an_unknown_outcome_says_to_check_rather_than_failed() {
     assert!(text.starts_with("? outcome unknown: "), "{text}");
     assert_eq!(level, Level::Warn);
 }
+
+/// The `Visible` effects among `fx`, as (source, tab).
+fn told(fx: &[Effect]) -> Vec<(usize, Option<String>)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Visible { index, tab } => Some((*index, tab.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn sources_are_told_which_tab_is_on_screen_and_only_when_it_changes() {
+    let mut s = state();
+    let r = redis_index(&s);
+    feed_redis(&mut s, &["127.0.0.1:6379"]);
+    key(&mut s, '3');
+    assert!(told(&code(&mut s, KeyCode::Enter)).contains(&(r, Some("Nodes".into()))));
+    // Right moves through the tabs: Nodes, Persistence, Replication, Clients.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.extend(told(&code(&mut s, KeyCode::Right)));
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&(r, Some("Clients ".into()))),
+        "the Clients tab (no node listed yet): {seen:?}"
+    );
+    // A new sample changes nothing on screen: nobody is told again.
+    let (index, generation) = (r, s.generation);
+    let fx = update(
+        &mut s,
+        Event::Source {
+            generation,
+            index,
+            update: Update::Sample(Sample::Redis(Box::new(RedisSample {
+                nodes: vec![NodeInfo {
+                    addr: "127.0.0.1:6379".into(),
+                    role: "master".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }))),
+        },
+    );
+    assert!(told(&fx).is_empty(), "{fx:?}");
+    // Back to the overview: the source shows nothing.
+    assert_eq!(told(&code(&mut s, KeyCode::Esc)), vec![(r, None)]);
+    assert!(told(&code(&mut s, KeyCode::Tab)).is_empty());
+}
+
+#[test]
+fn the_host_is_told_when_a_process_tab_opens() {
+    let mut s = state();
+    let h = s
+        .sources
+        .iter()
+        .position(|x| x.kind == crate::sources::SourceKind::Host)
+        .expect("the host is on by default");
+    let (index, generation) = (h, s.generation);
+    update(
+        &mut s,
+        Event::Source {
+            generation,
+            index,
+            update: Update::Sample(Sample::Host(Box::default())),
+        },
+    );
+    key(&mut s, '6');
+    code(&mut s, KeyCode::Enter);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.extend(told(&code(&mut s, KeyCode::Right)));
+    }
+    assert!(seen.contains(&(h, Some("Top CPU".into()))), "{seen:?}");
+    assert_eq!(s.shown[h].as_deref(), Some("Top memory"));
+}
+
+#[test]
+fn a_restarted_context_starts_with_nothing_shown() {
+    let mut s = state();
+    feed_redis(&mut s, &["127.0.0.1:6379"]);
+    key(&mut s, '3');
+    code(&mut s, KeyCode::Enter);
+    assert!(s.shown.iter().any(Option::is_some));
+    s.reset_sources();
+    assert!(s.shown.iter().all(Option::is_none));
+    assert_eq!(s.shown.len(), s.sources.len());
+}

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod host;
 pub mod kafka;
 pub mod mysql;
+pub mod onscreen;
 pub mod postgres;
 pub mod redis;
 
@@ -17,7 +18,7 @@ pub mod system;
 use chrono::{DateTime, Local};
 
 pub use registry::{
-    ContextSpec, Op, Sample, SourceKind, SourceSpec, Update, plan, poll_once, spawn,
+    ContextSpec, Control, Op, Sample, SourceKind, SourceSpec, Update, plan, poll_once, spawn,
 };
 pub use runner::{Status, backoff, poll_timeout};
 pub use system::{At, Availability, Offer, Plan, Planned, Poller, Risk, System};

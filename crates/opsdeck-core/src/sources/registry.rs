@@ -278,13 +278,13 @@ macro_rules! systems {
         }
 
         /// Starts the task of one source; its updates go to `send`, results of actions on it
-        /// come back through `done`.
+        /// and what the console shows of it come through `control`.
         pub fn spawn(
             spec: SourceSpec,
             ctx: &ContextSpec,
             interval: Duration,
             now: Arc<Notify>,
-            done: mpsc::UnboundedReceiver<Done<Op>>,
+            control: mpsc::UnboundedReceiver<Control>,
             send: impl FnMut(Update) -> bool + Send + 'static,
         ) -> tokio::task::JoinHandle<()> {
             match spec {
@@ -294,7 +294,7 @@ macro_rules! systems {
                         poller,
                         interval,
                         now,
-                        done,
+                        control,
                         |d: Done<Op>| match d.op {
                             #[allow(unreachable_patterns)]
                             Op::$Variant(op) => Some(Done { op, result: d.result, at: d.at }),
@@ -345,6 +345,9 @@ macro_rules! systems {
 
 /// What a source task reports to the console.
 pub type Update = runner::Update<Sample>;
+
+/// What the console tells a source task: results of actions, what is on screen.
+pub type Control = runner::Control<Done<Op>>;
 
 /// A planned command with the system's operation wrapped.
 pub type PlannedOp = Planned<Op>;

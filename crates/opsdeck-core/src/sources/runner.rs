@@ -34,6 +34,33 @@ pub enum Update<S> {
     Took(Duration),
 }
 
+/// What the console tells a source's task besides "poll now".
+#[derive(Debug, Clone)]
+pub enum Control<D> {
+    /// The result of an action on this source (`D`: the registry's `Done<Op>`).
+    Done(D),
+    /// Which of the source's tabs is on screen (its title), `None` when none is.
+    Visible(Option<String>),
+}
+
+/// Hands one control message to the poller; true when it asks for a poll at once.
+fn take<P: Poller, D>(
+    poller: &mut P,
+    c: Control<D>,
+    pick: &impl Fn(D) -> Option<Done<P::Op>>,
+) -> bool {
+    match c {
+        Control::Done(d) => match pick(d) {
+            Some(d) => {
+                poller.absorb(&d);
+                true
+            }
+            None => false,
+        },
+        Control::Visible(tab) => poller.visible(tab.as_deref()),
+    }
+}
+
 /// Longest a single poll may take before it counts as hung.
 pub fn poll_timeout(interval: Duration) -> Duration {
     // A first Kafka poll of 10k partitions takes ~7 s on a loaded 2-core machine.
@@ -47,12 +74,13 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 }
 
 /// Runs a poller until the receiving side closes. `now` wakes it early (the refresh key);
-/// `done` brings back the results of actions on this source (`pick` keeps this system's).
+/// `control` brings back the results of actions on this source (`pick` keeps this
+/// system's) and what the console shows of it.
 pub async fn run<P: Poller, D, S: Send + 'static>(
     mut poller: P,
     interval: Duration,
     now: Arc<Notify>,
-    mut done: mpsc::UnboundedReceiver<D>,
+    mut control: mpsc::UnboundedReceiver<Control<D>>,
     pick: impl Fn(D) -> Option<Done<P::Op>>,
     model: impl Fn(P::Sample) -> (S, PaneModel) + Send + Sync + 'static,
     mut send: impl FnMut(Update<S>) -> bool,
@@ -63,10 +91,8 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
     let model = Arc::new(model);
     let mut failures = 0u32;
     loop {
-        while let Ok(d) = done.try_recv() {
-            if let Some(d) = pick(d) {
-                poller.absorb(&d);
-            }
+        while let Ok(c) = control.try_recv() {
+            take(&mut poller, c, &pick);
         }
         let started = tokio::time::Instant::now();
         let result = match tokio::time::timeout(poll_timeout(interval), poller.poll()).await {
@@ -108,13 +134,17 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
             let took = started.elapsed();
             interval.saturating_sub(took).max(took)
         };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = now.notified() => {}
-            Some(d) = done.recv() => {
-                // A result arrived: take it in and poll at once so it shows.
-                if let Some(d) = pick(d) {
-                    poller.absorb(&d);
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => break,
+                _ = now.notified() => break,
+                Some(c) = control.recv() => {
+                    // A result arrived, or a tab whose list is read only while shown opened:
+                    // poll at once so it shows. Other tab changes keep the rhythm.
+                    if take(&mut poller, c, &pick) {
+                        break;
+                    }
                 }
             }
         }
@@ -162,7 +192,7 @@ mod tests {
         interval: Duration,
         send: impl FnMut(Update<Sample>) -> bool,
     ) {
-        let (_tx, rx) = mpsc::unbounded_channel::<Done<NoOp>>();
+        let (_tx, rx) = mpsc::unbounded_channel::<Control<Done<NoOp>>>();
         run(p, interval, Arc::new(Notify::new()), rx, Some, model, send).await
     }
 
@@ -237,6 +267,70 @@ mod tests {
         task.abort();
         // Connecting at 0; a sample at 3 s, then a 3 s rest (not 0) and a 3 s poll: 9 s.
         assert_eq!(secs, vec![0, 3, 9]);
+    }
+
+    /// Counts polls; asks a poll at once when the "List" tab opens.
+    struct Lists {
+        shown: crate::sources::onscreen::OnScreen,
+        polls: Arc<std::sync::atomic::AtomicU32>,
+        listed: Arc<std::sync::atomic::AtomicU32>,
+    }
+    impl Poller for Lists {
+        type Sample = HostSample;
+        type Op = NoOp;
+        async fn poll(&mut self) -> Result<HostSample, String> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.polls.fetch_add(1, SeqCst);
+            if self.shown.wanted() {
+                self.listed.fetch_add(1, SeqCst);
+            }
+            Ok(HostSample::default())
+        }
+        fn visible(&mut self, tab: Option<&str>) -> bool {
+            self.shown.tell(tab)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn opening_a_listed_tab_polls_at_once_and_other_tabs_keep_the_rhythm() {
+        use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+        let polls = Arc::new(AtomicU32::new(0));
+        let listed = Arc::new(AtomicU32::new(0));
+        let p = Lists {
+            shown: crate::sources::onscreen::OnScreen::new(&["List"]),
+            polls: polls.clone(),
+            listed: listed.clone(),
+        };
+        let (ctl, rx) = mpsc::unbounded_channel::<Control<Done<NoOp>>>();
+        // The console says what is shown before the first poll.
+        ctl.send(Control::Visible(None)).unwrap();
+        let (tx, mut updates) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(
+            p,
+            Duration::from_secs(10),
+            Arc::new(Notify::new()),
+            rx,
+            Some,
+            model,
+            move |u| tx.send(u).is_ok(),
+        ));
+        updates.recv().await; // connecting
+        updates.recv().await; // first sample
+        assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (1, 0));
+        ctl.send(Control::Visible(Some("Other".into()))).unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(polls.load(SeqCst), 1, "another tab waits for the refresh");
+        let opened = tokio::time::Instant::now();
+        ctl.send(Control::Visible(Some("List 127.0.0.1".into())))
+            .unwrap();
+        updates.recv().await;
+        assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (2, 1));
+        // The clock is paused: the poll ran without waiting for the 10 s refresh.
+        assert_eq!(opened.elapsed(), Duration::ZERO);
+        ctl.send(Control::Visible(None)).unwrap();
+        updates.recv().await; // the next poll, at the refresh
+        assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (3, 1));
+        task.abort();
     }
 
     struct Hung;

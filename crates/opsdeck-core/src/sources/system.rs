@@ -204,6 +204,14 @@ pub trait Poller: Send + 'static {
     fn reset(&mut self) {}
     /// An action on this source finished (its result shows in the next sample if relevant).
     fn absorb(&mut self, _done: &Done<Self::Op>) {}
+    /// The console says which of this source's tabs is on screen (its title; `None`: none
+    /// is), so lists that cost the server or the host (Redis `CLIENT LIST`, the process
+    /// table) are read only while their table is shown. Until told, a poller reads
+    /// everything (`check`, `snapshot`). Returns true when the next poll should run at once
+    /// (a tab that needs a fresh list just opened).
+    fn visible(&mut self, _tab: Option<&str>) -> bool {
+        false
+    }
 }
 
 /// How the fleet view reads a system's metrics into its pane's column (one short figure

@@ -1,7 +1,8 @@
 //! The host under the console: CPU (total and per core), load, memory, disks, network rates
 //! and the top processes, from sysinfo. Refreshes only what it shows, on a blocking thread
-//! (sysinfo reads /proc synchronously); the process table (the one costly walk) only every
-//! `PROCESS_EVERY` polls and only CPU and memory of each process.
+//! (sysinfo reads /proc synchronously); the process table (the one costly walk) only while a
+//! top-processes tab is on screen (`Poller::visible`), and only CPU and memory of each
+//! process.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,8 +14,8 @@ use sysinfo::{
     ProcessesToUpdate, RefreshKind, System,
 };
 
-/// The process table is walked on the first poll and then every this many polls.
-pub const PROCESS_EVERY: u64 = 5;
+/// The tabs that show the process table: it is walked only while one of them is open.
+pub const PROCESS_TABS: &[&str] = &["Top CPU", "Top memory"];
 /// The mount list is re-read every this many polls (a new or removed mount shows then).
 pub const MOUNTS_EVERY: u64 = 30;
 /// Rows of each top-processes table.
@@ -23,6 +24,7 @@ pub const TOP_N: usize = 8;
 mod events;
 mod system;
 
+use crate::sources::onscreen::OnScreen;
 use crate::sources::system::{NoOp, Poller};
 
 use crate::views::{Cell, Column, Level, PaneModel, Row, Summary, Table, fmt};
@@ -43,9 +45,15 @@ pub struct HostSample {
     pub cpus: Vec<f32>,
     /// Per-interface rates (bytes per second) since the previous poll; loopback left out.
     pub networks: Vec<NetInfo>,
-    /// Top processes by CPU and by resident memory (from the latest process walk).
+    /// Top processes by CPU and by resident memory, from this poll's process walk.
     pub top_cpu: Vec<ProcInfo>,
     pub top_memory: Vec<ProcInfo>,
+    /// The process table was not walked this poll: it is walked only while a top-processes
+    /// tab is open (always in `check` and `snapshot`), so `top_cpu` and `top_memory` are
+    /// empty.
+    pub processes_skipped: bool,
+    /// Seconds since the process table was last walked (0: this poll); `None`: never.
+    pub processes_age_secs: Option<u64>,
     /// Time to full of each disk, from this console's history (and Prometheus if set).
     pub capacity: Vec<crate::capacity::Forecast>,
     /// What the capacity forecasts could not read (Prometheus trouble).
@@ -121,14 +129,16 @@ struct HostState {
     last_net: Instant,
     polls: u64,
     history: Vec<u64>,
-    top_cpu: Vec<ProcInfo>,
-    top_memory: Vec<ProcInfo>,
+    /// The poll of the latest process walk (a process's CPU share is measured between two
+    /// walks).
+    walked: Option<u64>,
     /// Mounts over the disk threshold (`DiskInfo::full`).
     full: std::collections::HashSet<String>,
 }
 
 pub struct HostPoller {
     state: Arc<Mutex<Option<HostState>>>,
+    processes: OnScreen,
     capacity: crate::capacity::CapacitySpec,
     tracker: crate::capacity::Tracker,
     backfill: crate::capacity::prometheus::Backfill,
@@ -144,6 +154,7 @@ impl HostPoller {
     pub fn new() -> Self {
         Self {
             state: Arc::new(Mutex::new(None)),
+            processes: OnScreen::new(PROCESS_TABS),
             capacity: Default::default(),
             tracker: Default::default(),
             backfill: Default::default(),
@@ -191,12 +202,17 @@ impl Poller for HostPoller {
         self.forecast(&mut s).await;
         Ok(s)
     }
+
+    fn visible(&mut self, tab: Option<&str>) -> bool {
+        self.processes.tell(tab)
+    }
 }
 
 impl HostPoller {
     async fn read(&mut self) -> Result<HostSample, String> {
         let state = self.state.clone();
-        tokio::task::spawn_blocking(move || {
+        let walk = self.processes.wanted();
+        let mut sample = tokio::task::spawn_blocking(move || {
             let mut guard = state
                 .lock()
                 .map_err(|_| "host poller poisoned".to_string())?;
@@ -215,8 +231,7 @@ impl HostPoller {
                     last_net: Instant::now(),
                     polls: 0,
                     history: Vec::new(),
-                    top_cpu: Vec::new(),
-                    top_memory: Vec::new(),
+                    walked: None,
                     full: Default::default(),
                 });
             }
@@ -248,18 +263,16 @@ impl HostPoller {
                 })
                 .collect();
             networks.sort_by(|a, b| a.interface.cmp(&b.interface));
-            // The costly walk: only CPU and memory of each process, every few polls. The
-            // second walk is the first with meaningful CPU figures.
-            if st.polls % PROCESS_EVERY == 0 || st.polls == 1 {
-                st.sys.refresh_processes_specifics(
-                    ProcessesToUpdate::All,
-                    true,
-                    // Threads (tasks) are not listed: a JVM alone has a hundred of them.
-                    ProcessRefreshKind::nothing()
-                        .with_cpu()
-                        .with_memory()
-                        .without_tasks(),
-                );
+            // The costly walk, only CPU and memory of each process, and only while its tab is
+            // shown. A process's CPU share is measured between two walks: after a pause (the
+            // tab was closed) two walks a moment apart, so the figures are of now.
+            let (top_cpu, top_memory) = if walk {
+                if st.walked.is_none_or(|w| w + 1 != st.polls) {
+                    walk_processes(&mut st.sys);
+                    std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+                }
+                walk_processes(&mut st.sys);
+                st.walked = Some(st.polls);
                 let procs: Vec<ProcInfo> = st
                     .sys
                     .processes()
@@ -271,9 +284,13 @@ impl HostPoller {
                         memory: p.memory(),
                     })
                     .collect();
-                st.top_cpu = top_by(&procs, TOP_N, |p| p.cpu_percent);
-                st.top_memory = top_by(&procs, TOP_N, |p| p.memory);
-            }
+                (
+                    top_by(&procs, TOP_N, |p| p.cpu_percent),
+                    top_by(&procs, TOP_N, |p| p.memory),
+                )
+            } else {
+                (Vec::new(), Vec::new())
+            };
             st.polls += 1;
             let cpu = st.sys.global_cpu_usage();
             st.history.push(cpu.round() as u64);
@@ -314,14 +331,35 @@ impl HostPoller {
                 disks,
                 cpus: st.sys.cpus().iter().map(|c| c.usage()).collect(),
                 networks,
-                top_cpu: st.top_cpu.clone(),
-                top_memory: st.top_memory.clone(),
+                top_cpu,
+                top_memory,
+                processes_skipped: !walk,
+                processes_age_secs: None,
                 ..Default::default()
             })
         })
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())??;
+        let now = Instant::now();
+        if walk {
+            self.processes.listed(now);
+        }
+        sample.processes_age_secs = self.processes.age(now).map(|d| d.as_secs());
+        Ok(sample)
     }
+}
+
+/// Reads CPU time and memory of every process (threads are not listed: a JVM alone has a
+/// hundred of them).
+fn walk_processes(sys: &mut System) {
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::nothing()
+            .with_cpu()
+            .with_memory()
+            .without_tasks(),
+    );
 }
 
 fn disk_level(ratio: f64) -> Level {
@@ -478,7 +516,11 @@ impl HostSample {
                         )
                     })
                     .collect(),
-                empty: "processes are read every few polls".into(),
+                empty: if self.processes_skipped {
+                    crate::sources::onscreen::not_listed(self.processes_age_secs)
+                } else {
+                    "no processes".into()
+                },
             });
         }
         for n in &self.notes {
@@ -573,14 +615,70 @@ mod tests {
     #[tokio::test]
     async fn polls_read_this_host() {
         let mut h = HostPoller::new();
-        let _ = h.poll().await.unwrap();
         let s = h.poll().await.unwrap();
         assert!(s.mem_total > 0);
         assert!(!s.cpus.is_empty());
         assert!(
-            !s.top_memory.is_empty(),
-            "the second poll walks the processes"
+            !s.top_memory.is_empty() && !s.processes_skipped,
+            "until told what is shown (check, snapshot), the processes are walked"
         );
         assert!(s.top_memory[0].memory >= s.top_memory.last().unwrap().memory);
+        assert_eq!(s.processes_age_secs, Some(0));
+    }
+
+    /// Keeps one core of this process busy while the test runs.
+    struct Spin(Arc<std::sync::atomic::AtomicBool>);
+    impl Spin {
+        fn start() -> Spin {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let s = stop.clone();
+            std::thread::spawn(move || {
+                while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            Spin(stop)
+        }
+    }
+    impl Drop for Spin {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[tokio::test]
+    async fn processes_are_walked_only_while_their_tab_is_shown() {
+        let _busy = Spin::start();
+        let mut h = HostPoller::new();
+        assert!(!h.visible(None));
+        let s = h.poll().await.unwrap();
+        assert!(s.processes_skipped);
+        assert!(s.top_cpu.is_empty() && s.top_memory.is_empty());
+        assert_eq!(s.processes_age_secs, None, "never walked");
+        let m = s.model();
+        let top = m.tables.iter().find(|t| t.title == "Top CPU").unwrap();
+        assert_eq!(top.empty, "listed while this tab is open");
+        assert!(!h.visible(Some("Disks")));
+        assert!(h.poll().await.unwrap().processes_skipped);
+
+        assert!(h.visible(Some("Top CPU")), "opening the tab asks a poll");
+        let s = h.poll().await.unwrap();
+        assert!(!s.processes_skipped);
+        assert!(!s.top_memory.is_empty());
+        // Two walks a moment apart: this process's busy thread shows at once, where a single
+        // walk gives every process 0%.
+        assert!(
+            s.top_cpu.iter().any(|p| p.cpu_percent > 0.0),
+            "{:?}",
+            s.top_cpu
+        );
+        assert!(!h.visible(Some("Top memory")), "still a process tab");
+        assert!(!h.poll().await.unwrap().processes_skipped);
+
+        assert!(!h.visible(Some("Cores")));
+        let s = h.poll().await.unwrap();
+        assert!(s.processes_skipped);
+        assert_eq!(s.processes_age_secs, Some(0), "walked a moment ago");
+        assert!(s.top_cpu.is_empty());
     }
 }

@@ -140,7 +140,7 @@ pub fn copy_text(s: &KafkaSample, table: usize, key: &str) -> Option<String> {
         "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "OWNER"
     ));
     let num = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
-    for p in &g.partitions {
+    for p in g.partitions.iter() {
         out.push_str(&format!(
             "{:<32} {:>9} {:>12} {:>12} {:>10}  {}\n",
             p.topic,

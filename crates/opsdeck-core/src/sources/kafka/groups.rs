@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+use super::compact::{Interner, Partitions};
 use super::lag::{self, Judge, Track};
 use super::policy::{GroupPolicy, Isolation, Policy};
 use super::{GroupInfo, GroupPartition, LagBasis, LagStatus, MemberInfo, Raw, admin};
@@ -44,7 +45,11 @@ pub(super) struct Input<'a> {
 }
 
 /// Judges every group of the poll (and re-shows, stale, those it could not read).
-pub(super) fn judge(memo: &mut HashMap<String, GroupMemo>, inp: &Input) -> Vec<GroupInfo> {
+pub(super) fn judge(
+    memo: &mut HashMap<String, GroupMemo>,
+    names: &mut Interner,
+    inp: &Input,
+) -> Vec<GroupInfo> {
     let raw = inp.raw;
     let mut prev = std::mem::take(memo);
     let mut out = Vec::with_capacity(raw.groups.len());
@@ -52,7 +57,7 @@ pub(super) fn judge(memo: &mut HashMap<String, GroupMemo>, inp: &Input) -> Vec<G
         let mut m = prev.remove(&g.name).unwrap_or_default();
         let info = match (&g.error, raw.offsets.get(&g.name)) {
             (None, Some(Ok(committed))) => {
-                let info = judge_group(&mut m, g, committed, inp);
+                let info = judge_group(&mut m, g, committed, names, inp);
                 m.answered_at = inp.now;
                 m.last = Some(info.clone());
                 info
@@ -109,6 +114,7 @@ fn judge_group(
     m: &mut GroupMemo,
     g: &admin::GroupDescription,
     committed: &admin::Committed,
+    names: &mut Interner,
     inp: &Input,
 ) -> GroupInfo {
     let now = inp.now;
@@ -278,7 +284,7 @@ fn judge_group(
     let abandoned = (!active && (stale_parts == 0 || was_abandoned))
         .then(|| abandonment(&partitions, &lagging, &idle_all, gp))
         .flatten();
-    summarize(m, g, gp, partitions, abandoned, stale_parts, inp)
+    summarize(m, g, gp, partitions, abandoned, stale_parts, names, inp)
 }
 
 /// The offsets the LAG figures and the verdict are measured against: read_committed
@@ -311,15 +317,7 @@ fn last_partition(
     owner: Option<String>,
     age: f64,
 ) -> GroupPartition {
-    let last = m
-        .last
-        .as_ref()
-        .and_then(|g| {
-            g.partitions
-                .iter()
-                .find(|x| x.partition == p && x.topic == topic)
-        })
-        .cloned();
+    let last = m.last.as_ref().and_then(|g| g.partitions.find(topic, p));
     GroupPartition {
         stale_secs: Some(age),
         ..last.unwrap_or_else(|| GroupPartition {
@@ -389,6 +387,7 @@ fn abandonment(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn summarize(
     m: &mut GroupMemo,
     g: &admin::GroupDescription,
@@ -396,6 +395,7 @@ fn summarize(
     mut partitions: Vec<GroupPartition>,
     abandoned: Option<String>,
     stale_parts: usize,
+    names: &mut Interner,
     inp: &Input,
 ) -> GroupInfo {
     let total_lag: i64 = partitions.iter().filter_map(|p| p.lag).sum();
@@ -496,7 +496,7 @@ fn summarize(
             .filter(|p| !p.unread && p.stable_lag.or(p.lag).unwrap_or(0) > 0)
             .filter_map(|p| p.idle_secs)
             .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s)))),
-        partitions,
+        partitions: Partitions::pack(partitions, names),
     }
 }
 
@@ -704,7 +704,7 @@ mod tests {
         r.watermarks.clear();
         let g = find(&st.ingest(r, 440.0, false), "g").clone();
         assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(20.0)));
-        assert_eq!(g.partitions[0].stale_secs, Some(20.0));
+        assert_eq!(g.partitions.to_vec()[0].stale_secs, Some(20.0));
         // Missing from a listing some broker did not answer: still shown, stale.
         let mut r = raw(1, 100);
         r.listing_errors = vec!["Broker: Coordinator not available".into()];
@@ -763,13 +763,13 @@ mod tests {
                 (basis, lag, 0, status),
                 "{iso:?}: {g:?}"
             );
-            let p = &g.partitions[0];
+            let p = &g.partitions.to_vec()[0];
             assert_eq!((p.stable, p.stable_lag), (Some(90), Some(0)));
         }
         let mut st = state(KafkaSpec::default());
         let s = poll(&mut st, 0.0);
         assert_eq!(
-            find(&s, "eos").partitions[0].reason,
+            find(&s, "eos").partitions.to_vec()[0].reason,
             "caught up (10 above the last stable offset: open transactions)"
         );
     }
@@ -787,16 +787,19 @@ mod tests {
         let s = poll(&mut st, 400.0, 300);
         let g = find(&s, "g");
         assert_eq!(g.lost_records, 60);
-        assert_eq!(g.partitions[0].lost_records, 60);
+        assert_eq!(g.partitions.to_vec()[0].lost_records, 60);
         assert_eq!(g.ahead_partitions, 1);
         assert_eq!(
-            (g.partitions[1].ahead_by, g.partitions[1].lag),
+            (
+                g.partitions.to_vec()[1].ahead_by,
+                g.partitions.to_vec()[1].lag
+            ),
             (50, Some(0))
         );
         assert_eq!(g.uncommitted_partitions, 1);
-        assert_eq!(g.partitions[2].uncommitted_secs, Some(400.0));
+        assert_eq!(g.partitions.to_vec()[2].uncommitted_secs, Some(400.0));
         assert_eq!(
-            g.partitions[2].reason,
+            g.partitions.to_vec()[2].reason,
             "assigned for 6m40s and never committed while records arrived"
         );
         let d = s.detail(TABLE_GROUPS, "g").expect("detail");

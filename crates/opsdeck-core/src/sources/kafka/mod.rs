@@ -26,6 +26,9 @@
 pub mod admin;
 pub mod balance;
 mod batched;
+pub mod compact;
+#[cfg(test)]
+mod compact_tests;
 mod events;
 mod groups;
 pub mod lag;
@@ -33,6 +36,7 @@ mod model;
 mod ops;
 pub mod policy;
 mod series;
+mod slots;
 pub mod spec;
 mod system;
 pub mod wire;
@@ -185,7 +189,8 @@ pub struct GroupInfo {
     pub unread_partitions: usize,
     /// Seconds since the committed offset of the longest-idle lagging partition moved.
     pub idle_secs: Option<f64>,
-    pub partitions: Vec<GroupPartition>,
+    /// Its partitions' rows, compact (`compact::Partitions`; shown as `GroupPartition`s).
+    pub partitions: compact::Partitions,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -486,6 +491,8 @@ pub struct State {
     hwm: HashMap<(String, i32), lag::HwmTable>,
     /// Per group: its partitions' tracks, trend and last answered state.
     groups: HashMap<String, groups::GroupMemo>,
+    /// Topic names, owners and reasons of the rows, stored once each.
+    names: compact::Interner,
     configs: HashMap<String, HashMap<String, String>>,
     /// The last log-dir read and when (unix seconds).
     log_dirs: Option<(f64, balance::LogDirsRead)>,
@@ -633,6 +640,7 @@ impl State {
 
         let mut groups = groups::judge(
             &mut self.groups,
+            &mut self.names,
             &groups::Input {
                 raw: &raw,
                 now,
@@ -642,6 +650,8 @@ impl State {
                 trend_len: w.trend,
             },
         );
+        // Names no row holds any more (past reasons, deleted topics) go.
+        self.names.sweep();
         // Worst first; muted rows (abandoned, judging) below the judged ones of their status.
         groups.sort_by(|a, b| {
             b.status
@@ -866,7 +876,7 @@ async fn refused(brokers: &str) -> Option<String> {
 pub fn groups_by_topic(s: &KafkaSample) -> BTreeMap<&str, usize> {
     let mut m = BTreeMap::new();
     for g in &s.groups {
-        let ts: BTreeSet<&str> = g.partitions.iter().map(|p| p.topic.as_str()).collect();
+        let ts: BTreeSet<&str> = g.partitions.topics().collect();
         for t in ts {
             *m.entry(t).or_default() += 1;
         }

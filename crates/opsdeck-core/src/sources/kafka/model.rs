@@ -535,7 +535,7 @@ fn group_detail(g: &super::GroupInfo) -> Detail {
     let flags = g
         .partitions
         .iter()
-        .any(|p| !partition_flags(p).text.is_empty());
+        .any(|p| !partition_flags(&p).text.is_empty());
     let muted = g.abandoned || g.partitions.iter().any(|p| p.judging);
     let mut columns = vec![
         Column::left("TOPIC", 20),
@@ -577,11 +577,11 @@ fn group_detail(g: &super::GroupInfo) -> Detail {
                     }
                     cells.extend([
                         Cell::new(secs(p.lag_seconds)),
-                        partition_status(g, p),
+                        partition_status(g, &p),
                         Cell::new(p.owner.clone().unwrap_or_else(|| "-".into())),
                     ]);
                     if flags {
-                        cells.push(partition_flags(p));
+                        cells.push(partition_flags(&p));
                     }
                     Row::new(format!("{}[{}]", p.topic, p.partition), cells)
                 })
@@ -708,9 +708,9 @@ mod tests {
         let s = st.ingest(raw(40, 100, 0), 0.0, false);
         let g = &s.groups[0];
         assert_eq!(g.total_lag, 60);
-        assert_eq!(g.partitions[0].lag, Some(60));
-        assert_eq!(g.partitions[1].committed, None);
-        assert_eq!(g.partitions[1].lag, None);
+        assert_eq!(g.partitions.to_vec()[0].lag, Some(60));
+        assert_eq!(g.partitions.to_vec()[1].committed, None);
+        assert_eq!(g.partitions.to_vec()[1].lag, None);
         assert_eq!(s.topics[0].under_replicated, 1);
         let d = s.detail(TABLE_GROUPS, "g").unwrap();
         let t = d.table.unwrap();

@@ -83,8 +83,8 @@ pub fn series(k: &KafkaSample, source: &str, limits: &Limits) -> Vec<Series> {
         }
         out.push(GROUP_MEMBERS.at(&[source, &g.name], g.members.len() as f64));
         let mut topics: BTreeMap<&str, (i64, Option<f64>)> = BTreeMap::new();
-        for p in &g.partitions {
-            let t = topics.entry(&p.topic).or_default();
+        for p in g.partitions.lags() {
+            let t = topics.entry(p.topic).or_default();
             t.0 += p.lag.unwrap_or(0).max(0);
             if let Some(s) = p.lag_seconds {
                 t.1 = Some(t.1.map_or(s, |x: f64| x.max(s)));
@@ -104,12 +104,12 @@ pub fn series(k: &KafkaSample, source: &str, limits: &Limits) -> Vec<Series> {
     partitions.sort_by(|a, b| {
         b.0.cmp(&a.0)
             .then_with(|| a.1.name.cmp(&b.1.name))
-            .then_with(|| a.2.topic.cmp(&b.2.topic))
+            .then_with(|| a.2.topic.cmp(b.2.topic))
             .then_with(|| a.2.partition.cmp(&b.2.partition))
     });
     for (lag, g, p) in partitions.into_iter().take(limits.partitions) {
         let part = p.partition.to_string();
-        let labels = [source, g.name.as_str(), p.topic.as_str(), part.as_str()];
+        let labels = [source, g.name.as_str(), p.topic, part.as_str()];
         out.push(PARTITION_LAG.at(&labels, lag as f64));
         if let Some(s) = p.lag_seconds {
             out.push(PARTITION_LAG_SECONDS.at(&labels, s));

@@ -472,7 +472,7 @@ fn with_impact(s: &KafkaSample, p: Planned<KafkaOp>) -> Planned<KafkaOp> {
             };
             let parts = &g.partitions;
             let sum = |f: &dyn Fn(&super::GroupPartition) -> Option<i64>| -> i64 {
-                parts.iter().filter_map(f).map(|v| v.max(0)).sum()
+                parts.iter().filter_map(|x| f(&x)).map(|v| v.max(0)).sum()
             };
             match to {
                 ResetTo::Latest => Some(format!(

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use crate::secrets::{Secret, scrub};
+use crate::sources::onscreen::OnScreen;
 use crate::sources::system::Poller;
 
 pub use info::parse_info;
@@ -43,6 +44,8 @@ const LATENCY_WINDOW: usize = 60;
 const NODE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most clients listed.
 const MAX_CLIENTS: usize = 500;
+/// The tab that shows `CLIENT LIST`.
+const CLIENT_TABS: &[&str] = &[Tab::Clients.title()];
 
 /// How to reach the data nodes: ACL user, password (resolved once), TLS.
 #[derive(Clone)]
@@ -225,6 +228,9 @@ pub struct RedisPoller {
     /// Cluster: node id → (role, master id).
     last_roles: HashMap<String, (String, Option<String>)>,
     last_failover: Option<Failover>,
+    /// `CLIENT LIST` walks every connection of the master: only while the Clients tab is
+    /// open.
+    clients_shown: OnScreen,
     slow_every: Duration,
     diagnosed: Option<Instant>,
     diagnostics: Vec<latency::Diagnostics>,
@@ -257,6 +263,7 @@ impl RedisPoller {
             last_master: None,
             last_roles: HashMap::new(),
             last_failover: None,
+            clients_shown: OnScreen::new(CLIENT_TABS),
             slow_every: latency::DEFAULT_SLOW,
             diagnosed: None,
             diagnostics: Vec::new(),
@@ -736,12 +743,20 @@ impl Poller for RedisPoller {
             .find(|n| n.error.is_none() && n.is_master())
             .map(|n| n.addr.clone());
         if let Some(m) = master {
-            match self.clients(&m, &auth).await {
-                Ok(c) => sample.clients = c,
-                Err(e) => sample
-                    .notes
-                    .push(format!("clients of {m}: CLIENT LIST {e}")),
+            if self.clients_shown.wanted() {
+                match self.clients(&m, &auth).await {
+                    Ok(c) => {
+                        sample.clients = c;
+                        self.clients_shown.listed(Instant::now());
+                    }
+                    Err(e) => sample
+                        .notes
+                        .push(format!("clients of {m}: CLIENT LIST {e}")),
+                }
+            } else {
+                sample.clients_skipped = true;
             }
+            sample.clients_age_secs = self.clients_shown.age(Instant::now()).map(|d| d.as_secs());
             sample.clients_node = m;
         }
         for n in &sample.nodes {
@@ -759,6 +774,10 @@ impl Poller for RedisPoller {
 
     fn reset(&mut self) {
         self.conns.clear();
+    }
+
+    fn visible(&mut self, tab: Option<&str>) -> bool {
+        self.clients_shown.tell(tab)
     }
 }
 

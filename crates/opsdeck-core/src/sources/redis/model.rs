@@ -19,6 +19,11 @@ pub struct RedisSample {
     pub clients: Vec<ClientInfo>,
     /// Where `clients` came from.
     pub clients_node: String,
+    /// `CLIENT LIST` did not run this poll: it runs only while the Clients tab is open
+    /// (always for `check` and `snapshot`), so `clients` is empty.
+    pub clients_skipped: bool,
+    /// Seconds since `CLIENT LIST` last ran on the master (0: this poll); `None`: never.
+    pub clients_age_secs: Option<u64>,
     /// The last master change this console saw (Sentinel: address change; Cluster: promotion).
     pub last_failover: Option<Failover>,
     /// Things the configured user may not see or that failed, for people to read.

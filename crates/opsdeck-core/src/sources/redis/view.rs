@@ -31,7 +31,7 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub fn title(self) -> &'static str {
+    pub const fn title(self) -> &'static str {
         match self {
             Tab::Nodes => "Nodes",
             Tab::Persistence => "Persistence",
@@ -846,7 +846,11 @@ impl RedisSample {
                 Column::left("CMD", 10),
             ],
             rows,
-            empty: "no clients (or CLIENT LIST not permitted)".into(),
+            empty: if self.clients_skipped {
+                crate::sources::onscreen::not_listed(self.clients_age_secs)
+            } else {
+                "no clients (or CLIENT LIST not permitted)".into()
+            },
         }
     }
 

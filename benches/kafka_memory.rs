@@ -1,0 +1,203 @@
+//! Benchmark (not a test): what the Kafka source keeps in memory at a given size, without a
+//! broker. A synthetic poll result (`Raw`) of BENCH_TOPICS × 20 partitions and BENCH_GROUPS
+//! groups each committing on 4 topics goes through `State::ingest` poll after poll (2 s
+//! apart, some groups consuming, some stopped, some caught up), and a counting allocator
+//! says how many heap bytes are live: the poller's windows, one sample, its pane model, and
+//! the peak of a poll. Run: `cargo bench --bench kafka_memory` (BENCH_TOPICS=500
+//! BENCH_GROUPS=1000 for 10k partitions / 1k groups; BENCH_POLLS, default 70, covers the
+//! windows filling up: 60 watermark points, `stall_after` 120 s of commit points).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+
+use opsdeck::sources::kafka::{Raw, State, Windows, admin};
+use opsdeck::sources::{Sample, System as _};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size() as isize, Relaxed) + l.size() as isize;
+            PEAK.fetch_max(now.max(0) as usize, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size() as isize, Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            let now = LIVE.fetch_add(new as isize - l.size() as isize, Relaxed) + new as isize
+                - l.size() as isize;
+            PEAK.fetch_max(now.max(0) as usize, Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn live() -> usize {
+    LIVE.load(Relaxed).max(0) as usize
+}
+
+fn mib(b: usize) -> String {
+    format!("{:.1} MiB", b as f64 / 1048576.0)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PARTS: i32 = 20;
+const TOPICS_PER_GROUP: usize = 4;
+
+/// One poll's answer at poll `n`: producers write 5 records per partition per poll; a third
+/// of the groups consume and commit every poll (lag 0..4), a third stopped long ago, a third
+/// commit every 15th poll.
+fn raw(topics: &[String], groups: usize, n: i64) -> Raw {
+    let mut watermarks = admin::Watermarks::new();
+    let mut parts_of = Vec::new();
+    for t in topics {
+        let ps: Vec<_> = (0..PARTS).map(|p| (p, 1, vec![1], vec![1])).collect();
+        for p in 0..PARTS {
+            watermarks.insert((t.clone(), p), (0, 1000 + 5 * n + p as i64));
+        }
+        parts_of.push((t.clone(), false, ps));
+    }
+    let mut descs = Vec::new();
+    let mut offsets = HashMap::new();
+    for g in 0..groups {
+        let name = format!("bench_group_{g:04}");
+        let mut committed = admin::Committed::new();
+        for k in 0..TOPICS_PER_GROUP {
+            let t = &topics[(g + k * 7) % topics.len()];
+            for p in 0..PARTS {
+                let high = 1000 + 5 * n + p as i64;
+                let c = match g % 3 {
+                    0 => high - (g as i64 + p as i64) % 5,
+                    1 => 900,
+                    _ => 1000 + 5 * (n - n % 15) + p as i64 - 3,
+                };
+                committed.insert((t.clone(), p), c);
+            }
+        }
+        let members = if g % 3 == 1 {
+            Vec::new()
+        } else {
+            vec![admin::Member {
+                client_id: format!("consumer-{g}"),
+                consumer_id: format!("consumer-{g}-5f0c8a8e-9d3c-4b1e-8f11-0a6c1b2d3e4f"),
+                host: "/10.1.2.3".into(),
+                assignment: (0..TOPICS_PER_GROUP)
+                    .flat_map(|k| {
+                        let t = topics[(g + k * 7) % topics.len()].clone();
+                        (0..PARTS).map(move |p| (t.clone(), p))
+                    })
+                    .collect(),
+            }]
+        };
+        descs.push(admin::GroupDescription {
+            name: name.clone(),
+            state: if members.is_empty() {
+                "Empty"
+            } else {
+                "Stable"
+            }
+            .into(),
+            error: None,
+            members,
+        });
+        offsets.insert(name, Ok(committed));
+    }
+    Raw {
+        cluster: Some(admin::Cluster {
+            nodes: vec![admin::Node {
+                id: 1,
+                host: "127.0.0.1".into(),
+                port: 9092,
+                rack: None,
+            }],
+            controller: Some(1),
+        }),
+        topics: parts_of,
+        brokers: vec![(1, "127.0.0.1".into(), 9092)],
+        watermarks,
+        groups: descs,
+        offsets,
+        ..Default::default()
+    }
+}
+
+fn main() {
+    let topics_n = env_usize("BENCH_TOPICS", 500);
+    let groups = env_usize("BENCH_GROUPS", 1000);
+    let polls = env_usize("BENCH_POLLS", 70) as i64;
+    let topics: Vec<String> = (0..topics_n).map(|i| format!("bench_{i:03}")).collect();
+    let base = live();
+    let mut state = State::new(Windows::default());
+    let mut kept: Option<(Sample, opsdeck::views::PaneModel)> = None;
+    let mut poll_peak = 0usize;
+    let mut shape = (0, 0);
+    let t0 = 1_800_000_000.0;
+    let started = std::time::Instant::now();
+    for n in 0..polls {
+        let r = raw(&topics, groups, n);
+        // What the console holds between polls: the poller's state and the last sample
+        // with its model. A poll adds its raw answer, the new sample and model.
+        let before = live();
+        PEAK.store(before, Relaxed);
+        let s = state.ingest(r, t0 + 2.0 * n as f64, false);
+        let m = opsdeck::sources::kafka::Kafka::model(&s);
+        shape = (
+            s.groups.len(),
+            s.groups.iter().map(|g| g.partitions.len()).sum::<usize>(),
+        );
+        // The new sample replaces the old one in the console's state.
+        kept = Some((Sample::from(s), m));
+        poll_peak = poll_peak.max(PEAK.load(Relaxed) - base);
+    }
+    let cpu = started.elapsed().as_secs_f64() / polls as f64;
+    let with_sample = live() - base;
+    let (sample, model) = kept.take().expect("polled");
+    drop(model);
+    let with_sample_only = live() - base;
+    drop(sample);
+    let state_only = live() - base;
+    let gp = shape.1.max(1);
+    println!(
+        "Kafka source memory, {} partitions ({topics_n} topics × {PARTS}), {} groups, {} group-partitions, after {polls} polls:\n",
+        topics_n * PARTS as usize,
+        shape.0,
+        shape.1
+    );
+    println!("| what | live heap | per group-partition |");
+    println!("|---|---|---|");
+    for (what, b) in [
+        ("poller state (windows, tracks, last states)", state_only),
+        ("+ one sample", with_sample_only),
+        ("+ its pane model (what the console holds)", with_sample),
+        (
+            "peak during a poll (old sample, raw answer, new sample, models)",
+            poll_peak,
+        ),
+    ] {
+        println!("| {what} | {} | {} B |", mib(b), b / gp);
+    }
+    println!(
+        "\ningest + model: {:.0} ms per poll (this build, this machine)",
+        cpu * 1e3
+    );
+}

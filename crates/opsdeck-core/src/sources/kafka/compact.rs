@@ -1,0 +1,366 @@
+//! The compact lag store: a group's partition rows as the poller keeps them between polls
+//! and the sample carries them (10,000 partitions × 1,000 groups is 80,000 rows). A row is
+//! one fixed-size record: names shared (`Name`, interned: a topic's name is stored once, a
+//! member's once per poll, a reason once per poll however many rows give it), offsets and
+//! seconds without `Option` wrappers. The rows of a group are shared between the sample and
+//! the poller's memory of the group (`Arc`), so a poll keeps one copy, not two.
+//! `GroupPartition` is the row as shown, built from a record on demand (detail, JSON).
+
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+
+use super::{GroupPartition, LagStatus};
+
+/// A shared, immutable string: a topic, an owner, a reason.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name(Arc::from(s))
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// One copy of each distinct string. `sweep` forgets the strings nothing else holds.
+#[derive(Debug, Default)]
+pub struct Interner {
+    names: HashSet<Name>,
+}
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Name {
+        if let Some(n) = self.names.get(s) {
+            return n.clone();
+        }
+        let n = Name::from(s);
+        self.names.insert(n.clone());
+        n
+    }
+
+    /// Drops the names only the interner still holds (topics deleted, reasons of the past).
+    pub fn sweep(&mut self) {
+        self.names.retain(|n| Arc::strong_count(&n.0) > 1);
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// "None" of an offset or a lag (offsets and lags are never negative).
+const NO_I64: i64 = i64::MIN;
+
+fn pack(v: Option<i64>) -> i64 {
+    v.unwrap_or(NO_I64)
+}
+
+fn unpack(v: i64) -> Option<i64> {
+    (v != NO_I64).then_some(v)
+}
+
+fn pack_f(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn unpack_f(v: f64) -> Option<f64> {
+    (!v.is_nan()).then_some(v)
+}
+
+const JUDGING: u8 = 1;
+const COMMIT_SEEN: u8 = 2;
+const UNREAD: u8 = 4;
+
+/// One partition of one group: `GroupPartition` (248 bytes and three strings) in 152 bytes.
+#[derive(Debug, Clone)]
+struct Rec {
+    topic: Name,
+    reason: Name,
+    owner: Option<Name>,
+    committed: i64,
+    low: i64,
+    high: i64,
+    stable: i64,
+    lag: i64,
+    stable_lag: i64,
+    lost_records: i64,
+    ahead_by: i64,
+    lag_seconds: f64,
+    stale_secs: f64,
+    uncommitted_secs: f64,
+    idle_secs: f64,
+    partition: i32,
+    status: LagStatus,
+    flags: u8,
+}
+
+/// A group's partition rows (see the module comment). Cloning shares them.
+#[derive(Clone, Default)]
+pub struct Partitions {
+    rows: Arc<[Rec]>,
+}
+
+impl Partitions {
+    /// Packs rows, sharing names through `names`.
+    pub fn pack(rows: Vec<GroupPartition>, names: &mut Interner) -> Partitions {
+        Partitions {
+            rows: rows.into_iter().map(|p| rec(p, names)).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `i` as shown.
+    pub fn get(&self, i: usize) -> Option<GroupPartition> {
+        self.rows.get(i).map(row)
+    }
+
+    /// The rows as shown, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = GroupPartition> + '_ {
+        self.rows.iter().map(row)
+    }
+
+    pub fn to_vec(&self) -> Vec<GroupPartition> {
+        self.iter().collect()
+    }
+
+    /// The row of `topic[partition]`, if the group has one.
+    pub fn find(&self, topic: &str, partition: i32) -> Option<GroupPartition> {
+        self.rows
+            .iter()
+            .find(|r| r.partition == partition && r.topic.as_str() == topic)
+            .map(row)
+    }
+
+    /// The topics of the rows (with repeats), without building the rows.
+    pub fn topics(&self) -> impl Iterator<Item = &str> + '_ {
+        self.rows.iter().map(|r| r.topic.as_str())
+    }
+
+    /// Each row's lag figures, borrowed: for walks over every row of every group (metrics,
+    /// exports) that would otherwise build 80,000 rows.
+    pub fn lags(&self) -> impl ExactSizeIterator<Item = LagRef<'_>> + '_ {
+        self.rows.iter().map(|r| LagRef {
+            topic: r.topic.as_str(),
+            partition: r.partition,
+            lag: unpack(r.lag),
+            lag_seconds: unpack_f(r.lag_seconds),
+        })
+    }
+}
+
+/// A row's place and lag, borrowed from the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LagRef<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub lag: Option<i64>,
+    pub lag_seconds: Option<f64>,
+}
+
+impl FromIterator<GroupPartition> for Partitions {
+    fn from_iter<I: IntoIterator<Item = GroupPartition>>(rows: I) -> Partitions {
+        Partitions::from(rows.into_iter().collect::<Vec<_>>())
+    }
+}
+
+impl From<Vec<GroupPartition>> for Partitions {
+    fn from(rows: Vec<GroupPartition>) -> Partitions {
+        Partitions::pack(rows, &mut Interner::default())
+    }
+}
+
+impl fmt::Debug for Partitions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Partitions {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+fn rec(p: GroupPartition, names: &mut Interner) -> Rec {
+    let mut flags = 0;
+    if p.judging {
+        flags |= JUDGING;
+    }
+    if p.commit_seen {
+        flags |= COMMIT_SEEN;
+    }
+    if p.unread {
+        flags |= UNREAD;
+    }
+    Rec {
+        topic: names.get(&p.topic),
+        reason: names.get(&p.reason),
+        owner: p.owner.as_deref().map(|o| names.get(o)),
+        committed: pack(p.committed),
+        low: pack(p.low),
+        high: pack(p.high),
+        stable: pack(p.stable),
+        lag: pack(p.lag),
+        stable_lag: pack(p.stable_lag),
+        lost_records: p.lost_records,
+        ahead_by: p.ahead_by,
+        lag_seconds: pack_f(p.lag_seconds),
+        stale_secs: pack_f(p.stale_secs),
+        uncommitted_secs: pack_f(p.uncommitted_secs),
+        idle_secs: pack_f(p.idle_secs),
+        partition: p.partition,
+        status: p.status,
+        flags,
+    }
+}
+
+fn row(r: &Rec) -> GroupPartition {
+    GroupPartition {
+        topic: r.topic.to_string(),
+        partition: r.partition,
+        committed: unpack(r.committed),
+        low: unpack(r.low),
+        high: unpack(r.high),
+        stable: unpack(r.stable),
+        lag: unpack(r.lag),
+        stable_lag: unpack(r.stable_lag),
+        lag_seconds: unpack_f(r.lag_seconds),
+        owner: r.owner.as_ref().map(Name::to_string),
+        status: r.status,
+        judging: r.flags & JUDGING != 0,
+        reason: r.reason.to_string(),
+        stale_secs: unpack_f(r.stale_secs),
+        lost_records: r.lost_records,
+        ahead_by: r.ahead_by,
+        uncommitted_secs: unpack_f(r.uncommitted_secs),
+        idle_secs: unpack_f(r.idle_secs),
+        commit_seen: r.flags & COMMIT_SEEN != 0,
+        unread: r.flags & UNREAD != 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> GroupPartition {
+        GroupPartition {
+            topic: "orders".into(),
+            partition: 3,
+            committed: Some(10),
+            low: Some(2),
+            high: Some(40),
+            stable: Some(38),
+            lag: Some(30),
+            stable_lag: Some(28),
+            lag_seconds: Some(12.5),
+            owner: Some("c@/10.0.0.1".into()),
+            status: LagStatus::Stall,
+            judging: true,
+            reason: "no commit for 5m00s".into(),
+            stale_secs: Some(4.0),
+            lost_records: 0,
+            ahead_by: 0,
+            uncommitted_secs: Some(301.0),
+            idle_secs: Some(0.0),
+            commit_seen: true,
+            unread: true,
+        }
+    }
+
+    #[test]
+    fn a_row_comes_back_as_it_went_in() {
+        for p in [full(), GroupPartition::default()] {
+            let packed = Partitions::from(vec![p.clone()]);
+            let back = packed.get(0).expect("one row");
+            assert_eq!(
+                serde_json::to_string(&back).unwrap(),
+                serde_json::to_string(&p).unwrap()
+            );
+            assert_eq!(
+                serde_json::to_string(&packed).unwrap(),
+                format!("[{}]", serde_json::to_string(&p).unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_stored_once_and_forgotten_when_unused() {
+        let mut names = Interner::default();
+        let rows = (0..100)
+            .map(|i| GroupPartition {
+                partition: i,
+                ..full()
+            })
+            .collect();
+        let p = Partitions::pack(rows, &mut names);
+        assert_eq!(names.len(), 3, "topic, reason, owner");
+        assert_eq!(p.len(), 100);
+        assert_eq!(p.find("orders", 7).map(|r| r.partition), Some(7));
+        assert!(p.find("orders", 100).is_none());
+        drop(p);
+        names.sweep();
+        assert!(names.is_empty());
+    }
+
+    #[test]
+    fn a_record_is_small() {
+        assert!(
+            std::mem::size_of::<Rec>() <= 152,
+            "{}",
+            std::mem::size_of::<Rec>()
+        );
+    }
+}
