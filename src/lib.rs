@@ -9,5 +9,6 @@ pub use opsdeck_core::{actions, alerts, config, report, sources, topics, views};
 
 pub mod app;
 pub mod cli;
+pub mod manpage;
 pub mod theme;
 pub mod ui;
