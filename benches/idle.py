@@ -2,7 +2,8 @@
 """Idle cost and responsiveness of a terminal program: runs it in a 120x40 pseudo-terminal and
 reports the time to its first frame, CPU (% of one core, children it reaped included) and
 bytes written to the terminal per second while idle, RSS (start and end of the idle window,
-and the peak), and key-press-to-frame latency (p50/p99/max).
+the peak sampled each second, and the kernel's high-water mark VmHWM over the whole run), and
+key-press-to-frame latency (p50/p99/max).
 
     benches/idle.py [--seconds 60] [--warm 5] -- [opsdeck args]
     benches/idle.py --hang PID[,PID] -- [opsdeck args]   # SIGSTOP those processes (a Redis or
@@ -67,9 +68,9 @@ def thread_ticks():
     return out
 
 
-def rss_kib():
+def rss_kib(field="VmRSS:"):
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return int(line.split()[1])
     return 0
 
@@ -143,6 +144,8 @@ if not a.no_keys:
         for p in hung:
             stop(p, signal.SIGCONT)
 lat.sort()
+# The kernel's high-water mark over the whole run, first polls included.
+hwm = rss_kib("VmHWM:")
 if a.cmd:
     os.kill(pid, signal.SIGTERM)
 else:
@@ -164,7 +167,8 @@ elif not a.no_keys:
     print("key to frame: no answer")
 print(
     f"idle over {elapsed:.0f} s: cpu {100*cpu/elapsed:.3f}% of a core, {measured_bytes/elapsed:.0f} bytes/s to the terminal in {frames/elapsed:.2f} frames/s, "
-    f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB"
+    f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB, "
+    f"VmHWM {hwm/1024:.1f} MiB"
 )
 if a.threads:
     for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):

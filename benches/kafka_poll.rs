@@ -5,21 +5,30 @@
 //! groups; writes benches/README-kafka-10k.md). Sizes: BENCH_TOPICS (× 20 partitions),
 //! BENCH_GROUPS. With BENCH_CONSOLE=1 (set by `--large`), the release console then runs
 //! against the same cluster in a 120x40 PTY (benches/idle.py) for its RSS and idle cost.
+//!
+//! The poll is measured both ways in the same run: groups read by the batched requests
+//! (`sources::kafka::wire`, the default) and by librdkafka's per-group requests (the
+//! fallback). Requests per poll are counted, not derived: librdkafka's own protocol debug
+//! log ("Sent XRequest") for its requests, the batched path's counter for its own.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use opsdeck::sources::Poller;
 use opsdeck::sources::kafka::KafkaSpec;
-use opsdeck::sources::kafka::{KafkaPoller, Windows, admin::Admin, client_config};
+use opsdeck::sources::kafka::{KafkaPoller, Windows, admin::Admin, client_config, wire};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use support::kafka::CONSUMER_GROUP_COMMAND;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 const PARTS: i32 = 20;
 /// Topics each group commits to (so 500 × 4 × 20 = 40,000 group-partition lags).
@@ -38,8 +47,101 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Requests librdkafka logged as sent ("Sent OffsetFetchRequest (v8, ...)" with
+/// `debug=protocol`), by request name, while `on` is set.
+#[derive(Clone, Default)]
+struct Sent {
+    on: Arc<std::sync::atomic::AtomicBool>,
+    counts: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+struct Message(String);
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        if f.name() == "message" {
+            self.0 = format!("{v:?}");
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Sent {
+    fn on_event(&self, e: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if !self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let mut m = Message(String::new());
+        e.record(&mut m);
+        if let Some((_, rest)) = m.0.split_once("Sent ")
+            && let Some(name) = rest.split_whitespace().next()
+            && name.ends_with("Request")
+        {
+            *self
+                .counts
+                .lock()
+                .expect("counts")
+                .entry(name.trim_end_matches("Request").to_string())
+                .or_default() += 1;
+        }
+    }
+}
+
+impl Sent {
+    /// Requests of one poll of `poller` (its first poll, connection setup included, is
+    /// done before): librdkafka's by name, plus the batched path's own.
+    async fn count(&self, poller: &mut KafkaPoller) -> (BTreeMap<String, usize>, Option<usize>) {
+        self.counts.lock().expect("counts").clear();
+        self.on.store(true, std::sync::atomic::Ordering::Relaxed);
+        poller.poll().await.expect("poll");
+        self.on.store(false, std::sync::atomic::Ordering::Relaxed);
+        (
+            self.counts.lock().expect("counts").clone(),
+            poller.batch_requests(),
+        )
+    }
+}
+
+fn requests_row(what: &str, (rd, wire): &(BTreeMap<String, usize>, Option<usize>)) -> String {
+    let total: usize = rd.values().sum::<usize>() + wire.unwrap_or(0);
+    let mut parts: Vec<String> = rd.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    if let Some(w) = wire {
+        parts.push(format!(
+            "{w} batched (ListOffsets EARLIEST, LATEST and read_committed LATEST per leader, DescribeGroups and OffsetFetch per coordinator)"
+        ));
+    }
+    format!("| {what} | {total} | {} |\n", parts.join(", "))
+}
+
+async fn polls(poller: &mut KafkaPoller) -> (Duration, Duration, (usize, usize, usize)) {
+    let mut polls = Vec::new();
+    let mut first = Duration::ZERO;
+    let mut shape = (0, 0, 0);
+    for i in 0..=RUNS {
+        let t = Instant::now();
+        let s = poller.poll().await.expect("poll");
+        let d = t.elapsed();
+        assert!(
+            s.groups.iter().all(|g| g.error.is_none()),
+            "a group could not be read"
+        );
+        shape = (
+            s.topics.iter().map(|t| t.partition_count).sum::<usize>(),
+            s.groups.len(),
+            s.groups.iter().map(|g| g.partitions.len()).sum::<usize>(),
+        );
+        if i == 0 {
+            first = d;
+        } else {
+            polls.push(d);
+        }
+    }
+    (first, median(polls), shape)
+}
+
 #[tokio::main]
 async fn main() {
+    let sent = Sent::default();
+    // Before any client: rdkafka takes its log level from the `log` facade at creation.
+    tracing_subscriber::registry().with(sent.clone()).init();
     let topics_n = env_usize("BENCH_TOPICS", 100);
     let groups_n = env_usize("BENCH_GROUPS", 500);
     let kafka = support::Kafka::start();
@@ -115,27 +217,26 @@ async fn main() {
     drop(wrapper);
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
 
-    // opsdeck: the first poll connects; the rest reuse the one long-lived client.
+    // opsdeck, both ways: the first poll connects; the rest reuse the one long-lived client.
     let spec_for_phases = spec.clone();
-    let mut poller = KafkaPoller::with_windows(spec, Windows::default());
-    let mut polls = Vec::new();
-    let mut first = Duration::ZERO;
-    let mut shape = (0, 0, 0);
-    for i in 0..=RUNS {
-        let t = Instant::now();
-        let s = poller.poll().await.expect("poll");
-        let d = t.elapsed();
-        shape = (
-            s.topics.iter().map(|t| t.partition_count).sum::<usize>(),
-            s.groups.len(),
-            s.groups.iter().map(|g| g.partitions.len()).sum::<usize>(),
-        );
-        if i == 0 {
-            first = d;
-        } else {
-            polls.push(d);
-        }
-    }
+    let mut poller = KafkaPoller::with_windows(spec.clone(), Windows::default());
+    let (first, poll, shape) = polls(&mut poller).await;
+    let mut per_group =
+        KafkaPoller::with_windows(spec.clone(), Windows::default()).per_group_only();
+    let (pg_first, pg_poll, pg_shape) = polls(&mut per_group).await;
+    assert_eq!(shape, pg_shape, "both paths read the same cluster");
+
+    let mut debug_spec = spec.clone();
+    debug_spec
+        .properties
+        .insert("debug".into(), "protocol".into());
+    let mut counted = KafkaPoller::with_windows(debug_spec.clone(), Windows::default());
+    counted.poll().await.expect("poll");
+    let batched_requests = sent.count(&mut counted).await;
+    let mut counted = KafkaPoller::with_windows(debug_spec, Windows::default()).per_group_only();
+    counted.poll().await.expect("poll");
+    let per_group_requests = sent.count(&mut counted).await;
+    drop(counted);
 
     // Where a poll's time goes: each phase of `collect` alone, on a fresh client.
     let phases = {
@@ -158,11 +259,49 @@ async fn main() {
             })
             .collect();
         let t = Instant::now();
-        a.watermarks(&parts).expect("watermarks");
-        out.push(("ListOffsets earliest + latest", t.elapsed()));
+        a.watermarks_and_stable(&parts).expect("watermarks");
+        out.push((
+            "ListOffsets earliest + latest + read_committed latest",
+            t.elapsed(),
+        ));
         let t = Instant::now();
         let names = a.list_groups().expect("groups");
         out.push(("ListConsumerGroups", t.elapsed()));
+        let brokers: Vec<(i32, String, i32)> = md
+            .brokers()
+            .iter()
+            .map(|b| (b.id(), b.host().to_string(), b.port()))
+            .collect();
+        let cfg = client_config(&spec_for_phases).expect("cfg");
+        let mut batch =
+            wire::Batch::new(&wire::properties(&cfg), Duration::from_secs(60)).expect("batch");
+        let led: Vec<(String, i32, i32)> = md
+            .topics()
+            .iter()
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(|p| (t.name().to_string(), p.id(), p.leader()))
+            })
+            .collect();
+        let t = Instant::now();
+        batch
+            .watermarks_and_stable(&brokers, &led)
+            .await
+            .expect("batched watermarks");
+        out.push((
+            "batched ListOffsets earliest + latest + read_committed latest (connect included)",
+            t.elapsed(),
+        ));
+        let t = Instant::now();
+        batch.fetch(&brokers, &names).await.expect("batched fetch");
+        out.push((
+            "batched groups, first fetch (FindCoordinator included)",
+            t.elapsed(),
+        ));
+        let t = Instant::now();
+        batch.fetch(&brokers, &names).await.expect("batched fetch");
+        out.push(("batched groups (DescribeGroups + OffsetFetch)", t.elapsed()));
         let t = Instant::now();
         a.describe_groups(&names).expect("describe");
         out.push(("DescribeConsumerGroups", t.elapsed()));
@@ -232,31 +371,45 @@ async fn main() {
     } else {
         median(tool).as_secs_f64() * 1e3
     };
-    let poll_ms = median(polls).as_secs_f64() * 1e3;
+    let date = chrono::Local::now().format("%Y-%m-%d");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (poll_ms, pg_ms) = (ms(poll), ms(pg_poll));
+    let requests = requests_row("batched (default)", &batched_requests)
+        + &requests_row("per-group (fallback)", &per_group_requests);
     let md = format!(
         "# Kafka poll benchmark\n\n\
-         `{script}` on one local Kafka 4.1 broker (harness), {cpus} cores, build profile {profile}.\n\
+         `{script}`, {date}, on the development machine ({cpus} cores, shared): one local Kafka 4.1\n\
+         broker (harness), build profile {profile}.\n\
          Cluster: {} partitions ({topics_n} topics × {PARTS}), {} consumer groups, {} group-partition lags.\n\n\
-         | what | time |\n|---|---|\n\
-         | opsdeck first poll (connect + metadata + watermarks + groups + offsets) | {:.0} ms |\n\
-         | opsdeck poll cycle, same client, median of {RUNS} | {poll_ms:.0} ms |\n\
-         | `kafka-consumer-groups --describe --all-groups` ({tool_rows} rows), median of 2 | {tool_ms:.0} ms |\n\
-         | ratio | {:.1}x |\n\n\
+         | what | groups batched (default) | groups per group (fallback) |\n|---|---|---|\n\
+         | opsdeck first poll (connect + metadata + watermarks + groups + offsets) | {:.0} ms | {:.0} ms |\n\
+         | opsdeck poll cycle, same client, median of {RUNS} | {poll_ms:.0} ms | {pg_ms:.0} ms |\n\
+         | `kafka-consumer-groups --describe --all-groups` ({tool_rows} rows), median of 2 | {tool_ms:.0} ms | |\n\
+         | ratio to the tool | {:.1}x | {:.1}x |\n\n\
+         Requests of one poll cycle (after the first), counted:\n\n\
+         | path | requests | of which |\n|---|---|---|\n{requests}\n\
          One poll's phases, each alone on a fresh client:\n\n\
          | phase | time |\n|---|---|\n{phases}\n\
-         A poll sends: 1 metadata request, 1 DescribeCluster, 2 ListOffsets (EARLIEST and LATEST for all\n\
-         partitions: librdkafka sends one request per partition leader), 1 ListConsumerGroups\n\
-         (one per broker), 1 DescribeConsumerGroups (one per coordinator) and one\n\
-         ListConsumerGroupOffsets (OffsetFetch) per group, all in flight together on one queue.\n\
-         None of them is per partition: the partition count only makes requests bigger. Topic configs\n\
-         (DescribeConfigs, one call) are read on the first poll and every 10th.\n\
+         A poll sends, through librdkafka: 1 Metadata, 1 DescribeCluster (a Metadata request too),\n\
+         1 ListConsumerGroups per broker; then on its own connections, per partition leader one\n\
+         ListOffsets EARLIEST, one LATEST and one read_committed LATEST (last stable offsets) for all\n\
+         its partitions, per group coordinator one\n\
+         DescribeGroups and one OffsetFetch for all its groups (FindCoordinator only for groups whose\n\
+         coordinator is not known yet). The fallback sends librdkafka's ListOffsets (one request per\n\
+         leader and end, but seconds of client time at this size), DescribeConsumerGroups (a\n\
+         ConsumerGroupDescribe and a DescribeGroups per group) and one OffsetFetch per group instead.\n\
+         Topic configs (DescribeConfigs, one call) and, for groups without members that lag, the\n\
+         abandonment probes (ListOffsets by timestamp, on the batch's connections) are read on the\n\
+         first poll and every 10th.\n\
          {console}\n\
          The dev machine is shared (2 cores, other builds running): expect ±30% between runs.\n",
         shape.0,
         shape.1,
         shape.2,
-        first.as_secs_f64() * 1e3,
+        ms(first),
+        ms(pg_first),
         tool_ms / poll_ms.max(1.0),
+        tool_ms / pg_ms.max(1.0),
     );
     print!("{md}");
     let path = format!("{}/benches/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -301,7 +454,8 @@ fn console_figures(bootstrap: &str) -> String {
         .expect("run benches/idle.py");
     let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8_lossy(&out.stdout);
-    let lines: String = text.lines().map(|l| format!("    {l}\n")).collect();
+    // The first line is the command run: it names this machine's paths.
+    let lines: String = text.lines().skip(1).map(|l| format!("    {l}\n")).collect();
     format!(
         "\nThe release console on this cluster (Kafka source only, 2 s refresh, 120x40 PTY,\n\
          `benches/idle.py --warm 20 --seconds {seconds}`):\n\n{lines}"

@@ -37,6 +37,9 @@ pub struct Cli {
     /// Log file (default: opsdeck.log in the data dir). Nothing is ever logged to the terminal.
     #[arg(long, global = true, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Start in the fleet view: every context at once (`:fleet` in the console).
+    #[arg(long)]
+    pub fleet: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }
@@ -66,6 +69,9 @@ pub enum Cmd {
         /// or --timeout passes; for scripts waiting on a local stack.
         #[arg(long)]
         wait: bool,
+        /// Every context of the config, one line each (the fleet view); exits with the worst.
+        #[arg(long, conflicts_with = "wait")]
+        all_contexts: bool,
     },
     /// One poll of every source as one JSON document. Exits 0 once it is written (the health is
     /// inside: `status`, `exit_code`); 2 for bad input.
@@ -97,6 +103,45 @@ pub enum Cmd {
         /// Write opsdeck.1 and one page per subcommand (opsdeck-check.1, ...) into DIR.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+    /// Serve the context's sources and alerts to Prometheus (`/metrics`, `/healthz`) until
+    /// SIGTERM; series in docs/metrics.md. Exit 2 for bad input or an address it cannot use.
+    Exporter {
+        /// Address to serve on.
+        #[arg(long, default_value = "127.0.0.1:9464", value_name = "HOST:PORT")]
+        listen: String,
+        /// Per-partition lag series per Kafka source (the most lagging partitions); group
+        /// and topic totals are always exported.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        partition_series: usize,
+        /// Series per alert metric per source (the highest values first), e.g. one per
+        /// running query.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        subject_series: usize,
+    },
+    /// Alert rules as other tools read them.
+    Rules {
+        #[command(subcommand)]
+        action: RulesCmd,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// A Prometheus rules file over the series of `opsdeck exporter`.
+    Prometheus,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCmd {
+    /// Write the active built-in and user rules (thresholds, `for`, severities, runbooks).
+    Export {
+        /// What to write them as (`prometheus`: a rules file for Prometheus).
+        #[arg(long, value_enum, default_value = "prometheus")]
+        format: RulesFormat,
+        /// File to write (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, TopicsCmd};
+use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, RulesCmd, RulesFormat, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
-use opsdeck::{app, report, topics};
+use opsdeck::{app, fleet, report, topics};
 use opsdeck_core::input::Origin;
 
 /// Exit code for bad config, theme, keymap or arguments, whatever the command.
@@ -180,6 +180,9 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
+    if let Some(Cmd::Rules { action }) = &cli.command {
+        return rules_command(&cfg, action);
+    }
     let ctx = pick_context(&cli, &cfg)?;
     let theme = theme.honour_no_color();
     let _log = init_logging(&cli);
@@ -196,10 +199,25 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             only,
             timeout,
             wait,
+            all_contexts,
         }) => {
             // An unknown kind is a bad argument: 2, as every bad input (3 is "nothing checked").
             let only = report::parse_only(&only)?;
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
+            if all_contexts {
+                let code = check_all_contexts(
+                    cli.context.as_deref(),
+                    &cfg,
+                    &rt,
+                    config,
+                    &only,
+                    timeout,
+                    output,
+                );
+                // A source stuck in a blocking client call must not hold the exit.
+                rt.shutdown_timeout(std::time::Duration::from_millis(100));
+                return code;
+            }
             let snap = if wait {
                 let per_poll = timeout.min(std::time::Duration::from_secs(5));
                 rt.block_on(report::wait_healthy(
@@ -230,6 +248,32 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
             Ok(ExitCode::from(report::exit_code(&snap) as u8))
         }
+        Some(Cmd::Exporter {
+            listen,
+            partition_series,
+            subject_series,
+        }) => {
+            // Bound before any source starts: a busy or bad address exits 2 at once.
+            let listener = opsdeck_core::exporter::serve::bind(&listen)?;
+            let opts = opsdeck_core::exporter::Options {
+                context: ctx.name.clone(),
+                ctx: ctx.spec.clone(),
+                rules: cfg.alerts.clone(),
+                refresh: cfg.refresh,
+                limits: opsdeck_core::series::Limits {
+                    partitions: partition_series,
+                    subjects: subject_series,
+                },
+            };
+            eprintln!(
+                "opsdeck exporter: context {}, serving http://{listen}/metrics",
+                ctx.name
+            );
+            rt.block_on(opsdeck_core::exporter::run(opts, listener))?;
+            // Sources may be stuck in blocking client calls; do not wait for them.
+            rt.shutdown_timeout(std::time::Duration::from_millis(100));
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Cmd::Snapshot { output, timeout }) => {
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = rt.block_on(report::take(&ctx, config, &[], &cfg.alerts, timeout));
@@ -251,7 +295,11 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 .audit_log
                 .clone()
                 .unwrap_or_else(paths::default_audit_log);
-            let state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            let mut state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            if cli.fleet {
+                // The loop starts the fleet's polls when it finds the fleet open.
+                let _ = app::fleet::open(&mut state);
+            }
             let runtime = app::run::Runtime {
                 audit_log,
                 config_dir,
@@ -283,6 +331,58 @@ fn man_command(dir: Option<&Path>) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `opsdeck rules export`: the active rules for another tool.
+fn rules_command(cfg: &Config, action: &RulesCmd) -> Result<ExitCode, String> {
+    let RulesCmd::Export { format, output } = action;
+    let text = match format {
+        RulesFormat::Prometheus => opsdeck_core::exporter::rules::prometheus_rules(&cfg.alerts),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| {
+                format!(
+                    "error: cannot write {}: {e}\n  hint: check the directory exists and is writable",
+                    path.display()
+                )
+            })?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check --all-contexts`: one round over every context, the worst status as exit code.
+fn check_all_contexts(
+    context: Option<&str>,
+    cfg: &Config,
+    rt: &tokio::runtime::Runtime,
+    config: Option<String>,
+    only: &[opsdeck_core::sources::SourceKind],
+    timeout: std::time::Duration,
+    output: Output,
+) -> Result<ExitCode, String> {
+    if let Some(name) = context {
+        return Err(format!(
+            "error: --context {name} with --all-contexts: --all-contexts checks every context\n  hint: drop one of them"
+        ));
+    }
+    let contexts: Vec<config::Context> = cfg
+        .contexts
+        .keys()
+        .filter_map(|name| cfg.context(name))
+        .collect();
+    let r = rt.block_on(fleet::take(&contexts, config, only, &cfg.alerts, timeout));
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+        ),
+        Output::Table => print!("{}", fleet::text_table(&r)),
+    }
+    Ok(ExitCode::from(r.exit_code as u8))
 }
 
 fn config_command(cli: &Cli, action: &ConfigCmd) -> Result<ExitCode, String> {

@@ -54,7 +54,8 @@ The audit log: one JSON line before and after every guarded action, and for ever
 The log file (\fB\-\-log\-file\fR moves it).
 .SH "SEE ALSO"
 \fBopsdeck\-check\fR(1), \fBopsdeck\-snapshot\fR(1), \fBopsdeck\-topics\fR(1),
-\fBopsdeck\-config\fR(1), \fBopsdeck\-completions\fR(1), \fBopsdeck\-man\fR(1)
+\fBopsdeck\-exporter\fR(1), \fBopsdeck\-rules\fR(1), \fBopsdeck\-config\fR(1),
+\fBopsdeck\-completions\fR(1), \fBopsdeck\-man\fR(1)
 "#;
 
 const SUB_EXTRA: &str = ".SH \"SEE ALSO\"\n\\fBopsdeck\\fR(1)\n";

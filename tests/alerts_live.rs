@@ -259,3 +259,136 @@ async fn a_stopped_consumer_group_fires_kafka_group_stalled_and_resolves() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_stopped_mid_run_keeps_its_alerts_firing_stale_until_it_is_back_and_fixed() {
+    use opsdeck::sources::kafka::KafkaSpec;
+    use opsdeck::sources::kafka::{KafkaPoller, Windows};
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    // Its own broker: this test stops it.
+    let kafka = support::Kafka::start();
+    let topic = support::unique_name("stale");
+    kafka.create_topic(&topic, 1);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.bootstrap())
+        .create()
+        .unwrap();
+    for i in 0..10 {
+        let payload = format!("m{i}");
+        producer
+            .send(
+                FutureRecord::<(), _>::to(&topic).payload(&payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    drop(producer);
+    let group = support::unique_name("stopped");
+    let reset = |to: &str| {
+        kafka.consumer_groups(&[
+            "--group",
+            &group,
+            "--topic",
+            &topic,
+            "--reset-offsets",
+            to,
+            "--execute",
+        ])
+    };
+    reset("--to-earliest");
+    let mut p = KafkaPoller::with_windows(
+        KafkaSpec {
+            name: "live".into(),
+            brokers: kafka.bootstrap(),
+            stall_after: Some("2s".into()),
+            ..Default::default()
+        },
+        Windows {
+            hwm_points: 10,
+            trend: 10,
+        },
+    );
+    let rules = RuleSet::default();
+    let mut desk = Desk::default();
+    let want = format!("kafka_group_stalled {group}");
+    poll_until(
+        &mut p,
+        &mut desk,
+        &rules,
+        SourceKind::Kafka,
+        "STOP fires",
+        |f| f.contains(&want),
+    )
+    .await;
+    let last: Sample = p.poll().await.expect("poll").into();
+    let entry = |d: &Desk| {
+        d.engine
+            .firing()
+            .into_iter()
+            .find(|e| e.alert.subject == group)
+            .cloned()
+    };
+
+    // The broker goes away: the poll fails; the console keeps the last sample.
+    kafka.stop();
+    let err = loop {
+        match p.poll().await {
+            Err(e) => break e,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    p.reset();
+    let down = Status::Error(err);
+    for _ in 0..3 {
+        let o = desk.evaluate(&rules, &[kafka_view(&down, &last)], Utc::now());
+        assert!(
+            o.transitions
+                .resolved
+                .iter()
+                .all(|(a, _)| a.subject != group),
+            "resolved while the broker was down: {o:?}"
+        );
+    }
+    let e = entry(&desk).expect("still firing while the broker is down");
+    assert!(e.stale_since.is_some(), "not marked stale: {e:?}");
+
+    // Back, still behind: firing, no longer stale.
+    kafka.restart();
+    let s = loop {
+        match p.poll().await {
+            Ok(s) => break Sample::from(s),
+            Err(_) => {
+                p.reset();
+                tokio::time::sleep(Duration::from_millis(300)).await
+            }
+        }
+    };
+    desk.evaluate(&rules, &[kafka_view(&Status::Ok, &s)], Utc::now());
+    let e = entry(&desk).expect("still firing once back: the group is still stopped");
+    assert_eq!(e.stale_since, None);
+
+    // Fixed: only now does it resolve.
+    reset("--to-latest");
+    poll_until(
+        &mut p,
+        &mut desk,
+        &rules,
+        SourceKind::Kafka,
+        "caught up resolves",
+        |f| !f.contains(&want),
+    )
+    .await;
+}
+
+fn kafka_view<'a>(status: &'a Status, sample: &'a Sample) -> SourceView<'a> {
+    SourceView {
+        kind: SourceKind::Kafka,
+        name: "live",
+        status,
+        sample: Some(sample),
+    }
+}

@@ -403,3 +403,29 @@ fn only_kinds_are_documented() {
         }
     }
 }
+
+#[test]
+fn every_built_in_rule_and_metric_is_in_the_readme() {
+    let readme = read("README.md");
+    let table = readme
+        .split("Built-in rules (tune or disable any under")
+        .nth(1)
+        .expect("the README's rule table");
+    for b in opsdeck::alerts::rules::builtins() {
+        // A rule's critical twin may be written as "`pg_xid_wraparound` / `_critical`".
+        let twin = b
+            .name
+            .strip_suffix("_critical")
+            .is_some_and(|base| table.contains(&format!("`{base}` / `_critical`")));
+        assert!(
+            table.contains(&format!("`{}`", b.name)) || twin,
+            "built-in rule {} is not in the README's rule table",
+            b.name
+        );
+    }
+    let missing: Vec<&str> = opsdeck::alerts::user::catalogue()
+        .map(|(_, m)| m.name)
+        .filter(|name| !readme.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "metrics not in the README: {missing:?}");
+}

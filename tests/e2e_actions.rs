@@ -136,7 +136,8 @@ fn dump_source_of(
 /// verification then waits on the FIFO as long as the test wants, like a huge dump would.
 fn verify_on_a_fifo(c: &mut Console, dump: &std::path::Path) {
     c.send(":backups\r");
-    c.wait_for("dumps");
+    // The key is offered once the source's first poll is in.
+    c.wait_for("v verify");
     c.send("v");
     c.wait_for("Confirm action");
     std::fs::remove_file(dump).expect("rm");
@@ -173,7 +174,8 @@ fn a_verification_longer_than_the_action_timeout_runs_to_its_end_in_the_backgrou
     let audit = dir.path().join("audit.jsonl");
     let mut c = Console::start(&["--config", &cfg], 140, 40);
     c.send(":backups\r");
-    c.wait_for("dumps");
+    // The key is offered once the source's first poll is in.
+    c.wait_for("v verify");
     c.send("v");
     c.wait_for("Confirm action");
     c.send("\t");

@@ -109,8 +109,13 @@ fn v_verifies_the_selected_sources_newest_dump_and_audits_it() {
     assert!(st.success(), "{st:?}");
     c.assert_restored();
 
-    let lines = audit_lines(&audit);
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    // Each action: its "started" line, then its end with the same id.
+    let all = audit_lines(&audit);
+    let started: Vec<&serde_json::Value> =
+        all.iter().filter(|l| l["outcome"] == "started").collect();
+    let lines: Vec<&serde_json::Value> = all.iter().filter(|l| l["outcome"] != "started").collect();
+    assert_eq!((started.len(), lines.len()), (2, 2), "{all:?}");
+    assert_eq!(started[0]["id"], lines[0]["id"]);
     assert_eq!(lines[0]["source"], "alpha");
     assert_eq!(lines[0]["outcome"], "ok");
     assert!(

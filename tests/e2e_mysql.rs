@@ -142,9 +142,12 @@ fn k_on_a_sleeping_mariadb_session_previews_kills_and_audits_kill_connection() {
     assert!(st.success(), "{st:?}");
     c.assert_restored();
 
+    // Its "started" line, then its end with the same id.
     let lines = audit_lines(&audit);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    let l = &lines[0];
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["outcome"], "started", "{lines:?}");
+    assert_eq!(lines[0]["id"], lines[1]["id"]);
+    let l = &lines[1];
     assert_eq!(l["context"], "t", "{l}");
     assert_eq!(l["source"], "shop", "{l}");
     assert_eq!(l["outcome"], "ok", "{l}");

@@ -1,8 +1,9 @@
 //! Consumer verdicts against the real broker and real clients (rdkafka consumers and
 //! producers, Kafka's own tools), judged by `State::ingest` on real polls with a console
-//! clock we drive: a `Console` runs `collect_with` against the broker and hands the result
-//! to `ingest` at a console time that runs 10× faster than the wall clock (or jumps), so
-//! five minutes of `stall_after` pass in thirty seconds.
+//! clock we drive: a `Console` polls the broker through the console's own poller (the
+//! batched requests, or librdkafka's per-group ones: `Console::per_group`) and judges each
+//! poll at a console time that runs 10× faster than the wall clock (or jumps), so five
+//! minutes of `stall_after` pass in thirty seconds.
 //!
 //! Commit cadences are scaled with the clock: a consumer auto-committing every 3 s of real
 //! time commits every 30 s of console time (Kafka Streams' `commit.interval.ms`), one
@@ -23,8 +24,8 @@ use common::*;
 use opsdeck::alerts::{RuleSet, SourceView, evaluate};
 use opsdeck::sources::kafka::admin::Admin;
 use opsdeck::sources::kafka::{
-    GroupInfo, KafkaGroupRuleSpec, KafkaGroupsSpec, KafkaSample, KafkaSpec, LagBasis, LagStatus,
-    Policy, State, TABLE_GROUPS, Windows, client_config, collect_with, unix_now,
+    GroupInfo, KafkaGroupRuleSpec, KafkaGroupsSpec, KafkaPoller, KafkaSample, KafkaSpec, LagBasis,
+    LagStatus, TABLE_GROUPS, client_config, unix_now,
 };
 use opsdeck::sources::{Sample, SourceKind, Status};
 use opsdeck::views::fmt;
@@ -33,36 +34,41 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use support::{shared_kafka, unique_name, wait_until};
 
-/// Real polls, ingested at a console time we drive.
+/// Real polls, judged at a console time we drive.
 struct Console {
-    admin: Admin,
-    state: State,
-    policy: Policy,
+    poller: KafkaPoller,
+    batched: bool,
+    rt: tokio::runtime::Runtime,
     started: Instant,
     t0: f64,
     /// Console seconds per real second (0: the clock only moves by `jump`).
     speed: f64,
     jumped: f64,
-    polls: u64,
 }
 
 impl Console {
+    /// Through the batched requests, as the console polls by default.
     fn new(spec: KafkaSpec, speed: f64) -> Console {
-        let policy = Policy::from_spec(&spec).expect("policy");
-        let admin = Admin::new(
-            &client_config(&spec).expect("client config"),
-            Duration::from_secs(10),
-        )
-        .expect("admin client");
+        Console::with(KafkaPoller::new(spec), true, speed)
+    }
+
+    /// Through librdkafka's per-group requests, the batched path's fallback.
+    fn per_group(spec: KafkaSpec, speed: f64) -> Console {
+        Console::with(KafkaPoller::new(spec).per_group_only(), false, speed)
+    }
+
+    fn with(poller: KafkaPoller, batched: bool, speed: f64) -> Console {
         Console {
-            admin,
-            state: State::with_policy(Windows::default(), policy.clone()),
-            policy,
+            poller,
+            batched,
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime"),
             started: Instant::now(),
             t0: unix_now(),
             speed,
             jumped: 0.0,
-            polls: 0,
         }
     }
 
@@ -74,18 +80,18 @@ impl Console {
         self.jumped += secs;
     }
 
-    /// One poll: (console time, sample). Probes and configs every tenth, as the poller.
+    /// One poll: (console time, sample), read and judged at that time. Probes and configs
+    /// every tenth, as the console.
     fn poll(&mut self) -> (f64, KafkaSample) {
         let now = self.now();
-        let raw = collect_with(
-            &self.admin,
-            self.polls.is_multiple_of(10),
-            &self.policy,
-            now,
-        )
-        .expect("poll the broker");
-        self.polls += 1;
-        (now, self.state.ingest(raw, now, false))
+        let s = self
+            .rt
+            .block_on(self.poller.poll_at(&move || now))
+            .expect("poll the broker");
+        if self.batched {
+            assert_eq!(s.offsets_fallback, None, "the batched path read the groups");
+        }
+        (now, s)
     }
 }
 
@@ -424,16 +430,22 @@ fn abandoned_groups_raise_nothing_whether_first_seen_dead_or_watched_dying() {
     // A group excluded by the config is not judged (nor shown).
     let ignored = unique_name("ignored");
     consume_and_commit(&b, &ignored, &old, 0, 3);
-    let mut c = Console::new(
-        KafkaSpec {
-            groups: KafkaGroupsSpec {
-                include: vec![],
-                exclude: vec![format!("^{ignored}$")],
-            },
-            ..spec(&b)
+    let entry = KafkaSpec {
+        groups: KafkaGroupsSpec {
+            include: vec![],
+            exclude: vec![format!("^{ignored}$")],
         },
-        0.0,
+        ..spec(&b)
+    };
+    // The first poll's probe dates the records on both paths (the batched one asks on its
+    // own connections).
+    let (_, s) = Console::per_group(entry.clone(), 0.0).poll();
+    let g = group(&s, &dead).expect("listed");
+    assert!(
+        g.abandoned && g.status == LagStatus::Ok,
+        "per-group path: {g:?}"
     );
+    let mut c = Console::new(entry, 0.0);
     let (_, s) = c.poll();
     assert!(group(&s, &ignored).is_none());
     let g = group(&s, &dead).expect("listed");
@@ -690,6 +702,10 @@ fn transactions_open_and_aborted_are_measured_against_the_last_stable_offset() {
     );
     assert_eq!(reached, lso, "a read_committed consumer stops at the LSO");
 
+    // Both paths read the last stable offset (the batched one on its own connections).
+    let (_, f) = Console::per_group(spec(&b), 0.0).poll();
+    let p = &group(&f, &g).expect("listed").partitions[0];
+    assert_eq!((p.high, p.stable), (Some(hw), Some(lso)), "per-group path");
     let mut unknown = Console::new(spec(&b), 0.0);
     let mut rc = Console::new(
         KafkaSpec {

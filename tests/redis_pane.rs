@@ -864,6 +864,7 @@ fn sentinel_sample() -> RedisSample {
         }),
         notes: vec![],
         cluster: None,
+        ..Default::default()
     }
 }
 
@@ -927,7 +928,7 @@ fn render_every_view_of_the_sentinel_pane() {
         press(&mut st, KeyCode::Char(']'));
     }
     for (title, body) in &screens {
-        insta::assert_snapshot!(format!("redis_sentinel_{title}"), body);
+        insta::assert_snapshot!(format!("redis_sentinel_{}", title.replace(' ', "_")), body);
     }
     if std::env::var("OPSDECK_SCREENSHOTS").is_ok() {
         std::fs::create_dir_all("screenshots").expect("dir");

@@ -24,6 +24,13 @@ fn say(state: &mut State, text: impl Into<String>, level: Level) -> Vec<Effect> 
     vec![]
 }
 
+/// An alert as Alertmanager gets it: its runbook with this keymap's keys.
+fn filled(state: &State, a: &crate::alerts::Alert) -> crate::alerts::Alert {
+    let mut a = a.clone();
+    a.runbook = a.runbook.map(|r| state.keymap.fill(&r));
+    a
+}
+
 fn save(state: &State) -> Effect {
     Effect::SaveInbox(state.alert_desk.inbox.to_json())
 }
@@ -53,7 +60,15 @@ pub fn effects(state: &State, outcome: &crate::alerts::Outcome, now: DateTime<Ut
         let mut v: Vec<_> = t
             .fired
             .iter()
-            .map(|(a, since)| postable(a, &state.context, &state.alert_desk.console, *since, None))
+            .map(|(a, since)| {
+                postable(
+                    &filled(state, a),
+                    &state.context,
+                    &state.alert_desk.console,
+                    *since,
+                    None,
+                )
+            })
             .collect();
         v.extend(t.resolved.iter().map(|(a, since)| {
             postable(
@@ -242,3 +257,6 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
         Level::Info,
     )
 }
+
+#[cfg(test)]
+mod tests;

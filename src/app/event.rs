@@ -17,6 +17,8 @@ pub enum Event {
         index: usize,
         update: Update,
     },
+    /// A fleet round's progress: a round began, a context's row, the round ended.
+    Fleet(crate::fleet::Progress),
     /// The minute changed (the header clock shows HH:MM, so nothing ticks faster while idle).
     Clock,
     ThemeLoaded(Result<Theme, String>),
@@ -41,6 +43,12 @@ pub enum Effect {
     /// Stop the sources and start those of `state.ctx` with `state.generation`.
     RestartSources,
     PollNow,
+    /// Start the fleet's polls (every context, on `fleet_refresh`), unless they run.
+    StartFleet,
+    /// Stop them (the fleet closed).
+    StopFleet,
+    /// Start a fleet round now.
+    PollFleetNow,
     LoadTheme(String),
     /// Run a confirmed command off the loop, audit it, report `ActionDone`.
     Execute(Box<Command>, String),

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod commands;
 pub mod event;
+pub mod fleet;
 pub mod keys;
 mod refresh;
 pub mod run;

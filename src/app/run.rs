@@ -86,6 +86,53 @@ impl Sources {
     }
 }
 
+/// The fleet's polls while the fleet view is open.
+#[derive(Default)]
+struct FleetTask {
+    task: Option<(JoinHandle<()>, Arc<Notify>)>,
+}
+
+impl FleetTask {
+    fn start(&mut self, state: &State, tx: &mpsc::UnboundedSender<Event>) {
+        if self.task.is_some() {
+            return;
+        }
+        let contexts: Vec<crate::config::Context> = state
+            .config
+            .contexts
+            .keys()
+            .filter_map(|name| state.config.context(name))
+            .collect();
+        let rules = Arc::new(state.config.alerts.clone());
+        let every = state.config.fleet_refresh;
+        // A source is cut as the console's own are, and never after the next round is due.
+        let timeout = crate::sources::poll_timeout(state.config.refresh).min(every);
+        let now = Arc::new(Notify::new());
+        let tx = tx.clone();
+        let task = tokio::spawn(crate::fleet::run(
+            contexts,
+            rules,
+            every,
+            timeout,
+            now.clone(),
+            move |p| tx.send(Event::Fleet(p)).is_ok(),
+        ));
+        self.task = Some((task, now));
+    }
+
+    fn poll_now(&self) {
+        if let Some((_, now)) = &self.task {
+            now.notify_waiters();
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some((task, _)) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
 fn spawn_input(tx: mpsc::UnboundedSender<Event>) {
     tokio::spawn(async move {
         let mut events = crossterm::event::EventStream::new();
@@ -157,6 +204,10 @@ async fn event_loop(
     spawn_signals(tx.clone())?;
     spawn_clock(tx.clone());
     let mut sources = Sources::start(&state, &tx);
+    let mut fleet = FleetTask::default();
+    if state.fleet.open {
+        fleet.start(&state, &tx);
+    }
     let inbox_path = crate::alerts::Inbox::file(&crate::config::paths::data_dir());
     match tokio::task::spawn_blocking({
         let p = inbox_path.clone();
@@ -205,6 +256,7 @@ async fn event_loop(
                 match effect {
                     Effect::Quit => {
                         sources.stop();
+                        fleet.stop();
                         in_flight.settle(term, &mut state, &mut rx, &rt).await;
                         return Ok(());
                     }
@@ -217,6 +269,9 @@ async fn event_loop(
                         sources = Sources::start(&state, &tx);
                     }
                     Effect::PollNow => sources.now.notify_waiters(),
+                    Effect::StartFleet => fleet.start(&state, &tx),
+                    Effect::StopFleet => fleet.stop(),
+                    Effect::PollFleetNow => fleet.poll_now(),
                     Effect::LoadTheme(name) => {
                         let tx = tx.clone();
                         let dir = rt.config_dir.clone();
@@ -283,6 +338,7 @@ async fn event_loop(
             }
             if state.quit {
                 sources.stop();
+                fleet.stop();
                 in_flight.settle(term, &mut state, &mut rx, &rt).await;
                 return Ok(());
             }

@@ -154,6 +154,8 @@ pub struct State {
     pub alerts: Vec<Alert>,
     /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
     pub alert_desk: alerts::Desk,
+    /// The fleet view: every context's row, and whether it is shown.
+    pub fleet: super::fleet::Fleet,
     /// The time of the event being handled (the header shows it); set by `update`.
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
@@ -171,6 +173,7 @@ impl State {
         keymap: Keymap,
     ) -> Self {
         let ctx = config.contexts.get(&context).cloned().unwrap_or_default();
+        let fleet = super::fleet::Fleet::new(&config);
         let mut s = State {
             config,
             context,
@@ -190,6 +193,7 @@ impl State {
             jobs: Vec::new(),
             alerts: Vec::new(),
             alert_desk: alerts::Desk::default(),
+            fleet,
             now: Utc::now(),
             size: (80, 24),
             quit: false,

@@ -44,6 +44,7 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
             state.dirty = true;
             vec![Effect::ReloadInbox]
         }
+        Event::Fleet(progress) => super::fleet::on_progress(state, progress, now),
         Event::InboxSaved(Ok(saved)) => {
             let merged = state.alert_desk.inbox.merged(&saved, now);
             if merged != state.alert_desk.inbox {
@@ -138,6 +139,8 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     let before = state.alerts.clone();
     let src = &mut state.sources[index];
     let changed = match update {
+        // Poll durations are for the exporter; the console shows none.
+        Update::Took(_) => return vec![],
         Update::Status(s) => {
             let changed = src.status != s;
             src.status = s;
@@ -150,7 +153,7 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
                     let model = sample.model();
                     (sample, model)
                 }
-                Update::Status(_) => return vec![],
+                Update::Status(_) | Update::Took(_) => return vec![],
             };
             let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
             src.status = Status::Ok;
@@ -436,6 +439,17 @@ fn is_verb(action: Action) -> bool {
 }
 
 fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if state.fleet.open {
+        match super::fleet::on_action(state, action) {
+            super::fleet::Handled::Done(effects) => return effects,
+            super::fleet::Handled::Global => {}
+            super::fleet::Handled::Leave => {
+                let mut effects = super::fleet::close(state);
+                effects.extend(on_action(state, action));
+                return effects;
+            }
+        }
+    }
     let pane = state.focus;
     if state.zoomed && pane == Pane::Alerts {
         match action {
@@ -621,6 +635,7 @@ pub fn command_names(state: &State) -> Vec<String> {
         .map(|p| p.commands()[0].to_string())
         .collect();
     v.extend(state.config.contexts.keys().map(|c| format!("ctx {c}")));
+    v.push("fleet".into());
     v.extend(Theme::shipped_names().iter().map(|t| format!("theme {t}")));
     v.extend(
         ["q", "quit", "help", "ack", "silence"]
@@ -674,16 +689,9 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             state.mode = Mode::Help { scroll: 0 };
             vec![]
         }
-        ("ctx" | "context", Some(name)) => match state.config.contexts.get(name).cloned() {
-            Some(ctx) => {
-                state.context = name.to_string();
-                state.ctx = ctx;
-                state.generation += 1;
-                state.reset_sources();
-                state.zoomed = false;
-                state.message = Some((format!("context {name}"), Level::Info));
-                vec![Effect::RestartSources]
-            }
+        ("fleet", _) => super::fleet::open(state),
+        ("ctx" | "context", Some(name)) => match state.config.contexts.get(name) {
+            Some(_) => switch_context(state, name),
             None => {
                 let known = state
                     .config
@@ -717,16 +725,39 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         _ => say(
             state,
             format!(
-                "unknown command :{line} — try :kafka :pg :redis :backups :alerts :host :ctx :theme :q"
+                "unknown command :{line} — try :kafka :pg :redis :backups :alerts :host :ctx :fleet :theme :q"
             ),
             Level::Warn,
         ),
     }
 }
 
+/// Stops the current context's sources and starts those of `name` (a defined context), as
+/// `:ctx NAME` and Enter in the fleet do; the fleet closes.
+pub(super) fn switch_context(state: &mut State, name: &str) -> Vec<Effect> {
+    let Some(ctx) = state.config.contexts.get(name).cloned() else {
+        return say(state, format!("no context {name:?}"), Level::Warn);
+    };
+    let mut effects = super::fleet::close(state);
+    state.context = name.to_string();
+    state.ctx = ctx;
+    state.generation += 1;
+    state.reset_sources();
+    state.zoomed = false;
+    state.message = Some((format!("context {name}"), Level::Info));
+    state.dirty = true;
+    effects.push(Effect::RestartSources);
+    effects
+}
+
 fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
     if state.mode != Mode::Normal {
         return vec![];
+    }
+    if state.fleet.open && matches!(m.kind, MouseEventKind::Down(MouseButton::Left)) {
+        let area = ratatui::layout::Rect::new(0, 0, state.size.0, state.size.1);
+        let row = crate::ui::fleet::row_at(state, area, m.row);
+        return super::fleet::click(state, row);
     }
     match m.kind {
         MouseEventKind::ScrollDown => on_action(state, Action::Down),

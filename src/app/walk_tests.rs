@@ -18,6 +18,7 @@ use crate::sources::kafka::{
     TopicInfo,
 };
 use crate::sources::mysql::{self, MysqlSample, MysqlSpec, Thread};
+use crate::sources::postgres::indexes::{Advice, Kind};
 use crate::sources::postgres::{LockNode, PgSample, PostgresSpec, RoleLimit, Session, Slot};
 use crate::sources::redis::{
     ClientInfo, NodeInfo, RedisSample, RedisSpec, SentinelPeer, SentinelView,
@@ -126,6 +127,23 @@ fn kafka() -> KafkaSample {
     }
 }
 
+fn advice(kind: Kind, index: &str, ddl: &str) -> Advice {
+    Advice {
+        kind: Some(kind),
+        index: index.into(),
+        index_oid: 16400,
+        table: "public.orders".into(),
+        size_bytes: 8 << 20,
+        other: if kind == Kind::Duplicate {
+            "public.orders_customer".into()
+        } else {
+            String::new()
+        },
+        ddl: ddl.into(),
+        ..Default::default()
+    }
+}
+
 fn postgres() -> PgSample {
     let session = |pid, state: &str, own| Session {
         pid,
@@ -160,6 +178,29 @@ fn postgres() -> PgSample {
             connection_limit: -1,
             connections: 2,
         }],
+        // Index advice: a drop (typed name), a rebuild, and rows that refuse with why.
+        index_advice: crate::sources::postgres::indexes::IndexAdvice {
+            database: "app".into(),
+            stats_reset: None,
+            rows: vec![
+                advice(
+                    Kind::Duplicate,
+                    "public.orders_customer_dup",
+                    "DROP INDEX CONCURRENTLY public.orders_customer_dup",
+                ),
+                advice(
+                    Kind::IndexBloat,
+                    "public.orders_pkey",
+                    "REINDEX INDEX CONCURRENTLY public.orders_pkey",
+                ),
+                advice(Kind::SeqScans, "", ""),
+                advice(Kind::TableBloat, "", ""),
+            ],
+        },
+        ages: crate::sources::postgres::FigureAges {
+            indexes: Some(1.0),
+            ..Default::default()
+        },
         // A row on the Slots tab (after Replication), where no session verb applies.
         slots: vec![Slot {
             name: "old_sub".into(),
@@ -665,4 +706,62 @@ fn n_shows_the_mariadb_server_whose_k_previews_kill_connection_of_the_selected_t
     // `n` again: back to PostgreSQL, on the tab of the same name when it has one.
     press(&mut s, Action::NextSource);
     assert_eq!(kind(&s), Some(crate::sources::SourceKind::Postgres));
+}
+
+#[test]
+fn previews_state_the_impact_where_it_is_known() {
+    let mut s = fed_state();
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    // Groups: billing has no members (a reset is allowed) and 30 records unread.
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_GROUPS);
+    press(&mut s, Action::ResetOffsets);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(
+        c.command.impact.as_deref(),
+        Some("skips 30 records not yet read: the group will never process them")
+    );
+    s.mode = Mode::Normal;
+    // Topics: more partitions is forever and moves keys.
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_TOPICS);
+    press(&mut s, Action::AddPartitions);
+    let Mode::Ask(a) = &mut s.mode else {
+        panic!("{:?}", s.mode)
+    };
+    a.input.text = "4".into();
+    super::update(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        t0(),
+    );
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    let impact = c.command.impact.clone().unwrap_or_default();
+    assert!(impact.starts_with("irreversible"), "{impact}");
+    assert!(impact.contains("2 → 4"), "{impact}");
+}
+
+#[test]
+fn marked_rows_left_out_of_an_action_are_said() {
+    let mut s = fed_state();
+    s.focus = Pane::Databases;
+    s.zoomed = true;
+    s.set_tab(Pane::Databases, crate::sources::postgres::TAB_ACTIVITY);
+    // Mark every session, the console's own (pid 99) among them.
+    let rows = s.view(Pane::Databases).rows.len();
+    for _ in 0..rows {
+        press(&mut s, Action::Mark);
+    }
+    press(&mut s, Action::Terminate);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(c.command.target, "pid 10,11");
+    assert_eq!(
+        c.command.impact.as_deref(),
+        Some("left out: pid 99 (this console's own session)")
+    );
 }

@@ -80,6 +80,7 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     for c in [
         ":kafka :pg :redis :backups :alerts :host   focus a pane",
         ":ctx NAME   switch context      :theme NAME   switch theme",
+        ":fleet   every context at once; enter switches to the selected one",
         ":ack NOTE   ack the selected alert with a note",
         ":silence 2h   silence the selected alert for a duration",
         ":q   quit                       Tab completes a command",
@@ -176,8 +177,14 @@ pub fn confirm(f: &mut Frame, area: Rect, state: &State, c: &Confirm) {
         ]),
         Line::from(vec![label("runs"), Span::raw(c.command.describe())]),
         Line::from(vec![label("risk"), Span::raw(risk_label(c.command.risk))]),
-        Line::default(),
     ];
+    if let Some(impact) = &c.command.impact {
+        lines.push(Line::from(vec![
+            label("impact"),
+            Span::styled(impact.clone(), Style::new().fg(t.warn)),
+        ]));
+    }
+    lines.push(Line::default());
     if let Some(req) = &c.required {
         lines.push(Line::from(vec![
             Span::raw("type "),

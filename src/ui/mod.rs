@@ -1,6 +1,7 @@
 //! Drawing: reads the state, builds only what is visible. No I/O, no state changes.
 
 pub mod dialogs;
+pub mod fleet;
 pub mod layout;
 pub mod panes;
 pub mod widgets;
@@ -25,7 +26,9 @@ pub fn draw(f: &mut Frame, state: &State) {
     );
     let [header, body, message, hints] = layout::frame(area);
     draw_header(f, header, state);
-    if state.zoomed {
+    if state.fleet.open {
+        fleet::draw(f, body, state);
+    } else if state.zoomed {
         panes::draw_zoomed(f, body, state, state.focus);
     } else {
         for (pane, rect) in layout::tiles(area) {
@@ -198,7 +201,13 @@ pub fn hints(state: &State) -> Vec<Hint> {
     };
     let mut out = Vec::new();
     let pane = state.focus;
-    if state.zoomed {
+    if state.fleet.open {
+        out.extend([
+            plain(Action::Select, "switch"),
+            plain(Action::Back, "back"),
+            plain(Action::Refresh, "poll now"),
+        ]);
+    } else if state.zoomed {
         let v = state.view(pane);
         out.push(plain(Action::Back, "back"));
         if v.selected.is_some() {

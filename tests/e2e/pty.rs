@@ -85,6 +85,25 @@ impl Console {
         self.parser.lock().expect("parser").screen().contents()
     }
 
+    /// The screen's lines whose cell at `col` is drawn on a background colour (a selected
+    /// table row, the header line): what text alone does not show.
+    #[allow(dead_code)] // not every test binary that includes this module reads colours
+    pub fn lines_on_background(&self, col: u16) -> Vec<String> {
+        let p = self.parser.lock().expect("parser");
+        let screen = p.screen();
+        let cols = screen.size().1.get();
+        screen
+            .rows(0, cols)
+            .enumerate()
+            .filter(|(row, _)| {
+                screen
+                    .cell(*row as u16, col)
+                    .is_some_and(|c| c.bgcolor() != vt100::Color::Default)
+            })
+            .map(|(_, line)| line)
+            .collect()
+    }
+
     pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("write keys");
         self.writer.flush().expect("flush");

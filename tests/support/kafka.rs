@@ -202,7 +202,17 @@ pub struct KafkaNode {
     id: i32,
     port: u16,
     controller_port: u16,
+    /// The extra listeners of `Kafka::start_secure`.
+    secure: Option<SecurePorts>,
     dir: PathBuf,
+}
+
+/// Ports of the SASL_PLAINTEXT, SSL and SASL_SSL listeners (`Kafka::start_secure`).
+#[derive(Debug, Clone, Copy)]
+pub struct SecurePorts {
+    pub sasl_plaintext: u16,
+    pub ssl: u16,
+    pub sasl_ssl: u16,
 }
 
 impl Deref for KafkaNode {
@@ -222,6 +232,9 @@ impl KafkaNode {
     pub fn controller_port(&self) -> u16 {
         self.controller_port
     }
+    pub fn secure_ports(&self) -> Option<SecurePorts> {
+        self.secure
+    }
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
@@ -234,11 +247,135 @@ struct NodePlan {
     id: i32,
     port: u16,
     controller_port: u16,
+    secure: Option<SecurePorts>,
     dir: PathBuf,
 }
 
+/// The SASL user of `Kafka::start_secure` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512).
+pub const SASL_USER: &str = "alice";
+pub const SASL_PASSWORD: &str = "alice-secret";
+
 /// Starts `n` combined nodes with replication factor `rf` and `min.insync.replicas`.
 fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<KafkaNode> {
+    start_nodes_with(root, n, rf, min_isr, false)
+}
+
+/// The SASL listeners' settings: PLAIN and SCRAM for `SASL_USER`, OAUTHBEARER with Kafka's
+/// unsecured (test-only) token validation; the TLS listeners' PEM key and certificate.
+fn secure_properties(dir: &Path) -> String {
+    let jaas = |mech: &str, module: &str, opts: &str| {
+        ["sasl_plaintext", "sasl_ssl"]
+            .iter()
+            .map(|l| {
+                format!(
+                    "listener.name.{l}.{mech}.sasl.jaas.config=\
+                     org.apache.kafka.common.security.{module} required{opts};\n"
+                )
+            })
+            .collect::<String>()
+    };
+    let mut s =
+        String::from("sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER\n");
+    s += &jaas(
+        "plain",
+        "plain.PlainLoginModule",
+        &format!(" user_{SASL_USER}=\"{SASL_PASSWORD}\""),
+    );
+    s += &jaas("scram-sha-256", "scram.ScramLoginModule", "");
+    s += &jaas("scram-sha-512", "scram.ScramLoginModule", "");
+    s += &jaas(
+        "oauthbearer",
+        "oauthbearer.OAuthBearerLoginModule",
+        " unsecuredLoginStringClaim_sub=\"admin\"",
+    );
+    for l in ["ssl", "sasl_ssl"] {
+        s += &format!(
+            "listener.name.{l}.ssl.keystore.type=PEM\n\
+             listener.name.{l}.ssl.keystore.location={}\n",
+            dir.join("server.pem").display()
+        );
+    }
+    s
+}
+
+/// A throw-away CA (`ca.pem`) and a server key and certificate for 127.0.0.1 and localhost
+/// signed by it (`server.pem`: key then certificate, as Kafka's PEM key store reads it).
+fn make_certificates(dir: &Path) {
+    let openssl = require_program("openssl", "openssl");
+    let run = |args: &[&str]| {
+        let mut c = Command::new(&openssl);
+        c.current_dir(dir).args(args);
+        let out = run_tool(c);
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "3",
+        "-subj",
+        "/CN=opsdeck test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write san.ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    let pem = [
+        fs::read_to_string(dir.join("server.key")).expect("server.key"),
+        fs::read_to_string(dir.join("server.crt")).expect("server.crt"),
+    ]
+    .concat();
+    fs::write(dir.join("server.pem"), pem).expect("write server.pem");
+}
+
+fn start_nodes_with(
+    root: &TestDir,
+    n: usize,
+    rf: usize,
+    min_isr: usize,
+    secure: bool,
+) -> Vec<KafkaNode> {
     let libs = kafka_libs();
     let java = java();
     let plans: Vec<NodePlan> = (1..=n as i32)
@@ -246,6 +383,11 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             id,
             port: free_port(),
             controller_port: free_port(),
+            secure: secure.then(|| SecurePorts {
+                sasl_plaintext: free_port(),
+                ssl: free_port(),
+                sasl_ssl: free_port(),
+            }),
             dir: root.sub(&format!("node{id}")),
         })
         .collect();
@@ -260,17 +402,32 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
         let props = p.dir.join("server.properties");
         let log4j = p.dir.join("log4j2.properties");
         let server_log = p.dir.join("server.log");
+        let (sasl_listener, sasl_props) = match p.secure {
+            Some(sp) => {
+                fs::create_dir_all(&p.dir).expect("node dir");
+                make_certificates(&p.dir);
+                (
+                    format!(
+                        ",SASL_PLAINTEXT://127.0.0.1:{},SSL://127.0.0.1:{},SASL_SSL://127.0.0.1:{}",
+                        sp.sasl_plaintext, sp.ssl, sp.sasl_ssl
+                    ),
+                    secure_properties(&p.dir),
+                )
+            }
+            None => (String::new(), String::new()),
+        };
         fs::write(
             &props,
             format!(
                 "process.roles=broker,controller\n\
                  node.id={id}\n\
                  controller.quorum.voters={voters}\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
-                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}{sasl_listener}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port}{sasl_listener}\n\
                  controller.listener.names=CONTROLLER\n\
                  inter.broker.listener.name=PLAINTEXT\n\
-                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n\
+                 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL\n\
+                 {sasl_props}\
                  log.dirs={data}\n\
                  num.partitions=1\n\
                  default.replication.factor={rf}\n\
@@ -322,6 +479,13 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             .arg(STORAGE_TOOL)
             .args(["format", "-t", &cluster_id, "-c"])
             .arg(&props);
+        if p.secure.is_some() {
+            for mech in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+                fmt.arg("--add-scram").arg(format!(
+                    "{mech}=[name={SASL_USER},password={SASL_PASSWORD}]"
+                ));
+            }
+        }
         let out = run_tool(fmt);
         if !out.status.success() {
             panic!(
@@ -371,6 +535,7 @@ fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<Kafka
             id: p.id,
             port: p.port,
             controller_port: p.controller_port,
+            secure: p.secure,
             dir: p.dir,
         });
     }
@@ -421,6 +586,29 @@ impl Kafka {
             node: nodes.remove(0),
             _dir: dir,
         }
+    }
+
+    /// A broker with SASL_PLAINTEXT, SSL and SASL_SSL listeners too: PLAIN and
+    /// SCRAM-SHA-256/512 for `SASL_USER`/`SASL_PASSWORD`, OAUTHBEARER with unsecured tokens,
+    /// TLS with a certificate for 127.0.0.1 from a CA made for it (`ca_file`). The PLAINTEXT
+    /// listener stays for the tools and the readiness check.
+    pub fn start_secure() -> Kafka {
+        let dir = TestDir::new("kafka-secure");
+        let mut nodes = start_nodes_with(&dir, 1, 1, 1, true);
+        Kafka {
+            node: nodes.remove(0),
+            _dir: dir,
+        }
+    }
+
+    /// The extra listeners' ports (only on `start_secure` brokers).
+    pub fn secure_ports(&self) -> SecurePorts {
+        self.node.secure.expect("a broker from Kafka::start_secure")
+    }
+
+    /// The CA that signed a `start_secure` broker's certificate (PEM).
+    pub fn ca_file(&self) -> PathBuf {
+        self.node.dir.join("ca.pem")
     }
 
     pub fn bootstrap(&self) -> String {

@@ -10,6 +10,7 @@ pub mod mariadb;
 pub mod pgbackrest;
 pub mod postgres;
 pub mod process;
+pub mod prometheus;
 pub mod redis;
 
 #[allow(unused_imports)]
@@ -24,6 +25,8 @@ pub use pgbackrest::PgBackRest;
 pub use postgres::Postgres;
 #[allow(unused_imports)]
 pub use process::{ServerProcess, TestDir, free_port};
+#[allow(unused_imports)]
+pub use prometheus::Prometheus;
 #[allow(unused_imports)]
 pub use redis::{Redis, RedisCluster, RedisSentinel};
 

@@ -139,6 +139,9 @@ pub enum Action {
     /// set the selected role's connection limit
     #[strum(props(hint = "conn limit", guarded = "yes"))]
     ConnectionLimit,
+    /// run the selected index advice's DDL (DROP / REINDEX INDEX CONCURRENTLY)
+    #[strum(props(hint = "run DDL", guarded = "yes"))]
+    RunDdl,
     /// create a topic
     #[strum(props(hint = "new topic", guarded = "yes"))]
     CreateTopic,

@@ -5,12 +5,16 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod capacity;
 pub mod config;
+pub mod exporter;
+pub mod fleet;
 pub mod input;
 pub mod keymap;
 pub mod metrics;
 pub mod report;
 pub mod secrets;
+pub mod series;
 pub mod sources;
 pub mod topics;
 pub mod views;

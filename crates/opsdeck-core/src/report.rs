@@ -80,6 +80,17 @@ pub struct Snapshot {
     pub exit_code: i32,
     pub sources: Vec<SourceReport>,
     pub alerts: Vec<Alert>,
+    /// Every source's capacity forecasts, soonest full first (see docs/snapshot.md).
+    pub capacity: Vec<CapacityReport>,
+}
+
+/// One forecast with the source it belongs to.
+#[derive(Debug, Serialize)]
+pub struct CapacityReport {
+    pub source_kind: SourceKind,
+    pub source: String,
+    #[serde(flatten)]
+    pub forecast: crate::capacity::Forecast,
 }
 
 /// The names `--only` accepts for `kind`: its label, the label's plural (`backups`,
@@ -187,6 +198,15 @@ pub fn build(
             sample: s.data.as_ref(),
         }),
     );
+    // Runbooks name keys as {key:ACTION}: the default keymap's keys, for a reader.
+    let keymap = crate::keymap::Keymap::builtin_default();
+    let alerts: Vec<Alert> = alerts
+        .into_iter()
+        .map(|mut a| {
+            a.runbook = a.runbook.map(|r| keymap.fill(&r));
+            a
+        })
+        .collect();
     // Alerts come worst first, so the first one of a source is its status.
     for src in &mut sources {
         if let Some(a) = alerts
@@ -208,6 +228,23 @@ pub fn build(
         .map(|s| s.status)
         .max()
         .unwrap_or(Health::Unknown);
+    let mut capacity: Vec<CapacityReport> = sources
+        .iter()
+        .flat_map(|s| {
+            s.data
+                .iter()
+                .flat_map(|d| d.capacity())
+                .map(|f| CapacityReport {
+                    source_kind: s.kind,
+                    source: s.name.clone(),
+                    forecast: f.clone(),
+                })
+        })
+        .collect();
+    capacity.sort_by(|a, b| {
+        let k = |c: &CapacityReport| c.forecast.full_in_seconds.unwrap_or(f64::INFINITY);
+        k(a).total_cmp(&k(b))
+    });
     Snapshot {
         context: ctx.name.clone(),
         config,
@@ -216,6 +253,7 @@ pub fn build(
         exit_code: status.exit_code(),
         sources,
         alerts,
+        capacity,
     }
 }
 

@@ -3,12 +3,18 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::app::state::{Pane, State};
-use crate::app::{Effect, Event, update};
+use crate::app::{Effect, Event};
 use crate::config::keymap::Keymap;
 use crate::sources::host::{DiskInfo, HostSample};
 use crate::sources::{Sample, SourceKind, Status, Update};
 use crate::theme::Theme;
 use chrono::Utc;
+
+/// `update` at the wall clock (silences are checked against it below).
+fn update(s: &mut State, e: Event) -> Vec<Effect> {
+    crate::app::update(s, e, Utc::now())
+}
+
 fn state() -> State {
     let mut cfg = crate::config::Config::default();
     cfg.alerts.bell = true;
@@ -121,9 +127,15 @@ fn enter_jumps_to_the_cause() {
     assert_eq!(s.focus, Pane::Host);
     assert!(s.zoomed);
     let ps = s.pane_state(Pane::Host);
-    assert_eq!(ps.selected_key.as_deref(), Some("/"));
-    let m = s.pane_model(Pane::Host);
-    assert_eq!(m.tables[ps.table].title, "Disks");
+    assert_eq!(ps.selected.as_ref().map(|r| r.key.as_str()), Some("/"));
+    assert_eq!(
+        s.view(Pane::Host).current_tab().map(|t| t.title.as_str()),
+        Some("Disks")
+    );
+    assert_eq!(
+        s.selected(Pane::Host).map(|(_, r)| r.key.as_str()),
+        Some("/")
+    );
 }
 
 #[test]
@@ -147,4 +159,56 @@ fn a_new_critical_alert_rings_the_bell_once() {
         },
     );
     assert!(!fx.contains(&Effect::Bell));
+}
+
+#[test]
+fn the_header_and_the_pane_show_the_current_value_of_a_firing_alert() {
+    let mut s = state();
+    let i = s
+        .sources
+        .iter()
+        .position(|x| x.kind == SourceKind::Host)
+        .unwrap();
+    let feed = |s: &mut State, available: u64| {
+        let h = HostSample {
+            disks: vec![DiskInfo {
+                mount: "/".into(),
+                total: 100,
+                available,
+            }],
+            ..Default::default()
+        };
+        update(
+            s,
+            Event::Source {
+                generation: 0,
+                index: i,
+                update: Update::Sample(Sample::Host(Box::new(h))),
+            },
+        );
+    };
+    feed(&mut s, 8);
+    assert!(
+        s.alerts[0].summary.contains("92%"),
+        "{}",
+        s.alerts[0].summary
+    );
+    feed(&mut s, 3);
+    assert!(
+        s.alerts[0].summary.contains("97%"),
+        "{}",
+        s.alerts[0].summary
+    );
+    let pane: Vec<String> = s.alerts_model.tables[0]
+        .rows
+        .iter()
+        .map(|r| {
+            r.cells
+                .iter()
+                .map(|c| c.text.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert!(pane.iter().any(|r| r.contains("97%")), "{pane:?}");
 }

@@ -21,10 +21,11 @@ pub fn bar(ratio: f64, width: usize) -> (String, String) {
 pub fn summary_line(state: &State, s: &Summary, width: u16) -> Line<'static> {
     let t = &state.theme;
     match s {
+        // Runbooks and hints name keys as {key:ACTION}: the keys this keymap binds.
         Summary::Text(cells) => Line::from(
             cells
                 .iter()
-                .map(|c| Span::styled(c.text.clone(), level_style(state, c.level)))
+                .map(|c| Span::styled(state.keymap.fill(&c.text), level_style(state, c.level)))
                 .collect::<Vec<_>>(),
         ),
         Summary::Gauge {
@@ -144,7 +145,7 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
 }
 
 /// The widest text of each column among `rows`, its header included.
-fn content_widths<'a>(
+pub(crate) fn content_widths<'a>(
     cols: &[crate::views::Column],
     rows: impl Iterator<Item = &'a crate::views::Row>,
 ) -> Vec<u16> {
@@ -159,11 +160,15 @@ fn content_widths<'a>(
     w
 }
 
-fn lengths(fitted: &[(usize, u16)]) -> Vec<Constraint> {
+pub(crate) fn lengths(fitted: &[(usize, u16)]) -> Vec<Constraint> {
     fitted.iter().map(|(_, w)| Constraint::Length(*w)).collect()
 }
 
-fn header(state: &State, cols: &[crate::views::Column], fitted: &[(usize, u16)]) -> TRow<'static> {
+pub(crate) fn header(
+    state: &State,
+    cols: &[crate::views::Column],
+    fitted: &[(usize, u16)],
+) -> TRow<'static> {
     let t = &state.theme;
     TRow::new(fitted.iter().map(|&(i, _)| {
         let c = &cols[i];
@@ -177,12 +182,13 @@ fn header(state: &State, cols: &[crate::views::Column], fitted: &[(usize, u16)])
     .style(Style::new().fg(t.muted).add_modifier(Modifier::BOLD))
 }
 
-fn cell(
+pub(crate) fn cell(
     state: &State,
     col: Option<&crate::views::Column>,
     text: String,
     level: Level,
 ) -> TCell<'static> {
+    let text = state.keymap.fill(&text);
     let line = if col.is_some_and(|c| c.right) {
         Line::from(text).right_aligned()
     } else {

@@ -25,6 +25,9 @@ pub struct Command {
     pub target: String,
     pub op: Op,
     pub risk: Risk,
+    /// What it will do to the system's users, where known (shown in the preview).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
 }
 
 impl Command {
@@ -36,6 +39,7 @@ impl Command {
             target: planned.target,
             op: planned.op,
             risk: planned.risk,
+            impact: planned.impact,
         }
     }
 

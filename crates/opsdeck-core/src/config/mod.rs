@@ -35,6 +35,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     pub default_context: String,
     pub refresh: Duration,
+    /// Interval between rounds of the fleet view.
+    pub fleet_refresh: Duration,
     pub action_timeout: Duration,
     pub theme: String,
     pub keymap: String,
@@ -55,6 +57,7 @@ impl Default for Config {
             path: None,
             default_context: "local".into(),
             refresh: Duration::from_secs(2),
+            fleet_refresh: Duration::from_secs(30),
             action_timeout: Duration::from_secs(30),
             theme: "dark".into(),
             keymap: "default".into(),
@@ -177,12 +180,22 @@ impl Config {
         }
         for (key, value, target) in [
             ("refresh", &file.refresh, &mut cfg.refresh),
+            ("fleet_refresh", &file.fleet_refresh, &mut cfg.fleet_refresh),
             (
                 "action_timeout",
                 &file.action_timeout,
                 &mut cfg.action_timeout,
             ),
         ] {
+            // The key at a line's start: `refresh` is also the end of `fleet_refresh`.
+            let at = |key: &str| {
+                if text.starts_with(key) {
+                    at(key)
+                } else {
+                    find_span(text, &format!("\n{key}")).map(|r| r.start + 1..r.end)
+                }
+                .or_else(|| at(key))
+            };
             if let Some(v) = value {
                 match parse_duration(v) {
                     Ok(d) if d >= Duration::from_millis(100) => *target = d,
@@ -208,6 +221,13 @@ impl Config {
         cfg.audit_log = file.audit_log.map(PathBuf::from);
         for (ctx_name, ctx) in &cfg.contexts {
             validate_context(path, text, ctx_name, ctx, errors);
+        }
+        for (near, message, hint) in file.capacity.problems() {
+            let span = find_span(text, &near).or_else(|| at("[capacity]"));
+            errors.push(ConfigError::new(path, text, span, message).with_hint(hint));
+        }
+        for ctx in cfg.contexts.values_mut() {
+            ctx.capacity = file.capacity.clone();
         }
         cfg.alerts = crate::alerts::RuleSet::from_spec(path, text, &file.alerts, errors);
         check::rule_sources(path, text, &file.alerts.rules, &cfg.contexts, errors);

@@ -13,6 +13,8 @@ pub struct ConfigFile {
     pub default_context: Option<String>,
     /// Poll interval of every source, e.g. "2s".
     pub refresh: Option<String>,
+    /// Interval between rounds of the fleet view (every context), e.g. "30s".
+    pub fleet_refresh: Option<String>,
     pub theme: Option<String>,
     /// Name of the base keymap (`keymaps/*.toml` or a user file of that name).
     pub keymap: Option<String>,
@@ -28,4 +30,7 @@ pub struct ConfigFile {
     /// Alert rules, the bell and Alertmanager (`[alerts]`).
     #[serde(default)]
     pub alerts: AlertsSpec,
+    /// Capacity forecasts: their window and an optional Prometheus (`[capacity]`).
+    #[serde(default)]
+    pub capacity: crate::capacity::CapacitySpec,
 }

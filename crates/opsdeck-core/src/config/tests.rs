@@ -41,7 +41,7 @@ fn errors_are_exact() {
         ),
         (
             "refresh = \"2s\"\nbogus = 1\n",
-            "error: /c.toml:2:1: unknown field `bogus`, expected one of `default_context`, `refresh`, `theme`, `keymap`, `keys`, `audit_log`, `action_timeout`, `contexts`, `alerts`\n  hint: remove the key or fix its spelling; the valid keys are listed above",
+            "error: /c.toml:2:1: unknown field `bogus`, expected one of `default_context`, `refresh`, `fleet_refresh`, `theme`, `keymap`, `keys`, `audit_log`, `action_timeout`, `contexts`, `alerts`, `capacity`\n  hint: remove the key or fix its spelling; the valid keys are listed above",
         ),
         (
             "refresh = [\n",
@@ -192,4 +192,21 @@ fn the_default_context_when_none_is_named() {
     assert_eq!(cfg.default_context, "a", "the first by name");
     let cfg = build("[contexts.b]\n[contexts.local]\n").unwrap();
     assert_eq!(cfg.default_context, "local", "local when it exists");
+}
+
+#[test]
+fn fleet_refresh_defaults_to_30s_and_its_errors_point_at_its_own_line() {
+    assert_eq!(Config::default().fleet_refresh, Duration::from_secs(30));
+    let cfg = Config::from_toml(Path::new("/c.toml"), "fleet_refresh = \"1m\"\n").unwrap();
+    assert_eq!(cfg.fleet_refresh, Duration::from_secs(60));
+    let got = all_errors("fleet_refresh = \"2s\"\nrefresh = \"10ms\"\nfleet_refresh2 = 1\n");
+    assert!(
+        got[0].starts_with("/c.toml:2:1: refresh must be at least 100ms"),
+        "{got:#?}"
+    );
+    let got = all_errors("refresh = \"2s\"\nfleet_refresh = \"soon\"\n");
+    assert!(
+        got[0].starts_with("/c.toml:2:1: fleet_refresh: invalid duration \"soon\""),
+        "{got:#?}"
+    );
 }

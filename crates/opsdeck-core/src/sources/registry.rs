@@ -14,6 +14,7 @@ use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
+use crate::series::{Family, Limits, Series};
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
@@ -31,6 +32,9 @@ macro_rules! systems {
             /// Production contexts need the context name typed to confirm any action.
             #[serde(default)]
             pub production: bool,
+            /// `[capacity]` of the config file, copied into every context when it is read.
+            #[serde(skip)]
+            pub capacity: crate::capacity::CapacitySpec,
             $(
                 #[serde(default)]
                 pub $key: <super::$folder::$System as System>::Entries,
@@ -38,6 +42,9 @@ macro_rules! systems {
         }
 
         impl Entries for ContextSpec {
+            fn capacity(&self) -> crate::capacity::CapacitySpec {
+                self.capacity.clone()
+            }
             fn entry_any(&self, label: &str, name: &str) -> Option<&dyn std::any::Any> {
                 $(
                     if label == <super::$folder::$System as System>::LABEL {
@@ -112,6 +119,13 @@ macro_rules! systems {
             pub fn verbs(self) -> &'static [Action] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::VERBS),* }
             }
+            /// The exported families besides the metrics (`System::SERIES`).
+            pub fn series(self) -> &'static [Family] {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::SERIES),* }
+            }
+            pub fn subject_label(self, metric: &str) -> &'static str {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::subject_label(metric)),* }
+            }
         }
 
         /// What to poll: one configured thing of a context.
@@ -159,8 +173,15 @@ macro_rules! systems {
             pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::detail(s, table, key)),* }
             }
+            pub fn capacity(&self) -> &[crate::capacity::Forecast] {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::capacity(s)),* }
+            }
             pub fn measure(&self, metric: &str, source: &str) -> Vec<Point> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::measure(s, metric, source)),* }
+            }
+            /// What the exporter serves for this sample (`System::series`).
+            pub fn series(&self, source: &str, limits: &Limits) -> Vec<Series> {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::series(s, source, limits)),* }
             }
             /// What `action` means at `at` (see `System::plan`).
             pub fn plan(&self, at: &At, action: Action, input: Option<&str>) -> Planning<Op> {
@@ -262,6 +283,27 @@ macro_rules! systems {
                         send,
                     ))
                 })*
+            }
+        }
+
+        /// A poller of any system, kept by a caller that schedules its polls itself (the
+        /// fleet view): like a source task's poller, it keeps its connection and the history
+        /// its verdicts are judged over.
+        pub enum AnyPoller { $($Variant(Box<<super::$folder::$System as System>::Poller>)),* }
+
+        impl AnyPoller {
+            pub fn new(spec: SourceSpec, ctx: &ContextSpec) -> AnyPoller {
+                match spec {
+                    $(SourceSpec::$Variant(s) => AnyPoller::$Variant(Box::new(<super::$folder::$System as System>::poller(s, ctx))),)*
+                }
+            }
+
+            /// One poll, cut at `timeout`; after an error the connection is dropped, so the
+            /// next poll reconnects.
+            pub async fn poll(&mut self, timeout: Duration) -> Result<Sample, String> {
+                match self {
+                    $(AnyPoller::$Variant(p) => runner::kept(p.as_mut(), timeout).await.map(Sample::from),)*
+                }
             }
         }
 

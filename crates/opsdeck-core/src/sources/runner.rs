@@ -30,6 +30,8 @@ pub enum Update<S> {
     /// A sample with its view model already built by the source task, so a big sample
     /// (10k partitions) costs the loop nothing but a move.
     Modelled(S, Box<PaneModel>),
+    /// How long the poll whose result follows took (the exporter's poll duration).
+    Took(Duration),
 }
 
 /// Longest a single poll may take before it counts as hung.
@@ -74,6 +76,9 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
                 poll_timeout(interval).as_secs()
             )),
         };
+        if !send(Update::Took(started.elapsed())) {
+            return;
+        }
         let keep_going = match result {
             Ok(sample) => {
                 failures = 0;
@@ -122,6 +127,22 @@ pub async fn once<P: Poller>(mut p: P, timeout: Duration) -> Result<P::Sample, S
         Ok(r) => r,
         Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
     }
+}
+
+/// One poll of a poller that is kept for the next one, with a timeout; an error (a timeout
+/// too) resets it.
+pub async fn kept<P: Poller>(p: &mut P, timeout: Duration) -> Result<P::Sample, String> {
+    let r = match tokio::time::timeout(timeout, p.poll()).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "no answer within {} (hung?)",
+            crate::views::fmt::duration(timeout)
+        )),
+    };
+    if r.is_err() {
+        p.reset();
+    }
+    r
 }
 
 #[cfg(test)]
@@ -178,7 +199,9 @@ mod tests {
             rx.recv().await,
             Some(Update::Status(Status::Connecting))
         ));
+        assert!(matches!(rx.recv().await, Some(Update::Took(_))));
         assert!(matches!(rx.recv().await, Some(Update::Status(Status::Error(e))) if e == "down"));
+        assert!(matches!(rx.recv().await, Some(Update::Took(_))));
         assert!(matches!(
             rx.recv().await,
             Some(Update::Modelled(Sample::Host(_), _))
@@ -201,12 +224,11 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let t0 = tokio::time::Instant::now();
         let task = tokio::spawn(run_plain(Slow, Duration::from_secs(2), move |u| {
-            tx.send((tokio::time::Instant::now() - t0).as_secs())
-                .is_ok()
-                && {
-                    drop(u);
-                    true
-                }
+            // Durations are not what this test is about.
+            matches!(u, Update::Took(_))
+                || tx
+                    .send((tokio::time::Instant::now() - t0).as_secs())
+                    .is_ok()
         }));
         let mut secs = Vec::new();
         for _ in 0..3 {
@@ -233,6 +255,7 @@ mod tests {
             tx.send(u).is_ok()
         }));
         rx.recv().await;
+        assert!(matches!(rx.recv().await, Some(Update::Took(d)) if d.as_secs() == 10));
         match rx.recv().await {
             Some(Update::Status(Status::Error(e))) => {
                 assert!(e.contains("no answer within 10s"), "{e}")

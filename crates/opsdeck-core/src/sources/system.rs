@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
+use crate::series::{Family, Limits, Series, metric_series};
 use crate::views::{Detail, Pane, PaneModel};
 
 /// How much harm a command can do.
@@ -45,12 +46,15 @@ impl<'a> At<'a> {
     }
 }
 
-/// A command a verb resolved to: what it acts on (as shown), the operation, its risk.
+/// A command a verb resolved to: what it acts on (as shown), the operation, its risk, and
+/// what it will do to the system's users where that is known (records skipped, rows left
+/// out): the confirmation shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned<Op> {
     pub target: String,
     pub op: Op,
     pub risk: Risk,
+    pub impact: Option<String>,
 }
 
 impl<Op> Planned<Op> {
@@ -59,7 +63,14 @@ impl<Op> Planned<Op> {
             target: target.into(),
             op,
             risk,
+            impact: None,
         }
+    }
+
+    /// States the impact (for the preview).
+    pub fn with_impact(mut self, impact: Option<String>) -> Self {
+        self.impact = impact.filter(|i| !i.is_empty());
+        self
     }
 
     pub fn map<B>(self, f: impl FnOnce(Op) -> B) -> Planned<B> {
@@ -67,6 +78,7 @@ impl<Op> Planned<Op> {
             target: self.target,
             op: f(self.op),
             risk: self.risk,
+            impact: self.impact,
         }
     }
 }
@@ -84,6 +96,14 @@ impl<Op> Plan<Op> {
         match self {
             Plan::Ask(q) => Plan::Ask(q),
             Plan::Ready(p) => Plan::Ready(p.map(f)),
+        }
+    }
+
+    /// Changes a ready plan (adds its impact, say); a question stays a question.
+    pub fn map_ready(self, f: impl FnOnce(Planned<Op>) -> Planned<Op>) -> Plan<Op> {
+        match self {
+            Plan::Ask(q) => Plan::Ask(q),
+            Plan::Ready(p) => Plan::Ready(f(p)),
         }
     }
 }
@@ -143,6 +163,10 @@ pub struct Done<Op> {
 /// PostgreSQL entry). Implemented by the registry's `ContextSpec`.
 pub trait Entries: Sync {
     fn entry_any(&self, label: &str, name: &str) -> Option<&dyn Any>;
+    /// `[capacity]`: the forecasts' window and Prometheus, for the pollers' trackers.
+    fn capacity(&self) -> crate::capacity::CapacitySpec {
+        crate::capacity::CapacitySpec::default()
+    }
 }
 
 /// The entry of system `S` named `name` in a context.
@@ -197,6 +221,8 @@ pub trait System: 'static {
     const BUILTINS: &'static [Builtin] = &[];
     /// The verbs it may offer (each is asked through `plan` whether it applies to a row).
     const VERBS: &'static [Action] = &[];
+    /// The families it exports to Prometheus besides its `METRICS` (see `series`).
+    const SERIES: &'static [Family] = &[];
 
     /// How a context configures it (a list of entries; the host is a switch).
     type Entries: Debug + Clone + Default + PartialEq + serde::de::DeserializeOwned;
@@ -235,6 +261,21 @@ pub trait System: 'static {
     /// The points of `metric` (one of `METRICS`) in a sample.
     fn measure(_sample: &Self::Sample, _metric: &str, _source: &str) -> Vec<Point> {
         Vec::new()
+    }
+    /// The capacity forecasts a sample carries (the snapshot's `capacity` section).
+    fn capacity(_sample: &Self::Sample) -> &[crate::capacity::Forecast] {
+        &[]
+    }
+
+    /// The label naming a point's subject in the exported series of `metric` (`group`,
+    /// `node`); `subject` unless the system says better.
+    fn subject_label(_metric: &str) -> &'static str {
+        "subject"
+    }
+    /// What the exporter serves for a sample: every metric of `METRICS` (what the rules
+    /// read), then the system's own `SERIES`.
+    fn series(sample: &Self::Sample, source: &str, limits: &Limits) -> Vec<Series> {
+        rule_series::<Self>(sample, source, limits)
     }
 
     /// What `action` means at `at`, with the typed parameter once it was asked for.
@@ -276,6 +317,21 @@ pub trait System: 'static {
         spec: &Self::Spec,
         ctx: &dyn Entries,
     ) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// Every metric of `S::METRICS` of a sample as series (`System::series`'s default).
+pub fn rule_series<S: System + ?Sized>(
+    sample: &S::Sample,
+    source: &str,
+    limits: &Limits,
+) -> Vec<Series> {
+    S::METRICS
+        .iter()
+        .flat_map(|m| {
+            let points = S::measure(sample, m.name, source);
+            metric_series(m, points, source, S::subject_label(m.name), limits.subjects)
+        })
+        .collect()
 }
 
 /// What a system's verb resolves to before it is wrapped: (target as shown, op, risk).

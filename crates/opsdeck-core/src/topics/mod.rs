@@ -266,6 +266,7 @@ pub async fn run_apply(
             target: change.topic().to_string(),
             op: Op::Kafka(change.op()),
             risk: change.risk(),
+            impact: None,
         };
         let result = actions::execute(&cmd, &env.ctx.spec, env.action_timeout).await;
         let (outcome, msg) = match &result {
@@ -357,6 +358,7 @@ async fn refuse_readonly(
             target: change.topic().to_string(),
             op: Op::Kafka(change.op()),
             risk: change.risk(),
+            impact: None,
         };
         audit::append(
             &env.audit_log,

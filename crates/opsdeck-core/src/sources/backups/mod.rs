@@ -4,6 +4,7 @@
 
 mod ops;
 mod probes;
+mod series;
 mod spec;
 mod system;
 

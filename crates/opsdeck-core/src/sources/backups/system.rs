@@ -7,6 +7,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::redact_urls;
+use crate::series::{Family, Limits, Series};
 use crate::sources::postgres::Postgres;
 use crate::sources::redis::Redis;
 use crate::sources::system::{At, Entries, Planning, Problem, Risk, System, entry, ready};
@@ -60,6 +61,7 @@ impl System for Backups {
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
     const VERBS: &'static [Action] = &[Action::Verify, Action::BackupNow];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<BackupSpec>;
     type Spec = BackupSpec;
@@ -163,6 +165,12 @@ impl System for Backups {
     }
     fn detail(sample: &BackupSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+
+    fn series(b: &BackupSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(b, source, limits);
+        out.extend(super::series::series(b, source));
+        out
     }
 
     fn measure(b: &BackupSample, metric: &str, _source: &str) -> Vec<Point> {

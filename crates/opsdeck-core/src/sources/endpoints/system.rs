@@ -5,6 +5,7 @@ use crate::input::values::parse_duration;
 use crate::metrics::Severity::Critical;
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::redact_urls;
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{Entries, NoOp, Problem, System};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -13,6 +14,7 @@ pub struct Endpoints;
 impl System for Endpoints {
     const LABEL: &'static str = "endpoint";
     const PANE: Pane = Pane::Host;
+    const SERIES: &'static [Family] = super::series::SERIES;
     const TILE_NAMES_SOURCE: bool = true;
     const METRICS: &'static [Metric] = &[Metric::new(
         "endpoint.down",
@@ -81,6 +83,12 @@ impl System for Endpoints {
     fn detail(sample: &EndpointSample, _table: usize, _key: &str) -> Option<Detail> {
         Some(sample.detail())
     }
+    fn series(e: &EndpointSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(e, source, limits);
+        out.extend(super::series::series(e, source));
+        out
+    }
+
     fn measure(e: &EndpointSample, metric: &str, _source: &str) -> Vec<Point> {
         if metric != "endpoint.down" {
             return Vec::new();

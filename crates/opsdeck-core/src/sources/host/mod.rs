@@ -45,6 +45,10 @@ pub struct HostSample {
     /// Top processes by CPU and by resident memory (from the latest process walk).
     pub top_cpu: Vec<ProcInfo>,
     pub top_memory: Vec<ProcInfo>,
+    /// Time to full of each disk, from this console's history (and Prometheus if set).
+    pub capacity: Vec<crate::capacity::Forecast>,
+    /// What the capacity forecasts could not read (Prometheus trouble).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -119,6 +123,9 @@ struct HostState {
 
 pub struct HostPoller {
     state: Arc<Mutex<Option<HostState>>>,
+    capacity: crate::capacity::CapacitySpec,
+    tracker: crate::capacity::Tracker,
+    backfill: crate::capacity::prometheus::Backfill,
 }
 
 impl Default for HostPoller {
@@ -131,7 +138,41 @@ impl HostPoller {
     pub fn new() -> Self {
         Self {
             state: Arc::new(Mutex::new(None)),
+            capacity: Default::default(),
+            tracker: Default::default(),
+            backfill: Default::default(),
         }
+    }
+
+    /// Forecasts over `[capacity]`'s window, backfilled from its Prometheus if set.
+    pub fn with_capacity(mut self, spec: crate::capacity::CapacitySpec) -> Self {
+        self.tracker = crate::capacity::Tracker::new(spec.window_secs());
+        self.capacity = spec;
+        self
+    }
+
+    /// Each disk's time to full, from the history including this sample.
+    async fn forecast(&mut self, s: &mut HostSample) {
+        let figures: Vec<crate::capacity::Figure> = s
+            .disks
+            .iter()
+            .map(|d| crate::capacity::Figure {
+                kind: "host.disk",
+                subject: d.mount.clone(),
+                what: format!("disk {}", d.mount),
+                used: d.total.saturating_sub(d.available) as f64,
+                limit: Some(d.total as f64),
+                unit: crate::metrics::Unit::Bytes,
+                table: "Disks",
+                key: d.mount.clone(),
+            })
+            .collect();
+        let now = crate::capacity::now_secs();
+        s.notes = self
+            .backfill
+            .run(&self.capacity, &mut self.tracker, &figures, "host", now)
+            .await;
+        s.capacity = self.tracker.observe(now, &figures);
     }
 }
 
@@ -140,6 +181,14 @@ impl Poller for HostPoller {
     type Op = NoOp;
 
     async fn poll(&mut self) -> Result<HostSample, String> {
+        let mut s = self.read().await?;
+        self.forecast(&mut s).await;
+        Ok(s)
+    }
+}
+
+impl HostPoller {
+    async fn read(&mut self) -> Result<HostSample, String> {
         let state = self.state.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = state
@@ -251,6 +300,7 @@ impl Poller for HostPoller {
                 networks,
                 top_cpu: st.top_cpu.clone(),
                 top_memory: st.top_memory.clone(),
+                ..Default::default()
             })
         })
         .await
@@ -415,6 +465,10 @@ impl HostSample {
                 empty: "processes are read every few polls".into(),
             });
         }
+        for n in &self.notes {
+            m.summary
+                .push(Summary::line(format!("hint: {n}"), Level::Info));
+        }
         m.tables.push(Table {
             title: "Cores".into(),
             columns: vec![Column::left("CORE", 6), Column::right("USE", 6)],
@@ -439,6 +493,7 @@ impl HostSample {
                 .collect(),
             empty: String::new(),
         });
+        m.tables.push(crate::capacity::table(&self.capacity));
         m
     }
 }

@@ -33,22 +33,39 @@ const METRICS: &[Metric] = &[
     Metric::new("host.memory_ratio", Unit::Ratio, "used memory"),
     Metric::new("host.cpu_ratio", Unit::Ratio, "CPU busy"),
     Metric::new("host.load1", Unit::Count, "1-minute load average"),
+    Metric::new(
+        "host.disk_full_seconds",
+        Unit::Seconds,
+        "time until each mount is full at its recent rate (least squares over the capacity window; growing mounts only)",
+    ),
 ];
 
 impl System for Host {
     const LABEL: &'static str = "host";
     const PANE: Pane = Pane::Host;
     const METRICS: &'static [Metric] = METRICS;
-    const BUILTINS: &'static [Builtin] = &[Builtin::new(
-        "host_disk",
-        "host.disk_ratio",
-        Cmp::Ge,
-        0.9,
-        0,
-        Warning,
-        "disk used",
-        "Free space: old logs, WAL archives, core dumps; or grow the volume.",
-    )];
+    const BUILTINS: &'static [Builtin] = &[
+        Builtin::new(
+            "host_disk",
+            "host.disk_ratio",
+            Cmp::Ge,
+            0.9,
+            0,
+            Warning,
+            "disk used",
+            "Free space: old logs, WAL archives, core dumps; or grow the volume.",
+        ),
+        Builtin::new(
+            "host_disk_full_soon",
+            "host.disk_full_seconds",
+            Cmp::Lt,
+            crate::capacity::SOON_SECS,
+            600,
+            Warning,
+            "full in",
+            "At its recent rate the mount fills within a day: find what grows (logs, WAL, a runaway table or topic) in the Capacity tab's figures, free space or grow the volume.",
+        ),
+    ];
 
     type Entries = HostSwitch;
     type Spec = HostSpec;
@@ -62,11 +79,14 @@ impl System for Host {
     fn name(_spec: &HostSpec) -> &str {
         "host"
     }
-    fn poller(_spec: HostSpec, _ctx: &dyn Entries) -> HostPoller {
-        HostPoller::new()
+    fn poller(_spec: HostSpec, ctx: &dyn Entries) -> HostPoller {
+        HostPoller::new().with_capacity(ctx.capacity())
     }
     fn model(sample: &HostSample) -> PaneModel {
         sample.model()
+    }
+    fn subject_label(_metric: &str) -> &'static str {
+        "mount"
     }
     fn measure(h: &HostSample, metric: &str, _source: &str) -> Vec<Point> {
         let host = || format!("host {}", h.hostname);
@@ -99,8 +119,12 @@ impl System for Host {
                 None,
             )],
             "host.load1" => vec![Point::new("", host(), h.load[0], "", None)],
+            "host.disk_full_seconds" => crate::capacity::points(&h.capacity, "host.disk"),
             _ => Vec::new(),
         }
+    }
+    fn capacity(sample: &HostSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
     }
     fn describe(op: &NoOp) -> String {
         match *op {}

@@ -4,16 +4,19 @@
 //! librdkafka handle per cluster (`admin::Admin`, a producer handle that never produces and
 //! never joins a group) and each cycle, in `spawn_blocking` with timeouts:
 //! - metadata (one request) and `DescribeCluster` (brokers with rack, the controller);
-//! - watermarks of all partitions with two admin `ListOffsets` calls (EARLIEST, LATEST) for
-//!   all partitions at once: librdkafka sends one request per partition leader, so the
-//!   request count grows with brokers, not partitions;
-//! - `ListConsumerGroups`, then `DescribeConsumerGroups` of all of them in one call (state,
-//!   members, assignments), then `ListConsumerGroupOffsets`, which librdkafka allows for one
-//!   group per request: all are sent at once on the same queue and awaited together.
-//!
-//! - the last stable offsets (a third ListOffsets, READ_COMMITTED) for transactional topics;
-//! - every tenth cycle, for groups without members, ListOffsets by timestamp: whether their
-//!   oldest unread records are older than `abandoned_after` (Kafka keeps no commit times).
+//! - watermarks and last stable offsets of all partitions through `wire`: per partition
+//!   leader one `ListOffsets` EARLIEST, one LATEST and one LATEST READ_COMMITTED (open
+//!   transactions excluded) for all its partitions (librdkafka's admin `ListOffsets`, the
+//!   fallback, sends the same requests but is slow at 10k partitions);
+//! - `ListConsumerGroups`, then the groups' states, members and committed offsets through
+//!   `wire` (DescribeGroups and OffsetFetch for many groups per request, one connection per
+//!   coordinator). Where that path cannot run, librdkafka's `DescribeConsumerGroups` and
+//!   `ListConsumerGroupOffsets` (one group per request, all sent at once on the same queue),
+//!   and the sample says so (`offsets_fallback`). A group the batch could not read (its
+//!   coordinator did not answer) is an error for that group: its verdict turns stale;
+//! - every tenth cycle, for groups without members, ListOffsets by timestamp (on the same
+//!   connections): whether their oldest unread records are older than `abandoned_after`
+//!   (Kafka keeps no commit times).
 //!
 //! The raw result goes through `State::ingest` (pure): lag = log end − committed, time lag
 //! from a (high watermark, time) table per partition, and a Burrow-style verdict judged over
@@ -21,13 +24,16 @@
 //! `admin::LogContext`.
 
 pub mod admin;
+mod batched;
 mod groups;
 pub mod lag;
 mod model;
 mod ops;
 pub mod policy;
+mod series;
 pub mod spec;
 mod system;
+pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -58,6 +64,9 @@ pub struct KafkaSample {
     pub show_internal: bool,
     /// How long the poll's requests took, in milliseconds.
     pub poll_ms: u64,
+    /// Set when committed offsets came from librdkafka's per-group requests instead of the
+    /// batched ones: why.
+    pub offsets_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -233,6 +242,8 @@ pub struct Raw {
     pub topics: Vec<(String, bool, Vec<RawPartition>)>,
     pub brokers: Vec<(i32, String, i32)>,
     pub watermarks: admin::Watermarks,
+    /// Every listed group's name.
+    pub group_names: Vec<String>,
     pub groups: Vec<admin::GroupDescription>,
     /// Brokers whose group listing failed: groups missing this poll may still exist.
     pub listing_errors: Vec<String>,
@@ -241,6 +252,8 @@ pub struct Raw {
     pub stable: HashMap<(String, i32), i64>,
     /// Timestamp probes for groups without members (see `Probe`).
     pub probes: Vec<Probe>,
+    /// Why the per-group fallback read the groups (None: the batched path did).
+    pub offsets_fallback: Option<String>,
     /// Topic configs (TOPIC_CONFIG_KEYS), when read this cycle.
     pub configs: Option<HashMap<String, HashMap<String, String>>>,
     pub elapsed: Duration,
@@ -263,14 +276,32 @@ pub fn collect(a: &admin::Admin, with_configs: bool) -> Result<Raw, String> {
     collect_with(a, with_configs, &Policy::default(), unix_now())
 }
 
-/// One poll cycle against `a` (blocking) at unix time `now`: only the groups `policy`
-/// judges; topic configs and the abandonment probes only when `with_configs` (they change
-/// rarely, so the poller reads them every few cycles).
+/// One poll cycle against `a` (blocking) at unix time `now`, all through librdkafka: only
+/// the groups `policy` judges; topic configs and the abandonment probes only when
+/// `with_configs` (they change rarely, so the poller reads them every few cycles).
 pub fn collect_with(
     a: &admin::Admin,
     with_configs: bool,
     policy: &Policy,
     now: f64,
+) -> Result<Raw, String> {
+    let mut raw = collect_parts(a, with_configs, policy, true)?;
+    if with_configs {
+        let started = std::time::Instant::now();
+        raw.probes = probe_idle_groups(a, policy, now, &raw);
+        raw.elapsed += started.elapsed();
+    }
+    Ok(raw)
+}
+
+/// `collect_with` without the probes; the watermarks, the last stable offsets and the
+/// groups' descriptions and offsets only when `librdkafka` (otherwise the poller reads them
+/// through `wire`, then the probes).
+fn collect_parts(
+    a: &admin::Admin,
+    with_configs: bool,
+    policy: &Policy,
+    librdkafka: bool,
 ) -> Result<Raw, String> {
     let started = std::time::Instant::now();
     a.drain_logs();
@@ -291,33 +322,17 @@ pub fn collect_with(
             )
         })
         .collect();
-    let parts: Vec<(String, i32)> = topics
-        .iter()
-        .flat_map(|(n, _, ps)| {
-            ps.iter()
-                .filter(|p| p.1 >= 0)
-                .map(move |p| (n.clone(), p.0))
-        })
-        .collect();
-    let (watermarks, stable) = a.watermarks_and_stable(&parts)?;
+    let (watermarks, stable) = if librdkafka {
+        a.watermarks_and_stable(&led_partitions(&topics))?
+    } else {
+        Default::default()
+    };
     let (mut names, listing_errors) = a.list_groups_checked()?;
     names.retain(|n| policy.judged(n));
-    let mut groups = a.describe_groups(&names)?;
-    // A listed group the describe call did not return is unread this poll, not gone.
-    let described: BTreeSet<String> = groups.iter().map(|g| g.name.clone()).collect();
-    for n in names.iter().filter(|n| !described.contains(*n)) {
-        groups.push(admin::GroupDescription {
-            name: n.clone(),
-            state: String::new(),
-            error: Some("not in the describe answer".into()),
-            members: Vec::new(),
-        });
-    }
-    let offsets = a.group_offsets(&names)?;
-    let probes = if with_configs {
-        probe_idle_groups(a, policy, now, &groups, &offsets, &watermarks)
+    let (groups, offsets) = if librdkafka {
+        per_group_offsets(a, &names)?
     } else {
-        Vec::new()
+        Default::default()
     };
     let configs = if with_configs {
         let names: Vec<String> = topics.iter().map(|t| t.0.clone()).collect();
@@ -337,49 +352,86 @@ pub fn collect_with(
             .collect(),
         topics,
         watermarks,
+        group_names: names,
         groups,
         listing_errors,
         offsets,
         stable,
-        probes,
+        probes: Vec::new(),
+        offsets_fallback: None,
         elapsed: started.elapsed(),
     })
+}
+
+type GroupsRead = (
+    Vec<admin::GroupDescription>,
+    HashMap<String, Result<admin::Committed, String>>,
+);
+
+/// (topic, partition) of every partition with a leader.
+fn led_partitions(topics: &[(String, bool, Vec<RawPartition>)]) -> Vec<(String, i32)> {
+    topics
+        .iter()
+        .flat_map(|(n, _, ps)| {
+            ps.iter()
+                .filter(|p| p.1 >= 0)
+                .map(move |p| (n.clone(), p.0))
+        })
+        .collect()
+}
+
+/// librdkafka's path: one describe and one OffsetFetch request per group (blocking).
+fn per_group_offsets(a: &admin::Admin, names: &[String]) -> Result<GroupsRead, String> {
+    let mut groups = a.describe_groups(names)?;
+    // A listed group the describe call did not return is unread this poll, not gone.
+    let described: BTreeSet<String> = groups.iter().map(|g| g.name.clone()).collect();
+    for n in names.iter().filter(|n| !described.contains(*n)) {
+        groups.push(admin::GroupDescription {
+            name: n.clone(),
+            state: String::new(),
+            error: Some("not in the describe answer".into()),
+            members: Vec::new(),
+        });
+    }
+    Ok((groups, a.group_offsets(names)?))
+}
+
+/// What the abandonment probes ask for each `abandoned_after` in force: the probe (its
+/// offsets still empty) and the partitions where groups without members lag.
+fn probe_wants(policy: &Policy, now: f64, raw: &Raw) -> Vec<(Probe, Vec<(String, i32)>)> {
+    let mut out = Vec::new();
+    for after in policy.abandoned_afters() {
+        let parts: BTreeSet<(String, i32)> = raw
+            .groups
+            .iter()
+            .filter(|g| g.error.is_none() && g.members.is_empty())
+            .filter(|g| policy.for_group(&g.name).abandoned_after == after)
+            .filter_map(|g| raw.offsets.get(&g.name)?.as_ref().ok())
+            .flat_map(|c| c.iter())
+            .filter(|(k, off)| raw.watermarks.get(*k).is_some_and(|w| w.1 > **off))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !parts.is_empty() {
+            let probe = Probe {
+                abandoned_after: after,
+                before: now - after,
+                offsets: HashMap::new(),
+            };
+            out.push((probe, parts.into_iter().collect()));
+        }
+    }
+    out
 }
 
 /// For each `abandoned_after` in force: ListOffsets at `now − abandoned_after` on the
 /// partitions where groups without members lag, so a group first seen long dead is judged
 /// ABANDONED from its records' write times rather than paged as STOP. Failures only log:
 /// the verdict then rests on what opsdeck sees.
-fn probe_idle_groups(
-    a: &admin::Admin,
-    policy: &Policy,
-    now: f64,
-    groups: &[admin::GroupDescription],
-    offsets: &HashMap<String, Result<admin::Committed, String>>,
-    watermarks: &admin::Watermarks,
-) -> Vec<Probe> {
+fn probe_idle_groups(a: &admin::Admin, policy: &Policy, now: f64, raw: &Raw) -> Vec<Probe> {
     let mut out = Vec::new();
-    for after in policy.abandoned_afters() {
-        let parts: BTreeSet<(String, i32)> = groups
-            .iter()
-            .filter(|g| g.error.is_none() && g.members.is_empty())
-            .filter(|g| policy.for_group(&g.name).abandoned_after == after)
-            .filter_map(|g| offsets.get(&g.name)?.as_ref().ok())
-            .flat_map(|c| c.iter())
-            .filter(|(k, off)| watermarks.get(*k).is_some_and(|w| w.1 > **off))
-            .map(|(k, _)| k.clone())
-            .collect();
-        if parts.is_empty() {
-            continue;
-        }
-        let parts: Vec<(String, i32)> = parts.into_iter().collect();
-        let before = now - after;
-        match a.offsets_at(&parts, (before * 1000.0) as i64) {
-            Ok(offsets) => out.push(Probe {
-                abandoned_after: after,
-                before,
-                offsets,
-            }),
+    for (probe, parts) in probe_wants(policy, now, raw) {
+        match a.offsets_at(&parts, (probe.before * 1000.0) as i64) {
+            Ok(offsets) => out.push(Probe { offsets, ..probe }),
             Err(e) => tracing::warn!(error = %e, "abandoned-group timestamp probe"),
         }
     }
@@ -568,6 +620,7 @@ impl State {
             groups,
             show_internal,
             poll_ms: raw.elapsed.as_millis() as u64,
+            offsets_fallback: raw.offsets_fallback,
         }
     }
 }
@@ -578,6 +631,12 @@ const CONFIG_EVERY: u64 = 10;
 pub struct KafkaPoller {
     spec: KafkaSpec,
     admin: Option<admin::Admin>,
+    /// The batched groups path; Err: why it cannot run with this entry's settings.
+    batch: Option<Result<wire::Batch, String>>,
+    /// Only librdkafka's per-group path (benchmarks compare the two).
+    per_group_only: bool,
+    /// Requests the last batched fetch sent.
+    batch_requests: Option<usize>,
     state: State,
     /// Set when the entry's verdict settings do not compile (config validation reports
     /// them first; this keeps a hand-built spec from being judged by defaults silently).
@@ -606,10 +665,84 @@ impl KafkaPoller {
         Self {
             spec,
             admin: None,
+            batch: None,
+            per_group_only: false,
+            batch_requests: None,
             state: State::with_policy(windows, policy),
             policy_error,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    /// A poller that reads groups with librdkafka's per-group requests only.
+    pub fn per_group_only(mut self) -> Self {
+        self.per_group_only = true;
+        self
+    }
+
+    /// Requests the last poll's batched groups fetch sent (None: it did not run).
+    pub fn batch_requests(&self) -> Option<usize> {
+        self.batch_requests
+    }
+
+    /// Each group's coordinator as the batched path last resolved it.
+    pub fn coordinators(&self) -> Option<&HashMap<String, i32>> {
+        match &self.batch {
+            Some(Ok(b)) => Some(b.coordinators()),
+            _ => None,
+        }
+    }
+
+    /// One poll read at the times `clock` gives (unix seconds): the console's clock, or a
+    /// test's. The abandonment probes ask about the poll's start, the sample is judged at
+    /// its end.
+    pub async fn poll_at(
+        &mut self,
+        clock: &(dyn Fn() -> f64 + Send + Sync),
+    ) -> Result<KafkaSample, String> {
+        if let Some(e) = &self.policy_error {
+            return Err(e.clone());
+        }
+        let admin = match self.admin.take() {
+            Some(a) => a,
+            None => {
+                // librdkafka retries a refused broker until its timeout; a refused TCP
+                // connect to every bootstrap address is a faster, clearer answer.
+                if let Some(e) = refused(&self.spec.brokers).await {
+                    return Err(e);
+                }
+                let cfg = client_config(&self.spec)?;
+                if self.batch.is_none() && !self.per_group_only {
+                    self.batch = Some(
+                        wire::Batch::new(&wire::properties(&cfg), self.timeout).map_err(|u| u.0),
+                    );
+                }
+                admin::Admin::new(&cfg, self.timeout)?
+            }
+        };
+        let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
+        let batched = matches!(self.batch, Some(Ok(_)));
+        let policy = self.state.policy.clone();
+        let now = clock();
+        let (admin, raw) = tokio::task::spawn_blocking(move || {
+            let r = if batched {
+                collect_parts(&admin, with_configs, &policy, false)
+            } else {
+                collect_with(&admin, with_configs, &policy, now)
+            };
+            (admin, r)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        // Kept across polls (one long-lived client); dropped by `reset` after errors.
+        self.admin = Some(admin);
+        let mut raw = raw?;
+        let started = std::time::Instant::now();
+        let probe_at = (batched && with_configs).then_some(now);
+        self.read_batched(&mut raw, batched, probe_at).await?;
+        raw.elapsed += started.elapsed();
+        self.state.polls += 1;
+        Ok(self.state.ingest(raw, clock(), self.spec.show_internal))
     }
 }
 
@@ -625,37 +758,13 @@ impl Poller for KafkaPoller {
     type Op = KafkaOp;
 
     async fn poll(&mut self) -> Result<KafkaSample, String> {
-        if let Some(e) = &self.policy_error {
-            return Err(e.clone());
-        }
-        let admin = match self.admin.take() {
-            Some(a) => a,
-            None => {
-                // librdkafka retries a refused broker until its timeout; a refused TCP
-                // connect to every bootstrap address is a faster, clearer answer.
-                if let Some(e) = refused(&self.spec.brokers).await {
-                    return Err(e);
-                }
-                admin::Admin::new(&client_config(&self.spec)?, self.timeout)?
-            }
-        };
-        let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
-        let policy = self.state.policy.clone();
-        let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = collect_with(&admin, with_configs, &policy, unix_now());
-            (admin, r)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        // Kept across polls (one long-lived client); dropped by `reset` after errors.
-        self.admin = Some(admin);
-        let raw = raw?;
-        self.state.polls += 1;
-        Ok(self.state.ingest(raw, unix_now(), self.spec.show_internal))
+        self.poll_at(&unix_now).await
     }
 
     fn reset(&mut self) {
         self.admin = None;
+        // Reconnects too, and checks again whether the brokers support the batched path.
+        self.batch = None;
     }
 }
 

@@ -105,7 +105,8 @@ impl KafkaSample {
         let urp: usize = self.topics.iter().map(|t| t.under_replicated).sum();
         let offline: usize = self.topics.iter().map(|t| t.offline).sum();
         let under_min: usize = self.topics.iter().map(|t| t.under_min_isr).sum();
-        let parts: usize = self.topics.iter().map(|t| t.partition_count).sum();
+        // The counts are of the topics shown (internal ones only with show_internal).
+        let parts: usize = self.visible_topics().map(|t| t.partition_count).sum();
         let worst = self
             .groups
             .iter()
@@ -124,10 +125,10 @@ impl KafkaSample {
             l => l,
         });
         let cluster = format!(
-            "{} brokers  {} topics  {} partitions  {} under-replicated  {} under-min-ISR  {} offline",
-            self.brokers.len(),
-            self.visible_topics().count(),
-            parts,
+            "{}  {}  {}  {} under-replicated  {} under-min-ISR  {} offline",
+            plural(self.brokers.len(), "broker"),
+            plural(self.visible_topics().count(), "topic"),
+            plural(parts, "partition"),
             urp,
             under_min,
             offline
@@ -173,6 +174,13 @@ impl KafkaSample {
             ),
             Summary::line(groups_line.clone(), status_level(worst)),
         ];
+        let mut summary = summary;
+        if let Some(why) = &self.offsets_fallback {
+            summary.push(Summary::line(
+                format!("offsets: per-group fallback ({why})"),
+                Level::Info,
+            ));
+        }
         PaneModel {
             tile: summary.clone(),
             summary,
@@ -248,6 +256,14 @@ impl KafkaSample {
                                     .map(fmt::rate)
                                     .unwrap_or_else(|| "-".into()),
                             ),
+                            Cell::new(match t.retention_ms {
+                                Some(ms) if ms < 0 => "forever".to_string(),
+                                Some(ms) => fmt::duration(std::time::Duration::from_millis(
+                                    ms.max(0) as u64,
+                                )),
+                                None => "-".into(),
+                            }),
+                            Cell::new(t.cleanup_policy.clone().unwrap_or_else(|| "-".into())),
                         ],
                     )
                 })
@@ -905,5 +921,14 @@ mod prompt_tests {
         ));
         assert!(parse_new_topic("t 0", 1).is_err());
         assert!(parse_new_topic("", 1).is_err());
+    }
+}
+
+/// "1 broker", "3 brokers".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }

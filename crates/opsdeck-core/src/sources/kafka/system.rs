@@ -6,8 +6,9 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
-use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
-use crate::views::{Detail, Pane, PaneModel};
+use crate::series::{Family, Limits, Series};
+use crate::sources::system::{At, Entries, Plan, Planned, Planning, Problem, System, ready};
+use crate::views::{Detail, Pane, PaneModel, fmt};
 
 pub struct Kafka;
 
@@ -196,6 +197,7 @@ impl System for Kafka {
         Action::ElectLeaders,
         Action::CreateTopic,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<KafkaSpec>;
     type Spec = KafkaSpec;
@@ -325,7 +327,45 @@ impl System for Kafka {
         out
     }
 
+    fn subject_label(metric: &str) -> &'static str {
+        if metric.starts_with("kafka.topic.") {
+            "topic"
+        } else {
+            "group"
+        }
+    }
+    fn series(k: &KafkaSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(k, source, limits);
+        out.extend(super::series::series(k, source, limits));
+        out
+    }
+
     fn plan(s: &KafkaSample, at: &At, action: Action, input: Option<&str>) -> Planning<KafkaOp> {
+        Self::plan_bare(s, at, action, input)
+            .map(|r| r.map(|p| p.map_ready(|planned| with_impact(s, planned))))
+    }
+
+    fn describe(op: &KafkaOp) -> String {
+        op.describe()
+    }
+    /// An admin request that timed out may still be carried out by the controller.
+    fn unknown_after(_op: &KafkaOp, error: &str) -> bool {
+        let e = error.to_ascii_lowercase();
+        e.contains("timed out") || e.contains("timedout") || e.contains("request_timed_out")
+    }
+    async fn execute(op: &KafkaOp, spec: &KafkaSpec, _ctx: &dyn Entries) -> Result<String, String> {
+        op.execute(spec).await
+    }
+}
+
+impl Kafka {
+    /// What `action` means at `at`, before its impact is stated.
+    fn plan_bare(
+        s: &KafkaSample,
+        at: &At,
+        action: Action,
+        input: Option<&str>,
+    ) -> Planning<KafkaOp> {
         let key = at.key();
         if let Some(input) = input {
             return s
@@ -351,16 +391,105 @@ impl System for Kafka {
         }
         s.command(at.table, key, at.marked, action).map(ready)
     }
+}
 
-    fn describe(op: &KafkaOp) -> String {
-        op.describe()
-    }
-    /// An admin request that timed out may still be carried out by the controller.
-    fn unknown_after(_op: &KafkaOp, error: &str) -> bool {
-        let e = error.to_ascii_lowercase();
-        e.contains("timed out") || e.contains("timedout") || e.contains("request_timed_out")
-    }
-    async fn execute(op: &KafkaOp, spec: &KafkaSpec, _ctx: &dyn Entries) -> Result<String, String> {
-        op.execute(spec).await
-    }
+/// What a reset or a partition increase will do, from what the sample knows.
+fn with_impact(s: &KafkaSample, p: Planned<KafkaOp>) -> Planned<KafkaOp> {
+    use super::ResetTo;
+    let impact = match &p.op {
+        KafkaOp::ResetOffsets { group, to, .. } => {
+            let Some(g) = s.groups.iter().find(|g| &g.name == group) else {
+                return p;
+            };
+            let parts = &g.partitions;
+            let sum = |f: &dyn Fn(&super::GroupPartition) -> Option<i64>| -> i64 {
+                parts.iter().filter_map(f).map(|v| v.max(0)).sum()
+            };
+            match to {
+                ResetTo::Latest => Some(format!(
+                    "skips {} records not yet read: the group will never process them",
+                    fmt::thousands(sum(&|x| x.lag))
+                )),
+                ResetTo::Earliest => Some(format!(
+                    "replays up to {} records already read (every record still in the log)",
+                    fmt::thousands(sum(&|x| Some(
+                        x.high? - x.low.unwrap_or(0) - x.lag.unwrap_or(0)
+                    )))
+                )),
+                ResetTo::Offset(o) => {
+                    let outside: Vec<String> = parts
+                        .iter()
+                        .filter(|x| x.low.is_some_and(|l| *o < l) || x.high.is_some_and(|h| *o > h))
+                        .map(|x| {
+                            format!(
+                                "{}[{}] holds {}..{}",
+                                x.topic,
+                                x.partition,
+                                x.low.unwrap_or(0),
+                                x.high.unwrap_or(0)
+                            )
+                        })
+                        .collect();
+                    (!outside.is_empty()).then(|| {
+                        format!(
+                            "offset {o} is outside the log of {} partition(s): {} — Kafka moves them to the nearest end",
+                            outside.len(),
+                            outside.join(", ")
+                        )
+                    })
+                }
+                ResetTo::ShiftBy(n) => {
+                    let past: usize = parts
+                        .iter()
+                        .filter(|x| match (x.committed, x.low, x.high) {
+                            (Some(c), Some(l), Some(h)) => c + n < l || c + n > h,
+                            _ => false,
+                        })
+                        .count();
+                    Some(format!(
+                        "{} each partition by {} records{}",
+                        if *n >= 0 {
+                            "skips forward"
+                        } else {
+                            "replays back"
+                        },
+                        n.abs(),
+                        if past > 0 {
+                            format!(
+                                "; {past} partition(s) would go past their log's end and are clamped"
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ))
+                }
+                ResetTo::Timestamp(_) => {
+                    Some("partitions with no record at or after that time move to their end".into())
+                }
+            }
+        }
+        KafkaOp::AddPartitions { topic, total } => {
+            let now = s
+                .topics
+                .iter()
+                .find(|t| &t.name == topic)
+                .map(|t| t.partition_count)
+                .unwrap_or(0);
+            Some(format!(
+                "irreversible: Kafka cannot remove partitions. {now} → {total}: keys hash to other partitions from now on, so one key's records may be read out of order across the change"
+            ))
+        }
+        KafkaOp::DeleteTopic { topic } => {
+            let groups = s
+                .groups
+                .iter()
+                .filter(|g| g.partitions.iter().any(|x| &x.topic == topic))
+                .count();
+            Some(format!(
+                "every record of {topic} is lost; {groups} consumer group(s) read it"
+            ))
+        }
+        _ => None,
+    };
+    p.with_impact(impact)
 }

@@ -6,6 +6,10 @@
 //! works when the server has no connection slot left; cheap figures every refresh, heavy
 //! ones on the slow schedule (`slow_refresh`).
 
+pub mod capacity;
+mod ddl;
+mod index_view;
+pub mod indexes;
 mod locks;
 pub mod model;
 mod ops;
@@ -13,6 +17,7 @@ pub mod pgbouncer;
 mod queries;
 mod sample;
 mod schedule;
+mod series;
 mod shared;
 pub mod spec;
 pub mod statements;
@@ -28,6 +33,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use crate::secrets::{Secret, redact_urls, scrub};
 use crate::sources::system::Poller;
 
+pub use ddl::{IndexDdl, Verb};
 pub use locks::{Waiter, build_tree};
 pub use model::*;
 pub use ops::{Outcome, PgOp, Target};
@@ -46,6 +52,13 @@ pub struct PgPoller {
     prev: sample::Previous,
     slow_every: Duration,
     pgbouncer: pgbouncer::Admin,
+    advice: schedule::Slow<indexes::IndexAdvice>,
+    /// `data_directory` as the role may read it (None: not asked since the connect).
+    data_directory: Option<Option<String>>,
+    disk: schedule::Slow<Option<capacity::DataDisk>>,
+    capacity: crate::capacity::CapacitySpec,
+    tracker: crate::capacity::Tracker,
+    backfill: crate::capacity::prometheus::Backfill,
 }
 
 impl PgPoller {
@@ -64,7 +77,73 @@ impl PgPoller {
             prev: sample::Previous::default(),
             slow_every,
             pgbouncer: pgbouncer::Admin::default(),
+            advice: Default::default(),
+            data_directory: None,
+            disk: Default::default(),
+            capacity: Default::default(),
+            tracker: Default::default(),
+            backfill: Default::default(),
         }
+    }
+
+    /// Forecasts over `[capacity]`'s window, backfilled from its Prometheus if set.
+    pub fn with_capacity(mut self, spec: crate::capacity::CapacitySpec) -> Self {
+        self.tracker = crate::capacity::Tracker::new(spec.window_secs());
+        self.capacity = spec;
+        self
+    }
+
+    /// The slow extras on the poll's connection: index advice, and where the data
+    /// directory is. Trouble there is a hint, never a failed poll.
+    async fn extras(&mut self, conn: &mut PgConnection, s: &mut PgSample) {
+        let now = std::time::Instant::now();
+        if self.advice.due(now, self.slow_every) {
+            let r = indexes::read(conn, s.version_num).await;
+            self.advice.set(now, r.map_err(|e| e.to_string()));
+        }
+        s.index_advice = self.advice.value.clone();
+        s.ages.indexes = self.advice.age(now);
+        if let Some(e) = &self.advice.error {
+            s.hints.push(format!(
+                "index advice unavailable (kept from the last read): {e}"
+            ));
+        }
+        if self.data_directory.is_none() {
+            let dir: Option<String> =
+                sqlx::query_scalar("select setting from pg_settings where name = 'data_directory'")
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .ok()
+                    .flatten();
+            self.data_directory = Some(dir);
+        }
+    }
+
+    /// The capacity figures' forecasts, from the history including this sample.
+    async fn forecast(&mut self, s: &mut PgSample) {
+        let now = std::time::Instant::now();
+        let local = connect_options(&self.spec, None)
+            .map(|o| capacity::local_host(o.get_host()))
+            .unwrap_or(false);
+        let dir = self.data_directory.clone().flatten().filter(|_| local);
+        if let Some(dir) = dir
+            && self.disk.due(now, self.slow_every)
+        {
+            let r = tokio::task::spawn_blocking(move || capacity::disk_of(&dir))
+                .await
+                .map_err(|e| e.to_string());
+            self.disk.set(now, r);
+        }
+        s.data_disk = self.disk.value.clone();
+        let figures = capacity::figures(s, s.data_disk.as_ref());
+        let t = crate::capacity::now_secs();
+        let name = self.spec.name.clone();
+        let notes = self
+            .backfill
+            .run(&self.capacity, &mut self.tracker, &figures, &name, t)
+            .await;
+        s.hints.extend(notes);
+        s.capacity = self.tracker.observe(t, &figures);
     }
 
     /// Overrides the slow schedule's interval (`slow_refresh`).
@@ -97,12 +176,16 @@ impl PgPoller {
                     .map_err(|e| self.scrub(e))?;
             *guard = Some(conn);
             self.prev.reconnected();
+            self.data_directory = None;
+            self.advice.expire();
         }
         let Some(conn) = guard.as_mut() else {
             return Err("not connected".into());
         };
-        let result = sample::collect(conn, &mut self.prev, self.slow_every).await;
-        if result.is_err() {
+        let mut result = sample::collect(conn, &mut self.prev, self.slow_every).await;
+        if let Ok(s) = &mut result {
+            self.extras(conn, s).await;
+        } else {
             // Dropping the connection closes the socket; the next poll reconnects.
             *guard = None;
         }
@@ -119,6 +202,7 @@ impl PgPoller {
                         }
                     }
                 }
+                self.forecast(&mut s).await;
                 Ok(s)
             }
             Err(e) => Err(self.scrub(e)),

@@ -62,6 +62,13 @@ pub struct PgSample {
     pub lock_wait_source: String,
     /// What the console cannot show and how to fix it (missing extension, privileges).
     pub hints: Vec<String>,
+    /// Index and bloat advice for the database connected to (slow schedule).
+    pub index_advice: super::indexes::IndexAdvice,
+    /// The filesystem of the data directory when the server runs on this machine and the
+    /// role may read `data_directory`.
+    pub data_disk: Option<super::capacity::DataDisk>,
+    /// Time to full of each database, the data directory and the connection slots.
+    pub capacity: Vec<crate::capacity::Forecast>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -181,6 +188,8 @@ pub struct FigureAges {
     /// Dead tuples, sequential scans, unused indexes.
     pub maintenance: Option<f64>,
     pub roles: Option<f64>,
+    /// Index and bloat advice.
+    pub indexes: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -125,6 +125,9 @@ pub enum PgOp {
         limit: i32,
         current: Option<i32>,
     },
+    /// DROP INDEX CONCURRENTLY / REINDEX INDEX CONCURRENTLY advised in the Indexes tab,
+    /// re-checked when it runs (see `ddl`).
+    IndexDdl(super::ddl::IndexDdl),
 }
 
 /// What happened to one target.
@@ -235,6 +238,7 @@ impl PgOp {
                     shown_all(preview)
                 }
             ),
+            PgOp::IndexDdl(d) => d.describe(),
             PgOp::SetConnectionLimit {
                 role,
                 limit,
@@ -253,6 +257,9 @@ impl PgOp {
     /// Runs the op: Ok when everything asked for was done, Err (listing every pid) when
     /// any target was refused or failed.
     pub async fn execute(&self, spec: &PostgresSpec) -> Result<String, String> {
+        if let PgOp::IndexDdl(d) = self {
+            return d.execute(spec).await;
+        }
         let r = self.execute_report(spec).await?;
         if r.ok { Ok(r.message) } else { Err(r.message) }
     }
@@ -284,6 +291,12 @@ impl PgOp {
 
     async fn run(&self, conn: &mut PgConnection) -> Result<Report, sqlx::Error> {
         match self {
+            // DDL runs on a connection of its own (`execute`).
+            PgOp::IndexDdl(d) => Ok(Report {
+                outcomes: vec![],
+                message: format!("{}: not run on the shared connection", d.statement()),
+                ok: false,
+            }),
             PgOp::Cancel { targets } | PgOp::Terminate { targets } => {
                 let cancel = matches!(self, PgOp::Cancel { .. });
                 let func = if cancel {

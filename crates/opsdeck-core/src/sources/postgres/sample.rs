@@ -337,6 +337,7 @@ fn fill_slow(s: &mut PgSample, prev: &Previous, st: &Settings, now: Instant) {
         slots: prev.slots.age(now),
         maintenance: prev.maintenance.age(now),
         roles: prev.roles.age(now),
+        indexes: None,
     };
 }
 

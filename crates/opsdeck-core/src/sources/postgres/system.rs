@@ -1,12 +1,13 @@
 //! PostgreSQL as a monitored system: its metrics and built-in rules, its verbs, and the glue
 //! from the `System` contract to the poller, the pane model and the operations.
 
-use super::{PgOp, PgPoller, PgSample, PostgresSpec, TAB_ACTIVITY, TAB_LOCKS};
+use super::{PgOp, PgPoller, PgSample, PostgresSpec, TAB_ACTIVITY, TAB_INDEXES, TAB_LOCKS};
 use crate::input::values::parse_duration;
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -70,6 +71,21 @@ const METRICS: &[Metric] = &[
         "postgres.mxid_wraparound_ratio",
         Unit::Ratio,
         "mxid_age(datminmxid) of each database over the 2^31 wraparound limit",
+    ),
+    Metric::new(
+        "postgres.database_full_seconds",
+        Unit::Seconds,
+        "time until each database, at its recent growth, fills the space left on the data directory's disk (local servers whose data_directory the role may read)",
+    ),
+    Metric::new(
+        "postgres.data_directory_full_seconds",
+        Unit::Seconds,
+        "time until the data directory's filesystem is full at its recent rate (local servers)",
+    ),
+    Metric::new(
+        "postgres.connections_full_seconds",
+        Unit::Seconds,
+        "time until client connections reach the usable slots at their recent rate",
     ),
 ];
 
@@ -224,6 +240,36 @@ const BUILTINS: &[Builtin] = &[
         "multixact ID age",
         "The server will stop assigning multixact IDs near 100%: VACUUM (FREEZE) the oldest tables of that database now.",
     ),
+    Builtin::new(
+        "pg_database_full_soon",
+        "postgres.database_full_seconds",
+        Cmp::Lt,
+        crate::capacity::SOON_SECS,
+        600,
+        Warning,
+        "fills the disk in",
+        "At its recent growth the database fills the data directory's disk within a day: find the growing tables (bloat in the Indexes tab, a runaway job), free space or grow the volume.",
+    ),
+    Builtin::new(
+        "pg_data_directory_full_soon",
+        "postgres.data_directory_full_seconds",
+        Cmp::Lt,
+        crate::capacity::SOON_SECS,
+        600,
+        Warning,
+        "full in",
+        "The data directory's disk fills within a day at its recent rate: check pg_wal (an inactive slot, failing archiving), logs and growing databases; the server stops when it is full.",
+    ),
+    Builtin::new(
+        "pg_connections_full_soon",
+        "postgres.connections_full_seconds",
+        Cmp::Lt,
+        crate::capacity::SOON_SECS,
+        600,
+        Warning,
+        "slots used up in",
+        "Connections grow steadily toward max_connections: look for a leaking application (Connections tab, by application) or add a pooler.",
+    ),
 ];
 
 /// `wal_status` as a number: 0 reserved/extended, 1 unreserved, 2 lost (none before PG 13).
@@ -247,7 +293,9 @@ impl System for Postgres {
         Action::Terminate,
         Action::TerminateIdle,
         Action::ConnectionLimit,
+        Action::RunDdl,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<PostgresSpec>;
     type Spec = PostgresSpec;
@@ -297,8 +345,8 @@ impl System for Postgres {
         }
         out
     }
-    fn poller(spec: PostgresSpec, _ctx: &dyn Entries) -> PgPoller {
-        PgPoller::new(spec)
+    fn poller(spec: PostgresSpec, ctx: &dyn Entries) -> PgPoller {
+        PgPoller::new(spec).with_capacity(ctx.capacity())
     }
 
     fn model(sample: &PgSample) -> PaneModel {
@@ -429,6 +477,15 @@ impl System for Postgres {
                     }
                 }
             }
+            "postgres.database_full_seconds" => {
+                out = crate::capacity::points(&p.capacity, "postgres.database");
+            }
+            "postgres.data_directory_full_seconds" => {
+                out = crate::capacity::points(&p.capacity, "postgres.data_directory");
+            }
+            "postgres.connections_full_seconds" => {
+                out = crate::capacity::points(&p.capacity, "postgres.connections");
+            }
             "postgres.xid_wraparound_ratio" | "postgres.mxid_wraparound_ratio" => {
                 for d in &p.maintenance.databases {
                     let (v, age, what) = if metric == "postgres.xid_wraparound_ratio" {
@@ -450,6 +507,12 @@ impl System for Postgres {
         out
     }
 
+    fn series(p: &PgSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(p, source, limits);
+        out.extend(super::series::series(p, source));
+        out
+    }
+
     fn plan(s: &PgSample, at: &At, action: Action, input: Option<&str>) -> Planning<PgOp> {
         let key = at.key();
         match action {
@@ -461,9 +524,24 @@ impl System for Postgres {
                 if key.is_empty() && at.marked.is_empty() {
                     return None;
                 }
-                s.command(at.table, key, at.marked, action).map(ready)
+                // Marked rows that will not be touched are said, never dropped silently.
+                let left_out: Vec<String> = at
+                    .marked
+                    .iter()
+                    .filter_map(|k| k.parse::<i32>().ok())
+                    .filter(|p| s.activity.iter().any(|x| x.pid == *p && x.own))
+                    .map(|p| format!("pid {p} (this console's own session)"))
+                    .collect();
+                let impact =
+                    (!left_out.is_empty()).then(|| format!("left out: {}", left_out.join(", ")));
+                s.command(at.table, key, at.marked, action)
+                    .map(ready)
+                    .map(|r| r.map(|p| p.map_ready(|planned| planned.with_impact(impact))))
             }
             Action::TerminateIdle if at.table != TAB_ACTIVITY => None,
+            // Index advice rows only; what a row advises decides what runs.
+            Action::RunDdl if at.table != TAB_INDEXES || key.is_empty() => None,
+            Action::RunDdl => super::index_view::command(s, key).map(ready),
             _ => match input {
                 Some(input) => s
                     .command_with_input(at.table, key, action, input)
@@ -473,8 +551,15 @@ impl System for Postgres {
         }
     }
 
+    fn capacity(sample: &PgSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &PgOp) -> String {
         op.describe()
+    }
+    /// A concurrent index build or drop waits for transactions and may take minutes.
+    fn long_running(op: &PgOp) -> bool {
+        matches!(op, PgOp::IndexDdl(_))
     }
     async fn execute(op: &PgOp, spec: &PostgresSpec, _ctx: &dyn Entries) -> Result<String, String> {
         // The entry finds the source poller's connection (`shared`): an action needs no

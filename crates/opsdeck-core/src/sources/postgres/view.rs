@@ -372,6 +372,7 @@ impl PgSample {
         if let Some(pools) = &self.pgbouncer_pools {
             tables.push(pgbouncer_table(pools));
         }
+        tables.push(crate::capacity::table(&self.capacity));
         PaneModel {
             tile,
             summary,
@@ -719,51 +720,7 @@ impl PgSample {
     }
 
     fn indexes_table(&self) -> Table {
-        let m = &self.maintenance;
-        let mut rows: Vec<Row> = m
-            .unused_indexes
-            .iter()
-            .map(|i| {
-                Row::new(
-                    format!("unused:{}", i.index),
-                    vec![
-                        "unused index".into(),
-                        i.index.as_str().into(),
-                        i.table.as_str().into(),
-                        bytes(i.size_bytes).into(),
-                        "0 scans".into(),
-                    ],
-                )
-            })
-            .collect();
-        rows.extend(m.seq_scan_heavy.iter().map(|t| {
-            Row::new(
-                format!("seq:{}", t.table),
-                vec![
-                    "seq scans".into(),
-                    "".into(),
-                    t.table.as_str().into(),
-                    "".into(),
-                    format!(
-                        "{} seq ({} rows read) vs {} idx",
-                        t.seq_scans, t.seq_tuples_read, t.index_scans
-                    )
-                    .into(),
-                ],
-            )
-        }));
-        Table {
-            title: "Indexes".into(),
-            columns: vec![
-                Column::left("KIND", 13),
-                Column::left("INDEX", 24),
-                Column::left("TABLE", 20),
-                Column::right("SIZE", 9),
-                Column::left("USE", 20),
-            ],
-            rows,
-            empty: "no unused indexes or seq-scan-heavy tables".into(),
-        }
+        super::index_view::table(self)
     }
 
     fn databases_table(&self) -> Table {
@@ -1069,7 +1026,14 @@ impl PgSample {
                         ));
                     }
                     if n.waiters > 0 {
-                        lines.push(kv("blocks", format!("{} sessions", n.waiters)));
+                        lines.push(kv(
+                            "blocks",
+                            format!(
+                                "{} session{}",
+                                n.waiters,
+                                if n.waiters == 1 { "" } else { "s" }
+                            ),
+                        ));
                     }
                 }
                 lines.push(vec![]);
@@ -1101,6 +1065,7 @@ impl PgSample {
                     table: None,
                 })
             }
+            TAB_INDEXES => super::index_view::detail(self, key),
             TAB_SLOTS => {
                 let sl = self.slots.iter().find(|x| x.name == key)?;
                 let opt_bytes = |b: Option<i64>, none: &str| b.map(bytes).unwrap_or(none.into());
@@ -1253,7 +1218,9 @@ mod tests {
     fn tile_shows_role_bar_and_worst_thing() {
         let mut s = sample();
         let m = s.model();
-        assert_eq!(m.tables.len(), 10);
+        // The ten tabs, then Capacity.
+        assert_eq!(m.tables.len(), 11);
+        assert_eq!(m.tables[10].title, "Capacity");
         assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
         assert_eq!(m.tables[TAB_ROLES].title, "Roles");
         assert_eq!(m.tables[TAB_LOCKS].title, "Locks");

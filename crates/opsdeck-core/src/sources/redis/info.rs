@@ -17,7 +17,7 @@ pub fn parse_info(text: &str) -> BTreeMap<String, String> {
 }
 
 /// `k1=v1,k2=v2` → map (keyspace and `slaveN` lines).
-fn kv_list(v: &str) -> BTreeMap<&str, &str> {
+pub(crate) fn kv_list(v: &str) -> BTreeMap<&str, &str> {
     v.split(',').filter_map(|p| p.split_once('=')).collect()
 }
 
@@ -75,6 +75,11 @@ impl NodeInfo {
             connected_clients: num("connected_clients"),
             blocked_clients: num("blocked_clients"),
             keys: keys_per_db.iter().map(|(_, n)| n).sum(),
+            expiring_keys: info
+                .iter()
+                .filter(|(k, _)| k.starts_with("db") && k[2..].chars().all(|c| c.is_ascii_digit()))
+                .filter_map(|(_, v)| kv_list(v).get("expires")?.parse::<u64>().ok())
+                .sum(),
             keys_per_db,
             persistence: Persistence {
                 rdb_last_save_time: num("rdb_last_save_time") as i64,

@@ -6,10 +6,13 @@
 //! dropped on error. A node that does not answer becomes a row with its error; the poll fails
 //! only when nothing answers. Sentinel events arrive through subscriber tasks (`sentinel.rs`).
 
+pub mod advice;
 pub mod info;
+pub mod latency;
 pub mod model;
 pub mod ops;
 pub mod sentinel;
+mod series;
 pub mod spec;
 mod system;
 mod view;
@@ -220,6 +223,14 @@ pub struct RedisPoller {
     /// Cluster: node id → (role, master id).
     last_roles: HashMap<String, (String, Option<String>)>,
     last_failover: Option<Failover>,
+    slow_every: Duration,
+    diagnosed: Option<Instant>,
+    diagnostics: Vec<latency::Diagnostics>,
+    /// Per node: the previous diagnostics and when (Unix s), for rates.
+    prev_diagnostics: HashMap<String, (f64, latency::Diagnostics)>,
+    capacity: crate::capacity::CapacitySpec,
+    tracker: crate::capacity::Tracker,
+    backfill: crate::capacity::prometheus::Backfill,
 }
 
 impl Drop for RedisPoller {
@@ -244,7 +255,117 @@ impl RedisPoller {
             last_master: None,
             last_roles: HashMap::new(),
             last_failover: None,
+            slow_every: latency::DEFAULT_SLOW,
+            diagnosed: None,
+            diagnostics: Vec::new(),
+            prev_diagnostics: HashMap::new(),
+            capacity: Default::default(),
+            tracker: Default::default(),
+            backfill: Default::default(),
         }
+    }
+
+    /// How often latency, slow log and command stats are read (default 30 s).
+    pub fn with_slow_refresh(mut self, every: Duration) -> Self {
+        self.slow_every = every;
+        self
+    }
+
+    /// Forecasts over `[capacity]`'s window, backfilled from its Prometheus if set.
+    pub fn with_capacity(mut self, spec: crate::capacity::CapacitySpec) -> Self {
+        self.tracker = crate::capacity::Tracker::new(spec.window_secs());
+        self.capacity = spec;
+        self
+    }
+
+    /// Latency, slow log and command stats of every reachable node, when due.
+    async fn diagnose(&mut self, sample: &mut RedisSample, auth: &Auth) {
+        let now = Instant::now();
+        if self
+            .diagnosed
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.slow_every)
+        {
+            self.diagnosed = Some(now);
+            let at = crate::capacity::now_secs();
+            let mut out = Vec::new();
+            let up: Vec<String> = sample
+                .nodes
+                .iter()
+                .filter(|n| n.error.is_none())
+                .map(|n| n.addr.clone())
+                .collect();
+            for addr in up {
+                let Ok(mut c) = self.conn(&addr, auth).await else {
+                    continue;
+                };
+                let read = latency::read(&mut c, &addr);
+                let mut d = match tokio::time::timeout(NODE_TIMEOUT * 2, read).await {
+                    Ok(d) => d,
+                    Err(_) => latency::Diagnostics {
+                        node: addr.clone(),
+                        notes: vec!["no answer to LATENCY/SLOWLOG/INFO in time".into()],
+                        ..Default::default()
+                    },
+                };
+                latency::rates(&mut d, self.prev_diagnostics.get(&addr), at);
+                self.prev_diagnostics.insert(addr, (at, d.clone()));
+                out.push(d);
+            }
+            self.diagnostics = out;
+        }
+        sample.diagnostics = self.diagnostics.clone();
+        sample.diagnostics_age_seconds = self
+            .diagnosed
+            .map(|t| now.saturating_duration_since(t).as_secs_f64());
+        for d in &sample.diagnostics {
+            for n in &d.notes {
+                sample.notes.push(format!(
+                    "{}: {}",
+                    d.node,
+                    explain(n, auth.username.as_deref())
+                ));
+            }
+        }
+    }
+
+    /// Memory against maxmemory (or the system's memory) per node, and eviction advice.
+    async fn forecast(&mut self, sample: &mut RedisSample) {
+        sample.eviction = advice::advise(&sample.nodes, &sample.current_policy());
+        let figures: Vec<crate::capacity::Figure> = sample
+            .nodes
+            .iter()
+            .filter(|n| n.error.is_none())
+            .map(|n| {
+                let (limit, of) = if n.maxmemory > 0 {
+                    (Some(n.maxmemory as f64), "maxmemory")
+                } else if n.total_system_memory > 0 {
+                    (
+                        Some(n.total_system_memory as f64),
+                        "system memory: maxmemory is 0",
+                    )
+                } else {
+                    (None, "no limit known")
+                };
+                crate::capacity::Figure {
+                    kind: "redis.memory",
+                    subject: n.addr.clone(),
+                    what: format!("node {} memory ({of})", n.addr),
+                    used: n.used_memory as f64,
+                    limit,
+                    unit: crate::metrics::Unit::Bytes,
+                    table: "Nodes",
+                    key: n.addr.clone(),
+                }
+            })
+            .collect();
+        let t = crate::capacity::now_secs();
+        let name = self.spec.name.clone();
+        let notes = self
+            .backfill
+            .run(&self.capacity, &mut self.tracker, &figures, &name, t)
+            .await;
+        sample.notes.extend(notes);
+        sample.capacity = self.tracker.observe(t, &figures);
     }
 
     fn mode(&self) -> &'static str {
@@ -629,6 +750,8 @@ impl Poller for RedisPoller {
             }
         }
         sample.last_failover = self.last_failover.clone();
+        self.diagnose(&mut sample, &auth).await;
+        self.forecast(&mut sample).await;
         Ok(sample)
     }
 

@@ -21,6 +21,14 @@ pub struct RedisSample {
     pub last_failover: Option<Failover>,
     /// Things the configured user may not see or that failed, for people to read.
     pub notes: Vec<String>,
+    /// Latency events, slow log and command/error stats per reachable node (slow schedule).
+    pub diagnostics: Vec<super::latency::Diagnostics>,
+    /// Seconds since the diagnostics were read (null: not yet).
+    pub diagnostics_age_seconds: Option<f64>,
+    /// Which maxmemory-policy fits the data, and why.
+    pub eviction: Option<super::advice::EvictionAdvice>,
+    /// Time until each node's memory reaches maxmemory (or the system's memory).
+    pub capacity: Vec<crate::capacity::Forecast>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -64,6 +72,8 @@ pub struct NodeInfo {
     pub blocked_clients: u64,
     /// Total keys over every database.
     pub keys: u64,
+    /// Keys with a TTL over every database (`expires=` of INFO keyspace).
+    pub expiring_keys: u64,
     /// Keys per database, e.g. [("db0", 12)].
     pub keys_per_db: Vec<(String, u64)>,
     pub latency: Latency,

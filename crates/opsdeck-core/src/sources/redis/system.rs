@@ -6,6 +6,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::series::{Family, Limits, Series};
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -71,6 +72,11 @@ const METRICS: &[Metric] = &[
         "replication offset a replica is behind its master",
     )
     .kept_when_gone(),
+    Metric::new(
+        "redis.memory_full_seconds",
+        Unit::Seconds,
+        "time until each node's used_memory reaches maxmemory (the system's memory when maxmemory is 0) at its recent rate",
+    ),
 ];
 
 const BUILTINS: &[Builtin] = &[
@@ -165,6 +171,16 @@ const BUILTINS: &[Builtin] = &[
         "The replica falls behind its master: check its network and load; a failover now would lose writes.",
     ),
     Builtin::new(
+        "redis_memory_full_soon",
+        "redis.memory_full_seconds",
+        Cmp::Lt,
+        crate::capacity::SOON_SECS,
+        600,
+        Warning,
+        "memory full in",
+        "At its recent growth the node reaches maxmemory within a day: then it evicts (allkeys/volatile policies) or refuses writes (noeviction); with maxmemory 0 the machine runs out of memory. See the Policy tab's eviction advice, find big keys, or raise maxmemory.",
+    ),
+    Builtin::new(
         "redis_failover",
         "redis.failover_recent",
         Cmp::Ge,
@@ -188,6 +204,7 @@ impl System for Redis {
         Action::SetPolicy,
         Action::Terminate,
     ];
+    const SERIES: &'static [Family] = super::series::SERIES;
 
     type Entries = Vec<RedisSpec>;
     type Spec = RedisSpec;
@@ -253,8 +270,8 @@ impl System for Redis {
         }
         out
     }
-    fn poller(spec: RedisSpec, _ctx: &dyn Entries) -> RedisPoller {
-        RedisPoller::new(spec)
+    fn poller(spec: RedisSpec, ctx: &dyn Entries) -> RedisPoller {
+        RedisPoller::new(spec).with_capacity(ctx.capacity())
     }
 
     fn model(sample: &RedisSample) -> PaneModel {
@@ -262,6 +279,19 @@ impl System for Redis {
     }
     fn detail(sample: &RedisSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+
+    fn subject_label(metric: &str) -> &'static str {
+        match metric {
+            "redis.master_down" => "master",
+            "redis.sentinel_peer_down" => "peer",
+            _ => "node",
+        }
+    }
+    fn series(r: &RedisSample, source: &str, limits: &Limits) -> Vec<Series> {
+        let mut out = crate::sources::system::rule_series::<Self>(r, source, limits);
+        out.extend(super::series::series(r, source));
+        out
     }
 
     fn measure(r: &RedisSample, metric: &str, source: &str) -> Vec<Point> {
@@ -377,6 +407,9 @@ impl System for Redis {
                     }
                 }
             }
+            "redis.memory_full_seconds" => {
+                out = crate::capacity::points(&r.capacity, "redis.memory");
+            }
             "redis.failover_recent" => {
                 if let Some(f) = r.recent_failover() {
                     out.push(Point::new(
@@ -414,6 +447,9 @@ impl System for Redis {
         }
     }
 
+    fn capacity(sample: &RedisSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &RedisOp) -> String {
         op.describe()
     }

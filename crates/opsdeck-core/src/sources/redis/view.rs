@@ -24,6 +24,10 @@ pub enum Tab {
     Shards,
     Clients,
     Policy,
+    Latency,
+    SlowLog,
+    Commands,
+    Capacity,
 }
 
 impl Tab {
@@ -38,6 +42,10 @@ impl Tab {
             Tab::Shards => "Shards",
             Tab::Clients => "Clients",
             Tab::Policy => "Policy",
+            Tab::Latency => "Latency",
+            Tab::SlowLog => "Slow log",
+            Tab::Commands => "Commands",
+            Tab::Capacity => "Capacity",
         }
     }
 }
@@ -90,7 +98,14 @@ impl RedisSample {
         if self.cluster.is_some() {
             t.extend([Tab::Cluster, Tab::Shards]);
         }
-        t.extend([Tab::Clients, Tab::Policy]);
+        t.extend([
+            Tab::Clients,
+            Tab::Policy,
+            Tab::Latency,
+            Tab::SlowLog,
+            Tab::Commands,
+            Tab::Capacity,
+        ]);
         t
     }
 
@@ -145,6 +160,10 @@ impl RedisSample {
                 Tab::Shards => self.shards_table(),
                 Tab::Clients => self.clients_table(),
                 Tab::Policy => self.policy_table(),
+                Tab::Latency => super::latency::latency_table(tab.title(), &self.diagnostics),
+                Tab::SlowLog => super::latency::slowlog_table(tab.title(), &self.diagnostics),
+                Tab::Commands => super::latency::commands_table(tab.title(), &self.diagnostics),
+                Tab::Capacity => crate::capacity::table(&self.capacity),
             };
             m.tables.push(t);
         }
@@ -295,6 +314,17 @@ impl RedisSample {
             let line = format!("replica {addr} link down: {why}");
             m.tile.push(Summary::line(line.clone(), Level::Warn));
             m.summary.push(Summary::line(line, Level::Warn));
+        }
+        if let Some(a) = &self.eviction {
+            let (text, l) = match &a.policy {
+                Some(p) if a.fits => (format!("eviction: {p} fits ({})", a.why), Level::Ok),
+                Some(p) => (
+                    format!("eviction advice: {p} instead of {} ({})", a.current, a.why),
+                    Level::Info,
+                ),
+                None => (format!("eviction advice: {}", a.why), Level::Info),
+            };
+            m.summary.push(Summary::line(text, l));
         }
         for n in &self.notes {
             m.summary.push(Summary::line(n.clone(), Level::Warn));
@@ -837,6 +867,7 @@ impl RedisSample {
 
     fn policy_table(&self) -> Table {
         let up: Vec<&NodeInfo> = self.nodes.iter().filter(|n| n.error.is_none()).collect();
+        let advised = self.eviction.as_ref().and_then(|a| a.policy.as_deref());
         let rows = POLICIES
             .iter()
             .map(|(p, what)| {
@@ -854,6 +885,11 @@ impl RedisSample {
                             String::new()
                         }),
                         Cell::new(what.to_string()),
+                        if advised == Some(*p) {
+                            Cell::level("advised (see the summary)", Level::Info)
+                        } else {
+                            Cell::new("")
+                        },
                     ],
                 )
             })
@@ -864,6 +900,7 @@ impl RedisSample {
                 Column::left("MAXMEMORY-POLICY", 16),
                 Column::left("", 14),
                 Column::left("WHAT IT DOES", 30),
+                Column::left("ADVICE", 25),
             ],
             rows,
             empty: String::new(),
@@ -1089,7 +1126,17 @@ mod tests {
         let titles: Vec<&str> = m.tables.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(
             titles,
-            ["Nodes", "Persistence", "Replication", "Clients ", "Policy"]
+            [
+                "Nodes",
+                "Persistence",
+                "Replication",
+                "Clients ",
+                "Policy",
+                "Latency",
+                "Slow log",
+                "Commands",
+                "Capacity"
+            ]
         );
         assert_eq!(m.level, Level::Crit);
         let pol = &m.tables[4];
