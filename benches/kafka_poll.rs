@@ -196,8 +196,11 @@ async fn main() {
             producer.in_flight_count()
         );
     }
-    let wrapper =
-        Admin::new(&client_config(&spec).expect("cfg"), Duration::from_secs(30)).expect("admin");
+    let wrapper = Admin::new(
+        &futures::executor::block_on(client_config(&spec)).expect("cfg"),
+        Duration::from_secs(30),
+    )
+    .expect("admin");
     for g in 0..groups_n {
         let offsets: Vec<(String, i32, i64)> = (0..TOPICS_PER_GROUP)
             .flat_map(|k| {
@@ -241,7 +244,7 @@ async fn main() {
     // Where a poll's time goes: each phase of `collect` alone, on a fresh client.
     let phases = {
         let a = Admin::new(
-            &client_config(&spec_for_phases).expect("cfg"),
+            &futures::executor::block_on(client_config(&spec_for_phases)).expect("cfg"),
             Duration::from_secs(60),
         )
         .expect("admin");
@@ -272,7 +275,7 @@ async fn main() {
             .iter()
             .map(|b| (b.id(), b.host().to_string(), b.port()))
             .collect();
-        let cfg = client_config(&spec_for_phases).expect("cfg");
+        let cfg = futures::executor::block_on(client_config(&spec_for_phases)).expect("cfg");
         let mut batch =
             wire::Batch::new(&wire::properties(&cfg), Duration::from_secs(60)).expect("batch");
         let led: Vec<(String, i32, i32)> = md
@@ -311,7 +314,7 @@ async fn main() {
         let more: Vec<Admin> = (0..3)
             .map(|_| {
                 Admin::new(
-                    &client_config(&spec_for_phases).expect("cfg"),
+                    &futures::executor::block_on(client_config(&spec_for_phases)).expect("cfg"),
                     Duration::from_secs(60),
                 )
                 .expect("admin")

@@ -193,7 +193,7 @@ fn tool_states(out: &str, prefix: &str) -> BTreeMap<String, (String, usize)> {
 
 fn metadata_brokers(bootstrap: &str) -> Vec<(i32, String, i32)> {
     let a = Admin::new(
-        &client_config(&spec(bootstrap)).expect("config"),
+        &futures::executor::block_on(client_config(&spec(bootstrap))).expect("config"),
         Duration::from_secs(10),
     )
     .expect("admin");
@@ -206,7 +206,7 @@ fn metadata_brokers(bootstrap: &str) -> Vec<(i32, String, i32)> {
 }
 
 fn batch(bootstrap: &str) -> Batch {
-    let cfg = client_config(&spec(bootstrap)).expect("config");
+    let cfg = futures::executor::block_on(client_config(&spec(bootstrap))).expect("config");
     Batch::new(
         &opsdeck::sources::kafka::wire::properties(&cfg),
         Duration::from_secs(10),
@@ -334,7 +334,7 @@ async fn batched_groups_equal_kafka_tool_and_per_group_path_for_200_groups() {
     let states = kafka.consumer_groups(&["--describe", "--all-groups", "--state"]);
     let again = wire.fetch(&brokers, &all).await.expect("batched fetch");
     let admin = Admin::new(
-        &client_config(&spec(&b)).expect("config"),
+        &futures::executor::block_on(client_config(&spec(&b))).expect("config"),
         Duration::from_secs(30),
     )
     .expect("admin");
@@ -558,7 +558,7 @@ async fn offsets_by_time_and_last_stable_equal_librdkafkas() {
     let brokers = metadata_brokers(&b);
     let mut wire = batch(&b);
     let admin = Admin::new(
-        &client_config(&spec(&b)).expect("config"),
+        &futures::executor::block_on(client_config(&spec(&b))).expect("config"),
         Duration::from_secs(30),
     )
     .expect("admin");
@@ -672,7 +672,7 @@ async fn tls_and_sasl_are_batched_and_oauthbearer_falls_back() {
             s.properties.remove("ssl.ca.location");
             s
         };
-        let cfg = client_config(&refused).expect("config");
+        let cfg = futures::executor::block_on(client_config(&refused)).expect("config");
         let mut wire = Batch::new(
             &opsdeck::sources::kafka::wire::properties(&cfg),
             Duration::from_secs(10),
@@ -830,7 +830,7 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
     // Watermarks of a topic whose partitions have different leaders: per leader, as
     // librdkafka reads them.
     let admin = Admin::new(
-        &client_config(&spec(&b)).expect("config"),
+        &futures::executor::block_on(client_config(&spec(&b))).expect("config"),
         Duration::from_secs(30),
     )
     .expect("admin");
@@ -880,7 +880,7 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
 
     // A coordinator that answers nothing (SIGSTOP): its groups get an error at the
     // deadline, every other group is read in the same fetch.
-    let cfg = client_config(&spec(&b)).expect("config");
+    let cfg = futures::executor::block_on(client_config(&spec(&b))).expect("config");
     let mut short = Batch::new(
         &opsdeck::sources::kafka::wire::properties(&cfg),
         Duration::from_secs(3),

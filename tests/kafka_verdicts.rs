@@ -563,7 +563,7 @@ fn a_committed_offset_below_the_log_start_is_flagged_with_the_records_lost() {
     // A group committed past the end (the log was truncated under it).
     let ahead = unique_name("ahead");
     let ours = Admin::new(
-        &client_config(&spec(&b)).expect("config"),
+        &futures::executor::block_on(client_config(&spec(&b))).expect("config"),
         Duration::from_secs(10),
     )
     .expect("admin");

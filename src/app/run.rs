@@ -196,12 +196,14 @@ async fn event_loop(
     rt: Runtime,
 ) -> color_eyre::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    // Signals first: a SIGTERM that arrives once the first frame is up must restore the
+    // terminal, not kill the process on the alternate screen.
+    spawn_signals(tx.clone())?;
     // The first frame goes out before any source is even started.
     term.draw(|f| crate::ui::draw(f, &state))?;
     state.dirty = false;
     let mut last_frame = Instant::now();
     spawn_input(tx.clone());
-    spawn_signals(tx.clone())?;
     spawn_clock(tx.clone());
     let mut sources = Sources::start(&state, &tx);
     let mut fleet = FleetTask::default();

@@ -19,6 +19,7 @@ use crate::config::Context;
 use crate::metrics::{Severity, Unit};
 use crate::report::{self, Health, Snapshot, SourceReport};
 use crate::sources::registry::AnyPoller;
+use crate::sources::system::FleetFigure as Reading;
 use crate::sources::{self, SourceKind, SourceSpec};
 use crate::views::{Cell, Column, Level, Pane, Row, Table};
 
@@ -26,96 +27,27 @@ use crate::views::{Cell, Column, Level, Pane, Row, Table};
 /// not one per context, and never open every connection of the config in the same second.
 pub const IN_FLIGHT: usize = 8;
 
-/// How a pane's figure reads its sources' metrics.
-enum Reading {
-    /// Subjects not OK (value ≥ 1) of those judged: "2/14 groups not OK", "14 groups OK".
-    NotOk {
-        metric: &'static str,
-        noun: &'static str,
-    },
-    /// The highest value of any of the metrics, in the first one's unit: "conn 83%".
-    Highest {
-        metrics: &'static [&'static str],
-        label: &'static str,
-    },
-    /// The worst flag raised (the first listed is the worst), else `ok` when every source
-    /// reported `known`, else "unknown".
-    Worst {
-        flags: &'static [(&'static str, &'static str)],
-        known: &'static str,
-        ok: &'static str,
-    },
-    /// Said only when some subject has the flag: "1 endpoint down".
-    Flagged {
-        metric: &'static str,
-        noun: &'static str,
-        word: &'static str,
-    },
+/// The systems' figures shown in a pane's column, in registry order.
+fn readings_of(pane: Pane) -> Vec<&'static Reading> {
+    SourceKind::ALL
+        .iter()
+        .filter(|k| k.pane() == pane)
+        .flat_map(|k| k.fleet())
+        .collect()
 }
-
-/// What each pane's figure says, and what it says when no reading applies (no maxmemory:
-/// a memory ratio means nothing).
-const FIGURES: &[(Pane, &[Reading], &str)] = &[
-    (
-        Pane::Kafka,
-        &[Reading::NotOk {
-            metric: "kafka.group.status",
-            noun: "groups",
-        }],
-        "no group judged yet",
-    ),
-    (
-        Pane::Databases,
-        &[Reading::Highest {
-            metrics: &["postgres.connections_ratio", "mysql.connections_ratio"],
-            label: "conn",
-        }],
-        "",
-    ),
-    (
-        Pane::Redis,
-        &[Reading::Highest {
-            metrics: &["redis.memory_ratio"],
-            label: "mem",
-        }],
-        "no maxmemory",
-    ),
-    (
-        Pane::Backups,
-        &[Reading::Worst {
-            flags: &[("backup.failed", "failed"), ("backup.stale", "stale")],
-            known: "backup.age_seconds",
-            ok: "fresh",
-        }],
-        "",
-    ),
-    (
-        Pane::Host,
-        &[
-            Reading::Highest {
-                metrics: &["host.disk_ratio"],
-                label: "disk",
-            },
-            Reading::Flagged {
-                metric: "endpoint.down",
-                noun: "endpoint",
-                word: "down",
-            },
-        ],
-        "ok",
-    ),
-];
 
 /// The panes with a figure, in the order the fleet shows them.
 pub fn panes() -> impl Iterator<Item = Pane> {
-    FIGURES.iter().map(|(p, _, _)| *p)
+    Pane::ALL
+        .into_iter()
+        .filter(|p| !readings_of(*p).is_empty())
 }
 
 /// The metric names the figures read (each must be in some system's catalogue).
 pub fn metrics_read() -> Vec<&'static str> {
     let mut out = Vec::new();
-    for (_, readings, _) in FIGURES {
-        for r in *readings {
+    for pane in panes() {
+        for r in readings_of(pane) {
             match r {
                 Reading::NotOk { metric, .. } | Reading::Flagged { metric, .. } => {
                     out.push(*metric)
@@ -192,15 +124,21 @@ impl FleetRow {
             .iter()
             .find(|a| a.severity > Severity::Info)
             .map(|a| format!("{} {}", a.severity.label(), a.summary));
-        let figures = FIGURES
-            .iter()
-            .filter_map(|(pane, readings, none)| {
+        let figures = panes()
+            .filter_map(|pane| {
                 let of_pane: Vec<&SourceReport> = snap
                     .sources
                     .iter()
-                    .filter(|s| s.kind.pane() == *pane)
+                    .filter(|s| s.kind.pane() == pane)
                     .collect();
-                (!of_pane.is_empty()).then(|| figure(*pane, &of_pane, readings, none, snap))
+                // What an empty figure says comes from a system the context has.
+                let none = of_pane
+                    .iter()
+                    .map(|s| s.kind.fleet_none())
+                    .find(|n| !n.is_empty())
+                    .unwrap_or_default();
+                (!of_pane.is_empty())
+                    .then(|| figure(pane, &of_pane, &readings_of(pane), none, snap))
             })
             .collect();
         FleetRow {
@@ -299,7 +237,7 @@ fn display_name(s: &SourceReport) -> String {
 fn figure(
     pane: Pane,
     reports: &[&SourceReport],
-    readings: &[Reading],
+    readings: &[&Reading],
     none: &str,
     snap: &Snapshot,
 ) -> Figure {
@@ -322,7 +260,31 @@ fn figure(
         };
     }
     let up: Vec<&SourceReport> = reports.iter().copied().filter(|s| s.reachable).collect();
-    let parts: Vec<String> = readings.iter().filter_map(|r| read(r, &up)).collect();
+    let parts: Vec<String> = readings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            // Systems sharing a pane and a label make one figure: the highest of all
+            // ("conn 83%" over PostgreSQL and MariaDB).
+            Reading::Highest { label, .. } => {
+                let same =
+                    |o: &&&Reading| matches!(o, Reading::Highest { label: l, .. } if l == label);
+                if readings[..i].iter().any(|o| same(&o)) {
+                    return None;
+                }
+                let metrics: Vec<&str> = readings
+                    .iter()
+                    .filter(same)
+                    .flat_map(|o| match o {
+                        Reading::Highest { metrics, .. } => metrics.to_vec(),
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                highest(&metrics, label, &up)
+            }
+            _ => read(r, &up),
+        })
+        .collect();
     let mut text = if parts.is_empty() {
         none.to_string()
     } else {
@@ -351,6 +313,18 @@ fn values(up: &[&SourceReport], metric: &str) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The highest value of any of the metrics, in the first one's unit.
+fn highest(metrics: &[&str], label: &str, up: &[&SourceReport]) -> Option<String> {
+    let max = metrics
+        .iter()
+        .flat_map(|m| values(up, m).into_iter().flatten())
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        })?;
+    let unit = unit_of(metrics.first().copied().unwrap_or_default());
+    Some(format!("{label} {}", unit.format(max)))
+}
+
 fn read(r: &Reading, up: &[&SourceReport]) -> Option<String> {
     match r {
         Reading::NotOk { metric, noun } => {
@@ -362,16 +336,7 @@ fn read(r: &Reading, up: &[&SourceReport]) -> Option<String> {
                 (n, b) => Some(format!("{b}/{n} {noun} not OK")),
             }
         }
-        Reading::Highest { metrics, label } => {
-            let max = metrics
-                .iter()
-                .flat_map(|m| values(up, m).into_iter().flatten())
-                .fold(None, |acc: Option<f64>, v| {
-                    Some(acc.map_or(v, |a| a.max(v)))
-                })?;
-            let unit = unit_of(metrics.first().copied().unwrap_or_default());
-            Some(format!("{label} {}", unit.format(max)))
-        }
+        Reading::Highest { metrics, label } => highest(metrics, label, up),
         Reading::Worst { flags, known, ok } => {
             for (metric, word) in *flags {
                 let raised = values(up, metric)

@@ -101,6 +101,10 @@ impl SecretSpec {
     /// `resolve` on a blocking thread, so a slow secret helper (a password manager waiting
     /// for a touch, a hung vault) never holds a runtime thread the console needs.
     pub async fn resolve_async(&self) -> Result<Option<Secret>, String> {
+        if self.password_command.is_none() {
+            // An inline value, a variable or a file: nothing that can hang.
+            return self.resolve();
+        }
         let spec = self.clone();
         tokio::task::spawn_blocking(move || spec.resolve())
             .await

@@ -48,15 +48,26 @@ fn snapshot(name: &str, spec: ContextSpec, results: Vec<Result<Sample, String>>)
 }
 
 #[test]
-fn every_metric_a_figure_reads_is_in_a_catalogue() {
-    for m in metrics_read() {
-        assert!(
-            SourceKind::ALL
-                .iter()
-                .any(|k| k.metrics().iter().any(|x| x.name == m)),
-            "{m} is no system's metric"
-        );
+fn every_metric_a_figure_reads_is_in_its_own_systems_catalogue() {
+    for k in SourceKind::ALL {
+        for r in k.fleet() {
+            let names: Vec<&str> = match r {
+                Reading::NotOk { metric, .. } | Reading::Flagged { metric, .. } => vec![*metric],
+                Reading::Highest { metrics, .. } => metrics.to_vec(),
+                Reading::Worst { flags, known, .. } => {
+                    flags.iter().map(|(m, _)| *m).chain([*known]).collect()
+                }
+            };
+            for m in names {
+                assert!(
+                    k.metrics().iter().any(|x| x.name == m),
+                    "{} shows {m} in the fleet, which is not in its METRICS",
+                    k.label()
+                );
+            }
+        }
     }
+    assert!(!metrics_read().is_empty());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 
 use super::runner;
-use super::system::{At, Done, Entries, Offer, Planned, Planning, Problem, System};
+use super::system::{At, Done, Entries, FleetFigure, Offer, Planned, Planning, Problem, System};
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
@@ -112,6 +112,12 @@ macro_rules! systems {
             }
             pub fn metrics(self) -> &'static [Metric] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::METRICS),* }
+            }
+            pub fn fleet(self) -> &'static [FleetFigure] {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::FLEET),* }
+            }
+            pub fn fleet_none(self) -> &'static str {
+                match self { $(SourceKind::$Variant => <super::$folder::$System as System>::FLEET_NONE),* }
             }
             pub fn builtins(self) -> &'static [Builtin] {
                 match self { $(SourceKind::$Variant => <super::$folder::$System as System>::BUILTINS),* }

@@ -204,6 +204,35 @@ pub trait Poller: Send + 'static {
     fn absorb(&mut self, _done: &Done<Self::Op>) {}
 }
 
+/// How the fleet view reads a system's metrics into its pane's column (one short figure
+/// per context: "2/14 groups not OK", "conn 83%").
+#[derive(Debug)]
+pub enum FleetFigure {
+    /// Subjects not OK (value ≥ 1) of those judged: "2/14 groups not OK", "14 groups OK".
+    NotOk {
+        metric: &'static str,
+        noun: &'static str,
+    },
+    /// The highest value of any of the metrics, in the first one's unit: "conn 83%".
+    Highest {
+        metrics: &'static [&'static str],
+        label: &'static str,
+    },
+    /// The worst flag raised (the first listed is the worst), else `ok` when every source
+    /// reported `known`, else "unknown".
+    Worst {
+        flags: &'static [(&'static str, &'static str)],
+        known: &'static str,
+        ok: &'static str,
+    },
+    /// Said only when some subject has the flag: "1 endpoint down".
+    Flagged {
+        metric: &'static str,
+        noun: &'static str,
+        word: &'static str,
+    },
+}
+
 /// One monitored system. Associated functions only: the registry dispatches on the kind.
 pub trait System: 'static {
     /// Kind label and config key: `kafka` (`[[contexts.NAME.kafka]]`).
@@ -223,6 +252,10 @@ pub trait System: 'static {
     const VERBS: &'static [Action] = &[];
     /// The families it exports to Prometheus besides its `METRICS` (see `series`).
     const SERIES: &'static [Family] = &[];
+    /// What the fleet view shows of it, read from its `METRICS`; and what its pane's figure
+    /// says when none of them applies ("no maxmemory").
+    const FLEET: &'static [FleetFigure] = &[];
+    const FLEET_NONE: &'static str = "";
 
     /// How a context configures it (a list of entries; the host is a switch).
     type Entries: Debug + Clone + Default + PartialEq + serde::de::DeserializeOwned;

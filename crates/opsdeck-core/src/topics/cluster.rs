@@ -57,7 +57,7 @@ pub async fn read(
     spec: &KafkaSpec,
     describe: impl Fn(&str) -> bool,
 ) -> Result<BTreeMap<String, Observed>, String> {
-    let cfg = client_config(spec)?;
+    let cfg = client_config(spec).await?;
     let md_cfg = cfg.clone();
     // librdkafka's metadata call blocks: off the async loop, bounded.
     let md = tokio::time::timeout(

@@ -10,6 +10,7 @@ use crate::secrets::redact_urls;
 use crate::series::{Family, Limits, Series};
 use crate::sources::postgres::Postgres;
 use crate::sources::redis::Redis;
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, Risk, System, entry, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -60,6 +61,11 @@ impl System for Backups {
     const TILE_NAMES_SOURCE: bool = true;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Worst {
+        flags: &[("backup.failed", "failed"), ("backup.stale", "stale")],
+        known: "backup.age_seconds",
+        ok: "fresh",
+    }];
     const VERBS: &'static [Action] = &[Action::Verify, Action::BackupNow];
     const SERIES: &'static [Family] = super::series::SERIES;
 

@@ -6,6 +6,7 @@ use crate::metrics::Severity::Critical;
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::redact_urls;
 use crate::series::{Family, Limits, Series};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{Entries, NoOp, Problem, System};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -15,6 +16,12 @@ impl System for Endpoints {
     const LABEL: &'static str = "endpoint";
     const PANE: Pane = Pane::Host;
     const SERIES: &'static [Family] = super::series::SERIES;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Flagged {
+        metric: "endpoint.down",
+        noun: "endpoint",
+        word: "down",
+    }];
+    const FLEET_NONE: &'static str = "ok";
     const TILE_NAMES_SOURCE: bool = true;
     const METRICS: &'static [Metric] = &[Metric::new(
         "endpoint.down",

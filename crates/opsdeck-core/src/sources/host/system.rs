@@ -1,6 +1,7 @@
 //! This machine as a monitored system: on by default in every context (`host = false` turns
 //! it off), shown in the Host pane with the endpoint probes.
 
+use crate::sources::system::FleetFigure;
 use serde::Deserialize;
 
 use super::{HostPoller, HostSample};
@@ -44,6 +45,11 @@ impl System for Host {
     const LABEL: &'static str = "host";
     const PANE: Pane = Pane::Host;
     const METRICS: &'static [Metric] = METRICS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["host.disk_ratio"],
+        label: "disk",
+    }];
+    const FLEET_NONE: &'static str = "ok";
     const BUILTINS: &'static [Builtin] = &[
         Builtin::new(
             "host_disk",

@@ -218,14 +218,16 @@ pub struct GroupPartition {
     pub unread: bool,
 }
 
-pub fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
+/// librdkafka's configuration of a cluster. Async because the password may come from a
+/// `password_command`, which runs off the runtime's threads (bounded by its timeout).
+pub async fn client_config(spec: &KafkaSpec) -> Result<ClientConfig, String> {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &spec.brokers);
     cfg.set("socket.timeout.ms", "5000");
     for (k, v) in &spec.properties {
         cfg.set(k, v);
     }
-    if let Some(s) = spec.secret().resolve()? {
+    if let Some(s) = spec.secret().resolve_async().await? {
         cfg.set("sasl.password", s.expose());
     }
     Ok(cfg)
@@ -711,7 +713,7 @@ impl KafkaPoller {
                 if let Some(e) = refused(&self.spec.brokers).await {
                     return Err(e);
                 }
-                let cfg = client_config(&self.spec)?;
+                let cfg = client_config(&self.spec).await?;
                 if self.batch.is_none() && !self.per_group_only {
                     self.batch = Some(
                         wire::Batch::new(&wire::properties(&cfg), self.timeout).map_err(|u| u.0),

@@ -129,7 +129,7 @@ impl KafkaOp {
     }
 
     pub async fn execute(&self, spec: &KafkaSpec) -> Result<String, String> {
-        let cfg = client_config(spec)?;
+        let cfg = client_config(spec).await?;
         match self {
             KafkaOp::DeleteTopic { topic } => {
                 let admin = admin_client(&cfg)?;
@@ -233,7 +233,7 @@ impl KafkaOp {
     /// Asks the broker to validate a create or a config change without making it (for
     /// `opsdeck topics plan`); other operations need no validation and return Ok.
     pub async fn validate(&self, spec: &KafkaSpec) -> Result<(), String> {
-        let cfg = client_config(spec)?;
+        let cfg = client_config(spec).await?;
         match self {
             KafkaOp::CreateTopic {
                 topic,

@@ -7,6 +7,7 @@ use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Plan, Planned, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel, fmt};
 
@@ -188,6 +189,11 @@ impl System for Kafka {
     const PANE: Pane = Pane::Kafka;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::NotOk {
+        metric: "kafka.group.status",
+        noun: "groups",
+    }];
+    const FLEET_NONE: &'static str = "no group judged yet";
     const VERBS: &'static [Action] = &[
         Action::DeleteTopic,
         Action::ResetOffsets,

@@ -9,6 +9,7 @@ use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -136,6 +137,10 @@ impl System for Mysql {
     const PANE: Pane = Pane::Databases;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["mysql.connections_ratio"],
+        label: "conn",
+    }];
     const VERBS: &'static [Action] = &[Action::CancelQuery, Action::Terminate];
 
     type Entries = Vec<MysqlSpec>;

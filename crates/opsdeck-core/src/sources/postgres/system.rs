@@ -8,6 +8,7 @@ use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -288,6 +289,10 @@ impl System for Postgres {
     const PANE: Pane = Pane::Databases;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["postgres.connections_ratio"],
+        label: "conn",
+    }];
     const VERBS: &'static [Action] = &[
         Action::CancelQuery,
         Action::Terminate,

@@ -7,6 +7,7 @@ use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
+use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
 use crate::views::{Detail, Pane, PaneModel};
 
@@ -197,6 +198,11 @@ impl System for Redis {
     const PANE: Pane = Pane::Redis;
     const METRICS: &'static [Metric] = METRICS;
     const BUILTINS: &'static [Builtin] = BUILTINS;
+    const FLEET: &'static [FleetFigure] = &[FleetFigure::Highest {
+        metrics: &["redis.memory_ratio"],
+        label: "mem",
+    }];
+    const FLEET_NONE: &'static str = "no maxmemory";
     const VERBS: &'static [Action] = &[
         Action::Bgsave,
         Action::Bgrewriteaof,
