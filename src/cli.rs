@@ -50,6 +50,16 @@ pub enum Output {
     Json,
 }
 
+/// What `snapshot` prints.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SnapshotOutput {
+    Json,
+    Table,
+    /// An incident note for a hand-over: alerts with runbooks, the timeline of the last
+    /// hour (kept in the data dir), key figures per source.
+    Markdown,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown
@@ -76,9 +86,10 @@ pub enum Cmd {
     /// One poll of every source as one JSON document. Exits 0 once it is written (the health is
     /// inside: `status`, `exit_code`); 2 for bad input.
     Snapshot {
-        /// `json` (the document, shape in docs/snapshot.md) or `table`.
+        /// `json` (the document, shape in docs/snapshot.md), `table`, or `markdown` (an
+        /// incident note for a hand-over).
         #[arg(long, value_enum, default_value = "json")]
-        output: Output,
+        output: SnapshotOutput,
         /// How long to wait for each source.
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,

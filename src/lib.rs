@@ -5,7 +5,9 @@
 //! `theme` maps view levels to colours, `cli` parses the command line.
 #![deny(clippy::unwrap_used)]
 
-pub use opsdeck_core::{actions, alerts, config, fleet, report, sources, topics, views};
+pub use opsdeck_core::{
+    actions, alerts, config, fleet, note, report, sources, timeline, topics, views,
+};
 
 pub mod app;
 pub mod cli;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, RulesCmd, RulesFormat, TopicsCmd};
+use opsdeck::cli::{Cli, Cmd, ConfigCmd, Output, RulesCmd, RulesFormat, SnapshotOutput, TopicsCmd};
 use opsdeck::config::keymap::Keymap;
 use opsdeck::config::{self, Config, ConfigError, ConfigErrors, paths};
 use opsdeck::theme::Theme;
@@ -278,11 +278,12 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             let config = cfg.path.as_ref().map(|p| p.display().to_string());
             let snap = rt.block_on(report::take(&ctx, config, &[], &cfg.alerts, timeout));
             match output {
-                Output::Json => println!(
+                SnapshotOutput::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&snap).map_err(|e| e.to_string())?
                 ),
-                Output::Table => print!("{}", report::table(&snap)),
+                SnapshotOutput::Table => print!("{}", report::table(&snap)),
+                SnapshotOutput::Markdown => print!("{}", hand_over(&snap)),
             }
             rt.shutdown_timeout(std::time::Duration::from_millis(100));
             // The document is the product, and its `status`/`exit_code` say how things are:
@@ -295,7 +296,9 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
                 .audit_log
                 .clone()
                 .unwrap_or_else(paths::default_audit_log);
+            let no_config = cfg.path.is_none();
             let mut state = app::State::new(cfg, ctx.name, cli.readonly, theme, keymap);
+            state.no_config = no_config;
             if cli.fleet {
                 // The loop starts the fleet's polls when it finds the fleet open.
                 let _ = app::fleet::open(&mut state);
@@ -331,6 +334,30 @@ fn man_command(dir: Option<&Path>) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `snapshot --output markdown`: the incident note of one poll, with the last hour of the
+/// timeline the consoles keep in the data dir.
+fn hand_over(snap: &report::Snapshot) -> String {
+    let now = chrono::Utc::now();
+    let path = opsdeck::timeline::store::file(&paths::data_dir());
+    // Read only: the consoles own the file's upkeep.
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let (events, _, _) = opsdeck::timeline::store::parse(&text, now);
+    let hour = now - chrono::Duration::hours(1);
+    let timeline = events
+        .into_iter()
+        .filter(|e| e.context == snap.context && e.at >= hour)
+        .collect();
+    let by = format!(
+        "{}@{}",
+        opsdeck::actions::audit::os_user(),
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default()
+    );
+    opsdeck::note::markdown(&opsdeck::note::of_snapshot(snap, timeline, by, now))
 }
 
 /// `opsdeck rules export`: the active rules for another tool.

@@ -2,7 +2,6 @@
 //! silenced; both survive a restart (same data dir). With Alertmanager configured, the
 //! alert is pushed to it and Alertmanager's own alerts show in the inbox.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

@@ -4,7 +4,6 @@
 //! abandoned; a long verification outlives `action_timeout` as a background job, with the
 //! console usable meanwhile, and is audited when it ends.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

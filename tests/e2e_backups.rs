@@ -3,7 +3,6 @@
 //! verification whose result the pane then shows; with two sources, each row's key acts on
 //! its own source.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

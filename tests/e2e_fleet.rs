@@ -2,7 +2,6 @@
 //! (real Redis servers from the harness, closed ports, a paused server that never answers),
 //! and `check --all-contexts` through the binary with its exit codes.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

@@ -5,7 +5,6 @@
 //! session is gone on the server and the audit log has the entry. And `check`/`snapshot` as
 //! the monitoring user the README's grants create.
 
-#[allow(dead_code)]
 mod e2e;
 mod support;
 

@@ -45,8 +45,19 @@ fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
         tpl.add_partition_offset(t, *p, Offset::Offset(*o))
             .expect("tpl");
     }
-    c.commit(&tpl, CommitMode::Sync)
-        .unwrap_or_else(|e| panic!("commit {group}: {e}"));
+    // A topic just created on the 3-broker cluster may not be known yet to the group's
+    // coordinator: retry that answer for a while, fail on anything else.
+    let mut tries = 0;
+    loop {
+        match c.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => return,
+            Err(e) if tries < 40 && e.to_string().contains("UnknownTopicOrPartition") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            Err(e) => panic!("commit {group}: {e}"),
+        }
+    }
 }
 
 /// A member that stays in `group` (subscribed to `topic`) until `stop`; commits `commit`

@@ -12,9 +12,10 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use opsdeck::sources::mysql::{
-    KillMode, MysqlOp, MysqlPoller, MysqlSample, MysqlSpec, TAB_LOCKS, TAB_OVERVIEW,
+    KillMode, Mysql, MysqlOp, MysqlPoller, MysqlSample, MysqlSpec, TAB_LOCKS, TAB_OVERVIEW,
     TAB_PROCESSLIST, TAB_REPLICATION, TAB_STATEMENTS,
 };
+use opsdeck::sources::system::System;
 use opsdeck::views::{Level, Summary};
 use sqlx::mysql::MySqlConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -450,8 +451,25 @@ async fn replication_stopped_restarted_and_held_back_on_a_real_replica() {
     assert_eq!(ps.role(), "primary");
     assert!(ps.replication.channels.is_empty());
 
+    let running = s;
     replica.stop_slave();
     let s = poll(&mut p).await;
+    // On the timeline: the channel stopped, with where it replicates from.
+    let events = Mysql::events(Some(&running), &s, chrono::Utc::now());
+    let stopped: Vec<&str> = events.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        stopped,
+        [format!(
+            "replication from 127.0.0.1:{} stopped (IO No, SQL No)",
+            primary.port()
+        )],
+        "{events:?}"
+    );
+    assert_eq!(events[0].severity, opsdeck::timeline::Severity::Critical);
+    assert_eq!(
+        (events[0].table.as_str(), events[0].key.as_str()),
+        ("Replication", "channel:")
+    );
     let c = &s.replication.channels[0];
     assert_eq!(
         (c.io_running.as_str(), c.sql_running.as_str()),
@@ -469,14 +487,27 @@ async fn replication_stopped_restarted_and_held_back_on_a_real_replica() {
 
     primary.sql(&format!("UPDATE {name}.t SET v = 1 WHERE id = 1"));
     replica.start_slave();
+    let stopped = s;
     let s = poll_until(&mut p, "replication running again", |s| {
         s.replication.channels[0].running() && s.seconds_behind() == Some(0)
     })
     .await;
     assert!(s.stopped_channels().is_empty());
+    let texts: Vec<String> = Mysql::events(Some(&stopped), &s, chrono::Utc::now())
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(
+        texts,
+        [format!(
+            "replication from 127.0.0.1:{} running again",
+            primary.port()
+        )]
+    );
     replica.wait_caught_up(&primary);
     assert_eq!(replica.sql(&format!("SELECT v FROM {name}.t")), "1");
 
+    let caught_up = poll(&mut p).await;
     // A row lock on the replica holds its SQL thread: seconds behind grows.
     let mut hold = connect(&replica.url()).await;
     exec(&mut hold, "BEGIN").await;
@@ -498,6 +529,23 @@ async fn replication_stopped_restarted_and_held_back_on_a_real_replica() {
         "{:#?}",
         s.locks
     );
+    // On the timeline: our session blocking the SQL thread, with its row to go to.
+    let blocking: Vec<_> = Mysql::events(Some(&caught_up), &s, chrono::Utc::now())
+        .into_iter()
+        .filter(|e| e.what == "blocking")
+        .collect();
+    assert_eq!(blocking.len(), 1, "{blocking:?}");
+    assert!(
+        blocking[0]
+            .text
+            .starts_with(&format!("thread {hold_id} (root@127.0.0.1, ")),
+        "{blocking:?}"
+    );
+    assert!(
+        blocking[0].text.contains(") blocks 1 thread"),
+        "{blocking:?}"
+    );
+    assert_eq!(blocking[0].key, hold_id.to_string());
     exec(&mut hold, "COMMIT").await;
     // InnoDB refreshes its lock tables' snapshot at most every 100 ms: the wait may still
     // show for a poll after the replica applied the row.

@@ -844,6 +844,7 @@ fn sentinel_sample() -> RedisSample {
             ],
             asked: "10.0.0.4:26379".into(),
             events: vec![],
+            ..Default::default()
         }),
         clients: vec![ClientInfo {
             id: 7,

@@ -205,6 +205,12 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
     let Some(j) = state.alert_desk.jump(&key).cloned() else {
         return say(state, "this alert has no cause to go to", Level::Muted);
     };
+    jump_to(state, &j)
+}
+
+/// Focuses the pane of `j`'s source, with its tab and row selected (the Alerts and Timeline
+/// panes' Enter, and zooming into a tile with a problem).
+pub fn jump_to(state: &mut State, j: &crate::alerts::Jump) -> Vec<Effect> {
     let Some(index) = state
         .sources
         .iter()
@@ -212,7 +218,7 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
     else {
         return say(
             state,
-            "the alert's source is not in this context",
+            format!("{} {} is not in this context", j.kind.label(), j.source),
             Level::Muted,
         );
     };
@@ -246,14 +252,14 @@ pub fn jump_to_cause(state: &mut State) -> Vec<Effect> {
     });
     ps.chosen = !j.key.is_empty();
     state.refresh(pane);
-    let what = if j.key.is_empty() {
-        j.table.clone()
-    } else {
-        format!("{} {}", j.table, j.key)
+    let what = match (j.table.is_empty(), j.key.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(": {}", j.table),
+        (false, false) => format!(": {} {}", j.table, j.key),
     };
     say(
         state,
-        format!("→ {} {}: {what}", pane.title(), j.source),
+        format!("→ {} {}{what}", pane.title(), j.source),
         Level::Info,
     )
 }

@@ -34,6 +34,7 @@ fn place(state: &State) -> Result<Place, String> {
     match origin {
         Origin::Source(source) => Ok(Place { source, table, key }),
         Origin::Alerts => Err("the Alerts pane changes no system".into()),
+        Origin::Timeline => Err("the Timeline pane changes no system".into()),
     }
 }
 

@@ -32,6 +32,8 @@ pub enum Event {
     AlertsPushed(Result<(), String>),
     /// The alert inbox as saved (merged with what other consoles wrote) or re-read.
     InboxSaved(Result<crate::alerts::Inbox, String>),
+    /// An incident note was written (to this file) or could not be.
+    NoteWritten(Result<std::path::PathBuf, String>),
     /// SIGTERM, SIGHUP, SIGINT: leave cleanly.
     Terminate,
 }
@@ -62,4 +64,13 @@ pub enum Effect {
     ReloadInbox,
     /// Post alerts to Alertmanager.
     PushAlerts(Vec<crate::alerts::alertmanager::PostableAlert>),
+    /// Append these timeline events to the file in the data dir.
+    AppendTimeline(Vec<crate::timeline::TimelineEvent>),
+    /// Put this text on the terminal's clipboard (OSC 52: through SSH and tmux).
+    Copy(String),
+    /// Write an incident note (Markdown) as this file name in the data dir's `notes/`.
+    WriteNote {
+        name: String,
+        text: String,
+    },
 }

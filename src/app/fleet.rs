@@ -12,43 +12,10 @@ use chrono::{DateTime, Utc};
 
 use super::event::Effect;
 use super::state::State;
-use crate::config::Config;
+
 use crate::config::keymap::Action;
-use crate::fleet::{self, Progress, Slot};
-use crate::views::{Level, Table};
-
-#[derive(Debug, Clone, Default)]
-pub struct Fleet {
-    pub open: bool,
-    /// One per context, in the config's order (by name); contexts never change at run time.
-    pub slots: Vec<Slot>,
-    /// Index into `slots` of the selected context.
-    pub selected: usize,
-    /// When the round under way started; `None` between rounds.
-    pub round_since: Option<DateTime<Utc>>,
-    /// When the last complete round ended.
-    pub last_round: Option<DateTime<Utc>>,
-    /// What is drawn, rebuilt when a row, the selection or the current context changes.
-    pub table: Table,
-}
-
-impl Fleet {
-    pub fn new(config: &Config) -> Fleet {
-        Fleet {
-            slots: config
-                .contexts
-                .iter()
-                .map(|(name, spec)| Slot::new(name, spec))
-                .collect(),
-            ..Default::default()
-        }
-    }
-
-    /// Contexts with a poll under way.
-    pub fn polling(&self) -> usize {
-        self.slots.iter().filter(|s| s.polling).count()
-    }
-}
+use crate::fleet::{self, Progress};
+use crate::views::Level;
 
 /// What the fleet makes of an action pressed while it is open.
 pub enum Handled {
@@ -187,7 +154,7 @@ fn enter(state: &mut State) -> Vec<Effect> {
         state.message = Some((format!("context {name}"), Level::Info));
         return close(state);
     }
-    super::update::switch_context(state, &name)
+    switch_context(state, &name)
 }
 
 /// A click on a row of the fleet table selects it; on the selected row, enters it.
@@ -201,6 +168,26 @@ pub fn click(state: &mut State, row: Option<usize>) -> Vec<Effect> {
         }
         _ => vec![],
     }
+}
+
+/// Stops the current context's sources and starts those of `name` (a defined context), as
+/// `:ctx NAME` and Enter in the fleet do; the fleet closes.
+pub fn switch_context(state: &mut State, name: &str) -> Vec<Effect> {
+    let Some(ctx) = state.config.contexts.get(name).cloned() else {
+        state.message = Some((format!("no context {name:?}"), Level::Warn));
+        state.dirty = true;
+        return vec![];
+    };
+    let mut effects = close(state);
+    state.context = name.to_string();
+    state.ctx = ctx;
+    state.generation += 1;
+    state.reset_sources();
+    state.zoomed = false;
+    state.message = Some((format!("context {name}"), Level::Info));
+    state.dirty = true;
+    effects.push(Effect::RestartSources);
+    effects
 }
 
 #[cfg(test)]

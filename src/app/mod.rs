@@ -5,10 +5,14 @@ pub mod commands;
 pub mod event;
 pub mod fleet;
 pub mod keys;
+pub mod osc52;
 mod refresh;
 pub mod run;
 pub mod state;
 pub mod terminal;
+pub mod timeline;
+#[cfg(test)]
+mod timeline_tests;
 pub mod update;
 pub mod view;
 #[cfg(test)]

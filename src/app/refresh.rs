@@ -13,6 +13,7 @@ impl State {
         match origin {
             Origin::Source(i) => self.sources.get(i)?.model.as_ref(),
             Origin::Alerts => Some(&self.alerts_model),
+            Origin::Timeline => Some(&self.timeline_model),
         }
     }
 
@@ -36,6 +37,9 @@ impl State {
         if pane == Pane::Alerts {
             self.rebuild_alerts_model();
         }
+        if pane == Pane::Timeline {
+            self.rebuild_timeline_model();
+        }
         self.views[pane.index()] = build(self, pane);
         // Until the person chooses, the first row is selected; a chosen row that vanished
         // stays selected by key (and so selects nothing) until the person moves.
@@ -51,6 +55,9 @@ impl State {
             ps.selected = first;
             if pane == Pane::Alerts {
                 self.rebuild_alerts_model();
+            }
+            if pane == Pane::Timeline {
+                self.rebuild_timeline_model();
             }
             self.views[pane.index()] = build(self, pane);
         }
@@ -84,6 +91,27 @@ impl State {
             .unwrap_or(&[])
     }
 
+    /// The Timeline pane's source filter: `n` cycles through all sources, then each one.
+    pub fn timeline_source(&self) -> Option<(&'static str, &str)> {
+        let i = self.pane_state(Pane::Timeline).source;
+        let s = self.sources.get(i.checked_sub(1)?)?;
+        Some((s.kind.label(), s.name.as_str()))
+    }
+
+    fn rebuild_timeline_model(&mut self) {
+        let ps = self.pane_state(Pane::Timeline);
+        let model = crate::timeline::pane::model(
+            &self.timeline,
+            &crate::timeline::pane::Selection {
+                context: &self.context,
+                source: self.timeline_source(),
+                selected: ps.selected.as_ref().map(|r| r.key.as_str()),
+            },
+            self.alert_desk.clock.unwrap_or(self.now),
+        );
+        self.timeline_model = model;
+    }
+
     fn rebuild_alerts_model(&mut self) {
         let ps = self.pane_state(Pane::Alerts);
         self.alerts_model = crate::alerts::pane::model(
@@ -104,6 +132,9 @@ impl State {
 fn origins(state: &State, pane: Pane) -> Vec<Origin> {
     if pane == Pane::Alerts {
         return vec![Origin::Alerts];
+    }
+    if pane == Pane::Timeline {
+        return vec![Origin::Timeline];
     }
     if pane.merges_sources() {
         state
@@ -180,7 +211,7 @@ fn build(state: &State, pane: Pane) -> PaneView {
 /// each model's summary.
 fn summary(state: &State, pane: Pane, origins: &[Origin]) -> Vec<SummaryLine> {
     let mut out = Vec::new();
-    if pane != Pane::Alerts && origins.is_empty() {
+    if pane != Pane::Alerts && pane != Pane::Timeline && origins.is_empty() {
         out.push(SummaryLine::Nothing);
     }
     for &o in origins {

@@ -205,12 +205,16 @@ async fn event_loop(
     let mut last_frame = Instant::now();
     spawn_input(tx.clone());
     spawn_clock(tx.clone());
+    let data_dir = crate::config::paths::data_dir();
+    let timeline_path = crate::timeline::store::file(&data_dir);
+    // Before the sources start, so what they recover is matched with what was kept.
+    load_timeline(&mut state, &timeline_path, &rt.audit_log).await;
     let mut sources = Sources::start(&state, &tx);
     let mut fleet = FleetTask::default();
     if state.fleet.open {
         fleet.start(&state, &tx);
     }
-    let inbox_path = crate::alerts::Inbox::file(&crate::config::paths::data_dir());
+    let inbox_path = crate::alerts::Inbox::file(&data_dir);
     match tokio::task::spawn_blocking({
         let p = inbox_path.clone();
         move || crate::alerts::Inbox::load(&p)
@@ -336,6 +340,34 @@ async fn event_loop(
                         use std::io::Write;
                         let _ = term.backend_mut().write_all(b"\x07");
                     }
+                    Effect::AppendTimeline(events) => {
+                        let path = timeline_path.clone();
+                        tokio::task::spawn_blocking(move || {
+                            if let Err(e) = crate::timeline::store::append(&path, &events) {
+                                tracing::error!("timeline: {e}");
+                            }
+                        });
+                    }
+                    Effect::Copy(text) => {
+                        use std::io::Write;
+                        let (seq, cut) = super::osc52::sequence(&text);
+                        let b = term.backend_mut();
+                        let _ = b.write_all(&seq).and_then(|_| b.flush());
+                        if cut {
+                            state.message = Some((
+                                "copied the first 55 KiB (terminals take no more at once)".into(),
+                                crate::views::Level::Warn,
+                            ));
+                            state.dirty = true;
+                        }
+                    }
+                    Effect::WriteNote { name, text } => {
+                        let dir = data_dir.join("notes");
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let _ = tx.send(Event::NoteWritten(write_note(&dir, &name, &text)));
+                        });
+                    }
                 }
             }
             if state.quit {
@@ -351,6 +383,73 @@ async fn event_loop(
             last_frame = Instant::now();
         }
     }
+}
+
+/// The audit log is read from its end, at most this much (its older actions are older
+/// than the timeline keeps anyway on a busy console).
+const AUDIT_TAIL: u64 = 4 * 1024 * 1024;
+
+/// The kept timeline and the audit log's actions of earlier runs, into the state.
+async fn load_timeline(state: &mut State, path: &std::path::Path, audit: &std::path::Path) {
+    let (path, audit) = (path.to_path_buf(), audit.to_path_buf());
+    let started = Utc::now();
+    let r = tokio::task::spawn_blocking(move || {
+        let loaded = crate::timeline::store::load(&path, started)?;
+        if loaded.skipped > 0 {
+            tracing::warn!(
+                "timeline {}: skipped {} unreadable lines",
+                path.display(),
+                loaded.skipped
+            );
+        }
+        let mut events = loaded.events;
+        let text = tail(&audit, AUDIT_TAIL).unwrap_or_default();
+        events.extend(crate::timeline::derive::audit(&text, started));
+        Ok::<_, String>(events)
+    })
+    .await;
+    match r {
+        Ok(Ok(events)) => super::timeline::loaded(state, events),
+        Ok(Err(e)) => {
+            tracing::error!("timeline: {e}");
+            state.message = Some((format!("timeline: {e}"), crate::views::Level::Warn));
+        }
+        Err(e) => tracing::error!("timeline not loaded: {e}"),
+    }
+}
+
+/// The last `max` bytes of a file, from its first whole line.
+fn tail(path: &std::path::Path, max: u64) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let start = len.saturating_sub(max);
+    f.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok(match (start > 0, text.find('\n')) {
+        (true, Some(i)) => text[i + 1..].to_string(),
+        _ => text,
+    })
+}
+
+/// Writes an incident note, readable by its owner only (it may hold queries and names).
+fn write_note(dir: &std::path::Path, name: &str, text: &str) -> Result<std::path::PathBuf, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// With `alerts.alertmanager` set: an HTTP client for pushes, and a task pulling

@@ -12,7 +12,7 @@ use crate::config::keymap::{Action, Keymap};
 use crate::config::{Config, ContextSpec};
 use crate::sources::{Sample, SourceKind, SourceSpec, Status};
 use crate::theme::Theme;
-use crate::views::{Level, PaneModel};
+use crate::views::{Level, PaneModel, Table};
 
 pub use crate::views::Pane;
 
@@ -36,6 +36,13 @@ impl SourceState {
             model: None,
             last_ok: None,
         }
+    }
+
+    /// With no config file: a localhost default that never answered and refuses connections.
+    pub fn not_running(&self, no_config: bool) -> bool {
+        no_config
+            && self.last_ok.is_none()
+            && matches!(&self.status, Status::Error(e) if e.to_ascii_lowercase().contains("refused"))
     }
 
     /// "ok", "connecting…", or the error, with "stale since" when older data is still shown.
@@ -139,12 +146,19 @@ pub struct State {
     pub generation: u64,
     pub focus: Pane,
     pub zoomed: bool,
-    pub panes: [PaneState; 6],
+    pub panes: [PaneState; Pane::ALL.len()],
     /// What each pane shows now (tabs, visible rows, selection, offered keys), kept up to
     /// date by `update`; render and the mouse read it.
-    pub views: [PaneView; 6],
+    pub views: [PaneView; Pane::ALL.len()],
     /// The Alerts pane's model, rebuilt when alerts or its selection change.
     pub alerts_model: PaneModel,
+    /// Every state change of every source, all contexts (the file's and this run's).
+    pub timeline: crate::timeline::Timeline,
+    /// The Timeline pane's model, rebuilt when an event arrives or its selection changes.
+    pub timeline_model: PaneModel,
+    /// No config file: the sources are the localhost defaults, and one that never answered
+    /// (connection refused) is "not running" rather than an outage.
+    pub no_config: bool,
     pub mode: Mode,
     pub message: Option<(String, Level)>,
     /// Long actions running in the background (a backup, a restore check) and when they
@@ -155,7 +169,7 @@ pub struct State {
     /// Alert engine, persisted inbox (acks, silences, history) and Alertmanager's alerts.
     pub alert_desk: alerts::Desk,
     /// The fleet view: every context's row, and whether it is shown.
-    pub fleet: super::fleet::Fleet,
+    pub fleet: Fleet,
     /// The time of the event being handled (the header shows it); set by `update`.
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
@@ -173,7 +187,7 @@ impl State {
         keymap: Keymap,
     ) -> Self {
         let ctx = config.contexts.get(&context).cloned().unwrap_or_default();
-        let fleet = super::fleet::Fleet::new(&config);
+        let fleet = Fleet::new(&config);
         let mut s = State {
             config,
             context,
@@ -188,6 +202,9 @@ impl State {
             panes: Default::default(),
             views: Default::default(),
             alerts_model: PaneModel::default(),
+            timeline: Default::default(),
+            timeline_model: PaneModel::default(),
+            no_config: false,
             mode: Mode::Normal,
             message: None,
             jobs: Vec::new(),
@@ -258,13 +275,19 @@ impl State {
 
     /// Evaluates the rules over the latest samples at `now`.
     pub fn recompute_alerts_at(&mut self, now: DateTime<Utc>) -> alerts::Outcome {
+        let no_config = self.no_config;
         let views: Vec<SourceView> = self
             .sources
             .iter()
             .map(|s| SourceView {
                 kind: s.kind,
                 name: &s.name,
-                status: &s.status,
+                // A localhost default that is not running is not an outage.
+                status: if s.not_running(no_config) {
+                    &Status::Connecting
+                } else {
+                    &s.status
+                },
                 sample: s.sample.as_ref(),
             })
             .collect();
@@ -280,5 +303,39 @@ impl State {
     /// The header's local time.
     pub fn local_now(&self) -> DateTime<Local> {
         self.now.with_timezone(&Local)
+    }
+}
+
+/// The fleet view's state (`app::fleet` drives it): a slot per context.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub open: bool,
+    /// One per context, in the config's order (by name); contexts never change at run time.
+    pub slots: Vec<crate::fleet::Slot>,
+    /// Index into `slots` of the selected context.
+    pub selected: usize,
+    /// When the round under way started; `None` between rounds.
+    pub round_since: Option<DateTime<Utc>>,
+    /// When the last complete round ended.
+    pub last_round: Option<DateTime<Utc>>,
+    /// What is drawn, rebuilt when a row, the selection or the current context changes.
+    pub table: Table,
+}
+
+impl Fleet {
+    pub fn new(config: &Config) -> Fleet {
+        Fleet {
+            slots: config
+                .contexts
+                .iter()
+                .map(|(name, spec)| crate::fleet::Slot::new(name, spec))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Contexts with a poll under way.
+    pub fn polling(&self) -> usize {
+        self.slots.iter().filter(|s| s.polling).count()
     }
 }

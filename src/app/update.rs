@@ -10,6 +10,7 @@ use super::alerts as alerts_ui;
 use super::commands;
 use super::event::{Effect, Event};
 use super::state::{Button, Confirm, Input, Mode, Pane, RowId, State};
+use super::timeline as timeline_ui;
 use crate::actions::Outcome;
 use crate::config::keymap::Action;
 use crate::sources::{SourceKind, Status, Update};
@@ -20,6 +21,35 @@ use crate::views::Level;
 /// choose the clock).
 pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
     state.now = now;
+    // Acks and silences may change on a key, an evaluation or another console's save.
+    let acks = state.alert_desk.inbox.acks.clone();
+    let silences = state.alert_desk.inbox.silences.clone();
+    let mut fx = dispatch(state, event, now);
+    let inbox = &state.alert_desk.inbox;
+    if inbox.acks != acks || inbox.silences != silences {
+        let desk = &state.alert_desk;
+        let name = |k: &str| {
+            desk.engine
+                .entries
+                .get(k)
+                .map(|e| e.alert.summary.clone())
+                .or_else(|| {
+                    desk.inbox
+                        .history
+                        .iter()
+                        .rev()
+                        .find(|h| h.key == k)
+                        .map(|h| h.summary.clone())
+                })
+                .unwrap_or_else(|| k.to_string())
+        };
+        let events = crate::timeline::derive::inbox(&acks, &silences, &desk.inbox, name, now);
+        fx.extend(timeline_ui::record(state, events, true));
+    }
+    fx
+}
+
+fn dispatch(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
     match event {
         Event::Key(k) if k.kind != KeyEventKind::Release => on_key(state, k),
         Event::Key(_) => vec![],
@@ -56,6 +86,12 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
             vec![]
         }
         Event::InboxSaved(Err(e)) => say(state, format!("alert inbox: {e}"), Level::Warn),
+        Event::NoteWritten(Ok(path)) => say(
+            state,
+            format!("incident note written to {}", path.display()),
+            Level::Info,
+        ),
+        Event::NoteWritten(Err(e)) => say(state, format!("incident note: {e}"), Level::Crit),
         Event::ThemeLoaded(Ok(theme)) => {
             state.theme = theme.honour_no_color();
             state.message = Some((format!("theme {}", state.theme.name), Level::Info));
@@ -68,6 +104,9 @@ pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect
                 state.mode = Mode::Normal;
             }
             state.jobs.retain(|(c, _)| c != command.as_ref());
+            let event = crate::timeline::derive::action(&command, &outcome, now);
+            // The audit log keeps actions; the timeline file need not.
+            timeline_ui::record(state, vec![event], false);
             let line = result_line(&command.target, outcome.message());
             state.message = Some(match outcome {
                 Outcome::Ok(_) => (format!("✔ {line}"), Level::Ok),
@@ -137,6 +176,9 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     let pane = state.sources[index].kind.pane();
     let visible = !state.zoomed || pane == state.focus;
     let before = state.alerts.clone();
+    let phases = crate::timeline::derive::phases(&state.alert_desk.engine);
+    let prev_status = state.sources[index].status.clone();
+    let mut events = Vec::new();
     let src = &mut state.sources[index];
     let changed = match update {
         // Poll durations are for the exporter; the console shows none.
@@ -156,6 +198,8 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
                 Update::Status(_) | Update::Took(_) => return vec![],
             };
             let changed = src.status != Status::Ok || src.model.as_ref() != Some(&model);
+            // What changed since the previous sample, as the system tells it.
+            events = sample.events(src.sample.as_ref(), &src.name, now);
             src.status = Status::Ok;
             src.last_ok = Some(now.with_timezone(&Local));
             src.sample = Some(sample);
@@ -171,7 +215,18 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     if changed {
         state.refresh(pane);
     }
+    let mut events = [
+        timeline_ui::status_events(state, index, &prev_status, now),
+        events,
+    ]
+    .concat();
     let outcome = state.recompute_alerts_at(now);
+    events.extend(crate::timeline::derive::alerts(
+        &phases,
+        &state.alert_desk.engine,
+        &outcome.transitions,
+        now,
+    ));
     let alerts_changed = state.alerts != before || !outcome.transitions.is_empty();
     if alerts_changed || state.focus == Pane::Alerts {
         state.refresh(Pane::Alerts);
@@ -179,7 +234,9 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     if (changed && visible) || alerts_changed || (state.focus == Pane::Alerts && state.zoomed) {
         state.dirty = true;
     }
-    alerts_ui::effects(state, &outcome, now)
+    let mut fx = alerts_ui::effects(state, &outcome, now);
+    fx.extend(timeline_ui::record(state, events, true));
+    fx
 }
 
 /// The message shown while a poll asked for with the refresh key is under way.
@@ -459,6 +516,13 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             _ => {}
         }
     }
+    if state.zoomed && pane == Pane::Timeline {
+        match action {
+            Action::Select => return timeline_ui::jump_to_cause(state),
+            Action::NextSource => return timeline_ui::next_source(state),
+            _ => {}
+        }
+    }
     if is_verb(action) {
         return guarded(state, action);
     }
@@ -484,7 +548,10 @@ fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FocusBackups => focus(state, Pane::Backups),
         Action::FocusAlerts => focus(state, Pane::Alerts),
         Action::FocusHost => focus(state, Pane::Host),
-        Action::Select if !state.zoomed => state.zoomed = true,
+        Action::FocusTimeline => focus(state, Pane::Timeline),
+        Action::Copy => return timeline_ui::copy(state),
+        Action::Note => return timeline_ui::note(state),
+        Action::Select if !state.zoomed => return timeline_ui::zoom(state),
         Action::Select => {
             if let Some((at, row)) = state.selected(pane) {
                 let id = RowId {
@@ -638,7 +705,7 @@ pub fn command_names(state: &State) -> Vec<String> {
     v.push("fleet".into());
     v.extend(Theme::shipped_names().iter().map(|t| format!("theme {t}")));
     v.extend(
-        ["q", "quit", "help", "ack", "silence"]
+        ["q", "quit", "help", "ack", "silence", "note"]
             .iter()
             .map(|s| s.to_string()),
     );
@@ -691,7 +758,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         }
         ("fleet", _) => super::fleet::open(state),
         ("ctx" | "context", Some(name)) => match state.config.contexts.get(name) {
-            Some(_) => switch_context(state, name),
+            Some(_) => super::fleet::switch_context(state, name),
             None => {
                 let known = state
                     .config
@@ -708,6 +775,7 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
             }
         },
         ("theme", Some(name)) => vec![Effect::LoadTheme(name.to_string())],
+        ("note", _) => timeline_ui::note(state),
         ("ack", _) => {
             let note = line.trim_start()[head.len()..].trim();
             alerts_ui::ack(state, (!note.is_empty()).then(|| note.to_string()))
@@ -725,29 +793,11 @@ fn run_command(state: &mut State, line: &str) -> Vec<Effect> {
         _ => say(
             state,
             format!(
-                "unknown command :{line} — try :kafka :pg :redis :backups :alerts :host :ctx :fleet :theme :q"
+                "unknown command :{line} — try :kafka :pg :redis :backups :alerts :host :timeline :note :ctx :fleet :theme :q"
             ),
             Level::Warn,
         ),
     }
-}
-
-/// Stops the current context's sources and starts those of `name` (a defined context), as
-/// `:ctx NAME` and Enter in the fleet do; the fleet closes.
-pub(super) fn switch_context(state: &mut State, name: &str) -> Vec<Effect> {
-    let Some(ctx) = state.config.contexts.get(name).cloned() else {
-        return say(state, format!("no context {name:?}"), Level::Warn);
-    };
-    let mut effects = super::fleet::close(state);
-    state.context = name.to_string();
-    state.ctx = ctx;
-    state.generation += 1;
-    state.reset_sources();
-    state.zoomed = false;
-    state.message = Some((format!("context {name}"), Level::Info));
-    state.dirty = true;
-    effects.push(Effect::RestartSources);
-    effects
 }
 
 fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
@@ -769,7 +819,7 @@ fn on_mouse(state: &mut State, m: MouseEvent) -> Vec<Effect> {
                     if rect.contains(ratatui::layout::Position::new(m.column, m.row)) {
                         state.dirty = true;
                         if state.focus == pane {
-                            state.zoomed = true;
+                            return timeline_ui::zoom(state);
                         }
                         state.focus = pane;
                     }

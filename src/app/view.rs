@@ -9,11 +9,12 @@ use std::collections::BTreeSet;
 use crate::config::keymap::Action;
 use crate::sources::Offer;
 
-/// Where a row comes from: a source's model, or the Alerts pane's own.
+/// Where a row comes from: a source's model, or the Alerts or Timeline pane's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Origin {
     Source(usize),
     Alerts,
+    Timeline,
 }
 
 /// A row's identity: where it comes from and its key. Selection, marks and the open detail

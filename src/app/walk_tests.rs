@@ -398,6 +398,7 @@ fn host() -> HostSample {
             mount: "/".into(),
             total: 100,
             available: 50,
+            ..Default::default()
         }],
         ..Default::default()
     }

@@ -78,11 +78,12 @@ pub fn help(f: &mut Frame, area: Rect, state: &State, scroll: u16) {
     }
     lines.push(Line::default());
     for c in [
-        ":kafka :pg :redis :backups :alerts :host   focus a pane",
+        ":kafka :pg :redis :backups :alerts :host :timeline   focus a pane",
         ":ctx NAME   switch context      :theme NAME   switch theme",
         ":fleet   every context at once; enter switches to the selected one",
         ":ack NOTE   ack the selected alert with a note",
         ":silence 2h   silence the selected alert for a duration",
+        ":note   write an incident note (data dir and clipboard)",
         ":q   quit                       Tab completes a command",
     ] {
         lines.push(Line::from(Span::styled(

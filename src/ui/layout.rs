@@ -16,21 +16,41 @@ pub fn frame(area: Rect) -> [Rect; 4] {
     .areas(area)
 }
 
-/// The overview's tiles: 3 columns × 2 rows when wide, else 2 × 3.
+/// Rows of the overview's timeline strip: a box of the last events where the screen is tall
+/// enough, else one line with the newest.
+pub fn strip_height(body: Rect) -> u16 {
+    if body.height >= 30 {
+        (body.height / 6).clamp(5, 9)
+    } else {
+        1
+    }
+}
+
+/// The overview: the tiles, 3 columns × 2 rows when wide, else 2 × 3, and the Timeline's
+/// strip under them.
 pub fn tiles(area: Rect) -> Vec<(Pane, Rect)> {
     let body = frame(area)[1];
-    let cols = if body.width >= 120 { 3 } else { 2 };
-    let rows = Pane::ALL.len().div_ceil(cols);
-    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(body);
+    let strip = strip_height(body).min(body.height.saturating_sub(3));
+    let [grid, strip_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(strip)]).areas(body);
+    let panes: Vec<Pane> = Pane::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != Pane::Timeline)
+        .collect();
+    let cols = if grid.width >= 120 { 3 } else { 2 };
+    let rows = panes.len().div_ceil(cols);
+    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(grid);
     let mut out = Vec::new();
     for (r, row) in row_areas.iter().enumerate() {
         let cells = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols]).split(*row);
         for (c, cell) in cells.iter().enumerate() {
-            if let Some(p) = Pane::ALL.get(r * cols + c) {
+            if let Some(p) = panes.get(r * cols + c) {
                 out.push((*p, *cell));
             }
         }
     }
+    out.push((Pane::Timeline, strip_area));
     out
 }
 

@@ -213,7 +213,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
         if v.selected.is_some() {
             out.push(plain(
                 Action::Select,
-                if pane == Pane::Alerts {
+                if pane == Pane::Alerts || pane == Pane::Timeline {
                     "go to cause"
                 } else {
                     "detail"
@@ -223,10 +223,15 @@ pub fn hints(state: &State) -> Vec<Hint> {
         if v.tabs.len() > 1 {
             out.push(plain(Action::NextView, "view"));
         }
-        if !pane.merges_sources() && state.pane_sources(pane).len() > 1 {
+        if pane == Pane::Timeline {
+            out.push(plain(Action::NextSource, "source"));
+        } else if !pane.merges_sources() && state.pane_sources(pane).len() > 1 {
             out.push(plain(Action::NextSource, "server"));
         }
         out.push(plain(Action::Filter, "filter"));
+        if v.selected.is_some() {
+            out.push(plain(Action::Copy, "copy"));
+        }
         for o in &v.offers {
             out.push(Hint {
                 action: o.action,
@@ -238,6 +243,7 @@ pub fn hints(state: &State) -> Vec<Hint> {
     } else {
         out.push(plain(Action::Select, "zoom"));
         out.push(plain(Action::NextPane, "next"));
+        out.push(plain(Action::Note, "note"));
     }
     out.extend([
         plain(Action::Command, "cmd"),
@@ -310,5 +316,7 @@ fn draw_hints(f: &mut Frame, area: Rect, state: &State) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+#[cfg(test)]
+mod first_screen;
 #[cfg(test)]
 mod tests;

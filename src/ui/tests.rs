@@ -45,6 +45,7 @@ fn state() -> State {
             mount: "/".into(),
             total: 100 << 30,
             available: 40 << 30,
+            ..Default::default()
         }],
         ..Default::default()
     };

@@ -85,9 +85,13 @@ impl Console {
         self.parser.lock().expect("parser").screen().contents()
     }
 
+    /// Every byte the console wrote so far (escape sequences included).
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().expect("raw").clone()
+    }
+
     /// The screen's lines whose cell at `col` is drawn on a background colour (a selected
     /// table row, the header line): what text alone does not show.
-    #[allow(dead_code)] // not every test binary that includes this module reads colours
     pub fn lines_on_background(&self, col: u16) -> Vec<String> {
         let p = self.parser.lock().expect("parser");
         let screen = p.screen();

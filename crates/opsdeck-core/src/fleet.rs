@@ -632,6 +632,8 @@ fn pane_column(p: Pane) -> &'static str {
         Pane::Backups => "BACKUPS",
         Pane::Alerts => "ALERTS",
         Pane::Host => "HOST",
+        // No figure reads the timeline (it is this console's own), so no column shows it.
+        Pane::Timeline => "TIMELINE",
     }
 }
 

@@ -70,6 +70,8 @@ pub enum Action {
     FocusAlerts,
     /// Host pane
     FocusHost,
+    /// Timeline pane: every state change, newest first
+    FocusTimeline,
     /// zoom the pane / open the selected row
     Select,
     /// back / close
@@ -97,6 +99,12 @@ pub enum Action {
     NextSource,
     /// poll now
     Refresh,
+    /// copy the selected row's text to the clipboard (OSC 52: works over SSH and in tmux)
+    #[strum(props(hint = "copy"))]
+    Copy,
+    /// write an incident note (data dir and clipboard)
+    #[strum(props(hint = "note"))]
+    Note,
     /// mark the row (actions then apply to the marked rows)
     #[strum(props(hint = "mark"))]
     Mark,

@@ -16,8 +16,8 @@ pub enum Level {
     Crit,
 }
 
-/// The console's panes. Each system says which pane shows it (`System::PANE`); Alerts is
-/// the console's own.
+/// The console's panes. Each system says which pane shows it (`System::PANE`); Alerts and
+/// Timeline are the console's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pane {
@@ -27,16 +27,19 @@ pub enum Pane {
     Backups,
     Alerts,
     Host,
+    /// Every state change of every source, in time order: the console's own.
+    Timeline,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 6] = [
+    pub const ALL: [Pane; 7] = [
         Pane::Kafka,
         Pane::Databases,
         Pane::Redis,
         Pane::Backups,
         Pane::Alerts,
         Pane::Host,
+        Pane::Timeline,
     ];
 
     pub fn index(self) -> usize {
@@ -51,6 +54,7 @@ impl Pane {
             Pane::Backups => "Backups",
             Pane::Alerts => "Alerts",
             Pane::Host => "Host",
+            Pane::Timeline => "Timeline",
         }
     }
 
@@ -63,6 +67,7 @@ impl Pane {
             Pane::Backups => &["backups"],
             Pane::Alerts => &["alerts"],
             Pane::Host => &["host"],
+            Pane::Timeline => &["timeline"],
         }
     }
 

@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::app::event::Event;
 use crate::app::update::tests_support::update;
+use crate::config::Config;
 use crate::config::keymap::Keymap;
 use crate::fleet::FleetRow;
 use crate::report::{self, Health};

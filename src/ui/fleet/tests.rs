@@ -52,6 +52,7 @@ fn host(used_pct: u64) -> Result<Sample, String> {
             mount: "/".into(),
             total: 100,
             available: 100 - used_pct,
+            ..Default::default()
         }],
         ..Default::default()
     }))

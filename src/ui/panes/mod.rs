@@ -13,7 +13,7 @@ use super::widgets::{self, summary_line};
 use crate::app::state::{Origin, Pane, RowId, SourceState, State};
 use crate::app::view::SummaryLine;
 use crate::sources::Status;
-use crate::views::{Cell, Level};
+use crate::views::{Cell, Level, Summary};
 
 fn border_style(state: &State, pane: Pane, level: Level) -> Style {
     let t = &state.theme;
@@ -33,17 +33,38 @@ pub fn pane_level(state: &State, pane: Pane) -> Level {
     if pane == Pane::Alerts {
         return state.alerts_model.level;
     }
-    let mut level = Level::Normal;
-    for i in state.pane_sources(pane) {
-        let s = &state.sources[i];
-        if let Some(m) = &s.model {
-            level = level.max(m.level);
-        }
-        if matches!(s.status, Status::Error(_)) {
-            level = Level::Crit;
-        }
+    if pane == Pane::Timeline {
+        return state.timeline_model.level;
     }
-    level
+    state
+        .pane_sources(pane)
+        .into_iter()
+        .map(|i| source_level(state, &state.sources[i]))
+        .max()
+        .unwrap_or(Level::Normal)
+}
+
+/// A source's worst level: its model's, critical while unreachable (a localhost default
+/// that is not running is not an outage).
+fn source_level(state: &State, s: &SourceState) -> Level {
+    if s.not_running(state.no_config) {
+        return Level::Muted;
+    }
+    let model = s.model.as_ref().map_or(Level::Normal, |m| m.level);
+    if matches!(s.status, Status::Error(_)) {
+        Level::Crit
+    } else {
+        model
+    }
+}
+
+/// The worst level of a tile line, to order lines by.
+fn line_level(s: &Summary) -> Level {
+    match s {
+        Summary::Text(cells) => cells.iter().map(|c| c.level).max().unwrap_or_default(),
+        Summary::Gauge { level, .. } => *level,
+        Summary::Spark { .. } => Level::Normal,
+    }
 }
 
 fn title(state: &State, pane: Pane) -> Vec<Span<'static>> {
@@ -85,6 +106,9 @@ fn nothing_configured(pane: Pane) -> &'static str {
 }
 
 pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
+    if pane == Pane::Timeline {
+        return draw_strip(f, area, state);
+    }
     let level = pane_level(state, pane);
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
@@ -94,6 +118,7 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     f.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
     if pane == Pane::Alerts {
+        lines.extend(defaults_hint(state));
         for s in &state.alerts_model.tile {
             lines.push(summary_line(state, s, inner.width));
         }
@@ -102,23 +127,160 @@ pub fn draw_tile(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
         if ids.is_empty() {
             lines.push(muted(state, nothing_configured(pane)));
         }
-        for i in ids {
-            let src = &state.sources[i];
-            // Sources whose tile names them (a backup, an endpoint) get their own line only
-            // while they have nothing else to say.
-            let names_itself =
-                src.kind.tile_names_source() && src.model.is_some() && src.status == Status::Ok;
-            if !names_itself {
-                lines.push(source_line(state, src));
-            }
-            if let Some(m) = &src.model {
-                for s in &m.tile {
-                    lines.push(summary_line(state, s, inner.width));
-                }
-            }
-        }
+        // Worst source first; within it, worst line first; a healthy source is one line.
+        let mut blocks: Vec<(Level, Vec<Line>)> = ids
+            .iter()
+            .map(|&i| {
+                let src = &state.sources[i];
+                (
+                    source_level(state, src),
+                    source_lines(state, src, inner.width),
+                )
+            })
+            .collect();
+        blocks.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+        lines.extend(blocks.into_iter().flat_map(|(_, l)| l));
     }
     let lines = widgets::fit_lines(state, lines, inner.width, inner.height);
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One source in its tile: a single line when healthy ("name ok · headline"), else its
+/// status and its lines, the worst first.
+fn source_lines(state: &State, src: &SourceState, width: u16) -> Vec<Line<'static>> {
+    let names_itself =
+        src.kind.tile_names_source() && src.model.is_some() && src.status == Status::Ok;
+    if src.not_running(state.no_config) {
+        let target = state
+            .specs()
+            .iter()
+            .find(|s| s.kind() == src.kind && s.name() == src.name)
+            .map(|s| address(&s.target()))
+            .unwrap_or_default();
+        return vec![Line::from(vec![
+            Span::styled(format!("{} ", src.name), Style::new().fg(state.theme.title)),
+            Span::styled(
+                format!("not running on {target}"),
+                level_style(state, Level::Muted),
+            ),
+        ])];
+    }
+    let tile: &[Summary] = src.model.as_ref().map_or(&[], |m| m.tile.as_slice());
+    let healthy = src.status == Status::Ok && source_level(state, src) < Level::Warn;
+    if healthy && let Some(first) = tile.first() {
+        let headline = summary_line(state, first, width);
+        if names_itself {
+            return vec![widgets::clip(headline, width)];
+        }
+        let mut spans = source_line(state, src).spans;
+        spans.push(Span::styled(" · ", Style::new().fg(state.theme.muted)));
+        spans.extend(headline.spans);
+        // One line, cut rather than wrapped: the room is for the sources in trouble.
+        return vec![widgets::clip(Line::from(spans), width)];
+    }
+    let mut sorted: Vec<&Summary> = tile.iter().collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(line_level(s)));
+    let prefixed = src.status == Status::Ok && !names_itself;
+    let mut lines: Vec<Line<'static>> = sorted
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            // The first line makes room for the name in front of it (a gauge's bar).
+            let room = if i == 0 && prefixed {
+                width.saturating_sub(src.name.chars().count() as u16 + 1)
+            } else {
+                width
+            };
+            summary_line(state, s, room)
+        })
+        .collect();
+    if names_itself {
+        return lines;
+    }
+    // Answering but in trouble: its name leads its worst line ("main 3 groups, 1 not OK").
+    if src.status == Status::Ok && !lines.is_empty() {
+        let mut spans = vec![Span::styled(
+            format!("{} ", src.name),
+            Style::new().fg(state.theme.title),
+        )];
+        spans.extend(lines.remove(0).spans);
+        lines.insert(0, Line::from(spans));
+        return lines;
+    }
+    let mut out = vec![source_line(state, src)];
+    out.extend(lines);
+    out
+}
+
+/// host:port of a target ("postgres://postgres@127.0.0.1:5432/postgres" → "127.0.0.1:5432").
+fn address(target: &str) -> String {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
+/// With no config file, the Alerts tile says what is checked and how to point elsewhere.
+fn defaults_hint(state: &State) -> Vec<Line<'static>> {
+    if !state.no_config {
+        return vec![];
+    }
+    let specs = state.specs();
+    let down: Vec<String> = state
+        .sources
+        .iter()
+        .filter(|s| s.not_running(true))
+        .filter_map(|s| {
+            specs
+                .iter()
+                .find(|x| x.kind() == s.kind && x.name() == s.name)
+                .map(|x| format!("  {} {}", s.kind.label(), address(&x.target())))
+        })
+        .collect();
+    let mut out = vec![Line::from(Span::styled(
+        "no config file: localhost defaults".to_string(),
+        level_style(state, Level::Info),
+    ))];
+    if !down.is_empty() {
+        out.push(muted(state, "not running:"));
+        out.extend(down.iter().map(|d| muted(state, d)));
+    }
+    out.push(muted(state, "to point elsewhere: --config FILE,"));
+    out.push(muted(state, "or `opsdeck config init` to write one"));
+    out
+}
+
+/// The overview's strip of the last events: a box when there is room, else one line.
+fn draw_strip(f: &mut Frame, area: Rect, state: &State) {
+    let pane = Pane::Timeline;
+    let m = &state.timeline_model;
+    if area.height < 3 {
+        let mut spans = title(state, pane);
+        match m.tile.first() {
+            Some(s) => spans.extend(summary_line(state, s, area.width).spans),
+            None => spans.push(Span::styled(
+                "no events yet",
+                Style::new().fg(state.theme.muted),
+            )),
+        }
+        let line = widgets::clip(Line::from(spans), area.width);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Line::from(title(state, pane)))
+        .border_style(border_style(state, pane, m.level));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let lines: Vec<Line> = if m.tile.is_empty() {
+        vec![muted(state, "no events yet in this context")]
+    } else {
+        m.tile
+            .iter()
+            .take(inner.height as usize)
+            .map(|s| widgets::clip(summary_line(state, s, inner.width), inner.width))
+            .collect()
+    };
     f.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -153,6 +315,16 @@ pub fn draw_zoomed(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
     let v = state.view(pane);
     let ps = state.pane_state(pane);
     let mut title = title(state, pane);
+    if pane == Pane::Timeline {
+        let which = match state.timeline_source() {
+            Some((system, source)) => crate::note::origin(system, source),
+            None => "all sources".to_string(),
+        };
+        title.push(Span::styled(
+            format!("— {which} "),
+            Style::new().fg(t.title),
+        ));
+    }
     if !pane.merges_sources()
         && pane != Pane::Alerts
         && let Some(src) = state.current_source(pane)
@@ -247,7 +419,7 @@ fn draw_detail(f: &mut Frame, area: Rect, state: &State, pane: Pane, id: &RowId)
             .sample
             .as_ref()
             .and_then(|s| s.detail(table, &id.key)),
-        Origin::Alerts => None,
+        Origin::Alerts | Origin::Timeline => None,
     };
     let rect = widgets::centered(
         area,

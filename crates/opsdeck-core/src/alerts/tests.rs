@@ -339,11 +339,13 @@ fn backup_stale_and_failed_and_host_disk() {
                 mount: "/".into(),
                 total: 100,
                 available: 5,
+                ..Default::default()
             },
             DiskInfo {
                 mount: "/data".into(),
                 total: 100,
                 available: 50,
+                ..Default::default()
             },
         ],
         ..Default::default()
@@ -768,6 +770,7 @@ fn pane_sorts_by_severity_then_age_with_resolved_greyed_below() {
                 mount: "/".into(),
                 total: 100,
                 available: avail,
+                ..Default::default()
             }],
             ..Default::default()
         }))
@@ -857,6 +860,7 @@ fn a_source_that_stops_answering_keeps_its_alerts_firing_and_stale() {
             mount: "/".into(),
             total: 100,
             available: 2,
+            ..Default::default()
         }],
         ..Default::default()
     }));

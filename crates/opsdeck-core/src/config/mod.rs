@@ -42,6 +42,8 @@ pub struct Config {
     pub keymap: String,
     pub keys: BTreeMap<String, Vec<String>>,
     pub audit_log: Option<PathBuf>,
+    /// Copy with OSC 52 (`clipboard = false` turns it off).
+    pub clipboard: bool,
     pub contexts: BTreeMap<String, ContextSpec>,
     /// Built-in and user alert rules, the bell and Alertmanager, validated.
     pub alerts: crate::alerts::RuleSet,
@@ -63,6 +65,7 @@ impl Default for Config {
             keymap: "default".into(),
             keys: BTreeMap::new(),
             audit_log: None,
+            clipboard: true,
             contexts,
             alerts: crate::alerts::RuleSet::default(),
             warnings: Vec::new(),
@@ -219,6 +222,7 @@ impl Config {
         }
         cfg.keys = file.keys;
         cfg.audit_log = file.audit_log.map(PathBuf::from);
+        cfg.clipboard = file.clipboard.unwrap_or(true);
         for (ctx_name, ctx) in &cfg.contexts {
             validate_context(path, text, ctx_name, ctx, errors);
         }

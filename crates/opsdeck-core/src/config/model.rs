@@ -25,6 +25,8 @@ pub struct ConfigFile {
     pub audit_log: Option<String>,
     /// Timeout of a guarded action, e.g. "30s".
     pub action_timeout: Option<String>,
+    /// Copy to the terminal's clipboard with OSC 52 (`y`, notes); false turns it off.
+    pub clipboard: Option<bool>,
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextSpec>,
     /// Alert rules, the bell and Alertmanager (`[alerts]`).

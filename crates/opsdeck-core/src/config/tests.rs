@@ -41,7 +41,7 @@ fn errors_are_exact() {
         ),
         (
             "refresh = \"2s\"\nbogus = 1\n",
-            "error: /c.toml:2:1: unknown field `bogus`, expected one of `default_context`, `refresh`, `fleet_refresh`, `theme`, `keymap`, `keys`, `audit_log`, `action_timeout`, `contexts`, `alerts`, `capacity`\n  hint: remove the key or fix its spelling; the valid keys are listed above",
+            "error: /c.toml:2:1: unknown field `bogus`, expected one of `default_context`, `refresh`, `fleet_refresh`, `theme`, `keymap`, `keys`, `audit_log`, `action_timeout`, `clipboard`, `contexts`, `alerts`, `capacity`\n  hint: remove the key or fix its spelling; the valid keys are listed above",
         ),
         (
             "refresh = [\n",

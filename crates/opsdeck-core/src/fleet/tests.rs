@@ -32,6 +32,7 @@ fn host(used_ratio: f64) -> Sample {
             mount: "/".into(),
             total: 1000,
             available: (1000.0 * (1.0 - used_ratio)) as u64,
+            ..Default::default()
         }],
         ..Default::default()
     })

@@ -15,6 +15,7 @@ use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
 use crate::series::{Family, Limits, Series};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 macro_rules! systems {
@@ -209,6 +210,24 @@ macro_rules! systems {
             }
             pub fn offers(&self, at: &At) -> Vec<Offer> {
                 match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::offers(s, at)),* }
+            }
+            /// The timeline's events between `prev` and this sample of source `source` (see
+            /// `System::events`; a `prev` of another system counts as none).
+            pub fn events(&self, prev: Option<&Sample>, source: &str, now: chrono::DateTime<chrono::Utc>) -> Vec<TimelineEvent> {
+                match self {
+                    $(Sample::$Variant(next) => {
+                        #[allow(unreachable_patterns)]
+                        let prev = match prev { Some(Sample::$Variant(p)) => Some(&**p), _ => None };
+                        <super::$folder::$System as System>::events(prev, next, now)
+                            .into_iter()
+                            .map(|e| e.of(<super::$folder::$System as System>::LABEL, source))
+                            .collect()
+                    })*
+                }
+            }
+            /// A row's text for the clipboard (see `System::copy_text`).
+            pub fn copy_text(&self, table: usize, key: &str) -> Option<String> {
+                match self { $(Sample::$Variant(s) => <super::$folder::$System as System>::copy_text(s, table, key)),* }
             }
         }
 

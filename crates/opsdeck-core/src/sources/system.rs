@@ -10,12 +10,14 @@ use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::keymap::Action;
 use crate::metrics::{Builtin, Metric, Point};
 use crate::secrets::SecretSpec;
 use crate::series::{Family, Limits, Series, metric_series};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 /// How much harm a command can do.
@@ -311,6 +313,25 @@ pub trait System: 'static {
         rule_series::<Self>(sample, source, limits)
     }
 
+    /// What changed between two consecutive samples that belongs on the incident timeline
+    /// (a failover, a session starting to block others, a verdict changing): each system
+    /// says what counts. `prev` is None for a run's first sample: then it returns what it
+    /// can date from before the console started, marked recovered. The console adds the
+    /// context and the source.
+    fn events(
+        _prev: Option<&Self::Sample>,
+        _next: &Self::Sample,
+        _now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        Vec::new()
+    }
+
+    /// A row's natural text for the clipboard (a session's query, a group's lag table); by
+    /// default the row as "COLUMN value" lines.
+    fn copy_text(sample: &Self::Sample, table: usize, key: &str) -> Option<String> {
+        row_text(&Self::model(sample), table, key)
+    }
+
     /// What `action` means at `at`, with the typed parameter once it was asked for.
     fn plan(
         _sample: &Self::Sample,
@@ -350,6 +371,21 @@ pub trait System: 'static {
         spec: &Self::Spec,
         ctx: &dyn Entries,
     ) -> impl Future<Output = Result<String, String>> + Send;
+}
+
+/// Row `key` of table `table` as "COLUMN value" lines (empty cells left out).
+pub fn row_text(model: &PaneModel, table: usize, key: &str) -> Option<String> {
+    let t = model.tables.get(table)?;
+    let row = t.rows.iter().find(|r| r.key == key)?;
+    let width = t.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let lines: Vec<String> = t
+        .columns
+        .iter()
+        .zip(&row.cells)
+        .filter(|(_, c)| !c.text.trim().is_empty())
+        .map(|(col, c)| format!("{:<width$}  {}", col.name, c.text))
+        .collect();
+    Some(lines.join("\n"))
 }
 
 /// Every metric of `S::METRICS` of a sample as series (`System::series`'s default).

@@ -2,6 +2,7 @@
 //! PostgreSQL WAL archiving, Redis persistence and backup files. Each poll gives a verdict
 //! (fresh, stale, failed, unknown) with the reason, plus the figures it was made from.
 
+mod events;
 mod ops;
 mod probes;
 mod series;

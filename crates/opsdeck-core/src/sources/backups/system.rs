@@ -1,6 +1,8 @@
 //! Backups as a monitored system: a row per backup source in the Backups pane, verify and
 //! back-up-now verbs, and the freshness metrics with their rules.
 
+use chrono::{DateTime, Utc};
+
 use super::{BackupOp, BackupPoller, BackupSample, BackupSpec, Verdict};
 use crate::input::values::parse_duration;
 use crate::keymap::Action;
@@ -12,6 +14,7 @@ use crate::sources::postgres::Postgres;
 use crate::sources::redis::Redis;
 use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, Risk, System, entry, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 pub struct Backups;
@@ -171,6 +174,13 @@ impl System for Backups {
     }
     fn detail(sample: &BackupSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&BackupSample>,
+        next: &BackupSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
 
     fn series(b: &BackupSample, source: &str, limits: &Limits) -> Vec<Series> {

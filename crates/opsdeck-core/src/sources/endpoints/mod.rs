@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+mod events;
 mod series;
 mod spec;
 mod system;

@@ -1,5 +1,7 @@
 //! Endpoint probes as a monitored system: shown as rows of the Host pane's Endpoints table.
 
+use chrono::{DateTime, Utc};
+
 use super::{EndpointPoller, EndpointSample, EndpointSpec};
 use crate::input::values::parse_duration;
 use crate::metrics::Severity::Critical;
@@ -8,6 +10,7 @@ use crate::secrets::redact_urls;
 use crate::series::{Family, Limits, Series};
 use crate::sources::system::FleetFigure;
 use crate::sources::system::{Entries, NoOp, Problem, System};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 pub struct Endpoints;
@@ -89,6 +92,13 @@ impl System for Endpoints {
     }
     fn detail(sample: &EndpointSample, _table: usize, _key: &str) -> Option<Detail> {
         Some(sample.detail())
+    }
+    fn events(
+        prev: Option<&EndpointSample>,
+        next: &EndpointSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
     fn series(e: &EndpointSample, source: &str, limits: &Limits) -> Vec<Series> {
         let mut out = crate::sources::system::rule_series::<Self>(e, source, limits);

@@ -20,6 +20,7 @@ pub const MOUNTS_EVERY: u64 = 30;
 /// Rows of each top-processes table.
 pub const TOP_N: usize = 8;
 
+mod events;
 mod system;
 
 use crate::sources::system::{NoOp, Poller};
@@ -98,6 +99,9 @@ pub struct DiskInfo {
     pub mount: String,
     pub total: u64,
     pub available: u64,
+    /// Used reached 90% and has not yet fallen under 85.5%: kept by the poller across
+    /// samples, so a disk hovering at the threshold is one crossing on the timeline.
+    pub full: bool,
 }
 
 impl DiskInfo {
@@ -119,6 +123,8 @@ struct HostState {
     history: Vec<u64>,
     top_cpu: Vec<ProcInfo>,
     top_memory: Vec<ProcInfo>,
+    /// Mounts over the disk threshold (`DiskInfo::full`).
+    full: std::collections::HashSet<String>,
 }
 
 pub struct HostPoller {
@@ -211,6 +217,7 @@ impl HostPoller {
                     history: Vec::new(),
                     top_cpu: Vec::new(),
                     top_memory: Vec::new(),
+                    full: Default::default(),
                 });
             }
             let Some(st) = guard.as_mut() else {
@@ -276,7 +283,7 @@ impl HostPoller {
             let load = System::load_average()
                 .map(|l| [l.one, l.five, l.fifteen])
                 .unwrap_or_default();
-            let disks = st
+            let mut disks: Vec<DiskInfo> = st
                 .disks
                 .iter()
                 .filter(|d| d.total_space() > 0)
@@ -284,7 +291,16 @@ impl HostPoller {
                     mount: d.mount_point().display().to_string(),
                     total: d.total_space(),
                     available: d.available_space(),
+                    full: false,
                 })
+                .collect();
+            for d in &mut disks {
+                d.full = events::full(st.full.contains(&d.mount), d.used_ratio());
+            }
+            st.full = disks
+                .iter()
+                .filter(|d| d.full)
+                .map(|d| d.mount.clone())
                 .collect();
             Ok(HostSample {
                 hostname: System::host_name().unwrap_or_default(),
@@ -540,6 +556,7 @@ mod tests {
                 mount: "/data".into(),
                 total: 100,
                 available: 3,
+                ..Default::default()
             }],
             cpus: vec![10.0, 95.0],
             ..Default::default()

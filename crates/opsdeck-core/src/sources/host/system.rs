@@ -1,7 +1,10 @@
 //! This machine as a monitored system: on by default in every context (`host = false` turns
 //! it off), shown in the Host pane with the endpoint probes.
 
+use chrono::{DateTime, Utc};
+
 use crate::sources::system::FleetFigure;
+use crate::timeline::TimelineEvent;
 use serde::Deserialize;
 
 use super::{HostPoller, HostSample};
@@ -90,6 +93,13 @@ impl System for Host {
     }
     fn model(sample: &HostSample) -> PaneModel {
         sample.model()
+    }
+    fn events(
+        prev: Option<&HostSample>,
+        next: &HostSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
     fn subject_label(_metric: &str) -> &'static str {
         "mount"

@@ -25,6 +25,7 @@
 
 pub mod admin;
 mod batched;
+mod events;
 mod groups;
 pub mod lag;
 mod model;

@@ -1,6 +1,8 @@
 //! Kafka as a monitored system: its metrics and built-in rules, its verbs, and the glue
 //! from the `System` contract to the poller, the pane model and the operations.
 
+use chrono::{DateTime, Utc};
+
 use super::{KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, Policy, TABLE_GROUPS};
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
@@ -8,7 +10,9 @@ use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
 use crate::sources::system::FleetFigure;
+use crate::sources::system::row_text;
 use crate::sources::system::{At, Entries, Plan, Planned, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel, fmt};
 
 pub struct Kafka;
@@ -259,6 +263,17 @@ impl System for Kafka {
     }
     fn detail(sample: &KafkaSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&KafkaSample>,
+        next: &KafkaSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
+    }
+    fn copy_text(sample: &KafkaSample, table: usize, key: &str) -> Option<String> {
+        super::events::copy_text(sample, table, key)
+            .or_else(|| row_text(&sample.model(), table, key))
     }
 
     fn measure(k: &KafkaSample, metric: &str, _source: &str) -> Vec<Point> {

@@ -5,6 +5,7 @@
 //! Footprint: one connection for polling (statements over the text protocol, each with a
 //! 5 s limit and 1 s lock waits), a second short-lived one per action.
 
+mod events;
 mod locks;
 pub mod model;
 mod ops;

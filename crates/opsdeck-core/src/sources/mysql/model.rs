@@ -226,6 +226,9 @@ pub struct Channel {
     /// MySQL `Executed_Gtid_Set` (MariaDB keeps this in `gtid_slave_pos`).
     pub gtid_executed: String,
     pub state: String,
+    /// Seconds behind reached 30 s and has not yet fallen under 27 s: kept by the poller
+    /// across samples, so a lag hovering at the threshold is one crossing, not one per poll.
+    pub lagging: bool,
 }
 
 impl Channel {

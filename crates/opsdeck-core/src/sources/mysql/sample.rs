@@ -23,6 +23,8 @@ pub struct Previous {
     statements: Option<(Instant, DigestTotals)>,
     /// The lock-wait view, looked up once per connection (None: not yet).
     pub lock_source: Option<String>,
+    /// Replication channels (by name) whose lag is over the threshold.
+    lagging: std::collections::HashSet<String>,
 }
 
 pub struct Server {
@@ -183,7 +185,20 @@ pub async fn collect(
     s.replication.gtid_binlog_pos = g.text(&["binlog"]);
     s.replication.gtid_slave_pos = g.text(&["slave"]);
     match rows::fetch(conn, queries::replica_status(flavor, &server.version)).await {
-        Ok(list) => s.replication.channels = list.iter().map(channel).collect(),
+        Ok(list) => {
+            s.replication.channels = list.iter().map(channel).collect();
+            for c in &mut s.replication.channels {
+                c.lagging =
+                    super::events::lagging(prev.lagging.contains(&c.name), c.seconds_behind);
+            }
+            prev.lagging = s
+                .replication
+                .channels
+                .iter()
+                .filter(|c| c.lagging)
+                .map(|c| c.name.clone())
+                .collect();
+        }
         Err(e) if rows::error_code(&e) == Some(ACCESS_DENIED) => {
             let msg = format!(
                 "replication status needs REPLICATION CLIENT (MariaDB 10.5+: REPLICA MONITOR \
@@ -313,6 +328,7 @@ fn channel(r: &Record) -> Channel {
             "Replica_SQL_Running_State",
             "Slave_SQL_Running_State",
         ]),
+        lagging: false,
     }
 }
 

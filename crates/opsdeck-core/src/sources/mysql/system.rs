@@ -11,7 +11,9 @@ use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
+use chrono::{DateTime, Utc};
 
 pub struct Mysql;
 
@@ -176,6 +178,17 @@ impl System for Mysql {
     }
     fn detail(sample: &MysqlSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&MysqlSample>,
+        next: &MysqlSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
+    }
+    fn copy_text(sample: &MysqlSample, table: usize, key: &str) -> Option<String> {
+        super::events::copy_text(sample, table, key)
+            .or_else(|| crate::sources::system::row_text(&sample.model(), table, key))
     }
 
     fn measure(s: &MysqlSample, metric: &str, source: &str) -> Vec<Point> {

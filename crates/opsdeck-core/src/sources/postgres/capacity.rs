@@ -4,20 +4,9 @@
 //! on this machine and the role may read `data_directory` (superuser or
 //! pg_read_all_settings); otherwise databases show their growth without a time to full.
 
-use serde::Serialize;
-
-use super::model::PgSample;
+use super::model::{DataDisk, PgSample};
 use crate::capacity::Figure;
 use crate::metrics::Unit;
-
-/// The filesystem holding the data directory, as this machine sees it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DataDisk {
-    pub data_directory: String,
-    pub mount: String,
-    pub total_bytes: u64,
-    pub available_bytes: u64,
-}
 
 /// Whether a connection's host is this machine (a Unix socket or loopback).
 pub fn local_host(host: &str) -> bool {

@@ -8,6 +8,7 @@
 
 pub mod capacity;
 mod ddl;
+mod events;
 mod index_view;
 pub mod indexes;
 mod locks;
@@ -18,6 +19,7 @@ mod queries;
 mod sample;
 mod schedule;
 mod series;
+pub mod serverlog;
 mod shared;
 pub mod spec;
 pub mod statements;
@@ -55,7 +57,7 @@ pub struct PgPoller {
     advice: schedule::Slow<indexes::IndexAdvice>,
     /// `data_directory` as the role may read it (None: not asked since the connect).
     data_directory: Option<Option<String>>,
-    disk: schedule::Slow<Option<capacity::DataDisk>>,
+    disk: schedule::Slow<Option<model::DataDisk>>,
     capacity: crate::capacity::CapacitySpec,
     tracker: crate::capacity::Tracker,
     backfill: crate::capacity::prometheus::Backfill,
@@ -69,12 +71,14 @@ impl PgPoller {
             .as_deref()
             .and_then(|d| crate::input::parse_duration(d).ok())
             .unwrap_or(schedule::DEFAULT_SLOW);
+        let mut prev = sample::Previous::default();
+        prev.log = serverlog::Reader::new(spec.log_path.as_ref().map(std::path::PathBuf::from));
         Self {
             conn: shared::register(&spec),
             spec,
             secret: None,
             stale: false,
-            prev: sample::Previous::default(),
+            prev,
             slow_every,
             pgbouncer: pgbouncer::Admin::default(),
             advice: Default::default(),

@@ -62,11 +62,14 @@ pub struct PgSample {
     pub lock_wait_source: String,
     /// What the console cannot show and how to fix it (missing extension, privileges).
     pub hints: Vec<String>,
+    /// ERROR, FATAL and PANIC lines of the server log (read on the slow schedule; null
+    /// until the first read).
+    pub server_log: Option<super::serverlog::ServerLog>,
     /// Index and bloat advice for the database connected to (slow schedule).
     pub index_advice: super::indexes::IndexAdvice,
     /// The filesystem of the data directory when the server runs on this machine and the
     /// role may read `data_directory`.
-    pub data_disk: Option<super::capacity::DataDisk>,
+    pub data_disk: Option<DataDisk>,
     /// Time to full of each database, the data directory and the connection slots.
     pub capacity: Vec<crate::capacity::Forecast>,
 }
@@ -239,6 +242,9 @@ pub struct Standby {
     /// The role may not read this standby's state and positions (they need
     /// pg_read_all_stats): state is empty and the lags are unknown, not zero.
     pub hidden: bool,
+    /// Replay lag reached 30 s and has not yet fallen under 27 s: kept by the poller across
+    /// samples, so a lag hovering at the threshold is one crossing, not one per poll.
+    pub lagging: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -342,4 +348,13 @@ pub fn count_connections(sessions: &[Session]) -> Connections {
         }
     }
     c
+}
+
+/// The filesystem holding the data directory, as this machine sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DataDisk {
+    pub data_directory: String,
+    pub mount: String,
+    pub total_bytes: u64,
+    pub available_bytes: u64,
 }

@@ -43,6 +43,11 @@ pub struct Previous {
     slots: Slow<Vec<Slot>>,
     maintenance: Slow<Tables>,
     roles: Slow<Vec<(String, i32)>>,
+    /// Standbys (`events::standby_key`) whose replay lag is over the threshold.
+    lagging: std::collections::HashSet<String>,
+    /// The server log, read on the slow schedule (`log_due` keeps its time).
+    pub log: super::serverlog::Reader,
+    log_due: Slow<()>,
 }
 
 impl Previous {
@@ -198,9 +203,21 @@ pub async fn collect(
                     flush_lag_seconds: r.try_get(9)?,
                     replay_lag_seconds: r.try_get(10)?,
                     hidden: r.try_get(11)?,
+                    lagging: false,
                 })
             })
             .collect::<Result<_, E>>()?;
+        for x in &mut s.replication.standbys {
+            let key = super::events::standby_key(x);
+            x.lagging = super::events::lagging(prev.lagging.contains(&key), x.replay_lag_seconds);
+        }
+        prev.lagging = s
+            .replication
+            .standbys
+            .iter()
+            .filter(|x| x.lagging)
+            .map(super::events::standby_key)
+            .collect();
         if s.replication.standbys.iter().any(|x| x.hidden) {
             s.hints.push(format!(
                 "standbys' state and lag need pg_read_all_stats: GRANT pg_monitor TO {}",
@@ -211,6 +228,11 @@ pub async fn collect(
 
     slow_figures(conn, prev, &st, in_recovery, now, every).await;
     fill_slow(&mut s, prev, &st, now);
+    if prev.log_due.due(now, every) {
+        prev.log.read(conn).await;
+        prev.log_due.set(now, Ok(()));
+    }
+    s.server_log = prev.log.view();
     Ok(s)
 }
 

@@ -19,6 +19,9 @@ pub struct PostgresSpec {
     /// How often the heavy figures are read (statements, slots, wraparound ages, settings),
     /// e.g. "30s" (the default); database sizes at twice that; vital ones follow `refresh`.
     pub slow_refresh: Option<String>,
+    /// The server log on this machine: a file, or the directory whose newest file is read.
+    /// Without it the log is read through the server where the role may.
+    pub log_path: Option<String>,
 }
 
 crate::secrets::secret_fields!(PostgresSpec);

@@ -9,8 +9,10 @@ use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit};
 use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
 use crate::sources::system::FleetFigure;
-use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready};
+use crate::sources::system::{At, Entries, Plan, Planning, Problem, System, ready, row_text};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
+use chrono::{DateTime, Utc};
 
 pub struct Postgres;
 
@@ -359,6 +361,13 @@ impl System for Postgres {
     }
     fn detail(sample: &PgSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(prev: Option<&PgSample>, next: &PgSample, now: DateTime<Utc>) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
+    }
+    fn copy_text(sample: &PgSample, table: usize, key: &str) -> Option<String> {
+        super::events::copy_text(sample, table, key)
+            .or_else(|| row_text(&sample.model(), table, key))
     }
 
     fn measure(p: &PgSample, metric: &str, source: &str) -> Vec<Point> {

@@ -372,6 +372,7 @@ impl PgSample {
         if let Some(pools) = &self.pgbouncer_pools {
             tables.push(pgbouncer_table(pools));
         }
+        tables.push(super::serverlog::table(self.server_log.as_ref()));
         tables.push(crate::capacity::table(&self.capacity));
         PaneModel {
             tile,
@@ -983,7 +984,15 @@ impl PgSample {
     }
 
     /// The full query (and where it waits) of a session or a statement.
+    /// The Log tab's index: last, after PgBouncer's when there is one.
+    pub fn log_tab(&self) -> usize {
+        TAB_PGBOUNCER + usize::from(self.pgbouncer_pools.is_some())
+    }
+
     pub fn detail(&self, table: usize, key: &str) -> Option<Detail> {
+        if table == self.log_tab() {
+            return super::serverlog::detail(self.server_log.as_ref()?, key);
+        }
         let kv =
             |k: &str, v: String| vec![Cell::level(format!("{k:<12}"), Level::Muted), Cell::new(v)];
         let query_lines = |q: &str| {
@@ -1218,9 +1227,10 @@ mod tests {
     fn tile_shows_role_bar_and_worst_thing() {
         let mut s = sample();
         let m = s.model();
-        // The ten tabs, then Capacity.
-        assert_eq!(m.tables.len(), 11);
-        assert_eq!(m.tables[10].title, "Capacity");
+        // The ten tabs, then Log and Capacity.
+        assert_eq!(m.tables.len(), 12);
+        assert_eq!(m.tables[s.log_tab()].title, "Log");
+        assert_eq!(m.tables[s.log_tab() + 1].title, "Capacity");
         assert_eq!(m.tables[TAB_SLOTS].title, "Slots");
         assert_eq!(m.tables[TAB_ROLES].title, "Roles");
         assert_eq!(m.tables[TAB_LOCKS].title, "Locks");

@@ -2,26 +2,8 @@
 //! TTL, the key-space hit ratio, evictions and whether maxmemory is set. It says why; the
 //! Policy tab's guarded action applies it.
 
-use serde::Serialize;
-
+pub use super::model::EvictionAdvice;
 use super::model::NodeInfo;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct EvictionAdvice {
-    /// The policy that fits (null when none can be advised, e.g. maxmemory is 0).
-    pub policy: Option<String>,
-    /// The policies in force now.
-    pub current: String,
-    /// The policy in force already is the one advised.
-    pub fits: bool,
-    pub keys: u64,
-    pub expiring_keys: u64,
-    /// Key-space hits over lookups since the previous poll (or the start).
-    pub hit_ratio: Option<f64>,
-    pub evicting: bool,
-    /// The reasons, for people.
-    pub why: String,
-}
 
 /// Advice over the reachable masters (replicas follow their master's data).
 pub fn advise(nodes: &[NodeInfo], current: &str) -> Option<EvictionAdvice> {

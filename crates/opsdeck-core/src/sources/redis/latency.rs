@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use serde::Serialize;
 
+pub use super::diagnostics::{CommandStat, Diagnostics, ErrorStat, LatencyEvent, SlowEntry};
 use super::info::{kv_list, parse_info};
 use crate::views::{Cell, Column, Level, Row, Table, fmt};
 
@@ -18,65 +18,6 @@ pub const DEFAULT_SLOW: Duration = Duration::from_secs(30);
 pub const SLOWLOG_ENTRIES: usize = 32;
 /// Latency history points kept per event.
 const HISTORY_POINTS: usize = 20;
-
-/// One `LATENCY LATEST` event with its recent history.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct LatencyEvent {
-    pub event: String,
-    /// Unix seconds of the latest spike.
-    pub at: i64,
-    pub latest_ms: u64,
-    pub max_ms: u64,
-    /// `LATENCY HISTORY`: (Unix seconds, ms), oldest first, the last 20.
-    pub history: Vec<(i64, u64)>,
-}
-
-/// One `SLOWLOG GET` entry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SlowEntry {
-    pub id: i64,
-    /// Unix seconds when it ran.
-    pub at: i64,
-    pub duration_us: u64,
-    /// The command as shown: its name (and subcommand), the first argument cut to 32
-    /// characters where it names a key, and how many arguments followed; no values.
-    pub command: String,
-    pub client: String,
-    pub client_name: String,
-}
-
-/// One `INFO commandstats` line, with calls per second since the previous read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CommandStat {
-    pub command: String,
-    pub calls: u64,
-    pub usec: u64,
-    pub usec_per_call: f64,
-    pub rejected_calls: u64,
-    pub failed_calls: u64,
-    pub calls_per_sec: Option<f64>,
-}
-
-/// One `INFO errorstats` line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ErrorStat {
-    pub error: String,
-    pub count: u64,
-    pub per_sec: Option<f64>,
-}
-
-/// What one node said.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Diagnostics {
-    pub node: String,
-    pub latency: Vec<LatencyEvent>,
-    pub slowlog: Vec<SlowEntry>,
-    /// Busiest first (by time spent).
-    pub commands: Vec<CommandStat>,
-    pub errors: Vec<ErrorStat>,
-    /// What could not be read (an ACL refusal, LATENCY on an old server).
-    pub notes: Vec<String>,
-}
 
 /// Commands whose first argument is a subcommand (shown), not a key.
 const CONTAINERS: &[&str] = &[

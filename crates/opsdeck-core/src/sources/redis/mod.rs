@@ -7,6 +7,8 @@
 //! only when nothing answers. Sentinel events arrive through subscriber tasks (`sentinel.rs`).
 
 pub mod advice;
+pub mod diagnostics;
+mod events;
 pub mod info;
 pub mod latency;
 pub mod model;

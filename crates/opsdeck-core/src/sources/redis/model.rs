@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use super::diagnostics::Diagnostics;
+
 /// One poll of a Redis deployment (standalone, Sentinel or Cluster).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RedisSample {
@@ -22,11 +24,11 @@ pub struct RedisSample {
     /// Things the configured user may not see or that failed, for people to read.
     pub notes: Vec<String>,
     /// Latency events, slow log and command/error stats per reachable node (slow schedule).
-    pub diagnostics: Vec<super::latency::Diagnostics>,
+    pub diagnostics: Vec<Diagnostics>,
     /// Seconds since the diagnostics were read (null: not yet).
     pub diagnostics_age_seconds: Option<f64>,
     /// Which maxmemory-policy fits the data, and why.
-    pub eviction: Option<super::advice::EvictionAdvice>,
+    pub eviction: Option<EvictionAdvice>,
     /// Time until each node's memory reaches maxmemory (or the system's memory).
     pub capacity: Vec<crate::capacity::Forecast>,
 }
@@ -157,6 +159,12 @@ pub struct SentinelView {
     pub sentinels: Vec<SentinelPeer>,
     /// Which sentinel answered.
     pub asked: String,
+    /// The master's config epoch: 0 until a first failover, one more with each.
+    pub config_epoch: u64,
+    /// Seconds since the answering sentinel last saw the master's role reported changed
+    /// (`role-reported-time`): after a failover, about when it happened; otherwise when the
+    /// sentinel started watching.
+    pub master_role_secs: Option<u64>,
     /// Recent events from the sentinels' pub/sub, oldest first (bounded).
     pub events: Vec<SentinelEvent>,
 }
@@ -260,4 +268,22 @@ impl NodeInfo {
     pub fn is_master(&self) -> bool {
         self.role == "master"
     }
+}
+
+/// The eviction policy that fits the key space, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EvictionAdvice {
+    /// The policy that fits (null when none can be advised, e.g. maxmemory is 0).
+    pub policy: Option<String>,
+    /// The policies in force now.
+    pub current: String,
+    /// The policy in force already is the one advised.
+    pub fits: bool,
+    pub keys: u64,
+    pub expiring_keys: u64,
+    /// Key-space hits over lookups since the previous poll (or the start).
+    pub hit_ratio: Option<f64>,
+    pub evicting: bool,
+    /// The reasons, for people.
+    pub why: String,
 }

@@ -143,6 +143,14 @@ pub async fn view(
         replicas,
         sentinels,
         asked: asked.to_string(),
+        config_epoch: m
+            .get("config-epoch")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or(0),
+        master_role_secs: m
+            .get("role-reported-time")
+            .and_then(|t| t.parse::<u64>().ok())
+            .map(|ms| ms / 1000),
         events: Vec::new(),
     })
 }

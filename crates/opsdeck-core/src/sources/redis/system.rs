@@ -1,6 +1,8 @@
 //! Redis as a monitored system: its metrics and built-in rules, its verbs, and the glue from
 //! the `System` contract to the poller, the pane model and the operations.
 
+use chrono::{DateTime, Utc};
+
 use super::{RedisOp, RedisPoller, RedisSample, RedisSpec, Tab};
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
@@ -9,6 +11,7 @@ use crate::secrets::{SecretSpec, redact_urls};
 use crate::series::{Family, Limits, Series};
 use crate::sources::system::FleetFigure;
 use crate::sources::system::{At, Entries, Planning, Problem, System, ready};
+use crate::timeline::TimelineEvent;
 use crate::views::{Detail, Pane, PaneModel};
 
 pub struct Redis;
@@ -285,6 +288,13 @@ impl System for Redis {
     }
     fn detail(sample: &RedisSample, table: usize, key: &str) -> Option<Detail> {
         sample.detail(table, key)
+    }
+    fn events(
+        prev: Option<&RedisSample>,
+        next: &RedisSample,
+        now: DateTime<Utc>,
+    ) -> Vec<TimelineEvent> {
+        super::events::diff(prev, next, now)
     }
 
     fn subject_label(metric: &str) -> &'static str {
