@@ -95,15 +95,25 @@ fn kafka() -> KafkaSample {
         partitions: vec![part(0, 10, 20), part(1, 10, 30)],
         ..Default::default()
     };
-    KafkaSample {
-        brokers: vec![BrokerInfo {
+    let brokers = vec![
+        BrokerInfo {
             id: 1,
             host: "k".into(),
             port: 9092,
             controller: true,
             leaders: 2,
             ..Default::default()
-        }],
+        },
+        // An empty second broker: the Balance tab has a plan (one move).
+        BrokerInfo {
+            id: 2,
+            host: "k2".into(),
+            port: 9092,
+            ..Default::default()
+        },
+    ];
+    let mut s = KafkaSample {
+        brokers: brokers.clone(),
         controller: Some(1),
         topics: vec![TopicInfo {
             name: "orders".into(),
@@ -124,7 +134,17 @@ fn kafka() -> KafkaSample {
         }],
         groups: vec![group("billing", 0), group("live", 2)],
         ..Default::default()
-    }
+    };
+    s.balance = crate::sources::kafka::balance::build(
+        &s.topics,
+        &brokers,
+        None,
+        Some(Ok(Vec::new())),
+        &mut None,
+    );
+    s.balance.plan_file = Some("rebalance-main.json".into());
+    s.balance.throttle_bytes_per_sec = 10 << 20;
+    s
 }
 
 fn advice(kind: Kind, index: &str, ddl: &str) -> Advice {
@@ -764,5 +784,42 @@ fn marked_rows_left_out_of_an_action_are_said() {
     assert_eq!(
         c.command.impact.as_deref(),
         Some("left out: pid 99 (this console's own session)")
+    );
+}
+
+#[test]
+fn rebalance_previews_the_plan_on_the_balance_tab_only_and_cancel_needs_a_reassignment() {
+    let mut s = fed_state();
+    s.focus = Pane::Kafka;
+    s.zoomed = true;
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_BALANCE);
+    press(&mut s, Action::Rebalance);
+    let Mode::Confirm(c) = &s.mode else {
+        panic!("{:?} {:?}", s.mode, s.message)
+    };
+    assert_eq!(
+        c.command.describe(),
+        "reassign 1 replica(s) of 1 partition(s) (0 B) throttled to 10.0 MiB/s per broker, then follow it; plan rebalance-main.json"
+    );
+    let impact = c.command.impact.clone().unwrap_or_default();
+    assert!(impact.contains("replicas 2.00 → 1.00"), "{impact}");
+    assert!(impact.contains("orders[0] 1→2"), "{impact}");
+    assert!(c.command.op.long_running());
+    s.mode = Mode::Normal;
+    press(&mut s, Action::CancelReassignment);
+    assert_eq!(
+        s.message.as_ref().map(|m| m.0.as_str()),
+        Some("no reassignment in progress")
+    );
+    s.set_tab(Pane::Kafka, crate::sources::kafka::TABLE_TOPICS);
+    s.message = None;
+    press(&mut s, Action::Rebalance);
+    assert_eq!(s.mode, Mode::Normal);
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.0.contains("not offered here")),
+        "{:?}",
+        s.message
     );
 }

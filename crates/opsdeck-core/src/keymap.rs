@@ -150,6 +150,12 @@ pub enum Action {
     /// run the selected index advice's DDL (DROP / REINDEX INDEX CONCURRENTLY)
     #[strum(props(hint = "run DDL", guarded = "yes"))]
     RunDdl,
+    /// Kafka Balance tab: move replicas to even the brokers (the preview shows the plan)
+    #[strum(props(hint = "rebalance", guarded = "yes"))]
+    Rebalance,
+    /// Kafka Balance tab: cancel the reassignments in progress
+    #[strum(props(hint = "cancel reassign", guarded = "yes"))]
+    CancelReassignment,
     /// create a topic
     #[strum(props(hint = "new topic", guarded = "yes"))]
     CreateTopic,

@@ -24,6 +24,7 @@
 //! `admin::LogContext`.
 
 pub mod admin;
+pub mod balance;
 mod batched;
 mod events;
 mod groups;
@@ -54,6 +55,8 @@ pub use system::Kafka;
 pub const TABLE_BROKERS: usize = 0;
 pub const TABLE_TOPICS: usize = 1;
 pub const TABLE_GROUPS: usize = 2;
+pub const TABLE_BALANCE: usize = 3;
+pub const TABLE_CAPACITY: usize = 4;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct KafkaSample {
@@ -68,6 +71,12 @@ pub struct KafkaSample {
     /// Set when committed offsets came from librdkafka's per-group requests instead of the
     /// batched ones: why.
     pub offsets_fallback: Option<String>,
+    /// Leaders, replicas and bytes per broker, log directories, reassignments, the plan.
+    pub balance: balance::Balance,
+    /// The log directories' capacity forecasts (`kafka.log_dir`).
+    pub capacity: Vec<crate::capacity::Forecast>,
+    /// Hints for the pane (Prometheus backfill trouble, a plan file not written).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -259,6 +268,13 @@ pub struct Raw {
     pub offsets_fallback: Option<String>,
     /// Topic configs (TOPIC_CONFIG_KEYS), when read this cycle.
     pub configs: Option<HashMap<String, HashMap<String, String>>>,
+    /// Log directories per broker, when read this cycle (the slow schedule, or every cycle
+    /// while a reassignment runs).
+    pub log_dirs: Option<balance::LogDirsRead>,
+    /// Reassignments in progress (None: not asked).
+    pub reassignments: Option<Result<Vec<wire::Ongoing>, String>>,
+    /// Why balance figures cannot be read (the wire path cannot run).
+    pub balance_unavailable: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -362,6 +378,9 @@ fn collect_parts(
         stable,
         probes: Vec::new(),
         offsets_fallback: None,
+        log_dirs: None,
+        reassignments: None,
+        balance_unavailable: None,
         elapsed: started.elapsed(),
     })
 }
@@ -468,6 +487,9 @@ pub struct State {
     /// Per group: its partitions' tracks, trend and last answered state.
     groups: HashMap<String, groups::GroupMemo>,
     configs: HashMap<String, HashMap<String, String>>,
+    /// The last log-dir read and when (unix seconds).
+    log_dirs: Option<(f64, balance::LogDirsRead)>,
+    plan: balance::PlanCache,
     polls: u64,
 }
 
@@ -488,9 +510,17 @@ impl State {
         &self.policy
     }
 
+    /// Whether log directories were read at least once.
+    pub fn has_log_dirs(&self) -> bool {
+        self.log_dirs.is_some()
+    }
+
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
-    pub fn ingest(&mut self, raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
+    pub fn ingest(&mut self, mut raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
         let w = self.windows;
+        if let Some(d) = raw.log_dirs.take() {
+            self.log_dirs = Some((now, d));
+        }
         if let Some(c) = &raw.configs {
             self.configs = c.clone();
         }
@@ -590,6 +620,16 @@ impl State {
             })
             .collect();
         brokers.sort_by_key(|b| b.id);
+        let mut balance = balance::build(
+            &topics,
+            &brokers,
+            self.log_dirs
+                .as_ref()
+                .map(|(at, d)| (d, (now - at).max(0.0))),
+            raw.reassignments.take(),
+            &mut self.plan,
+        );
+        balance.unavailable = raw.balance_unavailable.take();
 
         let mut groups = groups::judge(
             &mut self.groups,
@@ -624,6 +664,9 @@ impl State {
             show_internal,
             poll_ms: raw.elapsed.as_millis() as u64,
             offsets_fallback: raw.offsets_fallback,
+            balance,
+            capacity: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -645,6 +688,14 @@ pub struct KafkaPoller {
     /// them first; this keeps a hand-built spec from being judged by defaults silently).
     policy_error: Option<String>,
     timeout: Duration,
+    /// Where the rebalance plan file goes (the data dir).
+    data_dir: std::path::PathBuf,
+    /// The plan file's content as last written.
+    plan_written: Option<String>,
+    capacity: crate::capacity::CapacitySpec,
+    tracker: crate::capacity::Tracker,
+    backfill: crate::capacity::prometheus::Backfill,
+    forecasts: Vec<crate::capacity::Forecast>,
 }
 
 impl KafkaPoller {
@@ -674,7 +725,26 @@ impl KafkaPoller {
             state: State::with_policy(windows, policy),
             policy_error,
             timeout: Duration::from_secs(5),
+            data_dir: crate::config::paths::data_dir(),
+            plan_written: None,
+            capacity: Default::default(),
+            tracker: Default::default(),
+            backfill: Default::default(),
+            forecasts: Vec::new(),
         }
+    }
+
+    /// Writes the rebalance plan file into `dir` instead of the data dir.
+    pub fn with_data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// Log-dir forecasts over `[capacity]`'s window, backfilled from its Prometheus if set.
+    pub fn with_capacity(mut self, spec: crate::capacity::CapacitySpec) -> Self {
+        self.tracker = crate::capacity::Tracker::new(spec.window_secs());
+        self.capacity = spec;
+        self
     }
 
     /// A poller that reads groups with librdkafka's per-group requests only.
@@ -743,9 +813,13 @@ impl KafkaPoller {
         let started = std::time::Instant::now();
         let probe_at = (batched && with_configs).then_some(now);
         self.read_batched(&mut raw, batched, probe_at).await?;
+        self.read_balance(&mut raw, with_configs).await;
         raw.elapsed += started.elapsed();
         self.state.polls += 1;
-        Ok(self.state.ingest(raw, clock(), self.spec.show_internal))
+        let fresh_dirs = raw.log_dirs.is_some();
+        let mut sample = self.state.ingest(raw, clock(), self.spec.show_internal);
+        self.finish_balance(&mut sample, fresh_dirs).await;
+        Ok(sample)
     }
 }
 

@@ -181,6 +181,18 @@ impl KafkaSample {
                 Level::Info,
             ));
         }
+        if !self.balance.reassignments.is_empty() {
+            summary.push(Summary::line(
+                format!(
+                    "{} partition(s) reassigning (Balance tab)",
+                    self.balance.reassignments.len()
+                ),
+                Level::Info,
+            ));
+        }
+        for n in &self.notes {
+            summary.push(Summary::line(n.clone(), Level::Info));
+        }
         PaneModel {
             tile: summary.clone(),
             summary,
@@ -188,6 +200,8 @@ impl KafkaSample {
                 self.brokers_table(),
                 self.topics_table(),
                 self.groups_table(),
+                self.balance.table(),
+                crate::capacity::table(&self.capacity),
             ],
             level,
         }
@@ -930,5 +944,51 @@ fn plural(n: usize, what: &str) -> String {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
+    }
+}
+
+/// The Balance tab's verbs.
+impl KafkaSample {
+    /// The rebalance of this poll's plan, or why it cannot run now.
+    pub fn rebalance(&self) -> Resolved<KafkaOp> {
+        let b = &self.balance;
+        if let Some(why) = b.refusal(self.brokers.len()) {
+            return Err(why);
+        }
+        let plan = b.plan.as_ref().ok_or("nothing to move")?;
+        let file = b
+            .plan_file
+            .clone()
+            .ok_or("the plan file could not be written to the data dir (see the pane's note)")?;
+        let op = KafkaOp::Rebalance {
+            targets: plan.partitions.clone(),
+            moves: plan.moves.len(),
+            bytes: plan.bytes,
+            throttle: b.throttle_bytes_per_sec,
+            file,
+        };
+        Ok((
+            format!("{} partition(s)", plan.partitions.len()),
+            op,
+            Risk::Medium,
+        ))
+    }
+
+    /// Cancels every reassignment in progress.
+    pub fn cancel_reassignments(&self) -> Resolved<KafkaOp> {
+        let r = &self.balance.reassignments;
+        if r.is_empty() {
+            return Err(match &self.balance.reassignments_error {
+                Some(e) => format!("cannot list the reassignments: {e}"),
+                None => "no reassignment in progress".into(),
+            });
+        }
+        let partitions: Vec<(String, i32)> =
+            r.iter().map(|x| (x.topic.clone(), x.partition)).collect();
+        Ok((
+            format!("{} reassigning partition(s)", partitions.len()),
+            KafkaOp::CancelReassignments { partitions },
+            Risk::Medium,
+        ))
     }
 }

@@ -60,6 +60,22 @@ pub enum KafkaOp {
     ElectPreferredLeaders {
         topic: Option<String>,
     },
+    /// Move replicas as the rebalance plan says (each partition only if its replicas are
+    /// still `current`), throttled to `throttle` bytes/s per broker, followed to the end.
+    Rebalance {
+        targets: Vec<super::balance::plan::Target>,
+        moves: usize,
+        /// Bytes the moves copy, where known.
+        bytes: i64,
+        throttle: u64,
+        /// The plan as `kafka-reassign-partitions` JSON.
+        file: String,
+    },
+    /// Cancel the reassignments of these partitions (AlterPartitionReassignments with null
+    /// replicas) and remove the replication throttle.
+    CancelReassignments {
+        partitions: Vec<(String, i32)>,
+    },
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -125,6 +141,29 @@ impl KafkaOp {
             KafkaOp::ElectPreferredLeaders { topic: None } => {
                 "elect the preferred leader of every partition in the cluster".to_string()
             }
+            KafkaOp::Rebalance {
+                targets,
+                moves,
+                bytes,
+                throttle,
+                file,
+            } => format!(
+                "reassign {moves} replica(s) of {} partition(s) ({}) throttled to {}/s per broker, then follow it; plan {file}",
+                targets.len(),
+                crate::views::fmt::bytes((*bytes).max(0) as u64),
+                crate::views::fmt::bytes(*throttle)
+            ),
+            KafkaOp::CancelReassignments { partitions } => format!(
+                "cancel the reassignment of {} partition(s) ({}) and remove the throttle",
+                partitions.len(),
+                partitions
+                    .iter()
+                    .take(4)
+                    .map(|(t, p)| format!("{t}[{p}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + if partitions.len() > 4 { ", …" } else { "" }
+            ),
         }
     }
 
@@ -226,6 +265,15 @@ impl KafkaOp {
             KafkaOp::ElectPreferredLeaders { topic } => {
                 let topic = topic.clone();
                 blocking(cfg, move |a| elect(a, topic.as_deref())).await
+            }
+            KafkaOp::Rebalance {
+                targets,
+                throttle,
+                file,
+                ..
+            } => super::balance::reassign::rebalance(spec, targets, *throttle, file).await,
+            KafkaOp::CancelReassignments { partitions } => {
+                super::balance::reassign::cancel(spec, partitions).await
             }
         }
     }

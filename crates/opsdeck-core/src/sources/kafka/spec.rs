@@ -32,6 +32,20 @@ pub struct KafkaSpec {
     /// Per-group overrides, `[[contexts.X.kafka.group_rules]]`; the first matching wins.
     #[serde(default)]
     pub group_rules: Vec<KafkaGroupRuleSpec>,
+    /// Replication throttle while a rebalance moves replicas, bytes per second per broker
+    /// ("50MiB", the default).
+    pub reassignment_throttle: Option<String>,
+}
+
+impl KafkaSpec {
+    /// The rebalance throttle in bytes per second (the default when unset or invalid: the
+    /// config check reports an invalid one).
+    pub fn throttle(&self) -> u64 {
+        self.reassignment_throttle
+            .as_deref()
+            .and_then(|r| super::balance::parse_rate(r).ok())
+            .unwrap_or(super::balance::DEFAULT_THROTTLE)
+    }
 }
 
 /// `groups = { include = ["^orders-"], exclude = ["^console-consumer-"] }`: regexes over

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, Policy, TABLE_GROUPS};
+use super::{
+    KafkaOp, KafkaPoller, KafkaSample, KafkaSpec, LagStatus, Policy, TABLE_BALANCE, TABLE_GROUPS,
+};
 use crate::keymap::Action;
 use crate::metrics::Severity::{Critical, Warning};
 use crate::metrics::{Builtin, Cause, Cmp, Metric, Point, Unit, flag};
@@ -82,6 +84,11 @@ const METRICS: &[Metric] = &[
         "kafka.topic.offline",
         Unit::Count,
         "partitions without a leader per topic",
+    ),
+    Metric::new(
+        "kafka.log_dir_full_seconds",
+        Unit::Seconds,
+        "seconds until a broker's log directory fills its filesystem at the recent rate (growing log dirs whose free space the broker reports)",
     ),
 ];
 
@@ -186,6 +193,16 @@ const BUILTINS: &[Builtin] = &[
         "offline partitions",
         "Partitions have no leader: bring the brokers holding their replicas back.",
     ),
+    Builtin::new(
+        "kafka_log_dir_full_soon",
+        "kafka.log_dir_full_seconds",
+        Cmp::Lt,
+        crate::capacity::SOON_SECS,
+        600,
+        Warning,
+        "log dir full in",
+        "At its recent growth the broker's log directory fills its disk within a day: then the broker stops. Shorten retention of the biggest topics (Balance tab: bytes per broker), add disk, or move replicas to emptier brokers (rebalance).",
+    ),
 ];
 
 impl System for Kafka {
@@ -206,6 +223,8 @@ impl System for Kafka {
         Action::AddPartitions,
         Action::ElectLeaders,
         Action::CreateTopic,
+        Action::Rebalance,
+        Action::CancelReassignment,
     ];
     const SERIES: &'static [Family] = super::series::SERIES;
 
@@ -243,6 +262,15 @@ impl System for Kafka {
                 "brokers = \"host:9092,host2:9092\"",
             ));
         }
+        if let Some(r) = &spec.reassignment_throttle
+            && let Err(e) = super::balance::parse_rate(r)
+        {
+            out.push(Problem::new(
+                r,
+                format!("kafka {}: reassignment_throttle: {e}", spec.name),
+                "reassignment_throttle = \"50MiB\"",
+            ));
+        }
         if let Err(problems) = Policy::from_spec(spec) {
             for (msg, hint) in problems {
                 out.push(Problem::new(
@@ -254,8 +282,8 @@ impl System for Kafka {
         }
         out
     }
-    fn poller(spec: KafkaSpec, _ctx: &dyn Entries) -> KafkaPoller {
-        KafkaPoller::new(spec)
+    fn poller(spec: KafkaSpec, ctx: &dyn Entries) -> KafkaPoller {
+        KafkaPoller::new(spec).with_capacity(ctx.capacity())
     }
 
     fn model(sample: &KafkaSample) -> PaneModel {
@@ -343,6 +371,9 @@ impl System for Kafka {
                     ));
                 }
             }
+            "kafka.log_dir_full_seconds" => {
+                out = crate::capacity::points(&k.capacity, "kafka.log_dir");
+            }
             _ => {}
         }
         out
@@ -351,6 +382,8 @@ impl System for Kafka {
     fn subject_label(metric: &str) -> &'static str {
         if metric.starts_with("kafka.topic.") {
             "topic"
+        } else if metric.starts_with("kafka.log_dir") {
+            "log_dir"
         } else {
             "group"
         }
@@ -366,8 +399,15 @@ impl System for Kafka {
             .map(|r| r.map(|p| p.map_ready(|planned| with_impact(s, planned))))
     }
 
+    fn capacity(sample: &KafkaSample) -> &[crate::capacity::Forecast] {
+        &sample.capacity
+    }
     fn describe(op: &KafkaOp) -> String {
         op.describe()
+    }
+    /// A rebalance is followed to its end: it runs in the background.
+    fn long_running(op: &KafkaOp) -> bool {
+        matches!(op, KafkaOp::Rebalance { .. })
     }
     /// An admin request that timed out may still be carried out by the controller.
     fn unknown_after(_op: &KafkaOp, error: &str) -> bool {
@@ -388,6 +428,14 @@ impl Kafka {
         input: Option<&str>,
     ) -> Planning<KafkaOp> {
         let key = at.key();
+        match action {
+            Action::Rebalance | Action::CancelReassignment if at.table != TABLE_BALANCE => {
+                return None;
+            }
+            Action::Rebalance => return Some(ready(s.rebalance())),
+            Action::CancelReassignment => return Some(ready(s.cancel_reassignments())),
+            _ => {}
+        }
         if let Some(input) = input {
             return s
                 .command_with_input(at.table, key, action, input)
@@ -500,6 +548,25 @@ fn with_impact(s: &KafkaSample, p: Planned<KafkaOp>) -> Planned<KafkaOp> {
                 "irreversible: Kafka cannot remove partitions. {now} → {total}: keys hash to other partitions from now on, so one key's records may be read out of order across the change"
             ))
         }
+        KafkaOp::Rebalance { throttle, .. } => s.balance.plan.as_ref().map(|plan| {
+            let moves: Vec<String> = plan
+                .moves
+                .iter()
+                .take(6)
+                .map(|m| format!("{}[{}] {}→{}", m.topic, m.partition, m.from, m.to))
+                .collect();
+            format!(
+                "{}; replication throttled to {}/s per broker until it ends; moves {}{}",
+                plan.summary(),
+                fmt::bytes(*throttle),
+                moves.join(", "),
+                if plan.moves.len() > 6 { ", …" } else { "" }
+            )
+        }),
+        KafkaOp::CancelReassignments { partitions } => Some(format!(
+            "the {} partition(s) go back to their old replicas; data copied so far is dropped",
+            partitions.len()
+        )),
         KafkaOp::DeleteTopic { topic } => {
             let groups = s
                 .groups

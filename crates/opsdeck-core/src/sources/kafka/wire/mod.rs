@@ -23,6 +23,7 @@
 //! leader for each end, one for the last stable offsets and one per abandonment probe,
 //! instead of librdkafka's slow admin ListOffsets.
 
+mod balance;
 mod conn;
 mod scram;
 mod security;
@@ -44,6 +45,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Message, StrBytes};
 use tokio::time::Instant;
 
+pub use balance::{BROKER, ConfigChange, LogDirRead, Ongoing, TOPIC};
 pub use conn::WireError;
 pub use security::{Security, Unsupported};
 pub use watermarks::Ends;
