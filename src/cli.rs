@@ -8,7 +8,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "opsdeck",
     version,
-    about = "On-call console for Kafka, PostgreSQL, Redis, backups, alerts and the host"
+    about = "On-call console for Kafka, PostgreSQL, Redis, backups, alerts and the host",
+    long_about = "On-call console for Kafka, PostgreSQL, Redis, backups, alerts and the host.\n\n\
+        Without a subcommand, opsdeck starts the console: consumer lag, database sessions, \
+        Redis memory and failover, backups, alerts and the host side by side in one \
+        full-screen terminal app (? lists the keys, q quits). Actions that change a system \
+        sit behind single keys and are previewed, confirmed, written to the audit log, and \
+        refused in read-only mode. Without a config file it watches the local defaults \
+        (Kafka on 9092, PostgreSQL on 5432, Redis on 6379) and the host. The subcommands \
+        serve scripts, cron and CI."
 )]
 pub struct Cli {
     /// Config file (default: `opsdeck config path`).
@@ -57,6 +65,7 @@ pub enum Cmd {
     /// One poll of every source plus the alert rules. Exit 0 ok, 1 warning, 2 critical, 3 unknown
     /// (nothing checked); 2 for bad input too.
     Check {
+        /// `table` for people, `json` for programs (the snapshot document with the verdicts).
         #[arg(long, value_enum, default_value = "table")]
         output: Output,
         /// Only these source kinds, comma-separated: kafka, postgres (pg), mysql (mariadb),
@@ -77,8 +86,11 @@ pub enum Cmd {
     /// One poll of every source as one JSON document. Exits 0 once it is written (the health is
     /// inside: `status`, `exit_code`); 2 for bad input.
     Snapshot {
+        /// `json` (the document, shape in docs/snapshot.md), `table`, or `markdown` (an
+        /// incident note for a hand-over).
         #[arg(long, value_enum, default_value = "json")]
         output: SnapshotOutput,
+        /// How long to wait for each source.
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },
@@ -88,11 +100,20 @@ pub enum Cmd {
         action: ConfigCmd,
     },
     /// Shell completions.
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to write completions for, on stdout.
+        shell: clap_complete::Shell,
+    },
     /// Declarative topics: plan, apply and export topic files (docs/topics.md).
     Topics {
         #[command(subcommand)]
         action: TopicsCmd,
+    },
+    /// Manual pages (roff): opsdeck(1) on stdout, e.g. `opsdeck man | man -l -`.
+    Man {
+        /// Write opsdeck.1 and one page per subcommand (opsdeck-check.1, ...) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
     /// Serve the context's sources and alerts to Prometheus (`/metrics`, `/healthz`) until
     /// SIGTERM; series in docs/metrics.md. Exit 2 for bad input or an address it cannot use.
@@ -126,6 +147,7 @@ pub enum RulesFormat {
 pub enum RulesCmd {
     /// Write the active built-in and user rules (thresholds, `for`, severities, runbooks).
     Export {
+        /// What to write them as (`prometheus`: a rules file for Prometheus).
         #[arg(long, value_enum, default_value = "prometheus")]
         format: RulesFormat,
         /// File to write (default: stdout).
@@ -166,6 +188,7 @@ pub enum TopicsCmd {
     /// that the cluster then matches the files. Exit 0 applied (or nothing to do), 1 not
     /// confirmed (changes still pending), 2 error, refused or read-only (refusals audited).
     Apply {
+        /// Topic files, or directories of *.toml files.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
         #[command(flatten)]
@@ -201,9 +224,13 @@ pub enum ConfigCmd {
     /// Print the config file's path.
     Path,
     /// Check a config file (default: the active one); every problem with file:line:column.
-    Validate { file: Option<PathBuf> },
+    Validate {
+        /// The file to check (default: the active config).
+        file: Option<PathBuf>,
+    },
     /// Write a commented example config (refuses to overwrite).
     Init {
+        /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
     },

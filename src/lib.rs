@@ -11,6 +11,7 @@ pub use opsdeck_core::{
 
 pub mod app;
 pub mod cli;
+pub mod manpage;
 pub mod memory;
 pub mod theme;
 pub mod ui;

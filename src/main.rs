@@ -167,6 +167,7 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             );
             return Ok(ExitCode::SUCCESS);
         }
+        Some(Cmd::Man { dir }) => return man_command(dir.as_deref()),
         Some(Cmd::Config { action }) => return config_command(&cli, action),
         Some(Cmd::Topics { action }) => return Ok(topics_command(&cli, action)),
         _ => {}
@@ -314,6 +315,26 @@ fn real_main(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `opsdeck man`: opsdeck(1) on stdout, or every page into `dir`.
+fn man_command(dir: Option<&Path>) -> Result<ExitCode, String> {
+    match dir {
+        Some(dir) => {
+            for path in opsdeck::manpage::write_all(dir)? {
+                println!("{}", path.display());
+            }
+        }
+        None => {
+            let page = opsdeck::manpage::main_page()
+                .map_err(|e| format!("error: rendering the manual page: {e}"))?;
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&page)
+                .map_err(|e| format!("error: writing the manual page: {e}"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `snapshot --output markdown`: the incident note of one poll, with the last hour of the
