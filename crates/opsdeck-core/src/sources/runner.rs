@@ -314,8 +314,15 @@ mod tests {
             model,
             move |u| tx.send(u).is_ok(),
         ));
-        updates.recv().await; // connecting
-        updates.recv().await; // first sample
+        // Each poll's result comes after its duration (`Took`): wait for the result.
+        let mut next_result = async || {
+            while let Some(u) = updates.recv().await {
+                if !matches!(u, Update::Status(_) | Update::Took(_)) {
+                    return;
+                }
+            }
+        };
+        next_result().await; // the first sample
         assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (1, 0));
         ctl.send(Control::Visible(Some("Other".into()))).unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -323,12 +330,12 @@ mod tests {
         let opened = tokio::time::Instant::now();
         ctl.send(Control::Visible(Some("List 127.0.0.1".into())))
             .unwrap();
-        updates.recv().await;
+        next_result().await;
         assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (2, 1));
         // The clock is paused: the poll ran without waiting for the 10 s refresh.
         assert_eq!(opened.elapsed(), Duration::ZERO);
         ctl.send(Control::Visible(None)).unwrap();
-        updates.recv().await; // the next poll, at the refresh
+        next_result().await; // the next poll, at the refresh
         assert_eq!((polls.load(SeqCst), listed.load(SeqCst)), (3, 1));
         task.abort();
     }

@@ -272,6 +272,8 @@ fn raw(n: i64) -> Raw {
         offsets_fallback: None,
         configs,
         elapsed: std::time::Duration::from_millis(40),
+        // Balance reads (log dirs, reassignments) are not part of the lag store.
+        ..Default::default()
     }
 }
 
@@ -289,7 +291,15 @@ fn run() -> Vec<String> {
     (0..100)
         .map(|n| {
             let s = st.ingest(raw(n), t(n), n >= 60);
-            serde_json::to_string(&s).expect("json")
+            let mut v = serde_json::to_value(&s).expect("json");
+            // The balance view, capacity and notes came after the recording and are not the lag
+            // store's: the recording covers everything else of the sample.
+            if let Some(o) = v.as_object_mut() {
+                o.remove("balance");
+                o.remove("capacity");
+                o.remove("notes");
+            }
+            serde_json::to_string(&v).expect("json")
         })
         .collect()
 }
