@@ -127,9 +127,9 @@ fn table(f: &mut Frame, area: Rect, state: &State) {
     let content = widgets::content_widths(cols, window.iter().map(|(_, r)| *r));
     let fitted = columns::fit(cols, &content, area.width);
     let rows = window.iter().map(|(i, r)| {
-        let row = TRow::new(fitted.iter().map(|&(ci, _)| {
+        let row = TRow::new(fitted.iter().map(|&(ci, w)| {
             let c = r.cells.get(ci).cloned().unwrap_or_default();
-            widgets::cell(state, cols.get(ci), c.text, c.level)
+            widgets::cell(state, cols.get(ci), c.text, c.level, w)
         }));
         if *i == state.fleet.selected {
             let sel = if t.colourless() {

@@ -116,14 +116,14 @@ pub fn table(f: &mut Frame, area: Rect, state: &State, pane: Pane) {
             origin,
             key: r.key.clone(),
         });
-        let row = TRow::new(fitted.iter().map(|&(ci, _)| {
+        let row = TRow::new(fitted.iter().map(|&(ci, w)| {
             let c = r.cells.get(ci).cloned().unwrap_or_default();
             let text = if ci == 0 && marked {
                 format!("*{}", c.text)
             } else {
                 c.text
             };
-            cell(state, cols.get(ci), text, c.level)
+            cell(state, cols.get(ci), text, c.level, w)
         }));
         if view.selected == Some(*i) {
             let sel = if t.colourless() {
@@ -187,8 +187,9 @@ pub(crate) fn cell(
     col: Option<&crate::views::Column>,
     text: String,
     level: Level,
+    width: u16,
 ) -> TCell<'static> {
-    let text = state.keymap.fill(&text);
+    let text = cut(state.keymap.fill(&text), width as usize);
     let line = if col.is_some_and(|c| c.right) {
         Line::from(text).right_aligned()
     } else {
@@ -207,9 +208,9 @@ pub fn detail_table(f: &mut Frame, area: Rect, state: &State, table: &crate::vie
     let content = content_widths(&table.columns, rows.iter().copied());
     let fitted = columns::fit(&table.columns, &content, area.width);
     let drawn = rows.iter().map(|r| {
-        TRow::new(fitted.iter().map(|&(ci, _)| {
+        TRow::new(fitted.iter().map(|&(ci, w)| {
             let c = r.cells.get(ci).cloned().unwrap_or_default();
-            cell(state, table.columns.get(ci), c.text, c.level)
+            cell(state, table.columns.get(ci), c.text, c.level, w)
         }))
     });
     f.render_widget(
@@ -218,6 +219,20 @@ pub fn detail_table(f: &mut Frame, area: Rect, state: &State, table: &crate::vie
             .column_spacing(columns::SPACING),
         area,
     );
+}
+
+/// A cell's text cut to its column: a cut cell ends with "…" rather than losing its end
+/// silently, and keeps every character that fits (a query's words are all worth reading).
+fn cut(text: String, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text;
+    }
+    let keep: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width == 0 {
+        keep
+    } else {
+        format!("{}…", keep.trim_end())
+    }
 }
 
 /// A line cut to `width` cells, the cut span ending with "…" (see `fmt::fit`).
