@@ -74,7 +74,7 @@ impl Source {
                 .expect("source task alive");
             match u {
                 Update::Modelled(Sample::Redis(s), m) => return (*s, *m),
-                Update::Status(sources::Status::Connecting) => continue,
+                Update::Status(sources::Status::Connecting) | Update::Took(_) => continue,
                 other => panic!("unexpected update: {other:?}"),
             }
         }
