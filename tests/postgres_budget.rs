@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use opsdeck::actions::Op;
@@ -22,8 +21,7 @@ use sqlx::{Connection, Executor};
 use support::{Postgres, unique_name};
 
 fn shared() -> &'static Postgres {
-    static PG: OnceLock<Postgres> = OnceLock::new();
-    PG.get_or_init(Postgres::start)
+    support::shared_postgres()
 }
 
 fn spec(url: String) -> PostgresSpec {

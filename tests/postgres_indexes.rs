@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -21,8 +20,7 @@ use opsdeck::theme::Theme;
 use support::Postgres;
 
 fn shared() -> &'static Postgres {
-    static PG: OnceLock<Postgres> = OnceLock::new();
-    PG.get_or_init(Postgres::start)
+    support::shared_postgres()
 }
 
 fn spec(url: String) -> PostgresSpec {

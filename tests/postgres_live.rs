@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opsdeck::config::keymap::Action;
@@ -16,8 +16,7 @@ use sqlx::{Connection, Executor};
 use support::{Postgres, unique_name};
 
 fn shared() -> &'static Postgres {
-    static PG: OnceLock<Postgres> = OnceLock::new();
-    PG.get_or_init(Postgres::start)
+    support::shared_postgres()
 }
 
 fn spec(url: String) -> PostgresSpec {

@@ -22,7 +22,7 @@ pub use mariadb::Mariadb;
 #[allow(unused_imports)]
 pub use pgbackrest::PgBackRest;
 #[allow(unused_imports)]
-pub use postgres::Postgres;
+pub use postgres::{Postgres, shared_postgres};
 #[allow(unused_imports)]
 pub use process::{ServerProcess, TestDir, free_port};
 #[allow(unused_imports)]

@@ -378,3 +378,9 @@ fn append(path: &Path, text: &str) {
         .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     writeln!(f, "\n# added by the opsdeck test harness\n{text}").expect("append config");
 }
+
+/// One server for a whole test binary (a test that needs its own starts its own).
+pub fn shared_postgres() -> &'static Postgres {
+    static SHARED: std::sync::OnceLock<Postgres> = std::sync::OnceLock::new();
+    SHARED.get_or_init(Postgres::start)
+}
