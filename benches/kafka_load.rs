@@ -53,7 +53,11 @@ fn unix_ms() -> u64 {
 fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .unwrap_or_else(|e| panic!("the broker (pid {pid}) is gone: {e}"));
-    let f: Vec<&str> = stat.rsplit_once(')').map_or("", |x| x.1).split_whitespace().collect();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |x| x.1)
+        .split_whitespace()
+        .collect();
     let ticks: f64 = f[11].parse::<f64>().unwrap_or(0.0) + f[12].parse::<f64>().unwrap_or(0.0);
     ticks * 1000.0 / 100.0
 }
@@ -98,7 +102,13 @@ fn run_console(root: &Path, dir: &Path, bootstrap: &str, seconds: f64) -> String
     let log = dir.join("opsdeck.log");
     let out = Command::new("python3")
         .arg(root.join("benches/idle.py"))
-        .args(["--seconds", &format!("{seconds}"), "--warm", "0", "--no-keys"])
+        .args([
+            "--seconds",
+            &format!("{seconds}"),
+            "--warm",
+            "0",
+            "--no-keys",
+        ])
         .arg("--binary")
         .arg(&binary)
         .arg("--")

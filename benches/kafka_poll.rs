@@ -15,7 +15,9 @@
 #[allow(unused_imports)]
 mod support;
 
+// Shared with kafka_load, which uses more of it.
 #[path = "common/cluster.rs"]
+#[allow(dead_code)]
 mod cluster;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,6 @@ use std::io::BufRead;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 /// One completed request from a client listener (the controller listener's own traffic,
 /// the broker's heartbeats to itself, is left out when reading).
@@ -32,10 +31,7 @@ struct Line {
     connection: String,
     total_time_ms: f64,
     listener: String,
-    #[serde(default)]
-    request: IgnoredAny,
-    #[serde(default)]
-    response: IgnoredAny,
+    // The request and response bodies are skipped unparsed (serde ignores unknown fields).
 }
 
 #[derive(Deserialize)]
@@ -120,12 +116,16 @@ impl Window {
             *n.entry(&r.client_id).or_default() += 1;
         }
         let mut v: Vec<(&str, usize)> = n.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|c| std::cmp::Reverse(c.1));
         v.into_iter().map(|(c, _)| format!("`{c}`")).collect()
     }
 
     fn connections(&self) -> usize {
-        let mut c: Vec<&str> = self.requests.iter().map(|r| r.connection.as_str()).collect();
+        let mut c: Vec<&str> = self
+            .requests
+            .iter()
+            .map(|r| r.connection.as_str())
+            .collect();
         c.sort();
         c.dedup();
         c.len()
@@ -194,9 +194,10 @@ pub fn table(cols: &[(String, &Window, f64)]) -> String {
     s += &row("**broker time ms/min** (sum of totalTimeMs)", &|w, _| {
         format!("**{:.0}**", w.per_min(sum_ms(&w.requests)))
     });
-    s += &row("broker process CPU ms/min (all of it, logging included)", &|w, _| {
-        format!("{:.0}", w.per_min(w.broker_cpu_ms))
-    });
+    s += &row(
+        "broker process CPU ms/min (all of it, logging included)",
+        &|w, _| format!("{:.0}", w.per_min(w.broker_cpu_ms)),
+    );
     s += &row("logged request + response JSON KiB/min", &|w, _| {
         let b: usize = w.requests.iter().map(|r| r.json_bytes).sum();
         format!("{:.0}", w.per_min(b as f64) / 1024.0)
@@ -204,9 +205,10 @@ pub fn table(cols: &[(String, &Window, f64)]) -> String {
     s += &row("client connections opened in the window", &|w, _| {
         w.connections().to_string()
     });
-    s += &row("per refresh (opsdeck: poll; tool: run): requests", &|w, per| {
-        format!("{:.1}", w.total() as f64 / per.max(1.0))
-    });
+    s += &row(
+        "per refresh (opsdeck: poll; tool: run): requests",
+        &|w, per| format!("{:.1}", w.total() as f64 / per.max(1.0)),
+    );
     s += &row("per refresh: broker ms", &|w, per| {
         format!("{:.1}", sum_ms(&w.requests) / per.max(1.0))
     });

@@ -503,8 +503,11 @@ fn start_nodes_with(
         )
         .expect("write server.properties");
         let request_log = opts.request_log.then(|| p.dir.join(REQUEST_LOG));
-        fs::write(&log4j, broker_log4j(&server_log, request_log.as_deref(), true))
-            .expect("write log4j2.properties");
+        fs::write(
+            &log4j,
+            broker_log4j(&server_log, request_log.as_deref(), true),
+        )
+        .expect("write log4j2.properties");
 
         // Format storage (kafka-storage.sh format).
         let mut fmt = Command::new(&java);
