@@ -208,34 +208,6 @@ fn main() {
         runs = run_tool_loop(&b, dir.path(), seconds, shape.groups);
     });
 
-    // The same again with the request log off: the broker's CPU without the log's own cost
-    // (it renders every request and response as JSON), and with nobody watching.
-    let unlogged = (env_num("BENCH_UNLOGGED", 1) != 0).then(|| {
-        kafka.log_requests(false);
-        let log = kafka.request_log();
-        let size = || std::fs::metadata(&log).map_or(0, |m| m.len());
-        // The broker re-reads its log config every second; a request now must not be logged.
-        std::thread::sleep(REFRESH * 2);
-        let before = size();
-        support::kafka::broker_ids(&b).unwrap_or_else(|e| panic!("broker: {e}"));
-        std::thread::sleep(REFRESH);
-        assert_eq!(
-            size(),
-            before,
-            "the broker still logs requests after its log config was rewritten"
-        );
-        let idle = measure(pid, || std::thread::sleep(Duration::from_secs(30)));
-        let ops = measure(pid, || {
-            run_console(&root, dir.path(), &b, seconds);
-        });
-        std::thread::sleep(REFRESH);
-        let tool = measure(pid, || {
-            run_tool_loop(&b, dir.path(), seconds, shape.groups);
-        });
-        assert_eq!(size(), before, "requests were logged with the log off");
-        (idle, ops, tool)
-    });
-
     let all = request_log::read(&kafka.request_log());
     let window = |s: &Span| -> Window {
         Window::new(
@@ -256,7 +228,8 @@ fn main() {
     );
     assert!(
         tool_clients.iter().any(|c| c == TOOL_CLIENT_ID),
-        "no request from kafka-consumer-groups ({TOOL_CLIENT_ID}) in the broker's log"
+        "no request from kafka-consumer-groups ({TOOL_CLIENT_ID}) in its window; the broker \
+         logged client ids {tool_clients:?}"
     );
 
     let date = chrono::Local::now().format("%Y-%m-%d");
@@ -287,14 +260,26 @@ fn main() {
     };
     md += &request_log::table(&[
         (
-            format!("**opsdeck** ({})", ops_clients.join(", ")),
+            format!(
+                "**opsdeck** (client ids {})",
+                ops_clients
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             &w_ops,
             w_ops.seconds / REFRESH.as_secs_f64(),
         ),
         (
             format!(
-                "`kafka-consumer-groups --describe --all-groups` ({} runs, {runs_per_min:.1}/min)",
-                runs.len()
+                "`kafka-consumer-groups --describe --all-groups` ({} runs, {runs_per_min:.1}/min; client ids {})",
+                runs.len(),
+                tool_clients
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             &w_tool,
             runs.len() as f64,
@@ -313,9 +298,44 @@ fn main() {
             "every 2 s"
         },
     );
+    md += &request_log::polls(&w_ops);
+    md += &format!(
+        "\nThe console in its window (benches/idle.py, no keys pressed):\n\n    {}\n",
+        console.replace('\n', "\n    ")
+    );
+    // Printed now: the windows below add only the broker's CPU without the log.
+    print!("{md}");
+    // The same again with the request log off: the broker's CPU without the log's own cost
+    // (it renders every request and response as JSON), and with nobody watching.
+    let unlogged = (env_num("BENCH_UNLOGGED", 1) != 0).then(|| {
+        kafka.log_requests(false);
+        let log = kafka.request_log();
+        let size = || std::fs::metadata(&log).map_or(0, |m| m.len());
+        // The broker re-reads its log config every second; a request now must not be logged.
+        std::thread::sleep(REFRESH * 2);
+        let before = size();
+        support::kafka::broker_ids(&b).unwrap_or_else(|e| panic!("broker: {e}"));
+        std::thread::sleep(REFRESH);
+        assert_eq!(
+            size(),
+            before,
+            "the broker still logs requests after its log config was rewritten"
+        );
+        let idle = measure(pid, || std::thread::sleep(Duration::from_secs(30)));
+        let ops = measure(pid, || {
+            run_console(&root, dir.path(), &b, seconds);
+        });
+        std::thread::sleep(REFRESH);
+        let tool = measure(pid, || {
+            run_tool_loop(&b, dir.path(), seconds, shape.groups);
+        });
+        assert_eq!(size(), before, "requests were logged with the log off");
+        (idle, ops, tool)
+    });
+
     if let Some((idle, ops, tool)) = &unlogged {
         let per_min = |s: &Span| s.broker_cpu_ms * 60_000.0 / (s.to_ms - s.from_ms) as f64;
-        md += &format!(
+        print!(
             "\nBroker process CPU with the request log off (same windows again): idle broker \
              {:.0} ms/min, opsdeck {:.0} ms/min, `kafka-consumer-groups` {:.0} ms/min \
              (CPU is read in 10 ms ticks).\n",
@@ -324,10 +344,4 @@ fn main() {
             per_min(tool),
         );
     }
-    md += &request_log::polls(&w_ops);
-    md += &format!(
-        "\nThe console in its window (benches/idle.py, no keys pressed):\n\n    {}\n",
-        console.replace('\n', "\n    ")
-    );
-    print!("{md}");
 }

@@ -117,7 +117,7 @@ impl Window {
         }
         let mut v: Vec<(&str, usize)> = n.into_iter().collect();
         v.sort_by_key(|c| std::cmp::Reverse(c.1));
-        v.into_iter().map(|(c, _)| format!("`{c}`")).collect()
+        v.into_iter().map(|(c, _)| c.to_string()).collect()
     }
 
     fn connections(&self) -> usize {
