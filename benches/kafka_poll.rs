@@ -15,6 +15,11 @@
 #[allow(unused_imports)]
 mod support;
 
+// Shared with kafka_load, which uses more of it.
+#[path = "common/cluster.rs"]
+#[allow(dead_code)]
+mod cluster;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,10 +27,6 @@ use std::time::{Duration, Instant};
 use opsdeck::sources::Poller;
 use opsdeck::sources::kafka::KafkaSpec;
 use opsdeck::sources::kafka::{KafkaPoller, Windows, admin::Admin, client_config, wire};
-use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use support::kafka::CONSUMER_GROUP_COMMAND;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -163,74 +164,13 @@ async fn main() {
         brokers: b.clone(),
         ..Default::default()
     };
-    let topics: Vec<String> = (0..topics_n).map(|i| format!("bench_{i:03}")).collect();
-
-    let setup = Instant::now();
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &b)
-        .create()
-        .expect("admin");
-    let new: Vec<NewTopic> = topics
-        .iter()
-        .map(|t| NewTopic::new(t, PARTS, TopicReplication::Fixed(1)))
-        .collect();
-    // KRaft refuses one operation of more than 10,000 records (PolicyViolation): batches.
-    for chunk in new.chunks(100) {
-        for r in admin
-            .create_topics(
-                chunk,
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(180))),
-            )
-            .await
-            .expect("create topics")
-        {
-            r.expect("topic");
-        }
-    }
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &b)
-        .create()
-        .expect("producer");
-    for t in &topics {
-        for p in 0..PARTS {
-            for _ in 0..2 {
-                let mut rec = BaseRecord::<(), str>::to(t).partition(p).payload("x");
-                while let Err((_, r)) = producer.send(rec) {
-                    producer.poll(Duration::from_millis(10));
-                    rec = r;
-                }
-            }
-        }
-    }
-    if let Err(e) = producer.flush(Duration::from_secs(180)) {
-        panic!(
-            "flush: {e} ({} messages in flight)",
-            producer.in_flight_count()
-        );
-    }
-    let wrapper = Admin::new(
-        &futures::executor::block_on(client_config(&spec)).expect("cfg"),
-        Duration::from_secs(30),
-    )
-    .expect("admin");
-    for g in 0..groups_n {
-        let offsets: Vec<(String, i32, i64)> = (0..TOPICS_PER_GROUP)
-            .flat_map(|k| {
-                let t = topics[(g + k * 7) % topics_n].clone();
-                (0..PARTS).map(move |p| (t.clone(), p, (g % 3) as i64))
-            })
-            .collect();
-        // A topic just created may not be known to the coordinator yet: retry a little.
-        let group = format!("bench_group_{g:03}");
-        let mut tries = 0;
-        while let Err(e) = wrapper.alter_group_offsets(&group, &offsets) {
-            tries += 1;
-            assert!(tries < 30, "commit {group}: {e}");
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
-    drop(wrapper);
-    eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
+    let shape = cluster::Shape {
+        topics: topics_n,
+        parts: PARTS,
+        groups: groups_n,
+        topics_per_group: TOPICS_PER_GROUP,
+    };
+    cluster::build(&b, &shape).await;
 
     // opsdeck, both ways: the first poll connects; the rest reuse the one long-lived client.
     let spec_for_phases = spec.clone();

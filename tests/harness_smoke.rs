@@ -57,6 +57,42 @@ fn kafka_single_broker_metadata_and_oracle_tool() {
     assert!(listed.lines().any(|l| l == topic), "{listed}");
 }
 
+#[test]
+fn kafka_request_log_names_api_and_client_only_on_a_bench_broker() {
+    let kafka = Kafka::start_logging_requests();
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", kafka.bootstrap())
+        .set("client.id", "smoke-request-log")
+        .create()
+        .expect("consumer");
+    consumer
+        .fetch_metadata(None, Duration::from_secs(10))
+        .expect("metadata");
+    // The line is written once the response is sent: wait for it rather than race it.
+    let line = support::wait_until(
+        "the metadata request in the log",
+        Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(kafka.request_log())
+                .ok()?
+                .lines()
+                .find(|l| {
+                    l.contains("\"clientId\":\"smoke-request-log\"")
+                        && l.contains("\"requestApiKeyName\":\"METADATA\"")
+                })
+                .map(str::to_string)
+        },
+    );
+    let (ms, rest) = line.split_once(' ').expect("time, then the message");
+    assert!(ms.parse::<u64>().is_ok(), "{line}");
+    assert!(rest.starts_with("Completed request:{"), "{line}");
+    assert!(rest.contains("\"totalTimeMs\":"), "{line}");
+    // The tests' brokers keep the quiet config: no request log at all.
+    let quiet = shared_kafka();
+    metadata_broker_ids(&quiet.bootstrap());
+    assert!(!quiet.request_log().exists());
+}
+
 #[tokio::test]
 async fn kafka_consumer_group_seen_by_consumer_groups_tool() {
     let kafka = shared_kafka();

@@ -257,7 +257,54 @@ pub const SASL_PASSWORD: &str = "alice-secret";
 
 /// Starts `n` combined nodes with replication factor `rf` and `min.insync.replicas`.
 fn start_nodes(root: &TestDir, n: usize, rf: usize, min_isr: usize) -> Vec<KafkaNode> {
-    start_nodes_with(root, n, rf, min_isr, false)
+    start_nodes_with(root, n, rf, min_isr, NodeOptions::default())
+}
+
+/// What a node has beyond the plain PLAINTEXT broker the tests use.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeOptions {
+    /// SASL_PLAINTEXT, SSL and SASL_SSL listeners (`Kafka::start_secure`).
+    secure: bool,
+    /// `kafka.request.logger` at DEBUG into `requests.log`, each line prefixed by its time in
+    /// Unix milliseconds (`Kafka::start_logging_requests`):
+    /// for load benches only, tests keep the quiet config.
+    request_log: bool,
+}
+
+/// The request log's name in a node's dir.
+const REQUEST_LOG: &str = "requests.log";
+
+/// The broker's log4j2 config: INFO to `server.log`; with `request_log`, one "Completed
+/// request" line per request (API key, client id, connection, timings) to `requests.log`
+/// only, so the server log stays readable. `requests_on` false sets that logger to INFO
+/// (it logs nothing then); such a broker re-reads the file every second
+/// (`monitorInterval`), so `Kafka::log_requests` can turn it off and on while it runs.
+fn broker_log4j(server_log: &Path, request_log: Option<&Path>, requests_on: bool) -> String {
+    let mut s = format!(
+        "status = error\n\
+         appender.file.type = File\nappender.file.name = file\n\
+         appender.file.fileName = {}\n\
+         appender.file.layout.type = PatternLayout\n\
+         appender.file.layout.pattern = [%d] %p %m (%c)%n\n\
+         rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = file\n\
+         logger.kafka.name = org.apache.kafka\nlogger.kafka.level = INFO\n",
+        server_log.display()
+    );
+    if let Some(r) = request_log {
+        s += &format!(
+            "monitorInterval = 1\n\
+             appender.requests.type = File\nappender.requests.name = requests\n\
+             appender.requests.fileName = {}\n\
+             appender.requests.layout.type = PatternLayout\n\
+             appender.requests.layout.pattern = %d{{UNIX_MILLIS}} %m%n\n\
+             logger.requests.name = kafka.request.logger\nlogger.requests.level = {}\n\
+             logger.requests.additivity = false\n\
+             logger.requests.appenderRef.requests.ref = requests\n",
+            r.display(),
+            if requests_on { "DEBUG" } else { "INFO" }
+        );
+    }
+    s
 }
 
 /// The SASL listeners' settings: PLAIN and SCRAM for `SASL_USER`, OAUTHBEARER with Kafka's
@@ -374,7 +421,7 @@ fn start_nodes_with(
     n: usize,
     rf: usize,
     min_isr: usize,
-    secure: bool,
+    opts: NodeOptions,
 ) -> Vec<KafkaNode> {
     let libs = kafka_libs();
     let java = java();
@@ -383,7 +430,7 @@ fn start_nodes_with(
             id,
             port: free_port(),
             controller_port: free_port(),
-            secure: secure.then(|| SecurePorts {
+            secure: opts.secure.then(|| SecurePorts {
                 sasl_plaintext: free_port(),
                 ssl: free_port(),
                 sasl_ssl: free_port(),
@@ -455,18 +502,10 @@ fn start_nodes_with(
             ),
         )
         .expect("write server.properties");
+        let request_log = opts.request_log.then(|| p.dir.join(REQUEST_LOG));
         fs::write(
             &log4j,
-            format!(
-                "status = error\n\
-                 appender.file.type = File\nappender.file.name = file\n\
-                 appender.file.fileName = {}\n\
-                 appender.file.layout.type = PatternLayout\n\
-                 appender.file.layout.pattern = [%d] %p %m (%c)%n\n\
-                 rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = file\n\
-                 logger.kafka.name = org.apache.kafka\nlogger.kafka.level = INFO\n",
-                server_log.display()
-            ),
+            broker_log4j(&server_log, request_log.as_deref(), true),
         )
         .expect("write log4j2.properties");
 
@@ -594,11 +633,51 @@ impl Kafka {
     /// listener stays for the tools and the readiness check.
     pub fn start_secure() -> Kafka {
         let dir = TestDir::new("kafka-secure");
-        let mut nodes = start_nodes_with(&dir, 1, 1, 1, true);
+        let opts = NodeOptions {
+            secure: true,
+            ..NodeOptions::default()
+        };
+        let mut nodes = start_nodes_with(&dir, 1, 1, 1, opts);
         Kafka {
             node: nodes.remove(0),
             _dir: dir,
         }
+    }
+
+    /// A plain broker that also logs every request it completes (`kafka.request.logger` at
+    /// DEBUG) to [`Kafka::request_log`]: one "<unix ms> Completed request:{json}" line each,
+    /// with the API key, client id, connection, timings and the request and response bodies. For load benches: the log grows with
+    /// every request and its JSON costs the broker a little per request.
+    pub fn start_logging_requests() -> Kafka {
+        let dir = TestDir::new("kafka-requests");
+        let opts = NodeOptions {
+            request_log: true,
+            ..NodeOptions::default()
+        };
+        let mut nodes = start_nodes_with(&dir, 1, 1, 1, opts);
+        Kafka {
+            node: nodes.remove(0),
+            _dir: dir,
+        }
+    }
+
+    /// Turns a [`Kafka::start_logging_requests`] broker's request log off or on while it
+    /// runs (its log4j2 config is rewritten; the broker re-reads it within about a second,
+    /// so wait a little and check the log, as a bench measuring without it must).
+    pub fn log_requests(&self, on: bool) {
+        let dir = &self.node.dir;
+        let request_log = dir.join(REQUEST_LOG);
+        fs::write(
+            dir.join("log4j2.properties"),
+            broker_log4j(&dir.join("server.log"), Some(&request_log), on),
+        )
+        .expect("rewrite log4j2.properties");
+    }
+
+    /// The request log of a [`Kafka::start_logging_requests`] broker (empty file or absent
+    /// on other brokers).
+    pub fn request_log(&self) -> PathBuf {
+        self.node.dir.join(REQUEST_LOG)
     }
 
     /// The extra listeners' ports (only on `start_secure` brokers).
