@@ -1,8 +1,8 @@
 //! The compact lag store: a group's partition rows as the poller keeps them between polls
 //! and the sample carries them (10,000 partitions × 1,000 groups is 80,000 rows). A row is
 //! one fixed-size record: names shared (`Name`, interned: a topic's name is stored once, a
-//! member's once per poll, a reason once per poll however many rows give it), offsets and
-//! seconds without `Option` wrappers. The rows of a group are shared between the sample and
+//! member's once per poll), the reason as the verdict's figures (`why`: its text is built
+//! when the row is shown), offsets and seconds without `Option` wrappers. The rows of a group are shared between the sample and
 //! the poller's memory of the group (`Arc`), so a poll keeps one copy, not two.
 //! `GroupPartition` is the row as shown, built from a record on demand (detail, JSON).
 
@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 
+use super::why::{Stored, Why};
 use super::{GroupPartition, LagStatus};
 
-/// A shared, immutable string: a topic, an owner, a reason.
+/// A shared, immutable string: a topic, an owner, a reason given as text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name(Arc<str>);
 
@@ -120,7 +121,7 @@ const UNREAD: u8 = 4;
 #[derive(Debug, Clone)]
 struct Rec {
     topic: Name,
-    reason: Name,
+    reason: Stored,
     owner: Option<Name>,
     committed: i64,
     low: i64,
@@ -181,6 +182,12 @@ impl Partitions {
             .iter()
             .find(|r| r.partition == partition && r.topic.as_str() == topic)
             .map(row)
+    }
+
+    /// Whether some row is still being judged, without building the rows (the pane model
+    /// asks for every group every poll).
+    pub fn any_judging(&self) -> bool {
+        self.rows.iter().any(|r| r.flags & JUDGING != 0)
     }
 
     /// The topics of the rows (with repeats), without building the rows.
@@ -246,7 +253,10 @@ fn rec(p: GroupPartition, names: &mut Interner) -> Rec {
     }
     Rec {
         topic: names.get(&p.topic),
-        reason: names.get(&p.reason),
+        reason: match p.why {
+            Why::Text => Stored::Text(names.get(&p.reason)),
+            why => Stored::Why(why),
+        },
         owner: p.owner.as_deref().map(|o| names.get(o)),
         committed: pack(p.committed),
         low: pack(p.low),
@@ -280,7 +290,16 @@ fn row(r: &Rec) -> GroupPartition {
         owner: r.owner.as_ref().map(Name::to_string),
         status: r.status,
         judging: r.flags & JUDGING != 0,
-        reason: r.reason.to_string(),
+        reason: match &r.reason {
+            Stored::Text(t) => t.to_string(),
+            Stored::Why(w) => w.render(
+                &r.topic,
+                "",
+                unpack(r.high)
+                    .zip(unpack(r.stable))
+                    .map_or(0, |(h, s)| h - s),
+            ),
+        },
         stale_secs: unpack_f(r.stale_secs),
         lost_records: r.lost_records,
         ahead_by: r.ahead_by,
@@ -288,6 +307,7 @@ fn row(r: &Rec) -> GroupPartition {
         idle_secs: unpack_f(r.idle_secs),
         commit_seen: r.flags & COMMIT_SEEN != 0,
         unread: r.flags & UNREAD != 0,
+        why: Why::Text,
     }
 }
 
@@ -317,6 +337,7 @@ mod tests {
             idle_secs: Some(0.0),
             commit_seen: true,
             unread: true,
+            why: Why::Text,
         }
     }
 

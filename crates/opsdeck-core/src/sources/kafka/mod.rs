@@ -39,6 +39,7 @@ mod series;
 mod slots;
 pub mod spec;
 mod system;
+pub mod why;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -231,6 +232,22 @@ pub struct GroupPartition {
     /// No member of the Stable group is assigned this topic: offsets left from an earlier
     /// subscription, shown OK and not judged.
     pub unread: bool,
+    /// The reason as figures while the poll judges the row (`reason` is empty then): the
+    /// lag store keeps them so, and builds `reason` when the row is shown.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub why: why::Why,
+}
+
+impl GroupPartition {
+    /// The reason text, whether it is given as text or still as figures.
+    pub fn reason_text(&self) -> String {
+        let open = match (self.high, self.stable) {
+            (Some(h), Some(s)) => h - s,
+            _ => 0,
+        };
+        self.why.render(&self.topic, &self.reason, open)
+    }
 }
 
 /// librdkafka's configuration of a cluster. Async because the password may come from a
@@ -525,6 +542,8 @@ impl State {
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
     pub fn ingest(&mut self, mut raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
         let w = self.windows;
+        let descs = std::mem::take(&mut raw.groups);
+        let offsets = std::mem::take(&mut raw.offsets);
         if let Some(d) = raw.log_dirs.take() {
             self.log_dirs = Some((now, d));
         }
@@ -649,6 +668,8 @@ impl State {
                 hwm: &self.hwm,
                 trend_len: w.trend,
             },
+            descs,
+            offsets,
         );
         // Names no row holds any more (past reasons, deleted topics) go.
         self.names.sweep();
@@ -827,7 +848,20 @@ impl KafkaPoller {
         raw.elapsed += started.elapsed();
         self.state.polls += 1;
         let fresh_dirs = raw.log_dirs.is_some();
-        let mut sample = self.state.ingest(raw, clock(), self.spec.show_internal);
+        // At 10k partitions and 1k groups ingest takes hundreds of milliseconds of CPU: off
+        // the runtime's workers, so the other sources' futures are not held up meanwhile.
+        let mut state = std::mem::take(&mut self.state);
+        // Should ingest panic, the history goes but the configured policy stays.
+        self.state = State::with_policy(state.windows, state.policy.clone());
+        self.state.polls = state.polls;
+        let (at, show_internal) = (clock(), self.spec.show_internal);
+        let (state, mut sample) = tokio::task::spawn_blocking(move || {
+            let sample = state.ingest(raw, at, show_internal);
+            (state, sample)
+        })
+        .await
+        .map_err(|e| format!("judging the Kafka poll failed (its history starts over): {e}"))?;
+        self.state = state;
         self.finish_balance(&mut sample, fresh_dirs).await;
         Ok(sample)
     }
