@@ -445,7 +445,7 @@ fn summarize(
                 assignment: mb
                     .assignment
                     .iter()
-                    .map(|(t, p)| format!("{t}[{p}]"))
+                    .map(|(t, p)| names.get(&format!("{t}[{p}]")))
                     .collect(),
             })
             .collect(),

@@ -133,7 +133,8 @@ pub struct MemberInfo {
     pub client_id: String,
     pub consumer_id: String,
     pub host: String,
-    pub assignment: Vec<String>,
+    /// "topic[p]" of each assigned partition.
+    pub assignment: compact::Assignment,
 }
 
 /// Which offset the LAG figures of a group are measured against.
