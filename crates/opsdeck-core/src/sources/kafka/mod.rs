@@ -509,7 +509,7 @@ pub struct State {
     hwm: HashMap<(String, i32), lag::HwmTable>,
     /// Per group: its partitions' tracks, trend and last answered state.
     groups: HashMap<String, groups::GroupMemo>,
-    /// Topic names, owners and reasons of the rows, stored once each.
+    /// Topic names, owners, assigned partitions and reasons given as text, stored once each.
     names: compact::Interner,
     configs: HashMap<String, HashMap<String, String>>,
     /// The last log-dir read and when (unix seconds).

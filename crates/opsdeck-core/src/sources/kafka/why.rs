@@ -1,7 +1,7 @@
 //! Why a group partition has its verdict, as figures: the reason text is built from them
 //! only when something shows it (a screen, `check`, `snapshot`, the exporter, an alert).
 //! Most reasons carry the lag, so as text nearly every one of 80,000 rows was a distinct
-//! string held between polls; as figures a reason is 32 bytes inside the row.
+//! string held between polls; as figures a reason is 40 bytes inside the row.
 
 use std::fmt;
 
