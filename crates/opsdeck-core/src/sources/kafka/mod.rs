@@ -43,6 +43,7 @@ pub mod why;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -716,6 +717,8 @@ pub struct KafkaPoller {
     /// Requests the last batched fetch sent.
     batch_requests: Option<usize>,
     state: State,
+    /// The state while a blocking ingest has it (see `poll_at`).
+    judging: Option<Arc<Mutex<Option<State>>>>,
     /// Set when the entry's verdict settings do not compile (config validation reports
     /// them first; this keeps a hand-built spec from being judged by defaults silently).
     policy_error: Option<String>,
@@ -755,6 +758,7 @@ impl KafkaPoller {
             per_group_only: false,
             batch_requests: None,
             state: State::with_policy(windows, policy),
+            judging: None,
             policy_error,
             timeout: Duration::from_secs(5),
             data_dir: crate::config::paths::data_dir(),
@@ -805,6 +809,7 @@ impl KafkaPoller {
         &mut self,
         clock: &(dyn Fn() -> f64 + Send + Sync),
     ) -> Result<KafkaSample, String> {
+        self.reclaim_state().await;
         if let Some(e) = &self.policy_error {
             return Err(e.clone());
         }
@@ -851,20 +856,39 @@ impl KafkaPoller {
         let fresh_dirs = raw.log_dirs.is_some();
         // At 10k partitions and 1k groups ingest takes hundreds of milliseconds of CPU: off
         // the runtime's workers, so the other sources' futures are not held up meanwhile.
-        let mut state = std::mem::take(&mut self.state);
-        // Should ingest panic, the history goes but the configured policy stays.
-        self.state = State::with_policy(state.windows, state.policy.clone());
-        self.state.polls = state.polls;
+        // The state waits in `judging` meanwhile: a poll cut by its timeout here leaves it
+        // there for the next poll, so the verdicts' history survives.
+        let slot = Arc::new(Mutex::new(Some(std::mem::take(&mut self.state))));
+        self.judging = Some(slot.clone());
         let (at, show_internal) = (clock(), self.spec.show_internal);
-        let (state, mut sample) = tokio::task::spawn_blocking(move || {
-            let sample = state.ingest(raw, at, show_internal);
-            (state, sample)
+        let judged = tokio::task::spawn_blocking(move || {
+            let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            st.as_mut().map(|st| st.ingest(raw, at, show_internal))
         })
-        .await
-        .map_err(|e| format!("judging the Kafka poll failed (its history starts over): {e}"))?;
-        self.state = state;
+        .await;
+        self.reclaim_state().await;
+        let mut sample = judged
+            .map_err(|e| format!("judging the Kafka poll failed: {e}"))?
+            .ok_or("the Kafka poll was judged after a later poll had started; it is dropped")?;
         self.finish_balance(&mut sample, fresh_dirs).await;
         Ok(sample)
+    }
+}
+
+impl KafkaPoller {
+    /// Takes the state back from the ingest of an earlier poll, waiting (off the runtime's
+    /// workers) if a poll cut by its timeout left it running.
+    async fn reclaim_state(&mut self) {
+        let Some(slot) = self.judging.take() else {
+            return;
+        };
+        let taken = tokio::task::spawn_blocking(move || {
+            slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+        })
+        .await;
+        if let Ok(Some(st)) = taken {
+            self.state = st;
+        }
     }
 }
 
