@@ -392,7 +392,7 @@ impl Track {
     }
 
     fn abs(&self, r: f32) -> Option<f64> {
-        (!r.is_nan()).then(|| self.first_seen + r as f64)
+        (!r.is_nan()).then_some(self.first_seen + r as f64)
     }
 
     fn obs(&self, k: Kept) -> Obs {
