@@ -416,7 +416,8 @@ fn kafka_state() -> State {
                     client_id: "shipper-1".into(),
                     consumer_id: "shipper-1-7f3a".into(),
                     host: "/10.0.0.8".into(),
-                    assignment: vec!["orders-0".into(), "orders-1".into(), "orders-2".into()],
+                    assignment: vec!["orders-0".to_string(), "orders-1".into(), "orders-2".into()]
+                        .into(),
                 }],
                 total_lag: 12,
                 max_partition_lag: 7,

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use super::compact::{Interner, Partitions};
 use super::lag::{self, Judge, Track};
 use super::policy::{GroupPolicy, Isolation, Policy};
+use super::why::Why;
 use super::{GroupInfo, GroupPartition, LagBasis, LagStatus, MemberInfo, Raw, admin};
 use crate::views::fmt;
 
@@ -27,12 +28,8 @@ pub(super) struct GroupMemo {
     last: Option<GroupInfo>,
 }
 
-#[derive(Debug, Clone)]
-struct Tracked {
-    track: Track,
-    /// The last poll that answered for this partition.
-    answered_at: f64,
-}
+/// A partition's track; the last poll that answered for it is `Track::answered_at`.
+type Tracked = Track;
 
 /// One poll's input to the group verdicts.
 pub(super) struct Input<'a> {
@@ -44,20 +41,25 @@ pub(super) struct Input<'a> {
     pub trend_len: usize,
 }
 
-/// Judges every group of the poll (and re-shows, stale, those it could not read).
+/// Judges every group of the poll (and re-shows, stale, those it could not read). Each
+/// group's description and offsets, taken out of the poll's answer, are dropped as soon as
+/// it is judged, so the answer shrinks while the new sample grows.
 pub(super) fn judge(
     memo: &mut HashMap<String, GroupMemo>,
     names: &mut Interner,
     inp: &Input,
+    descs: Vec<admin::GroupDescription>,
+    mut offsets: HashMap<String, Result<admin::Committed, String>>,
 ) -> Vec<GroupInfo> {
     let raw = inp.raw;
     let mut prev = std::mem::take(memo);
-    let mut out = Vec::with_capacity(raw.groups.len());
-    for g in &raw.groups {
+    let mut out = Vec::with_capacity(descs.len());
+    for g in descs {
+        let g = &g;
         let mut m = prev.remove(&g.name).unwrap_or_default();
-        let info = match (&g.error, raw.offsets.get(&g.name)) {
+        let info = match (&g.error, offsets.remove(&g.name)) {
             (None, Some(Ok(committed))) => {
-                let info = judge_group(&mut m, g, committed, names, inp);
+                let info = judge_group(&mut m, g, &committed, names, inp);
                 m.answered_at = inp.now;
                 m.last = Some(info.clone());
                 info
@@ -168,7 +170,7 @@ fn judge_group(
                 // Not answered for this partition: its last state stands, its track waits.
                 if let Some(tr) = &tracked {
                     stale_parts += 1;
-                    let age = now - tr.answered_at;
+                    let age = now - tr.answered_at();
                     partitions.push(last_partition(m, t, p, owner, age));
                 } else {
                     partitions.push(GroupPartition {
@@ -176,7 +178,7 @@ fn judge_group(
                         partition: p,
                         committed: c,
                         owner,
-                        reason: "no watermark this poll".into(),
+                        why: Why::NoWatermark,
                         ..Default::default()
                     });
                 }
@@ -200,12 +202,8 @@ fn judge_group(
             match c {
                 Some(c) => {
                     let judged = lag::offset_lag(judged_end, Some(c)).unwrap_or(0);
-                    let tr = tracked.get_or_insert_with(|| Tracked {
-                        track: Track::new(now),
-                        answered_at: now,
-                    });
-                    tr.answered_at = now;
-                    let track = &mut tr.track;
+                    let track = tracked.get_or_insert_with(|| Track::new(now));
+                    track.answered(now);
                     track.observe(now, c, judged_end, gp.stall_after);
                     if let Some(o) = probe.and_then(|pr| pr.offsets.get(&key)) {
                         // The oldest unread record still in the log: below the log start
@@ -225,23 +223,16 @@ fn judge_group(
                     gpart.commit_seen = seen;
                     gpart.status = v.status;
                     gpart.judging = v.judging;
-                    gpart.reason = v.reason;
-                    if judged_end == stable.unwrap_or(high) && high > judged_end {
-                        gpart.reason.push_str(&format!(
-                            " ({} above the last stable offset: open transactions)",
-                            fmt::thousands(high - judged_end)
-                        ));
-                    }
+                    // The row's high − stable is then the number in open transactions.
+                    let open_tx = judged_end == stable.unwrap_or(high) && high > judged_end;
+                    gpart.why = Why::Verdict(v.reason, open_tx);
                     gpart.lost_records = (low - c).max(0);
                     gpart.ahead_by = (c - high).max(0);
                     if unread {
                         gpart.unread = true;
                         gpart.status = LagStatus::Ok;
                         gpart.judging = false;
-                        gpart.reason = format!(
-                            "no member reads {t}: offsets left from an earlier subscription, lag {}",
-                            fmt::thousands(judged)
-                        );
+                        gpart.why = Why::Unread { lag: judged };
                     } else if judged > 0 {
                         let (secs, proven) = track.unconsumed_for(now, c);
                         lagging.push((partitions.len(), secs, proven));
@@ -250,27 +241,20 @@ fn judge_group(
                     }
                 }
                 None if gpart.owner.is_some() => {
-                    let tr = tracked.get_or_insert_with(|| Tracked {
-                        track: Track::new(now),
-                        answered_at: now,
-                    });
-                    tr.answered_at = now;
-                    tr.track.observe_uncommitted(now, true, high);
+                    let tr = tracked.get_or_insert_with(|| Track::new(now));
+                    tr.answered(now);
+                    tr.observe_uncommitted(now, true, high);
                     gpart.uncommitted_secs = tr
-                        .track
                         .uncommitted_for(now, high)
                         .filter(|s| *s >= gp.stall_after);
-                    gpart.reason = match gpart.uncommitted_secs {
-                        Some(s) => format!(
-                            "assigned for {} and never committed while records arrived",
-                            fmt::secs(s)
-                        ),
-                        None => "no committed offset".into(),
+                    gpart.why = match gpart.uncommitted_secs {
+                        Some(secs) => Why::Uncommitted { secs },
+                        None => Why::NoCommittedOffset,
                     };
                 }
                 None => {
                     tracked = None;
-                    gpart.reason = "no committed offset".into();
+                    gpart.why = Why::NoCommittedOffset;
                 }
             }
             partitions.push(gpart);
@@ -325,7 +309,7 @@ fn last_partition(
             partition: p,
             owner,
             judging: true,
-            reason: "not read yet: no watermark this poll".into(),
+            why: Why::NotReadNoWatermark,
             ..Default::default()
         })
     }
@@ -418,12 +402,12 @@ fn summarize(
         (None, Some(w), _) if w.status != LagStatus::Ok => (
             w.status,
             false,
-            format!("{}[{}]: {}", w.topic, w.partition, w.reason),
+            format!("{}[{}]: {}", w.topic, w.partition, w.reason_text()),
         ),
         (None, _, Some(j)) => (
             LagStatus::Ok,
             true,
-            format!("{}[{}]: {}", j.topic, j.partition, j.reason),
+            format!("{}[{}]: {}", j.topic, j.partition, j.reason_text()),
         ),
         (None, _, None) if partitions.is_empty() => {
             (LagStatus::Ok, false, "no committed offsets".into())
@@ -461,7 +445,7 @@ fn summarize(
                 assignment: mb
                     .assignment
                     .iter()
-                    .map(|(t, p)| format!("{t}[{p}]"))
+                    .map(|(t, p)| names.get(&format!("{t}[{p}]")))
                     .collect(),
             })
             .collect(),

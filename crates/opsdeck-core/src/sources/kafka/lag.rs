@@ -41,9 +41,9 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::slots::{Maybe, MaybeF64};
+use super::slots::Maybe;
 
-use crate::views::fmt;
+pub use super::why::Reason;
 
 /// Lag in offsets: `end` − committed, never negative; `None` without a commit.
 pub fn offset_lag(end: i64, committed: Option<i64>) -> Option<i64> {
@@ -231,27 +231,34 @@ pub struct Rise {
 
 /// The least-squares trend of lag over `points` when it rises by the WARN thresholds.
 pub fn rising(points: &[Obs]) -> Option<Rise> {
-    let n = points.len();
-    if n < WARN_MIN_POINTS || points.iter().any(|p| p.lag == 0) {
+    rising_over(points.iter().copied())
+}
+
+/// [`rising`] over points read one by one (a track stores them smaller than `Obs`).
+fn rising_over<I: Iterator<Item = Obs> + Clone>(points: I) -> Option<Rise> {
+    let n = points.clone().count();
+    if n < WARN_MIN_POINTS || points.clone().any(|p| p.lag == 0) {
         return None;
     }
     let nf = n as f64;
-    let mt = points.iter().map(|p| p.t).sum::<f64>() / nf;
-    let ml = points.iter().map(|p| p.lag as f64).sum::<f64>() / nf;
-    let sxx: f64 = points.iter().map(|p| (p.t - mt).powi(2)).sum();
+    let mt = points.clone().map(|p| p.t).sum::<f64>() / nf;
+    let ml = points.clone().map(|p| p.lag as f64).sum::<f64>() / nf;
+    let sxx: f64 = points.clone().map(|p| (p.t - mt).powi(2)).sum();
     if sxx <= 0.0 {
         return None;
     }
     let sxy: f64 = points
-        .iter()
+        .clone()
         .map(|p| (p.t - mt) * (p.lag as f64 - ml))
         .sum();
     let slope = sxy / sxx;
     let ssr: f64 = points
-        .iter()
+        .clone()
         .map(|p| (p.lag as f64 - ml - slope * (p.t - mt)).powi(2))
         .sum();
-    let (t0, t1) = (points[0].t, points[n - 1].t);
+    let mut ts = points.map(|p| p.t);
+    let t0 = ts.next()?;
+    let t1 = ts.last().unwrap_or(t0);
     let span = t1 - t0;
     let rise = slope * span;
     let se_rise = (ssr / (nf - 2.0) / sxx).sqrt() * span;
@@ -277,11 +284,12 @@ pub struct Verdict {
     pub status: Status,
     /// Seen for less than `stall_after`: not judged yet (shown muted, raises nothing).
     pub judging: bool,
-    pub reason: String,
+    /// Its figures: the text is built when shown (`why`).
+    pub reason: Reason,
 }
 
 impl Verdict {
-    fn new(status: Status, reason: String) -> Self {
+    fn new(status: Status, reason: Reason) -> Self {
         Verdict {
             status,
             judging: false,
@@ -303,46 +311,109 @@ impl Default for Track {
     }
 }
 
+/// A commit point as a track stores it: its time in `f32` seconds after the track's first
+/// sight (see `HwmTable`), packed to 20 bytes instead of `Obs`'s 24.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed(4))]
+struct Kept {
+    committed: i64,
+    lag: i64,
+    t: f32,
+}
+
+/// "None" of a time kept as `f32` seconds after the first sight.
+const NO_T: f32 = f32::NAN;
+
 /// What opsdeck remembers of one partition of one group between polls (80,000 of them at
-/// 1,000 groups on 10,000 partitions: the optional fields are `slots`, 8 or 16 bytes each
-/// instead of 16 or 24, and the points are kept at exactly their number).
+/// 1,000 groups on 10,000 partitions). Times are `f32` seconds after `first_seen` (NaN:
+/// none), optional pairs are split so no field pads another, and the points are kept at
+/// exactly their number: 112 bytes (136 before) plus 20 a point (24 before).
 #[derive(Debug, Clone)]
 pub struct Track {
     /// Commit points, oldest first, spanning at least `stall_after`.
-    points: Vec<Obs>,
+    points: Box<[Kept]>,
     first_seen: f64,
-    /// When the committed offset was last seen to change (None: not since first seen).
-    changed_at: MaybeF64,
+    /// When the committed offset was last seen to change (none: not since first seen).
+    changed_at: f32,
     /// The last poll that found the partition caught up.
-    caught_up_at: MaybeF64,
+    caught_up_at: f32,
     /// When, from, to.
-    rewind: Maybe<(i64, i64)>,
+    rewind_at: f32,
+    rewind: (i64, i64),
     /// (earliest write time estimated for its record, committed): monotonic lag seconds.
+    /// Absolute: an estimate may lie long before the first sight, with fractions.
     written: Maybe<i64>,
-    /// (t, committed): the record at `committed` was written before `t` (a timestamp probe).
-    old_before: Maybe<i64>,
-    /// (since, high watermark then): assigned to a member but never committed.
-    uncommitted: Maybe<i64>,
+    /// The record at `old_before_c` was written before this (a timestamp probe).
+    old_before: f32,
+    old_before_c: i64,
+    /// Since when assigned to a member but never committed, and the high watermark then.
+    uncommitted: f32,
+    uncommitted_h: i64,
     /// The log end the previous poll saw (`i64::MIN`: none yet).
     last_end: i64,
     /// Windows in a row, one per new commit point, whose lag trend rose.
     rising_streak: u32,
+    /// The last poll that answered for the partition (in what would be padding).
+    answered_at: f32,
 }
 
 impl Track {
     pub fn new(now: f64) -> Self {
         Track {
-            points: Vec::new(),
+            points: Box::new([]),
             first_seen: now,
-            changed_at: MaybeF64::NONE,
-            caught_up_at: MaybeF64::NONE,
-            rewind: Maybe::none(),
+            changed_at: NO_T,
+            caught_up_at: NO_T,
+            rewind_at: NO_T,
+            rewind: (0, 0),
             written: Maybe::none(),
-            old_before: Maybe::none(),
-            uncommitted: Maybe::none(),
+            old_before: NO_T,
+            old_before_c: 0,
+            uncommitted: NO_T,
+            uncommitted_h: 0,
             last_end: i64::MIN,
             rising_streak: 0,
+            answered_at: 0.0,
         }
+    }
+
+    /// Notes that a poll answered for the partition at `now`.
+    pub fn answered(&mut self, now: f64) {
+        self.answered_at = self.rel(now);
+    }
+
+    /// The last poll that answered for the partition (its first sight before any did).
+    pub fn answered_at(&self) -> f64 {
+        self.first_seen + self.answered_at as f64
+    }
+
+    fn rel(&self, t: f64) -> f32 {
+        (t - self.first_seen) as f32
+    }
+
+    fn abs(&self, r: f32) -> Option<f64> {
+        (!r.is_nan()).then_some(self.first_seen + r as f64)
+    }
+
+    fn obs(&self, k: Kept) -> Obs {
+        let (t, committed, lag) = (k.t, k.committed, k.lag);
+        Obs {
+            t: self.first_seen + t as f64,
+            committed,
+            lag,
+        }
+    }
+
+    fn kept(&self, o: Obs) -> Kept {
+        Kept {
+            committed: o.committed,
+            lag: o.lag,
+            t: self.rel(o.t),
+        }
+    }
+
+    fn rising(&self) -> Option<Rise> {
+        rising_over(self.points.iter().map(|&k| self.obs(k)))
     }
 
     /// Records this poll's committed offset and the log end the verdict is judged against.
@@ -361,34 +432,35 @@ impl Track {
             committed,
             lag: at_commit,
         };
-        self.uncommitted = Maybe::none();
+        self.uncommitted = NO_T;
         let mut new_point = false;
-        match self.points.last() {
+        match self.points.last().map(|&k| self.obs(k)) {
             None => {
                 // A first commit after being seen without one is a commit seen happening.
                 if now > self.first_seen {
-                    self.changed_at = MaybeF64::some(now);
+                    self.changed_at = self.rel(now);
                 }
                 self.push(Obs { lag, ..obs });
             }
             Some(last) if last.committed == committed => {}
             Some(last) => {
                 if committed < last.committed {
-                    self.rewind = Maybe::some(now, (last.committed, committed));
+                    self.rewind_at = self.rel(now);
+                    self.rewind = (last.committed, committed);
                 }
-                self.changed_at = MaybeF64::some(now);
+                self.changed_at = self.rel(now);
                 // Commits closer together than an eighth of the window replace the newest
                 // point (as Burrow's min-distance): about ten points per window, whatever
                 // the cadence.
                 let n = self.points.len();
-                if n >= 2 && now - self.points[n - 2].t < stall_after / 8.0 {
-                    self.points[n - 1] = obs;
+                if n >= 2 && now - self.obs(self.points[n - 2]).t < stall_after / 8.0 {
+                    self.points[n - 1] = self.kept(obs);
                 } else {
                     self.push(obs);
                     new_point = true;
                 }
                 self.forget_before(now - stall_after);
-                self.rising_streak = match rising(&self.points) {
+                self.rising_streak = match self.rising() {
                     None => 0,
                     Some(_) if new_point => self.rising_streak + 1,
                     Some(_) => self.rising_streak,
@@ -396,7 +468,7 @@ impl Track {
             }
         }
         if lag == 0 {
-            self.caught_up_at = MaybeF64::some(now);
+            self.caught_up_at = self.rel(now);
         }
         self.forget_before(now - stall_after);
     }
@@ -404,8 +476,11 @@ impl Track {
     /// Adds a point, growing the storage by one (a window holds about ten: a doubling
     /// `Vec` would keep up to sixteen).
     fn push(&mut self, obs: Obs) {
-        self.points.reserve_exact(1);
-        self.points.push(obs);
+        let k = self.kept(obs);
+        let mut v = std::mem::take(&mut self.points).into_vec();
+        v.reserve_exact(1);
+        v.push(k);
+        self.points = v.into_boxed_slice();
     }
 
     /// Drops the points before the window (the last one before it stays: it dates the start).
@@ -414,11 +489,13 @@ impl Track {
             .points
             .iter()
             .skip(1)
-            .take_while(|p| p.t <= start)
+            .take_while(|&&k| self.obs(k).t <= start)
             .count();
         let old = old.min(self.points.len().saturating_sub(2));
         if old > 0 {
-            self.points.drain(..old);
+            let mut v = std::mem::take(&mut self.points).into_vec();
+            v.drain(..old);
+            self.points = v.into_boxed_slice();
         }
     }
 
@@ -426,19 +503,19 @@ impl Track {
     /// without one, and the high watermark then.
     pub fn observe_uncommitted(&mut self, now: f64, assigned: bool, high: i64) {
         if !assigned {
-            self.uncommitted = Maybe::none();
-        } else if self.uncommitted.get().is_none() {
-            self.uncommitted = Maybe::some(now, high);
+            self.uncommitted = NO_T;
+        } else if self.uncommitted.is_nan() {
+            self.uncommitted = self.rel(now);
+            self.uncommitted_h = high;
         }
     }
 
     /// Seconds assigned without a commit while records arrived (a consumer reset to the
     /// latest offset on a silent partition has nothing to commit, which is no fault).
     pub fn uncommitted_for(&self, now: f64, high: i64) -> Option<f64> {
-        self.uncommitted
-            .get()
-            .filter(|&(_, h)| high > h)
-            .map(|(t, _)| now - t)
+        self.abs(self.uncommitted)
+            .filter(|_| high > self.uncommitted_h)
+            .map(|t| now - t)
     }
 
     /// Lag seconds from the table's write-time estimate `written` for the record at
@@ -469,17 +546,18 @@ impl Track {
 
     /// A timestamp probe found the record at `committed` written before `t`.
     pub fn note_written_before(&mut self, committed: i64, t: f64) {
-        let t = match self.old_before.get() {
-            Some((prev, c)) if c == committed => prev.max(t),
+        let t = match self.abs(self.old_before) {
+            Some(prev) if self.old_before_c == committed => prev.max(t),
             _ => t,
         };
-        self.old_before = Maybe::some(t, committed);
+        self.old_before = self.rel(t);
+        self.old_before_c = committed;
     }
 
     /// Seconds since the committed offset last moved, and whether a move was seen (if not,
     /// the seconds since first seen: commit times before that are not known).
     pub fn idle(&self, now: f64) -> (f64, bool) {
-        match self.changed_at.get() {
+        match self.abs(self.changed_at) {
             Some(t) => (now - t, true),
             None => (now - self.first_seen, false),
         }
@@ -489,65 +567,57 @@ impl Track {
     /// timestamp probe proved; true when the probe is what proves the most.
     pub fn unconsumed_for(&self, now: f64, committed: i64) -> (f64, bool) {
         let (seen, _) = self.idle(now);
-        match self.old_before.get() {
-            Some((t, c)) if c == committed && now - t > seen => (now - t, true),
+        match self.abs(self.old_before) {
+            Some(t) if self.old_before_c == committed && now - t > seen => (now - t, true),
             _ => (seen, false),
         }
     }
 
     /// The commit points of the window, oldest first.
-    pub fn points(&self) -> impl Iterator<Item = &Obs> {
-        self.points.iter()
+    pub fn points(&self) -> impl Iterator<Item = Obs> + '_ {
+        self.points.iter().map(|&k| self.obs(k))
     }
 
     /// The verdict at `now` for the current `lag` (see the module comment for the rules).
     pub fn evaluate(&self, now: f64, lag: i64, j: Judge) -> Verdict {
-        let rewind = self
-            .rewind
-            .get()
-            .map(|(t, (from, to))| Rewind { t, from, to });
+        let rewind = self.abs(self.rewind_at).map(|t| Rewind {
+            t,
+            from: self.rewind.0,
+            to: self.rewind.1,
+        });
         if let Some(r) = rewind.filter(|r| now - r.t < j.stall_after) {
             return Verdict::new(
                 Status::Rewind,
-                format!(
-                    "committed offset moved back from {} to {} {} ago",
-                    fmt::thousands(r.from),
-                    fmt::thousands(r.to),
-                    fmt::secs(now - r.t)
-                ),
+                Reason::Rewind {
+                    from: r.from,
+                    to: r.to,
+                    ago: now - r.t,
+                },
             );
         }
         if lag == 0 {
-            return Verdict::new(Status::Ok, "caught up".into());
+            return Verdict::new(Status::Ok, Reason::CaughtUp);
         }
         let (idle, seen) = self.idle(now);
         let behind_since = self
-            .caught_up_at
-            .get()
+            .abs(self.caught_up_at)
             .map_or(now - idle, |c| c.max(now - idle));
         let behind = now - behind_since;
         if behind >= j.stall_after {
-            let mut reason = if seen {
-                format!(
-                    "no commit for {}, lag {}",
-                    fmt::secs(idle),
-                    fmt::thousands(lag)
-                )
-            } else {
-                format!(
-                    "no commit in the {} opsdeck has watched (earlier commit times are not known), lag {}",
-                    fmt::secs(idle),
-                    fmt::thousands(lag)
-                )
+            let reason = Reason::NoCommit {
+                idle,
+                lag,
+                behind: if idle - behind >= 1.0 {
+                    behind
+                } else {
+                    f64::NAN
+                },
+                seen,
+                active: j.active,
             };
-            if idle - behind >= 1.0 {
-                reason.push_str(&format!(" (behind for {})", fmt::secs(behind)));
-            }
             return if j.active {
-                reason.push_str(", consumers present");
                 Verdict::new(Status::Stall, reason)
             } else {
-                reason.push_str(", no members");
                 Verdict::new(Status::Stop, reason)
             };
         }
@@ -556,32 +626,34 @@ impl Track {
             return Verdict {
                 status: Status::Ok,
                 judging: true,
-                reason: format!(
-                    "judging… {} of {} seen, lag {}",
-                    fmt::secs(watched),
-                    fmt::secs(j.stall_after),
-                    fmt::thousands(lag)
-                ),
+                reason: Reason::Judging {
+                    watched,
+                    stall_after: j.stall_after,
+                    lag,
+                },
             };
         }
-        if let Some(r) = rising(&self.points).filter(|_| self.rising_streak >= WARN_STREAK) {
+        if let Some(r) = self.rising().filter(|_| self.rising_streak >= WARN_STREAK) {
             return Verdict::new(
                 Status::Warn,
-                format!(
-                    "lag rising over the last {} of commits: {} → {}",
-                    fmt::secs(r.span),
-                    fmt::thousands(r.from.round() as i64),
-                    fmt::thousands(r.to.round() as i64)
-                ),
+                Reason::Rising {
+                    span: r.span,
+                    from: r.from.round() as i64,
+                    to: r.to.round() as i64,
+                },
             );
         }
-        let since = match (seen, self.caught_up_at.get()) {
-            (true, _) | (false, None) => format!("last commit {} ago", fmt::secs(idle)),
-            (false, Some(c)) => format!("caught up {} ago", fmt::secs(now - c)),
+        let caught_up = match (seen, self.abs(self.caught_up_at)) {
+            (true, _) | (false, None) => f64::NAN,
+            (false, Some(c)) => now - c,
         };
         Verdict::new(
             Status::Ok,
-            format!("consuming, lag {}, {since}", fmt::thousands(lag)),
+            Reason::Consuming {
+                lag,
+                idle,
+                caught_up,
+            },
         )
     }
 }
@@ -589,6 +661,7 @@ impl Track {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::fmt;
 
     const STALL: f64 = 300.0;
 
@@ -739,12 +812,13 @@ mod tests {
             }
             let (_, _, lag, first) = &polls[1];
             assert_eq!(
-                first.reason,
+                first.reason.to_string(),
                 format!("judging… 2s of 5m00s seen, lag {}", fmt::thousands(*lag))
             );
             let (_, _, lag, v) = polls.last().expect("polled");
             assert!(
                 v.reason
+                    .to_string()
                     .starts_with(&format!("consuming, lag {lag}, last commit ")),
                 "{v:?}"
             );
@@ -763,7 +837,7 @@ mod tests {
         assert_eq!(*t, 398.0, "{v:?}");
         assert_eq!(v.status, Status::Stop);
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             format!(
                 "no commit for 5m00s, lag {}, no members",
                 fmt::thousands(*lag)
@@ -771,10 +845,13 @@ mod tests {
         );
         assert_eq!(*lag, 1505);
         let (_, _, _, before) = &polls[first_stop - 1];
-        assert_eq!(before.reason, "consuming, lag 1,495, last commit 4m58s ago");
+        assert_eq!(
+            before.reason.to_string(),
+            "consuming, lag 1,495, last commit 4m58s ago"
+        );
         let (_, _, lag, v) = polls.last().expect("polled");
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             format!(
                 "no commit for 8m22s, lag {}, no members",
                 fmt::thousands(*lag)
@@ -785,7 +862,7 @@ mod tests {
         let (_, _, lag, v) = polls.last().expect("polled");
         assert_eq!(v.status, Status::Stall);
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             format!(
                 "no commit for 5m02s, lag {}, consumers present",
                 fmt::thousands(*lag)
@@ -804,7 +881,7 @@ mod tests {
         let v = track.evaluate(300.0, 60, judge(false));
         assert_eq!(v.status, Status::Stop);
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             "no commit in the 5m00s opsdeck has watched (earlier commit times are not known), lag 60, no members"
         );
         assert_eq!(track.idle(300.0), (300.0, false));
@@ -822,13 +899,13 @@ mod tests {
         track.observe(3600.0, 100, 101, STALL);
         let v = track.evaluate(3600.0, 1, judge(true));
         assert_eq!(v.status, Status::Ok, "{v:?}");
-        assert_eq!(v.reason, "consuming, lag 1, caught up 2s ago");
+        assert_eq!(v.reason.to_string(), "consuming, lag 1, caught up 2s ago");
         // Still not read 5 minutes later: now it is a stall, and the reason says both.
         track.observe(3900.0, 100, 101, STALL);
         let v = track.evaluate(3900.0, 1, judge(true));
         assert_eq!(v.status, Status::Stall);
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             "no commit in the 1h05m opsdeck has watched (earlier commit times are not known), lag 1 (behind for 5m02s), consumers present"
         );
     }
@@ -876,7 +953,7 @@ mod tests {
             track.observe(t, committed, end, STALL);
             let v = track.evaluate(t, end - committed, judge(true));
             if v.status == Status::Warn && first_warn.is_none() {
-                first_warn = Some((t, v.reason.clone()));
+                first_warn = Some((t, v.reason.to_string()));
             }
             assert!(v.status <= Status::Warn, "{t}: {v:?}");
             t += 2.0;
@@ -906,7 +983,7 @@ mod tests {
         let v = track.evaluate(90.0, 430, judge(true));
         assert_eq!(v.status, Status::Rewind);
         assert_eq!(
-            v.reason,
+            v.reason.to_string(),
             "committed offset moved back from 520 to 100 30s ago"
         );
         let mut t = 90.0;
@@ -943,6 +1020,16 @@ mod tests {
         assert!((8..=12).contains(&n), "{n} points");
         let first = track.points().next().expect("points").t;
         assert!(1199.0 - first >= STALL, "window spans {first}..1199");
+    }
+
+    #[test]
+    fn a_track_is_small() {
+        assert!(
+            std::mem::size_of::<Track>() <= 112,
+            "{}",
+            std::mem::size_of::<Track>()
+        );
+        assert_eq!(std::mem::size_of::<Kept>(), 20);
     }
 
     #[test]

@@ -39,9 +39,11 @@ mod series;
 mod slots;
 pub mod spec;
 mod system;
+pub mod why;
 pub mod wire;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -132,7 +134,8 @@ pub struct MemberInfo {
     pub client_id: String,
     pub consumer_id: String,
     pub host: String,
-    pub assignment: Vec<String>,
+    /// "topic[p]" of each assigned partition.
+    pub assignment: compact::Assignment,
 }
 
 /// Which offset the LAG figures of a group are measured against.
@@ -231,6 +234,22 @@ pub struct GroupPartition {
     /// No member of the Stable group is assigned this topic: offsets left from an earlier
     /// subscription, shown OK and not judged.
     pub unread: bool,
+    /// The reason as figures while the poll judges the row (`reason` is empty then): the
+    /// lag store keeps them so, and builds `reason` when the row is shown.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub why: why::Why,
+}
+
+impl GroupPartition {
+    /// The reason text, whether it is given as text or still as figures.
+    pub fn reason_text(&self) -> String {
+        let open = match (self.high, self.stable) {
+            (Some(h), Some(s)) => h - s,
+            _ => 0,
+        };
+        self.why.render(&self.topic, &self.reason, open)
+    }
 }
 
 /// librdkafka's configuration of a cluster. Async because the password may come from a
@@ -491,7 +510,7 @@ pub struct State {
     hwm: HashMap<(String, i32), lag::HwmTable>,
     /// Per group: its partitions' tracks, trend and last answered state.
     groups: HashMap<String, groups::GroupMemo>,
-    /// Topic names, owners and reasons of the rows, stored once each.
+    /// Topic names, owners, assigned partitions and reasons given as text, stored once each.
     names: compact::Interner,
     configs: HashMap<String, HashMap<String, String>>,
     /// The last log-dir read and when (unix seconds).
@@ -525,6 +544,8 @@ impl State {
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
     pub fn ingest(&mut self, mut raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
         let w = self.windows;
+        let descs = std::mem::take(&mut raw.groups);
+        let offsets = std::mem::take(&mut raw.offsets);
         if let Some(d) = raw.log_dirs.take() {
             self.log_dirs = Some((now, d));
         }
@@ -649,6 +670,8 @@ impl State {
                 hwm: &self.hwm,
                 trend_len: w.trend,
             },
+            descs,
+            offsets,
         );
         // Names no row holds any more (past reasons, deleted topics) go.
         self.names.sweep();
@@ -694,6 +717,8 @@ pub struct KafkaPoller {
     /// Requests the last batched fetch sent.
     batch_requests: Option<usize>,
     state: State,
+    /// The state while a blocking ingest has it (see `poll_at`).
+    judging: Option<Arc<Mutex<Option<State>>>>,
     /// Set when the entry's verdict settings do not compile (config validation reports
     /// them first; this keeps a hand-built spec from being judged by defaults silently).
     policy_error: Option<String>,
@@ -733,6 +758,7 @@ impl KafkaPoller {
             per_group_only: false,
             batch_requests: None,
             state: State::with_policy(windows, policy),
+            judging: None,
             policy_error,
             timeout: Duration::from_secs(5),
             data_dir: crate::config::paths::data_dir(),
@@ -783,6 +809,7 @@ impl KafkaPoller {
         &mut self,
         clock: &(dyn Fn() -> f64 + Send + Sync),
     ) -> Result<KafkaSample, String> {
+        self.reclaim_state().await;
         if let Some(e) = &self.policy_error {
             return Err(e.clone());
         }
@@ -827,9 +854,41 @@ impl KafkaPoller {
         raw.elapsed += started.elapsed();
         self.state.polls += 1;
         let fresh_dirs = raw.log_dirs.is_some();
-        let mut sample = self.state.ingest(raw, clock(), self.spec.show_internal);
+        // At 10k partitions and 1k groups ingest takes hundreds of milliseconds of CPU: off
+        // the runtime's workers, so the other sources' futures are not held up meanwhile.
+        // The state waits in `judging` meanwhile: a poll cut by its timeout here leaves it
+        // there for the next poll, so the verdicts' history survives.
+        let slot = Arc::new(Mutex::new(Some(std::mem::take(&mut self.state))));
+        self.judging = Some(slot.clone());
+        let (at, show_internal) = (clock(), self.spec.show_internal);
+        let judged = tokio::task::spawn_blocking(move || {
+            let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            st.as_mut().map(|st| st.ingest(raw, at, show_internal))
+        })
+        .await;
+        self.reclaim_state().await;
+        let mut sample = judged
+            .map_err(|e| format!("judging the Kafka poll failed: {e}"))?
+            .ok_or("the Kafka poll was judged after a later poll had started; it is dropped")?;
         self.finish_balance(&mut sample, fresh_dirs).await;
         Ok(sample)
+    }
+}
+
+impl KafkaPoller {
+    /// Takes the state back from the ingest of an earlier poll, waiting (off the runtime's
+    /// workers) if a poll cut by its timeout left it running.
+    async fn reclaim_state(&mut self) {
+        let Some(slot) = self.judging.take() else {
+            return;
+        };
+        let taken = tokio::task::spawn_blocking(move || {
+            slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+        })
+        .await;
+        if let Ok(Some(st)) = taken {
+            self.state = st;
+        }
     }
 }
 

@@ -536,7 +536,7 @@ fn group_detail(g: &super::GroupInfo) -> Detail {
         .partitions
         .iter()
         .any(|p| !partition_flags(&p).text.is_empty());
-    let muted = g.abandoned || g.partitions.iter().any(|p| p.judging);
+    let muted = g.abandoned || g.partitions.any_judging();
     let mut columns = vec![
         Column::left("TOPIC", 20),
         Column::right("PART", 4),
