@@ -15,6 +15,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--url", required=True)
 ap.add_argument("--seconds", type=float, default=120)
 ap.add_argument("--count", default="", help="a series family to count per scrape")
+ap.add_argument("--each", action="store_true", help="also list every poll's time")
 a = ap.parse_args()
 
 LINE = re.compile(r'^([a-z_]+)\{([^}]*)\} (\S+)$')
@@ -59,6 +60,8 @@ for src, v in took.items():
     rest = v[1:] or v
     print(f"source {src}: {len(v)} polls; first {v[0]:.0f} ms; then p50 {q(rest, 0.5):.0f} ms, "
           f"p95 {q(rest, 0.95):.0f} ms, max {max(rest):.0f} ms")
+    if a.each:
+        print(f"  each poll (ms): {' '.join(f'{x:.0f}' for x in v)}")
 if a.count:
     print(f"{a.count} series per scrape after the first poll: min {min(counts)}, max {max(counts)} over {len(counts)} scrapes")
 if errors:
