@@ -280,6 +280,15 @@ impl State {
 
     /// Evaluates the rules over the latest samples at `now`.
     pub fn recompute_alerts_at(&mut self, now: DateTime<Utc>) -> alerts::Outcome {
+        self.recompute_alerts_of(None, now)
+    }
+
+    /// `recompute_alerts_at` after source `only`'s update: only its rules are observed.
+    pub fn recompute_alerts_of(
+        &mut self,
+        only: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> alerts::Outcome {
         let no_config = self.no_config;
         let views: Vec<SourceView> = self
             .sources
@@ -296,7 +305,12 @@ impl State {
                 sample: s.sample.as_ref(),
             })
             .collect();
-        let outcome = self.alert_desk.evaluate(&self.config.alerts, &views, now);
+        let outcome = match only {
+            Some(i) => self
+                .alert_desk
+                .evaluate_source(&self.config.alerts, &views, i, now),
+            None => self.alert_desk.evaluate(&self.config.alerts, &views, now),
+        };
         self.alerts = self.alert_desk.loud(now);
         outcome
     }

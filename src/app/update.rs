@@ -227,7 +227,7 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
         events,
     ]
     .concat();
-    let outcome = state.recompute_alerts_at(now);
+    let outcome = state.recompute_alerts_of(Some(index), now);
     events.extend(crate::timeline::derive::alerts(
         &phases,
         &state.alert_desk.engine,

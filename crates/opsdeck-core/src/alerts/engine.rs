@@ -42,6 +42,9 @@ pub enum Unseen {
     Resolve,
     /// Nothing says the condition is over: keep the alert, stale.
     Keep,
+    /// Its source was not evaluated this time (another source's sample came in): leave it
+    /// exactly as it is.
+    NotAsked,
 }
 
 /// What changed in one evaluation.
@@ -77,6 +80,10 @@ impl Engine {
         let mut seen = BTreeSet::new();
         for o in observations {
             let key = o.alert.key();
+            // Most observations are of conditions that do not hold and were not raised.
+            if !o.breached && !self.entries.contains_key(&key) {
+                continue;
+            }
             seen.insert(key.clone());
             match self.entries.get_mut(&key) {
                 Some(e) => {
@@ -95,7 +102,13 @@ impl Engine {
                     } else if let Some(e) = self.entries.remove(&key)
                         && e.phase == Phase::Firing
                     {
-                        t.resolved.push((o.alert, e.since));
+                        // With the words and labels it fired with (Alertmanager matches
+                        // the resolution by labels), and the value that resolved it.
+                        let alert = Alert {
+                            value: o.alert.value,
+                            ..e.alert
+                        };
+                        t.resolved.push((alert, e.since));
                     }
                 }
                 None if o.breached => {
@@ -129,11 +142,15 @@ impl Engine {
             .cloned()
             .collect();
         for k in gone {
-            if let Some(e) = self.entries.get_mut(&k)
-                && unseen(e) == Unseen::Keep
-            {
-                e.stale_since.get_or_insert(now);
-                continue;
+            if let Some(e) = self.entries.get_mut(&k) {
+                match unseen(e) {
+                    Unseen::NotAsked => continue,
+                    Unseen::Keep => {
+                        e.stale_since.get_or_insert(now);
+                        continue;
+                    }
+                    Unseen::Resolve => {}
+                }
             }
             if let Some(e) = self.entries.remove(&k)
                 && e.phase == Phase::Firing

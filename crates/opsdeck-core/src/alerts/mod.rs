@@ -138,15 +138,48 @@ impl Desk {
         sources: &[SourceView],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Outcome {
+        self.evaluate_some(rules, sources, None, now)
+    }
+
+    /// `evaluate` after one source's update: only `sources[index]`'s rules are observed
+    /// (the others' inputs did not change), and the other sources' alerts are left as they
+    /// are. Same outcome as `evaluate` for that source, for a fraction of the work.
+    pub fn evaluate_source(
+        &mut self,
+        rules: &RuleSet,
+        sources: &[SourceView],
+        index: usize,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Outcome {
+        self.evaluate_some(rules, sources, Some(index), now)
+    }
+
+    fn evaluate_some(
+        &mut self,
+        rules: &RuleSet,
+        sources: &[SourceView],
+        only: Option<usize>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Outcome {
         let answering = |e: &Entry| {
             sources
                 .iter()
                 .find(|s| s.kind == e.alert.kind && s.name == e.alert.source)
         };
-        let mut t = self.engine.step(rules.observe(sources), now, |e| {
+        let observed = match only {
+            Some(i) => sources.get(i..=i).unwrap_or(&[]),
+            None => sources,
+        };
+        let asked = |s: &SourceView| {
+            observed
+                .iter()
+                .any(|o| o.kind == s.kind && o.name == s.name)
+        };
+        let mut t = self.engine.step(rules.observe(observed), now, |e| {
             match answering(e) {
                 // The source left the context: nothing more will be known.
                 None => Unseen::Resolve,
+                Some(s) if !asked(s) => Unseen::NotAsked,
                 Some(s) if matches!(s.status, Status::Error(_)) => Unseen::Keep,
                 Some(_) if user::metric(&e.alert.metric).is_some_and(|(_, m)| m.kept_when_gone) => {
                     Unseen::Keep
@@ -175,7 +208,7 @@ impl Desk {
             self.inbox.record_resolved(a, now);
         }
         let expired = self.inbox.expire(now);
-        let closed = self.close_stale_episodes(sources, now);
+        let closed = self.close_stale_episodes(observed, now);
         Outcome {
             inbox_changed: !t.is_empty() || expired || closed,
             transitions: t,

@@ -2,7 +2,7 @@
 //! from Alertmanager, resolved in the last hour greyed below), the selected alert's detail
 //! in the summary, and the rules in force.
 
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
 
 use super::alertmanager::External;
 use super::engine::Entry;
@@ -26,7 +26,13 @@ fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 }
 
 fn hhmm(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M").to_string()
+    hhmm_in(t, Local::now().offset())
+}
+
+/// `hhmm` at a fixed offset: converting to `Local` looks the zone up each time, which for
+/// hundreds of resolved rows was most of the pane's cost.
+fn hhmm_in(t: DateTime<Utc>, tz: &FixedOffset) -> String {
+    t.with_timezone(tz).format("%H:%M").to_string()
 }
 
 enum Item<'a> {
@@ -148,6 +154,7 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
     let resolved = desk
         .inbox
         .recently_resolved(now, chrono::Duration::seconds(RESOLVED_WINDOW_SECS));
+    let tz = *Local::now().offset();
     for h in &resolved {
         let at = h.resolved_at.unwrap_or(now);
         rows.push(Row::new(
@@ -165,7 +172,7 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
                         .join(" "),
                     Level::Muted,
                 ),
-                Cell::level(format!("resolved {}", hhmm(at)), Level::Muted),
+                Cell::level(format!("resolved {}", hhmm_in(at, &tz)), Level::Muted),
                 Cell::level(h.summary.clone(), Level::Muted),
             ],
         ));

@@ -994,3 +994,65 @@ fn a_truncated_inbox_is_reported_and_kept_aside() {
         text[..text.len() / 2]
     );
 }
+
+/// Two Redis sources: "a" over its memory threshold, "b" fine; `evaluate_source` after each
+/// source's own sample reaches what `evaluate` of both reaches, and never touches the other
+/// source's alerts (no stale mark, no resolution).
+#[test]
+fn evaluating_one_source_leaves_the_others_alerts_as_they_are() {
+    let rules = memory_rules(0);
+    let redis = |ratio: f64| {
+        Sample::Redis(Box::new(RedisSample {
+            nodes: vec![NodeInfo {
+                addr: "n1".into(),
+                used_memory: (ratio * 1000.0) as u64,
+                maxmemory: 1000,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    };
+    let two = |a: &'static Sample, b: &'static Sample| {
+        let st: &'static Status = Box::leak(Box::new(Status::Ok));
+        [
+            SourceView {
+                name: "a",
+                ..view(SourceKind::Redis, st, Some(a))
+            },
+            SourceView {
+                name: "b",
+                ..view(SourceKind::Redis, st, Some(b))
+            },
+        ]
+    };
+    let full: &'static Sample = Box::leak(Box::new(redis(0.95)));
+    let fine: &'static Sample = Box::leak(Box::new(redis(0.5)));
+    let (mut whole, mut scoped) = (Desk::default(), Desk::default());
+    whole.evaluate(&rules, &two(full, full), t(0));
+    scoped.evaluate_source(&rules, &two(full, full), 0, t(0));
+    scoped.evaluate_source(&rules, &two(full, full), 1, t(0));
+    assert_eq!(whole.engine, scoped.engine);
+    assert_eq!(scoped.engine.firing().len(), 2);
+    // "b" recovers but only "a" is evaluated: b's alert stays as it was.
+    let o = scoped.evaluate_source(&rules, &two(full, fine), 0, t(2));
+    assert!(o.transitions.is_empty(), "{o:?}");
+    let b = scoped
+        .engine
+        .entries
+        .get("redis_memory/redis/b/n1")
+        .expect("b still raised");
+    assert_eq!(b.stale_since, None);
+    // b's own update resolves it, with the words it fired with and the value that ended it.
+    let o = scoped.evaluate_source(&rules, &two(full, fine), 1, t(4));
+    let [(resolved, since)] = o.transitions.resolved.as_slice() else {
+        panic!("one resolution: {o:?}");
+    };
+    assert_eq!((resolved.source.as_str(), *since), ("b", t(0)));
+    assert!(resolved.summary.contains("95"), "{}", resolved.summary);
+    assert!((resolved.value - 0.5).abs() < 1e-9, "{}", resolved.value);
+    whole.evaluate(&rules, &two(full, fine), t(4));
+    assert_eq!(
+        whole.engine.entries.keys().collect::<Vec<_>>(),
+        scoped.engine.entries.keys().collect::<Vec<_>>()
+    );
+}

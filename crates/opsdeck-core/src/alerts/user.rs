@@ -113,8 +113,14 @@ impl Rule {
         measure(self.metric, s)
             .into_iter()
             .map(|p| {
+                let breached = self.cmp.holds(p.value, self.threshold);
+                let held = self.cmp.still_holds(p.value, self.threshold, margin);
                 let flag = unit == Unit::Flag;
-                let summary = if flag {
+                // Words only for a condition that holds: most points are fine, and their
+                // summary would never be read (a resolved alert keeps its firing words).
+                let summary = if !breached && !held {
+                    String::new()
+                } else if flag {
                     format!("{} {}", p.what, self.title)
                 } else {
                     format!(
@@ -126,14 +132,14 @@ impl Rule {
                         unit.format(self.threshold)
                     )
                 };
-                let summary = match (p.note.is_empty(), flag) {
+                let summary = match (p.note.is_empty() || summary.is_empty(), flag) {
                     (true, _) => summary,
                     (false, true) => format!("{summary}: {}", p.note),
                     (false, false) => format!("{summary} — {}", p.note),
                 };
                 Observation {
-                    breached: self.cmp.holds(p.value, self.threshold),
-                    held: self.cmp.still_holds(p.value, self.threshold, margin),
+                    breached,
+                    held,
                     for_: self.for_,
                     alert: Alert {
                         rule: self.name.clone(),

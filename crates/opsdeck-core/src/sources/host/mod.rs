@@ -10,7 +10,7 @@ use serde::Serialize;
 use std::time::Instant;
 
 use sysinfo::{
-    CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, Networks, ProcessRefreshKind,
+    CpuRefreshKind, DiskRefreshKind, Disks, MemoryRefreshKind, ProcessRefreshKind,
     ProcessesToUpdate, RefreshKind, System,
 };
 
@@ -22,6 +22,7 @@ pub const MOUNTS_EVERY: u64 = 30;
 pub const TOP_N: usize = 8;
 
 mod events;
+mod netdev;
 mod system;
 
 use crate::sources::onscreen::OnScreen;
@@ -125,8 +126,7 @@ impl DiskInfo {
 struct HostState {
     sys: System,
     disks: Disks,
-    networks: Networks,
-    last_net: Instant,
+    networks: netdev::NetRates,
     polls: u64,
     history: Vec<u64>,
     /// The poll of the latest process walk (a process's CPU share is measured between two
@@ -223,12 +223,12 @@ impl HostPoller {
                     .with_memory(MemoryRefreshKind::everything());
                 let sys = System::new_with_specifics(refresh).map_err(|e| e.to_string())?;
                 let disks = Disks::new_with_refreshed_list().map_err(|e| e.to_string())?;
-                let networks = Networks::new_with_refreshed_list().map_err(|e| e.to_string())?;
+                let mut networks = netdev::NetRates::default();
+                networks.read();
                 *guard = Some(HostState {
                     sys,
                     disks,
                     networks,
-                    last_net: Instant::now(),
                     polls: 0,
                     history: Vec::new(),
                     walked: None,
@@ -249,20 +249,16 @@ impl HostPoller {
                     d.refresh_specifics(DiskRefreshKind::nothing().with_storage());
                 }
             }
-            st.networks.refresh(true);
-            let secs = st.last_net.elapsed().as_secs_f64();
-            st.last_net = Instant::now();
-            let mut networks: Vec<NetInfo> = st
+            let networks: Vec<NetInfo> = st
                 .networks
-                .iter()
-                .filter(|(name, _)| name.as_os_str() != "lo")
-                .map(|(name, d)| NetInfo {
-                    interface: name.to_string_lossy().into_owned(),
-                    rx_bytes_per_sec: per_sec(d.received(), secs),
-                    tx_bytes_per_sec: per_sec(d.transmitted(), secs),
+                .read()
+                .into_iter()
+                .map(|(interface, rx, tx)| NetInfo {
+                    interface,
+                    rx_bytes_per_sec: rx,
+                    tx_bytes_per_sec: tx,
                 })
                 .collect();
-            networks.sort_by(|a, b| a.interface.cmp(&b.interface));
             // The costly walk, only CPU and memory of each process, and only while its tab is
             // shown. A process's CPU share is measured between two walks: after a pause (the
             // tab was closed) two walks a moment apart, so the figures are of now.
