@@ -9,6 +9,7 @@ key-press-to-frame latency (p50/p99/max).
     benches/idle.py --hang PID[,PID] -- [opsdeck args]   # SIGSTOP those processes (a Redis or
                                                          # PostgreSQL server) during the key test
     benches/idle.py --cmd --no-keys -- top -d 2          # any other program, for comparison
+    benches/idle.py --setup $'2\r' --key j --key k -- ... # zoom pane 2 first; keys j, k in turn
 
 A benchmark, not a test: it prints figures and asserts nothing."""
 
@@ -21,13 +22,16 @@ ap.add_argument("--binary", default="target/release/opsdeck")
 ap.add_argument("--cmd", action="store_true", help="args are a whole command line (argv[0] first)")
 ap.add_argument("--no-keys", action="store_true", help="skip the key-to-frame test")
 ap.add_argument("--presses", type=int, default=200)
-ap.add_argument("--key", default="\t", help="key sent (must change the screen; Tab moves focus)")
+ap.add_argument("--key", action="append", help="key sent (must change the screen; default Tab, which moves focus); repeat it to send several in turn")
+ap.add_argument("--setup", default="", help="keys sent one by one after the first frame, before the idle window (e.g. zoom a pane)")
+ap.add_argument("--expect", default="", help="text the program should show once set up (reported, e.g. a table header)")
 ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test (a process-group leader with its group)")
 ap.add_argument("--hang-from-start", action="store_true", help="stop the --hang pids before the program starts (first frame with hung backends)")
 ap.add_argument("--marker", default="opsdeck", help="text that marks the first frame")
 ap.add_argument("--threads", action="store_true", help="print CPU per thread name over the idle window")
 ap.add_argument("args", nargs="*")
 a = ap.parse_args()
+keys = a.key or ["\t"]
 
 argv = a.args if a.cmd else [a.binary] + a.args
 hung = [int(p) for p in a.hang.split(",") if p]
@@ -85,6 +89,9 @@ def read(timeout):
 
 
 first = None
+setup_sent = not a.setup
+seen = False
+tail = b""
 buf = b""
 measured_bytes = 0
 frames = 0
@@ -109,6 +116,14 @@ while True:
         buf = (buf + data)[-4096:]
         if a.marker.encode() in buf or (a.cmd and data):
             first = time.monotonic() - start
+    if not setup_sent and first is not None and now - start >= first + 0.5:
+        for k in a.setup:
+            os.write(fd, k.encode())
+            time.sleep(0.2)
+        setup_sent = True
+    if setup_sent and a.expect and not seen and data:
+        tail = (tail + data)[-4096:]
+        seen = a.expect.encode() in tail
     if t0 is not None and data:
         measured_bytes += len(data)
         # A frame is one burst of output; bursts closer than 5 ms are one frame.
@@ -136,7 +151,7 @@ if not a.no_keys:
             while select.select([fd], [], [], 0.02 if not hung else 0.03)[0]:
                 os.read(fd, 65536)
             t = time.monotonic()
-            os.write(fd, a.key.encode())
+            os.write(fd, keys[i % len(keys)].encode())
             if select.select([fd], [], [], 2.0)[0]:
                 os.read(fd, 65536)
                 lat.append((time.monotonic() - t) * 1000)
@@ -170,6 +185,8 @@ print(
     f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB, "
     f"VmHWM {hwm/1024:.1f} MiB"
 )
+if a.expect:
+    print(f"{a.expect!r} shown after the setup keys: {'yes' if seen else 'NO'}")
 if a.threads:
     for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):
         if ticks:

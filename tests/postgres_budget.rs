@@ -104,19 +104,63 @@ async fn database_sizes_are_read_only_on_their_slow_schedule() {
     assert_eq!(s.slow_refresh_seconds, 3600.0);
     drop(p);
 
-    // With a short interval: read again once it has passed (twice the interval for the
-    // sizes, the heaviest figure).
+    // With a short interval: read again once it has passed.
     let every = Duration::from_millis(300);
     let mut p = PgPoller::new(spec(url)).with_slow_refresh(every);
     poll(&mut p).await;
     for _ in 0..2 {
-        tokio::time::sleep(every * 2 + Duration::from_millis(100)).await;
+        tokio::time::sleep(every + Duration::from_millis(100)).await;
         poll(&mut p).await;
     }
-    assert_eq!(calls(pg, &role, "pg_database_size"), 4);
+    assert_eq!(calls(pg, &role, "pg_replication_slots"), 1 + 3);
     assert_eq!(
         calls(pg, &role, "from pg_stat_activity where backend_type"),
         9
+    );
+}
+
+/// Sizes: all at once on the first poll, then each round (twice `slow_refresh`) in shares
+/// on consecutive polls, at most a tenth of the databases each, so no poll reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_sizes_are_read_a_share_per_poll_after_the_first() {
+    // Its own server: the database count must not move under the test.
+    let pg = Postgres::start();
+    for i in 0..23 {
+        pg.psql(&format!("create database sized_{i}"));
+    }
+    let dbs: usize = pg
+        .psql("select count(*) from pg_database where datallowconn")
+        .parse()
+        .expect("a count");
+    assert_eq!(dbs, 25, "postgres, template1 and 23 more");
+    let role = create_role(&pg, "sizer", "IN ROLE pg_monitor");
+    let every = Duration::from_millis(300);
+    let mut p = PgPoller::new(spec(pg.url_as(&role, "postgres"))).with_slow_refresh(every);
+    let sized = |s: &PgSample| {
+        s.maintenance
+            .databases
+            .iter()
+            .filter(|d| d.size_bytes.is_some())
+            .count()
+    };
+    let s = poll(&mut p).await;
+    assert_eq!(calls(&pg, &role, "pg_database_size"), 1);
+    assert_eq!(sized(&s), dbs, "every size from the first poll");
+    tokio::time::sleep(every * 2 + Duration::from_millis(100)).await;
+    // 25 databases: shares of 3, so 9 polls; the sizes stay shown meanwhile.
+    for i in 1..=9 {
+        let s = poll(&mut p).await;
+        assert_eq!(calls(&pg, &role, "pg_database_size"), 1 + i, "poll {i}");
+        assert_eq!(sized(&s), dbs, "poll {i}");
+    }
+    // The round is over: nothing until the next one is due.
+    let s = poll(&mut p).await;
+    assert_eq!(calls(&pg, &role, "pg_database_size"), 10);
+    assert!(s.ages.sizes.is_some(), "{:?}", s.ages);
+    assert!(
+        !s.hints.iter().any(|h| h.contains("sizes")),
+        "{:?}",
+        s.hints
     );
 }
 

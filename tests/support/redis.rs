@@ -1,4 +1,5 @@
-//! Redis: standalone, master + 2 replicas + 3 sentinels, and a 6-node cluster.
+//! Redis: standalone, master + 2 replicas + 3 sentinels, and a cluster (6 nodes unless
+//! sized).
 
 use super::process::{ProcessSpec, ServerProcess, TestDir, free_port, run_tool, run_tool_ok};
 use super::{require_program, wait_until};
@@ -345,16 +346,28 @@ impl RedisSentinel {
 
 // ---------------------------------------------------------------------------------------
 
-/// A 6-node Redis Cluster: 3 masters, 3 replicas, all 16384 slots assigned.
+/// A Redis Cluster: 3 masters with one replica each unless sized, all 16384 slots assigned.
 pub struct RedisCluster {
     pub nodes: Vec<Redis>,
     _dir: TestDir,
 }
 
 impl RedisCluster {
+    /// 6 nodes: 3 masters, 3 replicas.
     pub fn start() -> RedisCluster {
+        RedisCluster::start_sized(3, 1)
+    }
+
+    /// `masters` masters with `replicas` replicas each (`redis-cli --cluster create
+    /// --cluster-replicas`), e.g. `start_sized(15, 1)` for 30 nodes.
+    pub fn start_sized(masters: usize, replicas: usize) -> RedisCluster {
+        assert!(
+            masters >= 3,
+            "Redis Cluster needs at least 3 masters, asked for {masters}"
+        );
+        let count = masters * (1 + replicas);
         let td = TestDir::new("redis-cluster");
-        let nodes: Vec<Redis> = (1..=6)
+        let nodes: Vec<Redis> = (1..=count)
             .map(|i| {
                 let bus = free_port().to_string();
                 Redis::spawn_in(
@@ -379,7 +392,7 @@ impl RedisCluster {
         for n in &nodes {
             c.arg(format!("127.0.0.1:{}", n.port));
         }
-        c.args(["--cluster-replicas", "1", "--cluster-yes"]);
+        c.args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"]);
         let out = run_tool(c);
         if !out.status.success() {
             panic!(
@@ -389,14 +402,16 @@ impl RedisCluster {
             );
         }
         let cluster = RedisCluster { nodes, _dir: td };
-        cluster.wait_ok(Duration::from_secs(60));
+        // Gossip reaches every node in about a second per few nodes; 30 nodes take longer.
+        cluster.wait_ok(Duration::from_secs(60 + 2 * count as u64));
         cluster
     }
 
     /// Waits until every running node reports cluster_state:ok with all slots ok and
-    /// knows all 6 nodes.
+    /// knows every node of the cluster.
     pub fn wait_ok(&self, timeout: Duration) {
         let mut last = String::new();
+        let known = self.nodes.len().to_string();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             wait_until("cluster_state:ok on all nodes", timeout, || {
                 for n in self.nodes.iter().filter(|n| n.is_running()) {
@@ -405,7 +420,7 @@ impl RedisCluster {
                             let f = parse_info(&info);
                             let good = f.get("cluster_state").map(String::as_str) == Some("ok")
                                 && f.get("cluster_slots_ok").map(String::as_str) == Some("16384")
-                                && f.get("cluster_known_nodes").map(String::as_str) == Some("6");
+                                && f.get("cluster_known_nodes") == Some(&known);
                             if !good {
                                 last = format!("node {}: {info}", n.port);
                                 return None;

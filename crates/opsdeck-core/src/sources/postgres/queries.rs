@@ -166,5 +166,14 @@ pub const WRAPAROUND: &str = "select datname::text, age(datfrozenxid)::int8, \
 pub const DATABASE_SIZES: &str = "select datname::text, pg_database_size(oid) \
     from pg_database where datallowconn and has_database_privilege(oid, 'CONNECT')";
 
+/// The databases whose size can be read, for a round of sizes spread over polls.
+pub const SIZED_DATABASES: &str = "select datname::text from pg_database \
+    where datallowconn and has_database_privilege(oid, 'CONNECT') order by 1";
+
+/// The sizes of one share of a round (`$1`: database names).
+pub const DATABASE_SIZES_OF: &str = "select datname::text, pg_database_size(oid) \
+    from pg_database where datallowconn and has_database_privilege(oid, 'CONNECT') \
+    and datname::text = any($1)";
+
 /// Login roles and their limits; the sessions per role come from the activity of each poll.
 pub const ROLES: &str = "select rolname::text, rolconnlimit from pg_roles where rolcanlogin";
