@@ -204,6 +204,12 @@ async fn event_loop(
     // Signals first: a SIGTERM that arrives once the first frame is up must restore the
     // terminal, not kill the process on the alternate screen.
     spawn_signals(tx.clone())?;
+    tokio::spawn(async {
+        loop {
+            tokio::time::sleep(crate::memory::TRIM_EVERY).await;
+            let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
+        }
+    });
     // The first frame goes out before any source is even started.
     term.draw(|f| crate::ui::draw(f, &state))?;
     state.dirty = false;
