@@ -91,14 +91,7 @@ fn run_console(root: &Path, dir: &Path, bootstrap: &str, seconds: f64) -> String
         binary.display()
     );
     let config = dir.join("opsdeck.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_context = \"bench\"\nrefresh = \"2s\"\n\n[contexts.bench]\nhost = false\n\n\
-             [[contexts.bench.kafka]]\nname = \"bench\"\nbrokers = \"{bootstrap}\"\n"
-        ),
-    )
-    .expect("write the console's config");
+    cluster::write_console_config(&config, bootstrap);
     let log = dir.join("opsdeck.log");
     let out = Command::new("python3")
         .arg(root.join("benches/idle.py"))

@@ -381,14 +381,7 @@ fn console_figures(bootstrap: &str) -> String {
     let dir = std::env::temp_dir().join(format!("opsdeck-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let config = dir.join("opsdeck.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "default_context = \"bench\"\nrefresh = \"2s\"\n\n[contexts.bench]\nhost = false\n\n\
-             [[contexts.bench.kafka]]\nname = \"bench\"\nbrokers = \"{bootstrap}\"\n"
-        ),
-    )
-    .expect("write config");
+    cluster::write_console_config(&config, bootstrap);
     let seconds = std::env::var("BENCH_CONSOLE_SECONDS").unwrap_or_else(|_| "60".into());
     let mut text = run_console(root, &binary, &config, &dir, &seconds, None);
     // The console limits glibc to two arenas; BENCH_CONSOLE_ARENAS=N runs it again with N

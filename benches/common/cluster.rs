@@ -116,3 +116,16 @@ pub async fn build(bootstrap: &str, shape: &Shape) -> Vec<String> {
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
     topics
 }
+
+/// The console's config for a bench: the Kafka source `bench` on `bootstrap` alone, 2 s
+/// refresh, no host source.
+pub fn write_console_config(path: &std::path::Path, bootstrap: &str) {
+    std::fs::write(
+        path,
+        format!(
+            "default_context = \"bench\"\nrefresh = \"2s\"\n\n[contexts.bench]\nhost = false\n\n\
+             [[contexts.bench.kafka]]\nname = \"bench\"\nbrokers = \"{bootstrap}\"\n"
+        ),
+    )
+    .expect("write the console's config");
+}

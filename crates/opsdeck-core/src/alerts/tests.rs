@@ -396,6 +396,19 @@ fn obs(rules: &RuleSet, ratio: f64) -> Vec<Observation> {
     rules.observe(&[view(SourceKind::Redis, &st, Some(&s))])
 }
 
+/// A Redis sample whose one node "n1" uses `ratio` of its maxmemory.
+fn redis_memory(ratio: f64) -> Sample {
+    Sample::Redis(Box::new(RedisSample {
+        nodes: vec![NodeInfo {
+            addr: "n1".into(),
+            used_memory: (ratio * 1000.0) as u64,
+            maxmemory: 1000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }))
+}
+
 fn memory_rules(for_secs: u64) -> RuleSet {
     let mut rules = RuleSet::default();
     rules.rules.retain(|r| r.name == "redis_memory");
@@ -488,17 +501,7 @@ fn a_vanished_subject_resolves() {
 fn desk_records_history_acks_reset_when_resolved() {
     let rules = memory_rules(0);
     let st = Status::Ok;
-    let sample = |ratio: f64| {
-        Sample::Redis(Box::new(RedisSample {
-            nodes: vec![NodeInfo {
-                addr: "n1".into(),
-                used_memory: (ratio * 1000.0) as u64,
-                maxmemory: 1000,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-    };
+    let sample = redis_memory;
     let mut d = Desk::default();
     let s = sample(0.95);
     let o = d.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&s))], t(0));
@@ -564,17 +567,7 @@ fn silence_expires_and_hides_from_the_header() {
 fn an_episode_left_open_by_a_previous_run_closes_when_its_source_is_fine() {
     let rules = memory_rules(0);
     let st = Status::Ok;
-    let node = |ratio: f64| {
-        Sample::Redis(Box::new(RedisSample {
-            nodes: vec![NodeInfo {
-                addr: "n1".into(),
-                used_memory: (ratio * 1000.0) as u64,
-                maxmemory: 1000,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-    };
+    let node = redis_memory;
     let mut before = Desk::default();
     let hot = node(0.95);
     before.evaluate(&rules, &[view(SourceKind::Redis, &st, Some(&hot))], t(0));
@@ -1001,17 +994,7 @@ fn a_truncated_inbox_is_reported_and_kept_aside() {
 #[test]
 fn evaluating_one_source_leaves_the_others_alerts_as_they_are() {
     let rules = memory_rules(0);
-    let redis = |ratio: f64| {
-        Sample::Redis(Box::new(RedisSample {
-            nodes: vec![NodeInfo {
-                addr: "n1".into(),
-                used_memory: (ratio * 1000.0) as u64,
-                maxmemory: 1000,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }))
-    };
+    let redis = redis_memory;
     let two = |a: &'static Sample, b: &'static Sample| {
         let st: &'static Status = Box::leak(Box::new(Status::Ok));
         [
