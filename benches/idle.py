@@ -29,6 +29,7 @@ ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP duri
 ap.add_argument("--hang-from-start", action="store_true", help="stop the --hang pids before the program starts (first frame with hung backends)")
 ap.add_argument("--marker", default="opsdeck", help="text that marks the first frame")
 ap.add_argument("--threads", action="store_true", help="print CPU per thread name over the idle window")
+ap.add_argument("--trend", type=float, default=0, help="also print RSS per window of this many minutes and its drift (a soak)")
 ap.add_argument("args", nargs="*")
 a = ap.parse_args()
 keys = a.key or ["\t"]
@@ -185,6 +186,18 @@ print(
     f"RSS {rss[0]/1024:.1f} MiB at start, {rss[-1]/1024:.1f} MiB at end, peak {max(rss)/1024:.1f} MiB, "
     f"VmHWM {hwm/1024:.1f} MiB"
 )
+if a.trend:
+    # RSS is sampled once a second; a window's mean smooths one poll's transient peak. Drift
+    # is the last window's mean against the second's (the first holds the warm-up: alert
+    # history, verdict windows and the timeline filling to their bounds).
+    per = int(a.trend * 60)
+    means = []
+    for i in range(0, len(rss), per):
+        w = rss[i:i + per]
+        means.append(sum(w) / len(w))
+        print(f"  RSS minutes {i/60:.0f}-{(i+len(w))/60:.0f}: mean {means[-1]/1024:.2f} MiB, min {min(w)/1024:.2f}, max {max(w)/1024:.2f}")
+    if len(means) >= 3:
+        print(f"RSS drift from the second window to the last: {(means[-1]-means[1])/1024:+.2f} MiB")
 if a.expect:
     print(f"{a.expect!r} shown after the setup keys: {'yes' if seen else 'NO'}")
 if a.threads:
