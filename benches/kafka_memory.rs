@@ -163,6 +163,8 @@ struct Run {
     with_sample: usize,
     held: usize,
     peak: usize,
+    /// The poll's answer (`Raw`) as the source receives it.
+    raw: usize,
     /// Ingest + model, CPU seconds per poll.
     cpu: f64,
 }
@@ -176,8 +178,11 @@ fn run(topics_n: usize, groups: usize, polls: i64) -> Run {
     let mut shape = (0, 0);
     let t0 = 1_800_000_000.0;
     let mut cpu = 0.0;
+    let mut raw_bytes = 0;
     for n in 0..polls {
+        let before_raw = live();
         let r = raw(&topics, groups, n);
+        raw_bytes = live() - before_raw;
         // What the console holds between polls: the poller's state and the last sample
         // with its model. A poll adds its raw answer, the new sample and model.
         let before = live();
@@ -209,6 +214,7 @@ fn run(topics_n: usize, groups: usize, polls: i64) -> Run {
         with_sample,
         held,
         peak: poll_peak,
+        raw: raw_bytes,
         cpu: cpu / polls as f64,
     }
 }
@@ -322,6 +328,7 @@ fn main() {
         ("poller state (windows, tracks, last states)", r.state),
         ("+ one sample", r.with_sample),
         ("+ its pane model (what the console holds)", r.held),
+        ("the poll's answer (`Raw`, built before ingest)", r.raw),
         (
             "peak during a poll (old sample, raw answer, new sample, models)",
             r.peak,

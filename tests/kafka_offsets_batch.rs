@@ -168,8 +168,11 @@ fn read_rows(
                 owners.insert(tp.clone(), m);
             }
         }
-        let keys: BTreeSet<(String, i32)> =
-            committed.keys().chain(owners.keys()).cloned().collect();
+        let keys: BTreeSet<(String, i32)> = committed
+            .keys()
+            .map(|(t, p)| (t.to_string(), p))
+            .chain(owners.keys().cloned())
+            .collect();
         for k in keys {
             let m = owners.get(&k);
             let or_dash = |s: Option<&String>| s.cloned().unwrap_or_else(|| "-".into());
@@ -177,7 +180,9 @@ fn read_rows(
                 d.name.clone(),
                 k.0.clone(),
                 k.1,
-                committed.get(&k).map_or("-".into(), |o| o.to_string()),
+                committed
+                    .get(&k.0, k.1)
+                    .map_or("-".into(), |o| o.to_string()),
                 or_dash(m.map(|m| &m.consumer_id)),
                 or_dash(m.map(|m| &m.host)),
                 or_dash(m.map(|m| &m.client_id)),

@@ -161,8 +161,10 @@ const JUDGING: u8 = 1;
 const COMMIT_SEEN: u8 = 2;
 const UNREAD: u8 = 4;
 
-/// One partition of one group: `GroupPartition` (248 bytes and three strings) in 176 bytes
-/// (the reason's figures take 40 of them; as an interned text it took 16 and a string).
+/// One partition of one group: `GroupPartition` (248 bytes and three strings) in 152 bytes
+/// (the reason's figures take 40 of them; as an interned text it took 16 and a string). The
+/// lag against the last stable offset, the records lost below the log start and the
+/// offsets ahead of the log end are not kept: they follow from the offsets (`row`).
 #[derive(Debug, Clone)]
 struct Rec {
     topic: Name,
@@ -173,9 +175,6 @@ struct Rec {
     high: i64,
     stable: i64,
     lag: i64,
-    stable_lag: i64,
-    lost_records: i64,
-    ahead_by: i64,
     lag_seconds: f64,
     stale_secs: f64,
     uncommitted_secs: f64,
@@ -184,6 +183,10 @@ struct Rec {
     status: LagStatus,
     flags: u8,
 }
+
+/// Bytes of one row (the size report in `sizes_tests`).
+#[cfg(test)]
+pub(super) const ROW_BYTES: usize = std::mem::size_of::<Rec>();
 
 /// A group's partition rows (see the module comment). Cloning shares them.
 #[derive(Clone, Default)]
@@ -308,9 +311,6 @@ fn rec(p: GroupPartition, names: &mut Interner) -> Rec {
         high: pack(p.high),
         stable: pack(p.stable),
         lag: pack(p.lag),
-        stable_lag: pack(p.stable_lag),
-        lost_records: p.lost_records,
-        ahead_by: p.ahead_by,
         lag_seconds: pack_f(p.lag_seconds),
         stale_secs: pack_f(p.stale_secs),
         uncommitted_secs: pack_f(p.uncommitted_secs),
@@ -322,15 +322,22 @@ fn rec(p: GroupPartition, names: &mut Interner) -> Rec {
 }
 
 fn row(r: &Rec) -> GroupPartition {
+    let committed = unpack(r.committed);
+    // As the verdicts compute them (`groups::judge_group`): from the offsets of the row.
+    let beyond = |end: i64, sign: i64| {
+        unpack(end)
+            .zip(committed)
+            .map_or(0, |(e, c)| (sign * (e - c)).max(0))
+    };
     GroupPartition {
         topic: r.topic.to_string(),
         partition: r.partition,
-        committed: unpack(r.committed),
+        committed,
         low: unpack(r.low),
         high: unpack(r.high),
         stable: unpack(r.stable),
         lag: unpack(r.lag),
-        stable_lag: unpack(r.stable_lag),
+        stable_lag: unpack(r.stable).and_then(|s| super::lag::offset_lag(s, committed)),
         lag_seconds: unpack_f(r.lag_seconds),
         owner: r.owner.as_ref().map(Name::to_string),
         status: r.status,
@@ -346,8 +353,8 @@ fn row(r: &Rec) -> GroupPartition {
             ),
         },
         stale_secs: unpack_f(r.stale_secs),
-        lost_records: r.lost_records,
-        ahead_by: r.ahead_by,
+        lost_records: beyond(r.low, 1),
+        ahead_by: beyond(r.high, -1),
         uncommitted_secs: unpack_f(r.uncommitted_secs),
         idle_secs: unpack_f(r.idle_secs),
         commit_seen: r.flags & COMMIT_SEEN != 0,
@@ -424,7 +431,7 @@ mod tests {
     #[test]
     fn a_record_is_small() {
         assert!(
-            std::mem::size_of::<Rec>() <= 176,
+            std::mem::size_of::<Rec>() <= 152,
             "{}",
             std::mem::size_of::<Rec>()
         );

@@ -134,8 +134,7 @@ fn judge_group(
     }
     // Every partition of every topic the group commits to or is assigned.
     let topics: BTreeSet<&str> = committed
-        .keys()
-        .map(|(t, _)| t.as_str())
+        .topics()
         .chain(owners.keys().map(|(t, _)| *t))
         .collect();
     // A Stable group's members read what they are assigned: a topic it has offsets for but
@@ -163,7 +162,7 @@ fn judge_group(
         for p in ids {
             let Ok(i) = usize::try_from(p) else { continue };
             let key = (t.to_string(), p);
-            let c = committed.get(&key).copied();
+            let c = committed.get(t, p);
             let owner = owners.get(&(t, p)).cloned();
             let mut tracked = prev_topic.get_mut(i).and_then(Option::take);
             let Some(&(low, high)) = inp.raw.watermarks.get(&key) else {
@@ -261,6 +260,9 @@ fn judge_group(
             put(&mut next_topic, i, tracked);
         }
         if next_topic.iter().any(Option::is_some) {
+            // Grown one partition at a time, the vector's doubling left up to half its
+            // slots (112 bytes each) empty: 5 MiB at 1,000 groups on 10,000 partitions.
+            next_topic.shrink_to_fit();
             m.tracks.insert(t.to_string(), next_topic);
         }
     }

@@ -51,11 +51,11 @@ pub fn offset_lag(end: i64, committed: Option<i64>) -> Option<i64> {
 }
 
 /// Times are seconds after the table's `base` in an `f32` (whole seconds exact for 194
-/// days; within a day, to a hundredth of a second): 16 bytes a point instead of 24, for 60
-/// points of each of 10,000 partitions.
+/// days; within a day, to a hundredth of a second), the offset is records after the table's
+/// `base_offset`: 12 bytes a point instead of 24, for 60 points of each of 10,000 partitions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Stored {
-    offset: i64,
+    offset: u32,
     first: f32,
     last: f32,
 }
@@ -67,11 +67,17 @@ struct Point {
     last: f64,
 }
 
+/// Bytes of one watermark point and of one commit point (the size report in `sizes_tests`).
+#[cfg(test)]
+pub(super) const POINT_BYTES: (usize, usize) =
+    (std::mem::size_of::<Stored>(), std::mem::size_of::<Kept>());
+
 /// (high watermark, first seen, last seen) points of one partition, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct HwmTable {
     points: VecDeque<Stored>,
     base: f64,
+    base_offset: i64,
     cap: usize,
 }
 
@@ -80,6 +86,7 @@ impl HwmTable {
         HwmTable {
             points: VecDeque::new(),
             base: 0.0,
+            base_offset: 0,
             cap: cap.max(4),
         }
     }
@@ -87,7 +94,7 @@ impl HwmTable {
     fn at(&self, i: usize) -> Point {
         let p = self.points[i];
         Point {
-            offset: p.offset,
+            offset: self.base_offset + i64::from(p.offset),
             first: self.base + p.first as f64,
             last: self.base + p.last as f64,
         }
@@ -100,22 +107,26 @@ impl HwmTable {
     /// Records the high watermark seen at `t`: a flat watermark moves its point's last-seen
     /// time; a lower one (topic truncated or recreated) starts over.
     pub fn push(&mut self, high: i64, t: f64) {
-        match self.points.back_mut() {
+        match self.back() {
             Some(p) if p.offset == high => {
-                p.last = (t - self.base) as f32;
+                if let Some(p) = self.points.back_mut() {
+                    p.last = (t - self.base) as f32;
+                }
                 return;
             }
             Some(p) if high < p.offset => self.points.clear(),
             _ => {}
         }
+        self.fit(high);
         if self.points.is_empty() {
             self.base = t;
+            self.base_offset = high;
         }
         let rel = (t - self.base) as f32;
         // One more each time (to `cap` + 1): a doubling deque would keep 64 for 60 points.
         self.points.reserve_exact(1);
         self.points.push_back(Stored {
-            offset: high,
+            offset: u32::try_from(high - self.base_offset).unwrap_or(u32::MAX),
             first: rel,
             last: rel,
         });
@@ -131,6 +142,29 @@ impl HwmTable {
         }
     }
 
+    /// Makes room for `high` as an offset after `base_offset`: the points more than
+    /// `u32::MAX` records before it go (a table spanning four billion records reaches less
+    /// far back) and the rest are counted from the oldest left.
+    fn fit(&mut self, high: i64) {
+        let span = i64::from(u32::MAX);
+        if self.points.is_empty() || high - self.base_offset <= span {
+            return;
+        }
+        while self
+            .points
+            .front()
+            .is_some_and(|p| high - self.base_offset - i64::from(p.offset) > span)
+        {
+            self.points.pop_front();
+        }
+        if let Some(shift) = self.points.front().map(|p| p.offset) {
+            for p in self.points.iter_mut() {
+                p.offset -= shift;
+            }
+            self.base_offset += i64::from(shift);
+        }
+    }
+
     /// Estimated write time of the record at `offset` (see the module comment); the last
     /// time seen for an offset at or past the newest point.
     pub fn time_of(&self, offset: i64) -> Option<f64> {
@@ -138,7 +172,9 @@ impl HwmTable {
         if offset >= last.offset {
             return Some(last.last);
         }
-        let i = self.points.partition_point(|p| p.offset <= offset);
+        let i = self
+            .points
+            .partition_point(|p| self.base_offset + i64::from(p.offset) <= offset);
         if i == 0 {
             let first = self.at(0);
             let span = last.first - first.first;
@@ -771,6 +807,25 @@ mod tests {
         t.push(0, 0.0);
         t.push(50, 5.0);
         assert_eq!(t.rate(10.0), Some(5.0));
+    }
+
+    #[test]
+    fn a_table_spanning_billions_of_records_keeps_its_newest_points() {
+        let big = i64::from(u32::MAX);
+        let mut t = HwmTable::new(60);
+        t.push(10, 0.0);
+        t.push(1_000, 10.0);
+        // 10 is more than u32::MAX records before this one: it goes, 1,000 stays.
+        t.push(big + 500, 20.0);
+        t.push(big + 600, 30.0);
+        assert_eq!(t.points.len(), 3);
+        assert_eq!(t.time_of(1_000), Some(10.0));
+        assert_eq!(t.time_of(big + 500), Some(20.0));
+        assert_eq!(t.time_of(big + 550), Some(25.0));
+        assert_eq!(t.time_of(big + 600), Some(30.0));
+        // Rate over the points kept: (big + 600 − 1,000) records in 20 s.
+        let r = t.rate(30.0).expect("rate");
+        assert!((r - (big - 400) as f64 / 20.0).abs() < 1.0, "{r}");
     }
 
     #[test]

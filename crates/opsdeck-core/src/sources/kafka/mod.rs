@@ -36,6 +36,8 @@ mod model;
 mod ops;
 pub mod policy;
 mod series;
+#[cfg(test)]
+mod sizes_tests;
 mod slots;
 pub mod spec;
 mod system;
@@ -454,8 +456,9 @@ fn probe_wants(policy: &Policy, now: f64, raw: &Raw) -> Vec<(Probe, Vec<(String,
             .filter(|g| policy.for_group(&g.name).abandoned_after == after)
             .filter_map(|g| raw.offsets.get(&g.name)?.as_ref().ok())
             .flat_map(|c| c.iter())
-            .filter(|(k, off)| raw.watermarks.get(*k).is_some_and(|w| w.1 > **off))
-            .map(|(k, _)| k.clone())
+            .map(|((t, p), off)| ((t.to_string(), p), off))
+            .filter(|(k, off)| raw.watermarks.get(k).is_some_and(|w| w.1 > *off))
+            .map(|(k, _)| k)
             .collect();
         if !parts.is_empty() {
             let probe = Probe {

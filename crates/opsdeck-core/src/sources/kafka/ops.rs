@@ -495,7 +495,7 @@ pub fn plan_reset(
         .into_iter()
         .filter_map(|k| {
             let &(low, high) = wm.get(&k)?;
-            let old = committed.get(&k).copied();
+            let old = committed.get(&k.0, k.1);
             let new = match to {
                 ResetTo::Earliest => low,
                 ResetTo::Latest => high,

@@ -8,7 +8,8 @@
 //! - `FindCoordinator` v4+: every group without a known coordinator in one request, to any
 //!   broker (only new groups, or those whose coordinator moved, after the first poll);
 //! - per coordinator, pipelined on its connection: `DescribeGroups` and `OffsetFetch` v8+
-//!   (`topics = null`: every committed partition) for all its groups, then
+//!   (`topics = null`: every committed partition) for all its groups (the OffsetFetch in
+//!   up to four pieces past 250 groups, each decoded before the next is read), then
 //!   `ConsumerGroupDescribe` for the groups that DescribeGroups says are not classic
 //!   (KIP-848 consumer groups), when there are any.
 //!
@@ -54,8 +55,21 @@ use conn::Conn;
 
 use super::admin::{Committed, GroupDescription, Member};
 
-/// Coordinators asked at once; each has at most two requests in flight.
+/// Coordinators asked at once; each has at most `OFFSET_PIECES` + 1 requests in flight.
 const MAX_IN_FLIGHT: usize = 16;
+
+/// A coordinator's OffsetFetch is split in up to this many requests of at least
+/// `PIECE_GROUPS` groups each, read and decoded one after the other: at 1,000 groups on
+/// 10,000 partitions one answer is 4 MB on the wire and about twice that decoded, so the
+/// poll holds a quarter of it at a time. Requests still grow with coordinators, not groups.
+const OFFSET_PIECES: usize = 4;
+const PIECE_GROUPS: usize = 250;
+
+/// Groups per OffsetFetch request for `n` groups of one coordinator.
+fn piece_len(n: usize) -> usize {
+    let pieces = n.div_ceil(PIECE_GROUPS).clamp(1, OFFSET_PIECES);
+    n.div_ceil(pieces).max(1)
+}
 
 /// Before asking moved groups again.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
@@ -414,21 +428,30 @@ async fn exchange(c: &mut Conn, groups: &[String]) -> Result<Vec<Answer>, WireEr
         .collect();
     let mut describe = DescribeGroupsRequest::default();
     describe.groups = ids.clone();
-    let mut fetch = OffsetFetchRequest::default();
-    fetch.groups = ids
-        .iter()
-        .map(|g| {
-            let mut r = OffsetFetchRequestGroup::default();
-            r.group_id = g.clone();
-            // null: every partition the group has committed.
-            r.topics = None;
-            r
-        })
-        .collect();
     let d_id = c.send(&describe, dv).await?;
-    let o_id = c.send(&fetch, ov).await?;
+    let mut o_ids = Vec::new();
+    for piece in ids.chunks(piece_len(ids.len())) {
+        let mut fetch = OffsetFetchRequest::default();
+        fetch.groups = piece
+            .iter()
+            .map(|g| {
+                let mut r = OffsetFetchRequestGroup::default();
+                r.group_id = g.clone();
+                // null: every partition the group has committed.
+                r.topics = None;
+                r
+            })
+            .collect();
+        o_ids.push(c.send(&fetch, ov).await?);
+    }
     let described = c.recv::<DescribeGroupsRequest>(d_id, dv).await?;
-    let fetched = c.recv::<OffsetFetchRequest>(o_id, ov).await?;
+    // Each piece is read, decoded and consumed before the next (answers come in order).
+    let mut offsets: HashMap<String, Result<Committed, i16>> = HashMap::new();
+    let mut errors: HashMap<String, String> = HashMap::new();
+    for o_id in o_ids {
+        let fetched = c.recv::<OffsetFetchRequest>(o_id, ov).await?;
+        read_offsets(fetched, &mut offsets, &mut errors);
+    }
 
     let mut descs: HashMap<String, Result<GroupDescription, i16>> = HashMap::new();
     let mut not_classic = Vec::new();
@@ -471,31 +494,6 @@ async fn exchange(c: &mut Conn, groups: &[String]) -> Result<Vec<Answer>, WireEr
         describe_consumer_groups(c, not_classic, &mut descs).await?;
     }
 
-    let mut offsets: HashMap<String, Result<Committed, i16>> = HashMap::new();
-    let mut errors: HashMap<String, String> = HashMap::new();
-    for g in fetched.groups {
-        let name = g.group_id.to_string();
-        if moved(g.error_code) {
-            offsets.insert(name, Err(g.error_code));
-            continue;
-        }
-        if g.error_code != 0 && g.error_code != GROUP_ID_NOT_FOUND {
-            errors.insert(name.clone(), code_text(g.error_code, None));
-            offsets.insert(name, Ok(Committed::new()));
-            continue;
-        }
-        let mut m = Committed::new();
-        for t in g.topics {
-            let topic = t.name.to_string();
-            for p in t.partitions {
-                if p.error_code == 0 && p.committed_offset >= 0 {
-                    m.insert((topic.clone(), p.partition_index), p.committed_offset);
-                }
-            }
-        }
-        offsets.insert(name, Ok(m));
-    }
-
     Ok(groups
         .iter()
         .map(|g| {
@@ -524,6 +522,38 @@ async fn exchange(c: &mut Conn, groups: &[String]) -> Result<Vec<Answer>, WireEr
             }
         })
         .collect())
+}
+
+/// One OffsetFetch answer into each group's compact offsets, consumed as it is read.
+fn read_offsets(
+    fetched: kafka_protocol::messages::OffsetFetchResponse,
+    offsets: &mut HashMap<String, Result<Committed, i16>>,
+    errors: &mut HashMap<String, String>,
+) {
+    for g in fetched.groups {
+        let name = g.group_id.to_string();
+        if moved(g.error_code) {
+            offsets.insert(name, Err(g.error_code));
+            continue;
+        }
+        if g.error_code != 0 && g.error_code != GROUP_ID_NOT_FOUND {
+            errors.insert(name.clone(), code_text(g.error_code, None));
+            offsets.insert(name, Ok(Committed::new()));
+            continue;
+        }
+        // The decoded answer is consumed topic by topic as the compact offsets grow.
+        let mut m = Committed::new();
+        for t in g.topics {
+            m.set_topic(
+                t.name.as_str(),
+                t.partitions
+                    .into_iter()
+                    .filter(|p| p.error_code == 0 && p.committed_offset >= 0)
+                    .map(|p| (p.partition_index, p.committed_offset)),
+            );
+        }
+        offsets.insert(name, Ok(m));
+    }
 }
 
 /// KIP-848 consumer groups (DescribeGroups answers GROUP_ID_NOT_FOUND for them).
@@ -632,6 +662,15 @@ mod tests {
         }
         assert!(assignment(Bytes::new()).is_empty());
         assert!(assignment(Bytes::from_static(&[0, 1, 0xff, 0xff, 0xff, 0x7f])).is_empty());
+    }
+
+    #[test]
+    fn offsets_come_in_a_few_pieces_whatever_the_groups() {
+        assert_eq!(piece_len(0), 1);
+        assert_eq!(piece_len(200), 200, "one request up to 250 groups");
+        assert_eq!(piece_len(251), 126);
+        assert_eq!(piece_len(1_000), 250);
+        assert_eq!(10_000usize.div_ceil(piece_len(10_000)), OFFSET_PIECES);
     }
 
     #[test]
