@@ -37,7 +37,7 @@ pub(super) struct Input<'a> {
     pub now: f64,
     pub policy: &'a Policy,
     pub topic_parts: &'a HashMap<&'a str, Vec<i32>>,
-    pub hwm: &'a HashMap<(String, i32), lag::HwmTable>,
+    pub hwm: &'a lag::HwmTables,
     pub trend_len: usize,
 }
 
@@ -214,7 +214,7 @@ fn judge_group(
                             track.note_written_before(c, probe.map_or(now, |pr| pr.before));
                         }
                     }
-                    let written = inp.hwm.get(&key).and_then(|tab| tab.time_of(c));
+                    let written = inp.hwm.get(t, p).and_then(|tab| tab.time_of(c));
                     gpart.lag_seconds = track.lag_seconds(c, judged, written, now);
                     let v = track.evaluate(now, judged, judge);
                     let (idle, seen) = track.idle(now);

@@ -510,7 +510,7 @@ impl Default for Windows {
 pub struct State {
     pub windows: Windows,
     policy: Policy,
-    hwm: HashMap<(String, i32), lag::HwmTable>,
+    hwm: lag::HwmTables,
     /// Per group: its partitions' tracks, trend and last answered state.
     groups: HashMap<String, groups::GroupMemo>,
     /// Topic names, owners, assigned partitions and reasons given as text, stored once each.
@@ -555,11 +555,8 @@ impl State {
         if let Some(c) = &raw.configs {
             self.configs = c.clone();
         }
-        for (k, (_, h)) in &raw.watermarks {
-            self.hwm
-                .entry(k.clone())
-                .or_insert_with(|| lag::HwmTable::new(w.hwm_points))
-                .push(*h, now);
+        for ((t, p), (_, h)) in &raw.watermarks {
+            self.hwm.push(t, *p, *h, now, w.hwm_points);
         }
         // A partition whose watermark this poll missed keeps its table (its history is what
         // lag seconds are read from); only partitions gone from the metadata drop theirs.
@@ -568,11 +565,7 @@ impl State {
             .iter()
             .map(|(n, _, ps)| (n.as_str(), ps.len()))
             .collect();
-        self.hwm.retain(|(t, p), _| {
-            known
-                .get(t.as_str())
-                .is_some_and(|n| usize::try_from(*p).is_ok_and(|p| p < *n))
-        });
+        self.hwm.retain_known(&known);
         let controller = raw.cluster.as_ref().and_then(|c| c.controller);
         let racks: HashMap<i32, Option<String>> = raw
             .cluster
@@ -592,7 +585,7 @@ impl State {
                         *leaders.entry(*leader).or_default() += 1;
                     }
                     let key = (name.clone(), *id);
-                    if let Some(r) = self.hwm.get(&key).and_then(|t| t.rate(now)) {
+                    if let Some(r) = self.hwm.get(name, *id).and_then(|t| t.rate(now)) {
                         *rate.get_or_insert(0.0) += r;
                     }
                     let wm = raw.watermarks.get(&key);

@@ -56,5 +56,5 @@ fn sizes_of_what_is_kept_and_what_a_poll_decodes() {
     }
     assert!(compact::ROW_BYTES <= 152, "row {}", compact::ROW_BYTES);
     assert!(size_of::<lag::Track>() <= 112);
-    assert!(hwm_point <= 12 && commit_point <= 20);
+    assert!(hwm_point <= 12 && commit_point <= 16);
 }
