@@ -106,7 +106,7 @@ fn requests_row(what: &str, (rd, wire): &(BTreeMap<String, usize>, Option<usize>
     let mut parts: Vec<String> = rd.iter().map(|(k, n)| format!("{n} {k}")).collect();
     if let Some(w) = wire {
         parts.push(format!(
-            "{w} batched (ListOffsets EARLIEST, LATEST and read_committed LATEST per leader, DescribeGroups and OffsetFetch per coordinator)"
+            "{w} batched (ListOffsets EARLIEST, LATEST and read_committed LATEST per leader, DescribeGroups per coordinator and its OffsetFetch in up to 4 pieces)"
         ));
     }
     format!("| {what} | {total} | {} |\n", parts.join(", "))
@@ -349,8 +349,8 @@ async fn main() {
          1 ListConsumerGroups per broker; then on its own connections, per partition leader one\n\
          ListOffsets EARLIEST, one LATEST and one read_committed LATEST (last stable offsets) for all\n\
          its partitions, per group coordinator one\n\
-         DescribeGroups and one OffsetFetch for all its groups (FindCoordinator only for groups whose\n\
-         coordinator is not known yet). The fallback sends librdkafka's ListOffsets (one request per\n\
+         DescribeGroups for all its groups and their OffsetFetch in up to four pieces past 250 groups\n\
+         (FindCoordinator only for groups whose coordinator is not known yet). The fallback sends librdkafka's ListOffsets (one request per\n\
          leader and end, but seconds of client time at this size), DescribeConsumerGroups (a\n\
          ConsumerGroupDescribe and a DescribeGroups per group) and one OffsetFetch per group instead.\n\
          Topic configs (DescribeConfigs, one call) and, for groups without members that lag, the\n\

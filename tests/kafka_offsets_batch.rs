@@ -769,7 +769,7 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
                 Some(Ok(c)) => c,
                 other => panic!("{when}: {g}: {other:?}"),
             };
-            let mut c: Vec<_> = c.iter().map(|((t, p), o)| (t.clone(), *p, *o)).collect();
+            let mut c: Vec<_> = c.iter().map(|((t, p), o)| (t.to_string(), p, o)).collect();
             c.sort();
             assert_eq!(
                 c,
@@ -972,7 +972,7 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
             "{g}: the last offsets shown"
         );
         if !hung_groups.contains(g) {
-            let mut c: Vec<_> = o.as_ref().expect("read").values().copied().collect();
+            let mut c: Vec<_> = o.as_ref().expect("read").iter().map(|(_, o)| o).collect();
             c.sort();
             assert_eq!(c, vec![i as i64, 100 + i as i64], "{g}");
         }
