@@ -282,5 +282,7 @@ if a.threads:
         if ticks:
             print(f"  thread {name}: {100*ticks/clk/elapsed:.3f}% of a core")
 if a.expect and not seen:
+    if not a.screen:
+        print("screen at the end of the idle window:\n" + shown, file=sys.stderr)
     print(f"the screen never showed {a.expect!r} after the setup keys: the figures above are not of the screen meant", file=sys.stderr)
     sys.exit(3)

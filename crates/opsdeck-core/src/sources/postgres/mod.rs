@@ -13,6 +13,7 @@ mod index_view;
 pub mod indexes;
 mod locks;
 pub mod model;
+mod names;
 mod ops;
 pub mod pgbouncer;
 mod queries;

@@ -21,20 +21,23 @@ pub const VITALS: &str = "select pg_is_in_recovery(), \
     coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
     coalesce(sum(temp_bytes), 0)::bigint from pg_stat_database";
 
-/// Client backends, one scan of pg_stat_activity (its cost grows with the sessions: ~25 ms
-/// at 2,000). Without pg_read_all_stats, other roles' sessions show NULL state and
-/// backend_type and `<insufficient privilege>` as query: they are kept (counted as
-/// "unknown") when they have a user, so the total stays right.
+/// Client backends, one scan of the backends (`pg_stat_get_activity`, whose cost grows with
+/// the sessions: ~15-25 ms at 2,000; the `pg_stat_activity` view's joins with pg_database
+/// and pg_authid were planned as a nested loop and cost more than the scan, so database
+/// and role come as oids, named from `OID_NAMES` kept between polls). Without
+/// pg_read_all_stats, other roles' sessions show NULL state and backend_type and
+/// `<insufficient privilege>` as query: they are kept (counted as "unknown") when they
+/// have a user, so the total stays right.
 ///
 /// Full rows (first column true) only for the sessions an on-call engineer must see: the
 /// console's own, every one idle in a transaction or waiting on a lock, every blocker of a
 /// waiter, the pids in `$1` (the last poll's lock tree, so a blocker that went idle is still
-/// told apart from one that ended), and then the `$2` first by state and age (not idle
-/// first, each oldest query first). The rest come as counts per database, user,
+/// told apart from one that ended), then the `$2` first of the others by state and age (not
+/// idle first, each oldest query first). Then counts of all sessions per database, role,
 /// application, client and state (first column false, the count last), so the counts stay
 /// exact without shipping and parsing thousands of idle rows.
 pub const ACTIVITY: &str = "with a as materialized (select pid, \
-    coalesce(datname, '') as db, coalesce(usename, '') as usr, \
+    coalesce(datid, 0)::int8 as db, coalesce(usesysid, 0)::int8 as usr, \
     coalesce(application_name, '') as app, \
     coalesce(host(client_addr), case when client_port = -1 then 'local' else '' end) as client, \
     case when wait_event_type = 'Lock' then 'waiting on a lock' \
@@ -42,21 +45,25 @@ pub const ACTIVITY: &str = "with a as materialized (select pid, \
     coalesce(wait_event_type || ':' || wait_event, '') as wait, \
     xact_start, query_start, state_change, query, backend_start, \
     pid = pg_backend_pid() or application_name = 'opsdeck' as own \
-    from pg_stat_activity where backend_type = 'client backend' \
+    from pg_stat_get_activity(null) where backend_type = 'client backend' \
     or (backend_type is null and usesysid is not null)), \
-    r as (select a.*, own or label like 'idle in transaction%' or label = 'waiting on a lock' \
-    or pid = any($1) or pid in (select unnest(pg_blocking_pids(w.pid)) from a w \
-    where w.label = 'waiting on a lock') as must, \
-    row_number() over (order by label = 'idle', query_start nulls last, pid) as rank from a) \
-    select true, pid, db, usr, app, client, label, wait, \
+    b as (select unnest(pg_blocking_pids(pid)) as pid from a where label = 'waiting on a lock'), \
+    m as (select a.*, own or label like 'idle in transaction%' or label = 'waiting on a lock' \
+    or pid = any($1) or pid in (select pid from b) as must from a) \
+    (select true, pid, db, usr, app, client, label, wait, \
     extract(epoch from now() - xact_start)::float8, \
     extract(epoch from now() - query_start)::float8, \
     extract(epoch from now() - state_change)::float8, \
     coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8 \
-    from r where must or rank <= $2 \
+    from m where must) \
+    union all (select true, pid, db, usr, app, client, label, wait, \
+    extract(epoch from now() - xact_start)::float8, \
+    extract(epoch from now() - query_start)::float8, \
+    extract(epoch from now() - state_change)::float8, \
+    coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8 \
+    from m where not must order by label = 'idle', query_start nulls last, pid limit $2) \
     union all select false, 0, db, usr, app, client, label, '', null, null, null, '', false, \
-    null, count(*)::int8 from r where not (must or rank <= $2) \
-    group by db, usr, app, client, label";
+    null, count(*)::int8 from a group by db, usr, app, client, label";
 
 /// WAL senders, from shared memory (no scan of every backend, as pg_stat_replication does:
 /// ~12 ms at 2,000 sessions): the standbys are read only when there is one.

@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::locks::{Waiter, build_tree};
 use super::model::*;
+use super::names::Names;
 use super::queries;
 use super::schedule::{Heavy, Slow};
 use super::statements::Tracker;
@@ -57,6 +58,8 @@ pub struct Previous {
     pub session_rows: Option<i64>,
     /// One heavy read a poll after the first (`Heavy`).
     pub heavy: Heavy,
+    /// Database and role names of the sessions' oids.
+    names: super::names::Names,
 }
 
 impl Previous {
@@ -78,7 +81,7 @@ pub async fn collect(
     every: Duration,
 ) -> Result<PgSample, E> {
     let now = Instant::now();
-    prev.heavy.begin();
+    prev.heavy.begin(every);
     if prev.settings.value.is_none() || prev.settings.due(now, every) {
         let st = settings(conn).await?;
         prev.settings.set(now, Ok(Some(st)));
@@ -121,7 +124,9 @@ pub async fn collect(
         .bind(prev.session_rows.unwrap_or(SESSION_ROWS))
         .fetch_all(&mut *conn)
         .await?;
-    (s.activity, s.connections) = sessions(&rows)?;
+    let oids = |i: usize| rows.iter().filter_map(move |r| r.try_get::<i64, _>(i).ok());
+    prev.names.refresh(conn, oids(2), oids(3), now, every).await?;
+    (s.activity, s.connections) = sessions(&rows, &prev.names)?;
     // Other roles' sessions without pg_read_all_stats: no state (counted, maybe not listed).
     let hidden = s.connections.by_state.get("unknown").copied().unwrap_or(0);
     if hidden > 0 && !st.reads_all_stats {
@@ -275,13 +280,12 @@ async fn slow_figures(
     now: Instant,
     every: Duration,
 ) {
-    // A round of sizes under way goes on (ten polls at most); the other heavy reads wait
-    // for a poll without one.
-    sizes_share(conn, prev, now, every * 2).await;
+    // Of the heavy reads due, statements first, then a share of sizes, then index advice.
     if st.has_statements && prev.statements.due(now, every) && prev.heavy.claim() {
         let r = prev.tracker.read(conn, st.version_num, now).await;
         prev.statements.set(now, r.map_err(text));
     }
+    sizes_share(conn, prev, now, every * 2).await;
     if prev.wraparound.due(now, every) {
         let r = wraparound(conn).await;
         prev.wraparound.set(now, r.map_err(text));
@@ -421,7 +425,12 @@ impl SizeRound {
 /// databases and 20k relations): every other slow interval, in shares over polls.
 async fn sizes_share(conn: &mut PgConnection, prev: &mut Previous, now: Instant, every: Duration) {
     let round = &mut prev.size_round;
-    if round.left.is_empty() && prev.sizes.due(now, every) && prev.heavy.claim() {
+    let starting = round.left.is_empty() && prev.sizes.due(now, every);
+    // A share waits a poll when another heavy read had this one.
+    if !(starting || !round.left.is_empty()) || !prev.heavy.claim() {
+        return;
+    }
+    if starting {
         if prev.sizes.at.is_none() {
             let r = sizes(conn, queries::DATABASE_SIZES, None).await;
             prev.sizes.set(now, r.map_err(text));
@@ -440,7 +449,6 @@ async fn sizes_share(conn: &mut PgConnection, prev: &mut Previous, now: Instant,
     if share.is_empty() {
         return;
     }
-    prev.heavy.spend();
     match sizes(conn, queries::DATABASE_SIZES_OF, Some(share)).await {
         Ok(got) => {
             prev.sizes
@@ -540,21 +548,23 @@ async fn maintenance(conn: &mut PgConnection) -> Result<Tables, E> {
     Ok((dead_tuples, seq_scan_heavy, unused_indexes))
 }
 
-/// The sessions read in full, longest running first, and the counts of all of them (the
-/// full rows and the counted rest, see `queries::ACTIVITY`).
-fn sessions(rows: &[PgRow]) -> Result<(Vec<Session>, Connections), E> {
-    let mut listed = Vec::new();
+/// The sessions read in full, longest running first, and the counts of all of them (see
+/// `queries::ACTIVITY`).
+fn sessions(rows: &[PgRow], names: &Names) -> Result<(Vec<Session>, Connections), E> {
+    let mut listed: Vec<Session> = Vec::new();
     let mut c = Connections::default();
     for r in rows {
         if r.try_get(0)? {
-            let s = session(r)?;
-            c.add(&s.database, &s.user, &s.application, &s.client, &s.state, 1);
-            listed.push(s);
+            // A session both required and in the top rows comes once.
+            let s = session(r, names)?;
+            if !listed.iter().any(|x| x.pid == s.pid) {
+                listed.push(s);
+            }
         } else {
             let text = |i: usize| r.try_get::<String, _>(i);
             c.add(
-                &text(2)?,
-                &text(3)?,
+                names.database(r.try_get(2)?),
+                names.role(r.try_get(3)?),
                 &text(4)?,
                 &text(5)?,
                 &text(6)?,
@@ -571,11 +581,11 @@ fn sessions(rows: &[PgRow]) -> Result<(Vec<Session>, Connections), E> {
     Ok((listed, c))
 }
 
-fn session(r: &PgRow) -> Result<Session, E> {
+fn session(r: &PgRow, names: &Names) -> Result<Session, E> {
     Ok(Session {
         pid: r.try_get(1)?,
-        database: r.try_get(2)?,
-        user: r.try_get(3)?,
+        database: names.database(r.try_get(2)?).to_string(),
+        user: names.role(r.try_get(3)?).to_string(),
         application: r.try_get(4)?,
         client: r.try_get(5)?,
         state: r.try_get(6)?,
