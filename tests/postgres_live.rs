@@ -964,7 +964,11 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
 
     let s = poll_until(&mut p, "two waiters behind the blocker", |s| {
         s.locks.first().map(|r| (r.pid, r.waiters)) == Some((blocker_pid, 2))
-            && s.connections.by_database.get(&db).and_then(|m| m.get("active")) == Some(&2)
+            && s.connections
+                .by_database
+                .get(&db)
+                .and_then(|m| m.get("active"))
+                == Some(&2)
     })
     .await;
     let counts: Vec<(String, i64)> = s.connections.by_database[&db]
@@ -982,7 +986,10 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
     let by_role: i64 = s.connections.by_role[&role].values().sum();
     assert_eq!(by_role, 26);
     assert_eq!(
-        s.roles.iter().find(|r| r.role == role).map(|r| r.connections),
+        s.roles
+            .iter()
+            .find(|r| r.role == role)
+            .map(|r| r.connections),
         Some(26),
         "role limits count every session, listed or not"
     );
@@ -995,7 +1002,10 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
     assert!(crowd_listed < 20, "only a part is listed: {crowd_listed}");
     assert!((s.activity.len() as i64) < s.connections.total);
     let line = s.listed_line().expect("the pane says a part is listed");
-    assert!(line.contains(&format!("of {} sessions", s.connections.total)), "{line}");
+    assert!(
+        line.contains(&format!("of {} sessions", s.connections.total)),
+        "{line}"
+    );
     for (what, pids) in [
         ("blocker", vec![blocker_pid]),
         ("waiters", waiter_pids.clone()),
@@ -1005,7 +1015,11 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
             assert!(listed(p), "{what} {p} not listed");
         }
     }
-    let b = s.activity.iter().find(|a| a.pid == blocker_pid).expect("blocker row");
+    let b = s
+        .activity
+        .iter()
+        .find(|a| a.pid == blocker_pid)
+        .expect("blocker row");
     assert_eq!(b.state, "idle");
     assert!(b.backend_start.is_some(), "the identity actions check");
     assert_eq!(s.locks[0].user, role, "the tree has the blocker's details");
@@ -1013,7 +1027,11 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
     // (other tests' active sessions may come first): it is what the alert rules measure.
     let points = measure(&s, "postgres.query_seconds");
     if listed(sleeper_pid) {
-        assert!(points.iter().any(|x| x.subject == format!("pid {sleeper_pid}")));
+        assert!(
+            points
+                .iter()
+                .any(|x| x.subject == format!("pid {sleeper_pid}"))
+        );
     }
 
     // The blocker lets go: the waiters get the lock one after the other and return.

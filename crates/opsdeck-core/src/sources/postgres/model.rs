@@ -347,7 +347,15 @@ pub fn count_connections(sessions: &[Session]) -> Connections {
 
 impl Connections {
     /// Adds `n` sessions of one database, role, application, client and state.
-    pub fn add(&mut self, database: &str, role: &str, app: &str, client: &str, state: &str, n: i64) {
+    pub fn add(
+        &mut self,
+        database: &str,
+        role: &str,
+        app: &str,
+        client: &str,
+        state: &str,
+        n: i64,
+    ) {
         self.total += n;
         *self.by_state.entry(state.to_string()).or_default() += n;
         for (map, key) in [

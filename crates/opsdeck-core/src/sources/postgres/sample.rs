@@ -125,7 +125,9 @@ pub async fn collect(
         .fetch_all(&mut *conn)
         .await?;
     let oids = |i: usize| rows.iter().filter_map(move |r| r.try_get::<i64, _>(i).ok());
-    prev.names.refresh(conn, oids(2), oids(3), now, every).await?;
+    prev.names
+        .refresh(conn, oids(2), oids(3), now, every)
+        .await?;
     (s.activity, s.connections) = sessions(&rows, &prev.names)?;
     // Other roles' sessions without pg_read_all_stats: no state (counted, maybe not listed).
     let hidden = s.connections.by_state.get("unknown").copied().unwrap_or(0);
