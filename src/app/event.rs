@@ -38,6 +38,28 @@ pub enum Event {
     Terminate,
 }
 
+impl Event {
+    /// Whether a person waits for the frame this event brings (a key, a result they asked
+    /// for). The others (polls, the clock, alert syncs) may wait a moment to share a frame.
+    pub fn awaited(&self) -> bool {
+        match self {
+            Event::Key(_)
+            | Event::Mouse(_)
+            | Event::Resize(..)
+            | Event::ThemeLoaded(_)
+            | Event::ActionDone { .. }
+            | Event::NoteWritten(_)
+            | Event::Terminate => true,
+            Event::Source { .. }
+            | Event::Fleet(_)
+            | Event::Clock
+            | Event::AlertsPulled(_)
+            | Event::AlertsPushed(_)
+            | Event::InboxSaved(_) => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,

@@ -113,17 +113,24 @@ impl State {
     }
 
     fn rebuild_alerts_model(&mut self) {
+        use crate::alerts::pane;
+        // The rules are the console's for its whole run: their table is built once.
+        let rules = match self.alerts_model.tables.pop() {
+            Some(t) if t.title == pane::RULES => t,
+            _ => pane::rules_table(&self.config.alerts),
+        };
         let ps = self.pane_state(Pane::Alerts);
-        self.alerts_model = crate::alerts::pane::model(
+        self.alerts_model = pane::with_rules(
             &self.alert_desk,
             &self.config.alerts,
-            &crate::alerts::pane::Selection {
+            &pane::Selection {
                 key: ps.selected.as_ref().map(|r| r.key.as_str()),
                 index: 0,
                 filter: &ps.filter,
                 table: ps.table,
             },
             self.alert_desk.clock.unwrap_or(self.now),
+            rules,
         );
     }
 }

@@ -20,6 +20,9 @@ use crate::theme::Theme;
 
 /// Renders at most this often; events arriving in between are folded into one frame.
 const FRAME_BUDGET: Duration = Duration::from_millis(10);
+/// How long a frame nobody waits for (a poll's answer) waits for the other sources' answers
+/// of the same tick, so one frame shows them all instead of one frame each.
+const SETTLE: Duration = Duration::from_millis(200);
 /// How long quitting waits for actions still running before it records them abandoned.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
 
@@ -251,8 +254,12 @@ async fn event_loop(
     let alertmanager = start_alertmanager(&state, &tx);
     let mut in_flight = InFlight::default();
 
+    // Since when the state has changed without being drawn, and whether a person waits.
+    let mut dirty_since = Instant::now();
+    let mut awaited = true;
     loop {
-        let deadline = last_frame + FRAME_BUDGET;
+        let deadline = frame_due(last_frame, dirty_since, awaited);
+        let was_dirty = state.dirty;
         let event = if state.dirty {
             tokio::select! {
                 ev = rx.recv() => ev,
@@ -263,10 +270,12 @@ async fn event_loop(
         };
         if let Some(ev) = event {
             in_flight.note(&ev);
+            awaited |= ev.awaited();
             let mut effects = super::update(&mut state, ev, Utc::now());
             // Fold everything already queued into this frame.
             while let Ok(ev) = rx.try_recv() {
                 in_flight.note(&ev);
+                awaited |= ev.awaited();
                 effects.extend(super::update(&mut state, ev, Utc::now()));
             }
             for effect in effects {
@@ -280,6 +289,7 @@ async fn event_loop(
                     Effect::Suspend => {
                         terminal::suspend(term)?;
                         state.dirty = true;
+                        awaited = true;
                     }
                     Effect::RestartSources => {
                         sources.stop();
@@ -393,11 +403,28 @@ async fn event_loop(
                 return Ok(());
             }
         }
-        if state.dirty && Instant::now() >= deadline {
+        if state.dirty && !was_dirty {
+            dirty_since = Instant::now();
+        }
+        // A key that changed nothing leaves no one waiting for the next poll's frame.
+        awaited &= state.dirty;
+        if state.dirty && Instant::now() >= frame_due(last_frame, dirty_since, awaited) {
             term.draw(|f| crate::ui::draw(f, &state))?;
             state.dirty = false;
+            awaited = false;
             last_frame = Instant::now();
         }
+    }
+}
+
+/// When the next frame may be drawn: at once (within the frame budget) for a person, after
+/// the settle time for the rest.
+fn frame_due(last_frame: Instant, dirty_since: Instant, awaited: bool) -> Instant {
+    let soonest = last_frame + FRAME_BUDGET;
+    if awaited {
+        soonest
+    } else {
+        soonest.max(dirty_since + SETTLE)
     }
 }
 

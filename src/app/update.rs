@@ -182,7 +182,6 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     let now = state.now;
     let pane = state.sources[index].kind.pane();
     let visible = !state.zoomed || pane == state.focus;
-    let before = state.alerts.clone();
     let phases = crate::timeline::derive::phases(&state.alert_desk.engine);
     let prev_status = state.sources[index].status.clone();
     let mut events = Vec::new();
@@ -227,6 +226,8 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
         events,
     ]
     .concat();
+    // Recomputing replaces the list: the old one is kept to compare, not copied.
+    let before = std::mem::take(&mut state.alerts);
     let outcome = state.recompute_alerts_of(Some(index), now);
     events.extend(crate::timeline::derive::alerts(
         &phases,

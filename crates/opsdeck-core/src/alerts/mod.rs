@@ -64,14 +64,13 @@ pub struct Alert {
 impl Alert {
     /// Stable identity across polls: acks, silences and history refer to it.
     pub fn key(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.rule,
-            self.kind.label(),
-            self.source,
-            self.subject
-        )
+        key_of(&self.rule, self.kind, &self.source, &self.subject)
     }
+}
+
+/// The key of the alert `rule` raises on `subject` of source `source`.
+pub fn key_of(rule: &str, kind: SourceKind, source: &str, subject: &str) -> String {
+    format!("{rule}/{}/{source}/{subject}", kind.label())
 }
 
 /// What the rules read of one source.
@@ -90,7 +89,7 @@ pub fn evaluate<'a>(
 ) -> Vec<Alert> {
     let sources: Vec<SourceView> = sources.into_iter().collect();
     let mut out: Vec<Alert> = rules
-        .observe(&sources)
+        .observe(&sources, &|_| false)
         .into_iter()
         .filter(|o| o.breached)
         .map(|o| o.alert)
@@ -175,7 +174,9 @@ impl Desk {
                 .iter()
                 .any(|o| o.kind == s.kind && o.name == s.name)
         };
-        let mut t = self.engine.step(rules.observe(observed), now, |e| {
+        let entries = &self.engine.entries;
+        let observations = rules.observe(observed, &|key| entries.contains_key(key));
+        let mut t = self.engine.step(observations, now, |e| {
             match answering(e) {
                 // The source left the context: nothing more will be known.
                 None => Unseen::Resolve,

@@ -62,6 +62,21 @@ impl Item<'_> {
 }
 
 pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) -> PaneModel {
+    with_rules(desk, rules, sel, now, rules_table(rules))
+}
+
+/// The title of the Rules tab, whose table `with_rules` takes ready-made.
+pub const RULES: &str = "Rules";
+
+/// The pane's model with a Rules table built earlier: the rules do not change while the
+/// console runs, the inbox changes with every poll.
+pub fn with_rules(
+    desk: &Desk,
+    rules: &RuleSet,
+    sel: &Selection,
+    now: DateTime<Utc>,
+    rules_table: Table,
+) -> PaneModel {
     let mut items: Vec<Item> = desk.engine.firing().into_iter().map(Item::Own).collect();
     items.extend(desk.external.iter().map(Item::External));
     items.sort_by(|a, b| {
@@ -254,8 +269,18 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
         rows,
         empty: "nothing firing".into(),
     };
-    let rules_table = Table {
-        title: "Rules".into(),
+    PaneModel {
+        tile,
+        summary,
+        tables: vec![inbox, rules_table],
+        level,
+    }
+}
+
+/// The Rules tab: every rule, as configured.
+pub fn rules_table(rules: &RuleSet) -> Table {
+    Table {
+        title: RULES.into(),
         columns: vec![
             Column::left("RULE", 26),
             Column::left("METRIC", 34),
@@ -289,12 +314,6 @@ pub fn model(desk: &Desk, rules: &RuleSet, sel: &Selection, now: DateTime<Utc>) 
             })
             .collect(),
         empty: "no rules".into(),
-    };
-    PaneModel {
-        tile,
-        summary,
-        tables: vec![inbox, rules_table],
-        level,
     }
 }
 

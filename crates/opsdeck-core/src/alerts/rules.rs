@@ -206,11 +206,17 @@ impl RuleSet {
 
     /// Every enabled rule over every source. A source whose poll failed keeps its last
     /// sample in the console, so its other alerts keep their state until it answers again.
-    pub fn observe(&self, sources: &[SourceView]) -> Vec<Observation> {
+    /// What the rules see in `sources`: every point whose condition holds, and the quiet
+    /// points of alerts `known` by key (raised earlier: they resolve or stop pending).
+    pub fn observe(
+        &self,
+        sources: &[SourceView],
+        known: &dyn Fn(&str) -> bool,
+    ) -> Vec<Observation> {
         let mut out = Vec::new();
         for s in sources {
             for r in &self.rules {
-                out.extend(r.observe(s, self.hysteresis));
+                r.observe(s, self.hysteresis, known, &mut out);
             }
         }
         out

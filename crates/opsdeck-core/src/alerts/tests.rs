@@ -393,7 +393,7 @@ fn obs(rules: &RuleSet, ratio: f64) -> Vec<Observation> {
     };
     let s = Sample::Redis(Box::new(r));
     let st = Status::Ok;
-    rules.observe(&[view(SourceKind::Redis, &st, Some(&s))])
+    rules.observe(&[view(SourceKind::Redis, &st, Some(&s))], &|_| false)
 }
 
 /// A Redis sample whose one node "n1" uses `ratio` of its maxmemory.

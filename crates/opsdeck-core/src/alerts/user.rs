@@ -105,64 +105,74 @@ impl Rule {
         kind_ok && self.source.as_deref().is_none_or(|n| n == s.name)
     }
 
-    pub fn observe(&self, s: &SourceView, margin: f64) -> Vec<Observation> {
+    /// Appends this rule's observations of `s` to `out`: the points where the condition
+    /// holds, and the quiet ones of alerts `known` by key. Most points are quiet and were
+    /// never raised: they cost no alert.
+    pub fn observe(
+        &self,
+        s: &SourceView,
+        margin: f64,
+        known: &dyn Fn(&str) -> bool,
+        out: &mut Vec<Observation>,
+    ) {
         if !self.enabled || !self.applies(s) {
-            return Vec::new();
+            return;
         }
         let unit = self.unit();
-        measure(self.metric, s)
-            .into_iter()
-            .map(|p| {
-                let breached = self.cmp.holds(p.value, self.threshold);
-                let held = self.cmp.still_holds(p.value, self.threshold, margin);
-                let flag = unit == Unit::Flag;
-                // Words only for a condition that holds: most points are fine, and their
-                // summary would never be read (a resolved alert keeps its firing words).
-                let summary = if !breached && !held {
-                    String::new()
-                } else if flag {
-                    format!("{} {}", p.what, self.title)
-                } else {
-                    format!(
-                        "{}: {} {} ({} {})",
-                        p.what,
-                        self.title,
-                        unit.format(p.value),
-                        self.cmp.symbol(),
-                        unit.format(self.threshold)
-                    )
-                };
-                let summary = match (p.note.is_empty() || summary.is_empty(), flag) {
-                    (true, _) => summary,
-                    (false, true) => format!("{summary}: {}", p.note),
-                    (false, false) => format!("{summary} — {}", p.note),
-                };
-                Observation {
-                    breached,
-                    held,
-                    for_: self.for_,
-                    alert: Alert {
-                        rule: self.name.clone(),
-                        severity: self.severity,
+        out.extend(measure(self.metric, s).into_iter().filter_map(|p| {
+            let breached = self.cmp.holds(p.value, self.threshold);
+            let held = self.cmp.still_holds(p.value, self.threshold, margin);
+            let quiet = !breached && !held;
+            if quiet && !known(&super::key_of(&self.name, s.kind, s.name, &p.subject)) {
+                return None;
+            }
+            let flag = unit == Unit::Flag;
+            // Words only for a condition that holds (a resolved alert keeps its firing
+            // words).
+            let summary = if quiet {
+                String::new()
+            } else if flag {
+                format!("{} {}", p.what, self.title)
+            } else {
+                format!(
+                    "{}: {} {} ({} {})",
+                    p.what,
+                    self.title,
+                    unit.format(p.value),
+                    self.cmp.symbol(),
+                    unit.format(self.threshold)
+                )
+            };
+            let summary = match (p.note.is_empty() || summary.is_empty(), flag) {
+                (true, _) => summary,
+                (false, true) => format!("{summary}: {}", p.note),
+                (false, false) => format!("{summary} — {}", p.note),
+            };
+            Some(Observation {
+                breached,
+                held,
+                for_: self.for_,
+                alert: Alert {
+                    rule: self.name.clone(),
+                    severity: self.severity,
+                    kind: s.kind,
+                    source: s.name.to_string(),
+                    subject: p.subject,
+                    summary,
+                    metric: self.metric.to_string(),
+                    value: p.value,
+                    threshold: self.threshold,
+                    labels: self.labels.clone(),
+                    runbook: self.runbook.clone(),
+                    jump: p.cause.map(|c| Jump {
                         kind: s.kind,
                         source: s.name.to_string(),
-                        subject: p.subject,
-                        summary,
-                        metric: self.metric.to_string(),
-                        value: p.value,
-                        threshold: self.threshold,
-                        labels: self.labels.clone(),
-                        runbook: self.runbook.clone(),
-                        jump: p.cause.map(|c| Jump {
-                            kind: s.kind,
-                            source: s.name.to_string(),
-                            table: c.table,
-                            key: c.key,
-                        }),
-                    },
-                }
+                        table: c.table,
+                        key: c.key,
+                    }),
+                },
             })
-            .collect()
+        }));
     }
 }
 

@@ -126,15 +126,16 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
         if !keep_going {
             return;
         }
-        let wait = if failures > 0 {
-            backoff(interval, failures)
+        let took = started.elapsed();
+        let until = if failures > 0 {
+            tokio::time::Instant::now() + backoff(interval, failures)
+        } else if took < interval {
+            on_grid(started + interval, interval)
         } else {
             // A poll slower than the refresh (a 10k-partition cluster) rests as long as it
             // worked, rather than running back to back: at most half the time polling.
-            let took = started.elapsed();
-            interval.saturating_sub(took).max(took)
+            tokio::time::Instant::now() + took
         };
-        let until = tokio::time::Instant::now() + wait;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => break,
@@ -148,6 +149,26 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
                 }
             }
         }
+    }
+}
+
+/// `at` moved by at most half an interval onto the wall clock's multiples of the interval
+/// (never into the past), so a console's sources, whenever they started or were woken, poll
+/// on the same ticks and their answers share one frame and one wakeup.
+fn on_grid(at: tokio::time::Instant, interval: Duration) -> tokio::time::Instant {
+    let step = interval.as_millis() as u64;
+    if step == 0 {
+        return at;
+    }
+    let now = tokio::time::Instant::now();
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        + at.saturating_duration_since(now);
+    let off = Duration::from_millis(wall.as_millis() as u64 % step);
+    match at.checked_sub(off) {
+        Some(earlier) if off <= interval / 2 && earlier >= now => earlier,
+        _ => at + (interval - off),
     }
 }
 
@@ -237,6 +258,30 @@ mod tests {
             Some(Update::Modelled(Sample::Host(_), _))
         ));
         task.abort();
+    }
+
+    #[test]
+    fn the_next_poll_lands_on_the_wall_clocks_multiples_of_the_interval() {
+        let interval = Duration::from_secs(2);
+        for lead in [0, 300, 900, 1100, 1700, 2000] {
+            let now = tokio::time::Instant::now();
+            let at = now + interval + Duration::from_millis(lead);
+            let next = on_grid(at, interval);
+            // Never earlier than now, never more than half an interval early or one late.
+            assert!(next >= now);
+            assert!(next + interval / 2 >= at && next <= at + interval);
+            // The wall clock at `next` is a multiple of 2 s, but for the few microseconds
+            // between reading the two clocks here and in on_grid.
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                + next.saturating_duration_since(tokio::time::Instant::now());
+            let phase = wall.as_millis() % 2000;
+            assert!(
+                phase < 50 || phase > 1950,
+                "phase {phase} ms for lead {lead}"
+            );
+        }
     }
 
     struct Slow;
