@@ -428,8 +428,11 @@ impl SizeRound {
 async fn sizes_share(conn: &mut PgConnection, prev: &mut Previous, now: Instant, every: Duration) {
     let round = &mut prev.size_round;
     let starting = round.left.is_empty() && prev.sizes.due(now, every);
+    if !starting && round.left.is_empty() {
+        return;
+    }
     // A share waits a poll when another heavy read had this one.
-    if !(starting || !round.left.is_empty()) || !prev.heavy.claim() {
+    if !prev.heavy.claim() {
         return;
     }
     if starting {
