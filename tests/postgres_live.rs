@@ -931,7 +931,11 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
     });
     let mut idle = Vec::new();
     for _ in 0..20 {
-        idle.push(connect(pg, &db, &role, "crowd_idle").await);
+        let mut c = connect(pg, &db, &role, "crowd_idle").await;
+        // A query each, so their query_start is older than the blocker's (a session that
+        // never ran one ranks last).
+        c.execute("select 1").await.expect("a query");
+        idle.push(c);
     }
     let mut itx = Vec::new();
     let mut itx_pids = Vec::new();
