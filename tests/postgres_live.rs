@@ -966,27 +966,30 @@ async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_th
         }));
     }
 
-    let s = poll_until(&mut p, "two waiters behind the blocker", |s| {
-        s.locks.first().map(|r| (r.pid, r.waiters)) == Some((blocker_pid, 2))
-            && s.connections
-                .by_database
-                .get(&db)
-                .and_then(|m| m.get("active"))
-                == Some(&2)
-    })
-    .await;
-    let counts: Vec<(String, i64)> = s.connections.by_database[&db]
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    // Active: the sleeper and this poller's own session.
+    // Active: the sleeper and this poller's own session. Sessions change state on their
+    // own time, so poll until the counts settle (a wrong count never does: it fails).
     let want: Vec<(String, i64)> = vec![
         ("active".into(), 2),
         ("idle".into(), 21),
         ("idle in transaction".into(), 2),
         ("waiting on a lock".into(), 2),
     ];
-    assert_eq!(counts, want);
+    let counts = |s: &PgSample| -> Vec<(String, i64)> {
+        s.connections
+            .by_database
+            .get(&db)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    };
+    let s = poll_until(
+        &mut p,
+        "the counts and two waiters behind the blocker",
+        |s| {
+            s.locks.first().map(|r| (r.pid, r.waiters)) == Some((blocker_pid, 2))
+                && counts(s) == want
+        },
+    )
+    .await;
     let by_role: i64 = s.connections.by_role[&role].values().sum();
     assert_eq!(by_role, 26);
     assert_eq!(
