@@ -307,7 +307,7 @@ pub async fn redis(
 /// Reads `INFO persistence` (pure: unit-tested).
 pub fn redis_from_info(text: &str, now: i64, s: &mut BackupSample) {
     let i = parse_info(text);
-    let get = |k: &str| i.get(k).cloned();
+    let get = |k: &str| i.get(k).map(|v| v.to_string());
     s.rdb_last_bgsave_status = get("rdb_last_bgsave_status");
     s.rdb_changes_since_last_save = get("rdb_changes_since_last_save").and_then(|v| v.parse().ok());
     s.aof_enabled = get("aof_enabled").map(|v| v == "1");

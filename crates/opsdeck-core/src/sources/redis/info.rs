@@ -7,12 +7,13 @@ use super::model::{
     ClientInfo, ClusterNode, NodeInfo, Persistence, ReplicaLink, Replication, SentinelPeer,
 };
 
-/// Parses `INFO` output into field → value.
-pub fn parse_info(text: &str) -> BTreeMap<String, String> {
+/// Parses `INFO` output into field → value, borrowed from the text (a node's INFO is a few
+/// hundred fields, read every poll).
+pub fn parse_info(text: &str) -> BTreeMap<&str, &str> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .map(|(k, v)| (k.trim(), v.trim()))
         .collect()
 }
 
@@ -23,8 +24,8 @@ pub(crate) fn kv_list(v: &str) -> BTreeMap<&str, &str> {
 
 impl NodeInfo {
     /// A node's figures from its `INFO` (rates and latency are filled in by the poller).
-    pub fn from_info(addr: &str, info: &BTreeMap<String, String>) -> Self {
-        let s = |k: &str| info.get(k).cloned().unwrap_or_default();
+    pub fn from_info(addr: &str, info: &BTreeMap<&str, &str>) -> Self {
+        let s = |k: &str| info.get(k).map(|v| v.to_string()).unwrap_or_default();
         let num = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         let opt = |k: &str| info.get(k).and_then(|v| v.parse::<u64>().ok());
         let float = |k: &str| {
@@ -35,7 +36,7 @@ impl NodeInfo {
         let keys_per_db: Vec<(String, u64)> = info
             .iter()
             .filter(|(k, _)| k.starts_with("db") && k[2..].chars().all(|c| c.is_ascii_digit()))
-            .filter_map(|(k, v)| Some((k.clone(), kv_list(v).get("keys")?.parse().ok()?)))
+            .filter_map(|(k, v)| Some((k.to_string(), kv_list(v).get("keys")?.parse().ok()?)))
             .collect();
         let role = s("role");
         let master_offset = num("master_repl_offset") as i64;

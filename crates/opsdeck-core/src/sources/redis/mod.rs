@@ -626,7 +626,7 @@ impl RedisPoller {
                     let view = ClusterView {
                         state: parse_info(&info)
                             .get("cluster_state")
-                            .cloned()
+                            .map(|v| v.to_string())
                             .unwrap_or_default(),
                         asked: a.clone(),
                         slots_covered: covered,
