@@ -13,7 +13,7 @@ key-press-to-frame latency (p50/p99/max).
 
 A benchmark, not a test: it prints figures and asserts nothing."""
 
-import argparse, fcntl, os, pty, select, signal, struct, sys, termios, time
+import argparse, fcntl, os, pty, re, select, signal, struct, sys, termios, time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--seconds", type=float, default=60, help="idle window measured")
@@ -24,7 +24,8 @@ ap.add_argument("--no-keys", action="store_true", help="skip the key-to-frame te
 ap.add_argument("--presses", type=int, default=200)
 ap.add_argument("--key", action="append", help="key sent (must change the screen; default Tab, which moves focus); repeat it to send several in turn")
 ap.add_argument("--setup", default="", help="keys sent one by one after the first frame, before the idle window (e.g. zoom a pane)")
-ap.add_argument("--expect", default="", help="text the program should show once set up (reported, e.g. a table header)")
+ap.add_argument("--expect", default="", help="text the screen must show once set up (e.g. a zoomed table's header); exit status 3 when it does not")
+ap.add_argument("--screen", action="store_true", help="print the screen as it was at the end of the idle window")
 ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test (a process-group leader with its group)")
 ap.add_argument("--hang-from-start", action="store_true", help="stop the --hang pids before the program starts (first frame with hung backends)")
 ap.add_argument("--marker", default="opsdeck", help="text that marks the first frame")
@@ -93,6 +94,78 @@ def rss_kib(field="VmRSS:"):
     return 0
 
 
+class Screen:
+    """Just enough of a terminal to know what is on it: cursor moves, clears and printed
+    text (colours and other escapes are skipped). A redraw only sends the cells that
+    changed, so searching the byte stream misses text that stayed in place or was split
+    by a style change."""
+
+    CSI = re.compile(rb"\x1b\[([?0-9;]*)([ -/]*[@-~])")
+
+    def __init__(self, rows=40, cols=120):
+        self.rows, self.cols = rows, cols
+        self.grid = [[" "] * cols for _ in range(rows)]
+        self.y = self.x = 0
+        self.pending = b""
+
+    def feed(self, data):
+        data = self.pending + data
+        self.pending = b""
+        i = 0
+        while i < len(data):
+            c = data[i]
+            if c == 0x1B:
+                m = self.CSI.match(data, i)
+                if m:
+                    self.csi(m.group(1).decode(), m.group(2).decode())
+                    i = m.end()
+                    continue
+                if len(data) - i < 16:
+                    self.pending = data[i:]
+                    return
+                # Another escape (OSC, charset): skip to its end.
+                end = data.find(b"\x07", i)
+                j = data.find(b"\x1b\\", i)
+                i = (min(x for x in (end + 1, j + 2) if x > 0) if end >= 0 or j >= 0 else i + 2)
+                continue
+            if c == 0x0D:
+                self.x = 0
+            elif c == 0x0A:
+                self.y = min(self.y + 1, self.rows - 1)
+            elif c >= 0x20:
+                n = 1 if c < 0x80 else 4 if c >= 0xF0 else 3 if c >= 0xE0 else 2
+                if len(data) - i < n:
+                    self.pending = data[i:]
+                    return
+                ch = data[i : i + n].decode("utf-8", "replace")
+                if self.y < self.rows and self.x < self.cols:
+                    self.grid[self.y][self.x] = ch
+                self.x += 1
+                i += n
+                continue
+            i += 1
+
+    def csi(self, params, final):
+        nums = [int(p) if p.isdigit() else 0 for p in params.lstrip("?").split(";")] if params else []
+        if final in "Hf":
+            r = nums[0] if nums and nums[0] else 1
+            c = nums[1] if len(nums) > 1 and nums[1] else 1
+            self.y, self.x = min(r, self.rows) - 1, min(c, self.cols) - 1
+        elif final == "J" and (nums[:1] in ([2], [3])):
+            self.grid = [[" "] * self.cols for _ in range(self.rows)]
+        elif final == "K":
+            for x in range(self.x, self.cols):
+                self.grid[self.y][x] = " "
+        elif final == "G":
+            self.x = min(nums[0] if nums and nums[0] else 1, self.cols) - 1
+
+    def text(self):
+        return "\n".join("".join(r).rstrip() for r in self.grid)
+
+
+screen = Screen()
+
+
 def read(timeout):
     if select.select([fd], [], [], timeout)[0]:
         try:
@@ -105,7 +178,6 @@ def read(timeout):
 first = None
 setup_sent = not a.setup
 seen = False
-tail = b""
 buf = b""
 measured_bytes = 0
 frames = 0
@@ -139,9 +211,10 @@ while True:
             os.write(fd, k.encode())
             time.sleep(0.2)
         setup_sent = True
+    if data:
+        screen.feed(data)
     if setup_sent and a.expect and not seen and data:
-        tail = (tail + data)[-4096:]
-        seen = a.expect.encode() in tail
+        seen = a.expect in screen.text()
     if t0 is not None and data:
         measured_bytes += len(data)
         # A frame is one burst of output; bursts closer than 5 ms are one frame.
@@ -155,6 +228,7 @@ if a.hang_from_start and a.no_keys:
     for p in hung:
         stop(p, signal.SIGCONT)
 cpu = (cpu_ticks() - c0) / clk
+shown = screen.text()
 by_name = {}
 for tid, (name, ticks) in thread_ticks().items():
     by_name[name] = by_name.get(name, 0) + ticks - th0.get(tid, (name, 0))[1]
@@ -217,9 +291,17 @@ if a.trend:
         print(f"  RSS minutes {i/60:.0f}-{(i+len(w))/60:.0f}: mean {means[-1]/1024:.2f} MiB, min {min(w)/1024:.2f}, max {max(w)/1024:.2f}")
     if len(means) >= 3:
         print(f"RSS drift from the second window to the last: {(means[-1]-means[1])/1024:+.2f} MiB")
+if a.screen:
+    print("screen at the end of the idle window:")
+    print(shown)
 if a.expect:
     print(f"{a.expect!r} shown after the setup keys: {'yes' if seen else 'NO'}")
 if a.threads:
     for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):
         if ticks:
             print(f"  thread {name}: {100*ticks/clk/elapsed:.3f}% of a core")
+if a.expect and not seen:
+    if not a.screen:
+        print("screen at the end of the idle window:\n" + shown, file=sys.stderr)
+    print(f"the screen never showed {a.expect!r} after the setup keys: the figures above are not of the screen meant", file=sys.stderr)
+    sys.exit(3)

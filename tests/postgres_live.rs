@@ -904,3 +904,167 @@ async fn wraparound_ages_per_database() {
     assert_eq!(row.cells[2].text, opsdeck::views::fmt::thousands(d.xid_age));
     assert_eq!(row.cells[3].text, "0%");
 }
+
+/// Many sessions, few listed: the counts stay exact, and every session an on-call engineer
+/// needs is listed even far past the top rows: the longest running, the idle-in-transaction
+/// ones, a blocker that sits idle (a session advisory lock) and its waiters; a blocker that
+/// stopped blocking is still listed on the next poll, so it reads as "no longer blocks
+/// anyone", not "ended".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_many_sessions_counts_are_exact_and_waiters_blockers_listed_past_the_top() {
+    let pg = shared();
+    let db = pg.create_database("crowd");
+    let role = create_role(pg, "crowd", "");
+    pg.psql(&format!("GRANT ALL ON DATABASE {db} TO {role}"));
+    let mut p = PgPoller::new(spec(pg.url_for(&db))).with_session_rows(3);
+    async fn pid(c: &mut PgConnection) -> i32 {
+        sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(c)
+            .await
+            .expect("pid")
+    }
+    let mut sleeper = connect(pg, &db, &role, "crowd_busy").await;
+    let sleeper_pid = pid(&mut sleeper).await;
+    let sleeping = tokio::spawn(async move {
+        let _ = sleeper.execute("select pg_sleep(60)").await;
+        sleeper
+    });
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let mut c = connect(pg, &db, &role, "crowd_idle").await;
+        // A query each, so their query_start is older than the blocker's (a session that
+        // never ran one ranks last).
+        c.execute("select 1").await.expect("a query");
+        idle.push(c);
+    }
+    let mut itx = Vec::new();
+    let mut itx_pids = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect(pg, &db, &role, "crowd_tx").await;
+        c.execute("begin; select 1").await.expect("begin");
+        itx_pids.push(pid(&mut c).await);
+        itx.push(c);
+    }
+    // The blocker connects last and holds a session lock while idle: of the idle sessions
+    // it ran its query last, so the rank alone never lists it.
+    let mut blocker = connect(pg, &db, &role, "crowd_blocker").await;
+    blocker
+        .execute("select pg_advisory_lock(4242)")
+        .await
+        .expect("lock");
+    let blocker_pid = pid(&mut blocker).await;
+    let mut waiter_pids = Vec::new();
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect(pg, &db, &role, "crowd_waiter").await;
+        waiter_pids.push(pid(&mut c).await);
+        waiting.push(tokio::spawn(async move {
+            c.execute("select pg_advisory_lock(4242)")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }));
+    }
+
+    // Active: the sleeper and this poller's own session. Sessions change state on their
+    // own time, so poll until the counts settle (a wrong count never does: it fails).
+    let want: Vec<(String, i64)> = vec![
+        ("active".into(), 2),
+        ("idle".into(), 21),
+        ("idle in transaction".into(), 2),
+        ("waiting on a lock".into(), 2),
+    ];
+    let counts = |s: &PgSample| -> Vec<(String, i64)> {
+        s.connections
+            .by_database
+            .get(&db)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default()
+    };
+    let s = poll_until(
+        &mut p,
+        "the counts and two waiters behind the blocker",
+        |s| {
+            s.locks.first().map(|r| (r.pid, r.waiters)) == Some((blocker_pid, 2))
+                && counts(s) == want
+        },
+    )
+    .await;
+    let by_role: i64 = s.connections.by_role[&role].values().sum();
+    assert_eq!(by_role, 26);
+    assert_eq!(
+        s.roles
+            .iter()
+            .find(|r| r.role == role)
+            .map(|r| r.connections),
+        Some(26),
+        "role limits count every session, listed or not"
+    );
+    let listed = |pid: i32| s.activity.iter().any(|a| a.pid == pid);
+    let crowd_listed = s
+        .activity
+        .iter()
+        .filter(|a| a.database == db && a.application == "crowd_idle")
+        .count();
+    assert!(crowd_listed < 20, "only a part is listed: {crowd_listed}");
+    assert!((s.activity.len() as i64) < s.connections.total);
+    let line = s.listed_line().expect("the pane says a part is listed");
+    assert!(
+        line.contains(&format!("of {} sessions", s.connections.total)),
+        "{line}"
+    );
+    for (what, pids) in [
+        ("blocker", vec![blocker_pid]),
+        ("waiters", waiter_pids.clone()),
+        ("idle in transaction", itx_pids.clone()),
+    ] {
+        for p in pids {
+            assert!(listed(p), "{what} {p} not listed");
+        }
+    }
+    let b = s
+        .activity
+        .iter()
+        .find(|a| a.pid == blocker_pid)
+        .expect("blocker row");
+    assert_eq!(b.state, "idle");
+    assert!(b.backend_start.is_some(), "the identity actions check");
+    assert_eq!(s.locks[0].user, role, "the tree has the blocker's details");
+    // The longest running query of this database shows too, if the top rows reach it
+    // (other tests' active sessions may come first): it is what the alert rules measure.
+    let points = measure(&s, "postgres.query_seconds");
+    if listed(sleeper_pid) {
+        assert!(
+            points
+                .iter()
+                .any(|x| x.subject == format!("pid {sleeper_pid}"))
+        );
+    }
+
+    // The blocker lets go: the waiters get the lock one after the other and return.
+    blocker
+        .execute("select pg_advisory_unlock(4242)")
+        .await
+        .expect("unlock");
+    // Each waiter's task ends with its query and closes its connection, which lets the
+    // session lock go to the next.
+    for w in waiting {
+        let r = tokio::time::timeout(Duration::from_secs(10), w)
+            .await
+            .expect("the waiters got the lock in turn");
+        r.expect("join").expect("the waiter's lock");
+    }
+    let next = poll_until(&mut p, "nobody waits", |s| {
+        !s.connections
+            .by_database
+            .get(&db)
+            .is_some_and(|m| m.contains_key("waiting on a lock"))
+    })
+    .await;
+    assert!(
+        next.activity.iter().any(|a| a.pid == blocker_pid),
+        "the former blocker is listed the poll after"
+    );
+    sleeping.abort();
+    drop((idle, itx, blocker));
+}

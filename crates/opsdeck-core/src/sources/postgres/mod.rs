@@ -13,6 +13,7 @@ mod index_view;
 pub mod indexes;
 mod locks;
 pub mod model;
+mod names;
 mod ops;
 pub mod pgbouncer;
 mod queries;
@@ -101,7 +102,7 @@ impl PgPoller {
     /// directory is. Trouble there is a hint, never a failed poll.
     async fn extras(&mut self, conn: &mut PgConnection, s: &mut PgSample) {
         let now = std::time::Instant::now();
-        if self.advice.due(now, self.slow_every) {
+        if self.advice.due(now, self.slow_every) && self.prev.heavy.claim() {
             let r = indexes::read(conn, s.version_num).await;
             self.advice.set(now, r.map_err(|e| e.to_string()));
         }
@@ -150,6 +151,13 @@ impl PgPoller {
         s.capacity = self.tracker.observe(t, &figures);
     }
 
+    /// Overrides how many sessions are read in full beyond the ones that must be
+    /// (`SESSION_ROWS`): the others are counted only.
+    pub fn with_session_rows(mut self, rows: i64) -> Self {
+        self.prev.session_rows = Some(rows);
+        self
+    }
+
     /// Overrides the slow schedule's interval (`slow_refresh`).
     pub fn with_slow_refresh(mut self, every: Duration) -> Self {
         self.slow_every = every;
@@ -189,6 +197,7 @@ impl PgPoller {
         let mut result = sample::collect(conn, &mut self.prev, self.slow_every).await;
         if let Ok(s) = &mut result {
             self.extras(conn, s).await;
+            self.prev.heavy.end();
         } else {
             // Dropping the connection closes the socket; the next poll reconnects.
             *guard = None;

@@ -36,7 +36,10 @@ pub struct PgSample {
     pub connections: Connections,
     /// pg_stat_database deltas since the previous poll (absent on the first poll).
     pub rates: Option<DbRates>,
-    /// Client sessions, longest running first.
+    /// Client sessions, longest running first: every one idle in a transaction, waiting on
+    /// a lock or blocking, and up to `SESSION_ROWS` more (not idle first, then the longest
+    /// idle). `connections` counts all of them: fewer rows than `connections.total` means
+    /// the rest were counted, not listed.
     pub activity: Vec<Session>,
     /// The blocking tree, flattened depth-first, root blockers first.
     pub locks: Vec<LockNode>,
@@ -329,25 +332,44 @@ pub fn state_label(state: Option<&str>, wait_event_type: Option<&str>) -> String
     }
 }
 
+/// Sessions read in full each poll beyond the ones that must be (own, idle in transaction,
+/// waiting, blocking): a zoomed table's worth several times over. The others are counted.
+pub const SESSION_ROWS: i64 = 200;
+
 /// Counts sessions by state, overall and per database, role, application and client.
 pub fn count_connections(sessions: &[Session]) -> Connections {
     let mut c = Connections::default();
     for s in sessions {
-        c.total += 1;
-        *c.by_state.entry(s.state.clone()).or_default() += 1;
-        for (map, key) in [
-            (&mut c.by_database, &s.database),
-            (&mut c.by_role, &s.user),
-            (&mut c.by_application, &s.application),
-            (&mut c.by_client, &s.client),
-        ] {
-            *map.entry(key.clone())
-                .or_default()
-                .entry(s.state.clone())
-                .or_default() += 1;
-        }
+        c.add(&s.database, &s.user, &s.application, &s.client, &s.state, 1);
     }
     c
+}
+
+impl Connections {
+    /// Adds `n` sessions of one database, role, application, client and state.
+    pub fn add(
+        &mut self,
+        database: &str,
+        role: &str,
+        app: &str,
+        client: &str,
+        state: &str,
+        n: i64,
+    ) {
+        self.total += n;
+        *self.by_state.entry(state.to_string()).or_default() += n;
+        for (map, key) in [
+            (&mut self.by_database, database),
+            (&mut self.by_role, role),
+            (&mut self.by_application, app),
+            (&mut self.by_client, client),
+        ] {
+            *map.entry(key.to_string())
+                .or_default()
+                .entry(state.to_string())
+                .or_default() += n;
+        }
+    }
 }
 
 /// The filesystem holding the data directory, as this machine sees it.

@@ -11,8 +11,9 @@ use sqlx::postgres::{PgConnection, PgRow};
 
 use super::locks::{Waiter, build_tree};
 use super::model::*;
+use super::names::Names;
 use super::queries;
-use super::schedule::Slow;
+use super::schedule::{Heavy, Slow};
 use super::statements::Tracker;
 
 /// What `SETTINGS` reads.
@@ -51,6 +52,14 @@ pub struct Previous {
     /// The server log, read on the slow schedule (`log_due` keeps its time).
     pub log: super::serverlog::Reader,
     log_due: Slow<()>,
+    /// The pids of the last lock tree: read in full next poll even if idle by then.
+    lock_pids: Vec<i32>,
+    /// Sessions read in full beyond the ones that must be (`SESSION_ROWS` unless set).
+    pub session_rows: Option<i64>,
+    /// One heavy read a poll after the first (`Heavy`).
+    pub heavy: Heavy,
+    /// Database and role names of the sessions' oids.
+    names: super::names::Names,
 }
 
 impl Previous {
@@ -72,6 +81,7 @@ pub async fn collect(
     every: Duration,
 ) -> Result<PgSample, E> {
     let now = Instant::now();
+    prev.heavy.begin(every);
     if prev.settings.value.is_none() || prev.settings.due(now, every) {
         let st = settings(conn).await?;
         prev.settings.set(now, Ok(Some(st)));
@@ -109,16 +119,18 @@ pub async fn collect(
     }
     prev.totals = Some((now, totals));
 
-    let rows = sqlx::query(queries::ACTIVITY).fetch_all(&mut *conn).await?;
-    s.activity = rows.iter().map(session).collect::<Result<_, _>>()?;
-    s.activity.sort_by(|a, b| {
-        b.query_seconds
-            .unwrap_or(-1.0)
-            .total_cmp(&a.query_seconds.unwrap_or(-1.0))
-            .then(a.pid.cmp(&b.pid))
-    });
-    s.connections = count_connections(&s.activity);
-    let hidden = s.activity.iter().filter(|a| a.hidden()).count();
+    let rows = sqlx::query(queries::ACTIVITY)
+        .bind(&prev.lock_pids)
+        .bind(prev.session_rows.unwrap_or(SESSION_ROWS))
+        .fetch_all(&mut *conn)
+        .await?;
+    let oids = |i: usize| rows.iter().filter_map(move |r| r.try_get::<i64, _>(i).ok());
+    prev.names
+        .refresh(conn, oids(2), oids(3), now, every)
+        .await?;
+    (s.activity, s.connections) = sessions(&rows, &prev.names)?;
+    // Other roles' sessions without pg_read_all_stats: no state (counted, maybe not listed).
+    let hidden = s.connections.by_state.get("unknown").copied().unwrap_or(0);
     if hidden > 0 && !st.reads_all_stats {
         s.hints.push(format!(
             "{hidden} sessions of other roles show <insufficient privilege>: GRANT pg_monitor \
@@ -128,7 +140,7 @@ pub async fn collect(
     }
 
     // Hidden sessions may be waiting too: then we cannot tell without asking.
-    let waiting = s.activity.iter().any(|a| a.state == "waiting on a lock");
+    let waiting = s.connections.by_state.contains_key("waiting on a lock");
     if waiting || (hidden > 0 && !st.reads_all_stats) {
         let rows = sqlx::query(queries::blocking(version_num))
             .fetch_all(&mut *conn)
@@ -154,6 +166,7 @@ pub async fn collect(
         }
         s.locks = build_tree(&waiters, &s.activity);
     }
+    prev.lock_pids = s.locks.iter().map(|n| n.pid).collect();
     if version_num < 140000 && !s.locks.is_empty() {
         s.hints.push(
             "lock waits are measured from the waiting query's start (PostgreSQL before 14 \
@@ -187,9 +200,16 @@ pub async fn collect(
             ));
         }
     } else {
-        let rows = sqlx::query(queries::REPLICATION_PRIMARY)
-            .fetch_all(&mut *conn)
+        let senders: i64 = sqlx::query_scalar(queries::WAL_SENDERS)
+            .fetch_one(&mut *conn)
             .await?;
+        let rows = if senders > 0 {
+            sqlx::query(queries::REPLICATION_PRIMARY)
+                .fetch_all(&mut *conn)
+                .await?
+        } else {
+            Vec::new()
+        };
         s.replication.standbys = rows
             .iter()
             .map(|r| {
@@ -262,17 +282,16 @@ async fn slow_figures(
     now: Instant,
     every: Duration,
 ) {
-    if st.has_statements && prev.statements.due(now, every) {
+    // Of the heavy reads due, statements first, then a share of sizes, then index advice.
+    if st.has_statements && prev.statements.due(now, every) && prev.heavy.claim() {
         let r = prev.tracker.read(conn, st.version_num, now).await;
         prev.statements.set(now, r.map_err(text));
     }
+    sizes_share(conn, prev, now, every * 2).await;
     if prev.wraparound.due(now, every) {
         let r = wraparound(conn).await;
         prev.wraparound.set(now, r.map_err(text));
     }
-    // The heaviest figure by far (it stats every file of every database: ~0.6 s with 200
-    // databases and 20k relations): every other slow interval, in shares over polls.
-    sizes_share(conn, prev, now, every * 2).await;
     if prev.slots.due(now, every) {
         let r = slots(conn, st.version_num, in_recovery).await;
         prev.slots.set(now, r.map_err(text));
@@ -323,10 +342,13 @@ fn fill_slow(s: &mut PgSample, prev: &Previous, st: &Settings, now: Instant) {
             .collect(),
     };
     s.slots = prev.slots.value.clone();
-    let mut per_role: HashMap<&str, i64> = HashMap::new();
-    for a in &s.activity {
-        *per_role.entry(a.user.as_str()).or_default() += 1;
-    }
+    // From the counts: the listed sessions may be a part of them.
+    let per_role: HashMap<&str, i64> = s
+        .connections
+        .by_role
+        .iter()
+        .map(|(role, states)| (role.as_str(), states.values().sum()))
+        .collect();
     s.roles = prev
         .roles
         .value
@@ -401,9 +423,19 @@ impl SizeRound {
 /// Database sizes: all at once the first time (the pane has them at once), then every
 /// `every` a round reading a share of the databases on each poll, so no single poll pays
 /// for all of them. Sizes read mid-round show at once; the round's end sets their age.
+/// The heaviest figure by far (it stats every file of every database: ~0.6 s with 200
+/// databases and 20k relations): every other slow interval, in shares over polls.
 async fn sizes_share(conn: &mut PgConnection, prev: &mut Previous, now: Instant, every: Duration) {
     let round = &mut prev.size_round;
-    if round.left.is_empty() && prev.sizes.due(now, every) {
+    let starting = round.left.is_empty() && prev.sizes.due(now, every);
+    if !starting && round.left.is_empty() {
+        return;
+    }
+    // A share waits a poll when another heavy read had this one.
+    if !prev.heavy.claim() {
+        return;
+    }
+    if starting {
         if prev.sizes.at.is_none() {
             let r = sizes(conn, queries::DATABASE_SIZES, None).await;
             prev.sizes.set(now, r.map_err(text));
@@ -521,16 +553,47 @@ async fn maintenance(conn: &mut PgConnection) -> Result<Tables, E> {
     Ok((dead_tuples, seq_scan_heavy, unused_indexes))
 }
 
-fn session(r: &PgRow) -> Result<Session, E> {
-    let state: Option<String> = r.try_get(5)?;
-    let wait_type: Option<String> = r.try_get(6)?;
+/// The sessions read in full, longest running first, and the counts of all of them (see
+/// `queries::ACTIVITY`).
+fn sessions(rows: &[PgRow], names: &Names) -> Result<(Vec<Session>, Connections), E> {
+    let mut listed: Vec<Session> = Vec::new();
+    let mut c = Connections::default();
+    for r in rows {
+        if r.try_get(0)? {
+            // A session both required and in the top rows comes once.
+            let s = session(r, names)?;
+            if !listed.iter().any(|x| x.pid == s.pid) {
+                listed.push(s);
+            }
+        } else {
+            let text = |i: usize| r.try_get::<String, _>(i);
+            c.add(
+                names.database(r.try_get(2)?),
+                names.role(r.try_get(3)?),
+                &text(4)?,
+                &text(5)?,
+                &text(6)?,
+                r.try_get(14)?,
+            );
+        }
+    }
+    listed.sort_by(|a, b| {
+        b.query_seconds
+            .unwrap_or(-1.0)
+            .total_cmp(&a.query_seconds.unwrap_or(-1.0))
+            .then(a.pid.cmp(&b.pid))
+    });
+    Ok((listed, c))
+}
+
+fn session(r: &PgRow, names: &Names) -> Result<Session, E> {
     Ok(Session {
-        pid: r.try_get(0)?,
-        database: r.try_get(1)?,
-        user: r.try_get(2)?,
-        application: r.try_get(3)?,
-        client: r.try_get(4)?,
-        state: state_label(state.as_deref(), wait_type.as_deref()),
+        pid: r.try_get(1)?,
+        database: names.database(r.try_get(2)?).to_string(),
+        user: names.role(r.try_get(3)?).to_string(),
+        application: r.try_get(4)?,
+        client: r.try_get(5)?,
+        state: r.try_get(6)?,
         wait_event: r.try_get(7)?,
         xact_seconds: r.try_get(8)?,
         query_seconds: r.try_get(9)?,

@@ -319,6 +319,9 @@ impl PgSample {
             gauge,
             Summary::text(states),
         ];
+        if let Some(line) = self.listed_line() {
+            summary.push(Summary::line(line, Level::Info));
+        }
         if let Some(r) = &self.rates {
             summary.push(Summary::line(
                 format!(
@@ -380,6 +383,21 @@ impl PgSample {
             tables,
             level,
         }
+    }
+
+    /// Said when the Activity table lists a part of the sessions (the rest are counted
+    /// only): sorting and `/` work on the rows listed.
+    pub fn listed_line(&self) -> Option<String> {
+        let (n, total) = (self.activity.len() as i64, self.connections.total);
+        (n < total).then(|| {
+            format!(
+                "Activity lists {} of {} sessions: all waiting, blocking or idle in a \
+                 transaction, then the oldest; the counts are of all {}",
+                fmt::count(n.max(0) as u64),
+                fmt::count(total as u64),
+                fmt::count(total as u64)
+            )
+        })
     }
 
     fn activity_table(&self) -> Table {
