@@ -38,20 +38,7 @@ impl Names {
         if !stale && !unknown {
             return Ok(());
         }
-        let rows = sqlx::query(queries::OID_NAMES)
-            .fetch_all(&mut *conn)
-            .await?;
-        self.databases.clear();
-        self.roles.clear();
-        for r in rows {
-            let (kind, oid, name): (String, i64, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            if kind == "d" {
-                self.databases.insert(oid, name);
-            } else {
-                self.roles.insert(oid, name);
-            }
-        }
+        (self.databases, self.roles) = read_all(conn).await?;
         for o in dbs {
             self.databases.entry(o).or_default();
         }
@@ -69,4 +56,24 @@ impl Names {
     pub fn role(&self, oid: i64) -> &str {
         self.roles.get(&oid).map_or("", String::as_str)
     }
+}
+
+/// Every database's and every role's name by oid (`queries::OID_NAMES`).
+pub async fn read_all(
+    conn: &mut PgConnection,
+) -> Result<(HashMap<i64, String>, HashMap<i64, String>), sqlx::Error> {
+    let (mut databases, mut roles) = (HashMap::new(), HashMap::new());
+    for r in sqlx::query(queries::OID_NAMES)
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        let (kind, oid, name): (String, i64, String) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        if kind == "d" {
+            databases.insert(oid, name);
+        } else {
+            roles.insert(oid, name);
+        }
+    }
+    Ok((databases, roles))
 }

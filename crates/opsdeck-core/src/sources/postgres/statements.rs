@@ -136,20 +136,7 @@ impl Tracker {
         let unknown_oid =
             |k: &Key| !self.databases.contains_key(&k.1) || !self.roles.contains_key(&k.0);
         if self.databases.is_empty() || ranked.iter().any(|r| unknown_oid(&r.key)) {
-            self.databases.clear();
-            self.roles.clear();
-            for r in sqlx::query(queries::OID_NAMES)
-                .fetch_all(&mut *conn)
-                .await?
-            {
-                let (kind, oid, name): (String, i64, String) =
-                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-                if kind == "d" {
-                    self.databases.insert(oid, name);
-                } else {
-                    self.roles.insert(oid, name);
-                }
-            }
+            (self.databases, self.roles) = super::names::read_all(conn).await?;
         }
         let missing: Vec<i64> = ranked
             .iter()
