@@ -278,7 +278,7 @@ mod tests {
                 + next.saturating_duration_since(tokio::time::Instant::now());
             let phase = wall.as_millis() % 2000;
             assert!(
-                phase < 50 || phase > 1950,
+                !(50..=1950).contains(&phase),
                 "phase {phase} ms for lead {lead}"
             );
         }
