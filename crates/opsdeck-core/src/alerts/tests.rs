@@ -382,16 +382,7 @@ fn healthy_sources_raise_nothing() {
 
 /// One observation of `redis_memory` on a node with `ratio`, with a `for`.
 fn obs(rules: &RuleSet, ratio: f64) -> Vec<Observation> {
-    let r = RedisSample {
-        nodes: vec![NodeInfo {
-            addr: "n1".into(),
-            used_memory: (ratio * 1000.0) as u64,
-            maxmemory: 1000,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let s = Sample::Redis(Box::new(r));
+    let s = redis_memory(ratio);
     let st = Status::Ok;
     rules.observe(&[view(SourceKind::Redis, &st, Some(&s))], &|_| false)
 }
