@@ -26,7 +26,16 @@ pub(super) struct GroupMemo {
     /// The last poll that answered for the group, and what it showed then.
     answered_at: f64,
     last: Option<GroupInfo>,
+    /// When a complete listing first left the group out (None: listed last poll).
+    unlisted_since: Option<f64>,
 }
+
+/// How long a group a complete listing leaves out is still shown, stale, before it counts
+/// as deleted. A broker just restarted lists its groups successfully but without those of
+/// the `__consumer_offsets` partitions it does not lead yet (Kafka's group coordinator
+/// answers for loaded partitions only), so one poll's absence proves nothing; a STOP alert
+/// must not resolve for it.
+const UNLISTED_GRACE_SECS: f64 = 30.0;
 
 /// A partition's track; the last poll that answered for it is `Track::answered_at`.
 type Tracked = Track;
@@ -57,6 +66,7 @@ pub(super) fn judge(
     for g in descs {
         let g = &g;
         let mut m = prev.remove(&g.name).unwrap_or_default();
+        m.unlisted_since = None;
         let info = match (&g.error, offsets.remove(&g.name)) {
             (None, Some(Ok(committed))) => {
                 let info = judge_group(&mut m, g, &committed, names, inp);
@@ -73,20 +83,33 @@ pub(super) fn judge(
         out.push(info);
         memo.insert(g.name.clone(), m);
     }
-    if !raw.listing_errors.is_empty() {
-        // Some broker did not list its groups: the ones missing may well still exist.
-        let why = format!("not listed this poll ({})", raw.listing_errors.join("; "));
-        for (name, m) in prev {
-            if let Some(last) = m.last.as_ref().filter(|_| inp.policy.judged(&name)) {
-                let g = admin::GroupDescription {
-                    name: name.clone(),
-                    state: last.state.clone(),
-                    error: None,
-                    members: Vec::new(),
-                };
-                out.push(stale(&m, &g, inp.now, why.clone()));
-                memo.insert(name, m);
+    // Some broker did not list its groups, or a complete listing left out groups listed
+    // before: the ones missing may well still exist.
+    let partial = (!raw.listing_errors.is_empty())
+        .then(|| format!("not listed this poll ({})", raw.listing_errors.join("; ")));
+    for (name, mut m) in prev {
+        let why = match &partial {
+            Some(why) => why.clone(),
+            None => {
+                let since = *m.unlisted_since.get_or_insert(inp.now);
+                if inp.now - since >= UNLISTED_GRACE_SECS {
+                    continue;
+                }
+                format!(
+                    "not listed for {} (deleted, or its coordinator is not back yet)",
+                    fmt::secs(inp.now - since)
+                )
             }
+        };
+        if let Some(last) = m.last.as_ref().filter(|_| inp.policy.judged(&name)) {
+            let g = admin::GroupDescription {
+                name: name.clone(),
+                state: last.state.clone(),
+                error: None,
+                members: Vec::new(),
+            };
+            out.push(stale(&m, &g, inp.now, why));
+            memo.insert(name, m);
         }
     }
     out
@@ -696,12 +719,30 @@ mod tests {
         r.listing_errors = vec!["Broker: Coordinator not available".into()];
         let g = find(&st.ingest(r, 450.0, false), "g").clone();
         assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(30.0)));
-        // Missing from a complete listing: deleted.
-        assert!(st.ingest(raw(1, 100), 460.0, false).groups.is_empty());
+        // Missing from a complete listing (a broker just restarted lists only the groups
+        // of the partitions it leads already): still shown, stale, for a while...
+        let g = find(&st.ingest(raw(1, 100), 460.0, false), "g").clone();
+        assert_eq!((g.status, g.stale_secs), (LagStatus::Stall, Some(40.0)));
+        assert_eq!(
+            g.error.as_deref(),
+            Some("not listed for 0s (deleted, or its coordinator is not back yet)")
+        );
+        let g = find(&st.ingest(raw(1, 100), 489.0, false), "g").clone();
+        assert!(g.error.unwrap().starts_with("not listed for 29s"));
+        // ... and its STOP alert still fires.
+        let alerts = alerts_of(st.ingest(raw(1, 100), 489.5, false));
+        assert!(alerts.iter().any(|a| a.contains(" g")), "{alerts:?}");
+        // Listed again: the absence is forgotten.
+        let r = group(raw(1, 100), "g", &[0], &[(0, 40)]);
+        assert_eq!(find(&st.ingest(r, 495.0, false), "g").stale_secs, None);
+        let g = find(&st.ingest(raw(1, 100), 500.0, false), "g").clone();
+        assert!(g.error.unwrap().starts_with("not listed for 0s"));
+        // Left out for the whole grace: deleted.
+        assert!(st.ingest(raw(1, 100), 530.0, false).groups.is_empty());
         // A group never read: judging, nothing to alert on.
         let mut r = group(raw(1, 100), "new", &[0], &[]);
         r.offsets.insert("new".into(), Err("timed out".into()));
-        let s = st.ingest(r, 470.0, false);
+        let s = st.ingest(r, 540.0, false);
         let g = find(&s, "new");
         assert!(g.judging && g.status == LagStatus::Ok, "{g:?}");
         assert_eq!(
