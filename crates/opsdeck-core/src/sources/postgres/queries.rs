@@ -12,14 +12,17 @@ pub const SETTINGS: &str = "select version(), current_setting('server_version_nu
     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
     exists(select 1 from pg_extension where extname = 'pg_stat_statements')";
 
-/// Every poll, one round trip: recovery, uptime and the pg_stat_database totals the rates
-/// come from.
+/// Every poll, one round trip: recovery, uptime, the pg_stat_database totals the rates
+/// come from, and the WAL senders, counted from shared memory (no scan of every backend, as
+/// pg_stat_replication does: ~12 ms at 2,000 sessions), so the standbys are read only when
+/// there is one.
 pub const VITALS: &str = "select pg_is_in_recovery(), \
     extract(epoch from now() - pg_postmaster_start_time())::float8, \
     coalesce(sum(xact_commit), 0)::bigint, \
     coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(blks_hit), 0)::bigint, \
     coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
-    coalesce(sum(temp_bytes), 0)::bigint from pg_stat_database";
+    coalesce(sum(temp_bytes), 0)::bigint, \
+    (select count(*) from pg_stat_get_wal_senders()) from pg_stat_database";
 
 /// Client backends, one scan of the backends (`pg_stat_get_activity`, whose cost grows with
 /// the sessions: ~15-25 ms at 2,000; the `pg_stat_activity` view's joins with pg_database
@@ -64,10 +67,6 @@ pub const ACTIVITY: &str = "with a as materialized (select pid, \
     from m where not must order by label = 'idle', query_start nulls last, pid limit $2) \
     union all select false, 0, db, usr, app, client, label, '', null, null, null, '', false, \
     null, count(*)::int8 from a group by db, usr, app, client, label";
-
-/// WAL senders, from shared memory (no scan of every backend, as pg_stat_replication does:
-/// ~12 ms at 2,000 sessions): the standbys are read only when there is one.
-pub const WAL_SENDERS: &str = "select count(*) from pg_stat_get_wal_senders()";
 
 /// Run only when some session waits on a heavyweight lock (or when other roles' sessions
 /// are hidden, so we cannot tell), once per poll: pg_blocking_pids takes every lock-manager

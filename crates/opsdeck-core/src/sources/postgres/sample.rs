@@ -95,6 +95,7 @@ pub async fn collect(
     for (i, t) in totals.iter_mut().enumerate() {
         *t = r.try_get(i + 2)?;
     }
+    let senders: i64 = r.try_get(8)?;
     let mut s = PgSample {
         version: st.version.clone(),
         version_num,
@@ -200,9 +201,6 @@ pub async fn collect(
             ));
         }
     } else {
-        let senders: i64 = sqlx::query_scalar(queries::WAL_SENDERS)
-            .fetch_one(&mut *conn)
-            .await?;
         let rows = if senders > 0 {
             sqlx::query(queries::REPLICATION_PRIMARY)
                 .fetch_all(&mut *conn)
