@@ -878,6 +878,18 @@ impl KafkaPoller {
         let Some(slot) = self.judging.take() else {
             return;
         };
+        // Free once the ingest ended (always, after a poll that was not cut): no thread hop.
+        let free = match slot.try_lock() {
+            Ok(mut g) => Some(g.take()),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner().take()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        if let Some(st) = free {
+            if let Some(st) = st {
+                self.state = st;
+            }
+            return;
+        }
         let taken = tokio::task::spawn_blocking(move || {
             slot.lock().unwrap_or_else(PoisonError::into_inner).take()
         })
