@@ -101,6 +101,8 @@ class Screen:
     by a style change."""
 
     CSI = re.compile(rb"\x1b\[([?0-9;]*)([ -/]*[@-~])")
+    # A CSI cut by the end of a read (a 24-bit colour pair is 35 bytes): wait for the rest.
+    CSI_CUT = re.compile(rb"\x1b(\[[?0-9;]*[ -/]*)?\Z")
 
     def __init__(self, rows=40, cols=120):
         self.rows, self.cols = rows, cols
@@ -120,7 +122,7 @@ class Screen:
                     self.csi(m.group(1).decode(), m.group(2).decode())
                     i = m.end()
                     continue
-                if len(data) - i < 16:
+                if self.CSI_CUT.match(data, i) or (data[i + 1 : i + 2] != b"[" and len(data) - i < 16):
                     self.pending = data[i:]
                     return
                 # Another escape (OSC, charset): skip to its end.
@@ -229,9 +231,13 @@ if a.hang_from_start and a.no_keys:
         stop(p, signal.SIGCONT)
 cpu = (cpu_ticks() - c0) / clk
 shown = screen.text()
+# Per thread name from the scheduler's run time (ticks miss threads that wake briefly).
+names = {tid: name for tid, (name, _) in th0.items()}
+names.update({tid: name for tid, (name, _) in thread_ticks().items()})
 by_name = {}
-for tid, (name, ticks) in thread_ticks().items():
-    by_name[name] = by_name.get(name, 0) + ticks - th0.get(tid, (name, 0))[1]
+for tid, ns in rt_last.items():
+    name = names.get(tid, "?")
+    by_name[name] = by_name.get(name, 0) + ns - rt0.get(tid, 0)
 
 # Key press to frame: send the key (focus moves, so a frame must follow) and time the
 # first bytes of the answer; drain between presses. With --hang, the watched servers are
@@ -297,9 +303,9 @@ if a.screen:
 if a.expect:
     print(f"{a.expect!r} shown after the setup keys: {'yes' if seen else 'NO'}")
 if a.threads:
-    for name, ticks in sorted(by_name.items(), key=lambda x: -x[1]):
-        if ticks:
-            print(f"  thread {name}: {100*ticks/clk/elapsed:.3f}% of a core")
+    for name, ns in sorted(by_name.items(), key=lambda x: -x[1]):
+        if ns:
+            print(f"  thread {name}: {100*ns/1e9/elapsed:.3f}% of a core")
 if a.expect and not seen:
     if not a.screen:
         print("screen at the end of the idle window:\n" + shown, file=sys.stderr)
