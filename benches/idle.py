@@ -24,6 +24,7 @@ ap.add_argument("--no-keys", action="store_true", help="skip the key-to-frame te
 ap.add_argument("--presses", type=int, default=200)
 ap.add_argument("--key", action="append", help="key sent (must change the screen; default Tab, which moves focus); repeat it to send several in turn")
 ap.add_argument("--setup", default="", help="keys sent one by one after the first frame, before the idle window (e.g. zoom a pane)")
+ap.add_argument("--seek", default="", help="key sent after the setup, up to 12 times, until the screen shows --expect (e.g. the next tab: an alert's jump may have opened another)")
 ap.add_argument("--expect", default="", help="text the screen must show once set up (e.g. a zoomed table's header); exit status 3 when it does not")
 ap.add_argument("--screen", action="store_true", help="print the screen as it was at the end of the idle window")
 ap.add_argument("--hang", default="", help="comma-separated pids to SIGSTOP during the key test (a process-group leader with its group)")
@@ -180,6 +181,7 @@ def read(timeout):
 first = None
 setup_sent = not a.setup
 seen = False
+seeks, last_seek = 0, 0.0
 buf = b""
 measured_bytes = 0
 frames = 0
@@ -212,11 +214,14 @@ while True:
         for k in a.setup:
             os.write(fd, k.encode())
             time.sleep(0.2)
-        setup_sent = True
+        setup_sent, last_seek = True, time.monotonic()
     if data:
         screen.feed(data)
     if setup_sent and a.expect and not seen and data:
         seen = a.expect in screen.text()
+    if setup_sent and a.seek and a.expect and not seen and seeks < 12 and now - last_seek > 0.5:
+        os.write(fd, a.seek.encode())
+        seeks, last_seek = seeks + 1, now
     if t0 is not None and data:
         measured_bytes += len(data)
         # A frame is one burst of output; bursts closer than 5 ms are one frame.
