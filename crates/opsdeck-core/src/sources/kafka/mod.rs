@@ -31,6 +31,7 @@ pub mod compact;
 mod compact_tests;
 mod events;
 mod groups;
+mod interned;
 pub mod lag;
 mod model;
 mod ops;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::compact::Name;
+use super::interned::Name;
 use crate::views::fmt as f;
 
 /// A verdict's reason (`lag::Track::evaluate`).
