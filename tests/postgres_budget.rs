@@ -100,7 +100,7 @@ async fn database_sizes_are_read_only_on_their_slow_schedule() {
     assert_eq!(calls(pg, &role, "sum(total_exec_time)"), 1);
     assert_eq!(calls(pg, &role, "pg_has_role(current_user"), 1);
     // What does not change per poll is not asked per poll: names of the sessions' oids
-    // (read by the statements too, so at most twice), and no standby means no scan of
+    // (one cache for the sessions and the statements), and no standby means no scan of
     // every backend for pg_stat_replication.
     let names = calls(pg, &role, "oid::int8, rolname::text from pg_roles");
     assert!((1..=2).contains(&names), "{names} name lookups");

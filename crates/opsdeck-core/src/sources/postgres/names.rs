@@ -1,5 +1,6 @@
 //! Database and role names by oid, kept between polls: the sessions come with oids (see
-//! `queries::ACTIVITY`), and the catalogs change far less often than a poll.
+//! `queries::ACTIVITY`), the statements with oids too, and the catalogs change far less
+//! often than a poll. One cache serves both.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -59,7 +60,7 @@ impl Names {
 }
 
 /// Every database's and every role's name by oid (`queries::OID_NAMES`).
-pub async fn read_all(
+async fn read_all(
     conn: &mut PgConnection,
 ) -> Result<(HashMap<i64, String>, HashMap<i64, String>), sqlx::Error> {
     let (mut databases, mut roles) = (HashMap::new(), HashMap::new());

@@ -282,7 +282,10 @@ async fn slow_figures(
 ) {
     // Of the heavy reads due, statements first, then a share of sizes, then index advice.
     if st.has_statements && prev.statements.due(now, every) && prev.heavy.claim() {
-        let r = prev.tracker.read(conn, st.version_num, now).await;
+        let r = prev
+            .tracker
+            .read(conn, &mut prev.names, st.version_num, now, every)
+            .await;
         prev.statements.set(now, r.map_err(text));
     }
     sizes_share(conn, prev, now, every * 2).await;

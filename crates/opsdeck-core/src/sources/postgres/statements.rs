@@ -4,12 +4,13 @@
 //! statements about to be shown and not seen before. Pure except for `Tracker::read`.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
 
 use super::model::{Statement, StatementsInfo};
+use super::names::Names;
 use super::queries;
 
 /// (userid, dbid, queryid); queryid is None for other roles' statements (hidden).
@@ -87,13 +88,11 @@ pub fn rank(prev: Option<&Snapshot>, now: &Snapshot, limit: usize) -> Vec<Ranked
     hot
 }
 
-/// The snapshots, texts and names kept between reads.
+/// The snapshots and texts kept between reads (names come from the sessions' `Names`).
 #[derive(Debug, Default)]
 pub struct Tracker {
     snapshot: Option<(Instant, Snapshot)>,
     texts: HashMap<Key, String>,
-    databases: HashMap<i64, String>,
-    roles: HashMap<i64, String>,
     dealloc: Option<i64>,
 }
 
@@ -101,12 +100,15 @@ pub struct Tracker {
 pub const SHOWN: usize = 200;
 
 impl Tracker {
-    /// Reads a snapshot and returns the statements to show with the read's bookkeeping.
+    /// Reads a snapshot and returns the statements to show with the read's bookkeeping;
+    /// `names` (shared with the sessions, see `Names::refresh`) names their database and role.
     pub async fn read(
         &mut self,
         conn: &mut PgConnection,
+        names: &mut Names,
         version_num: i32,
         now: Instant,
+        every: Duration,
     ) -> Result<(Vec<Statement>, StatementsInfo), sqlx::Error> {
         let rows = sqlx::query(queries::statements_snapshot(version_num))
             .fetch_all(&mut *conn)
@@ -133,11 +135,10 @@ impl Tracker {
             None
         };
         let ranked = rank(self.snapshot.as_ref().map(|(_, s)| s), &snap, SHOWN);
-        let unknown_oid =
-            |k: &Key| !self.databases.contains_key(&k.1) || !self.roles.contains_key(&k.0);
-        if self.databases.is_empty() || ranked.iter().any(|r| unknown_oid(&r.key)) {
-            (self.databases, self.roles) = super::names::read_all(conn).await?;
-        }
+        let dbs = ranked.iter().map(|r| r.key.1);
+        names
+            .refresh(conn, dbs, ranked.iter().map(|r| r.key.0), now, every)
+            .await?;
         let missing: Vec<i64> = ranked
             .iter()
             .filter(|r| !self.texts.contains_key(&r.key))
@@ -175,23 +176,24 @@ impl Tracker {
         };
         let out = ranked
             .iter()
-            .map(|r| self.statement(r, secs))
+            .map(|r| self.statement(r, secs, names))
             .collect::<Vec<_>>();
         self.snapshot = Some((now, snap));
         self.dealloc = dealloc;
         Ok((out, info))
     }
 
-    fn statement(&self, r: &Ranked, secs: Option<f64>) -> Statement {
-        let name = |m: &HashMap<i64, String>, oid: i64| {
-            m.get(&oid).cloned().unwrap_or_else(|| format!("oid {oid}"))
+    fn statement(&self, r: &Ranked, secs: Option<f64>, names: &Names) -> Statement {
+        let name = |n: &str, oid: i64| match n {
+            "" => format!("oid {oid}"),
+            n => n.to_string(),
         };
         let per = |v: f64| secs.map(|s| v / s);
         let hidden = r.key.2.is_none();
         Statement {
             queryid: r.key.2.unwrap_or(0),
-            database: name(&self.databases, r.key.1),
-            user: name(&self.roles, r.key.0),
+            database: name(names.database(r.key.1), r.key.1),
+            user: name(names.role(r.key.0), r.key.0),
             calls: r.now.calls,
             total_ms: r.now.total_ms,
             mean_ms: if r.now.calls > 0 {
