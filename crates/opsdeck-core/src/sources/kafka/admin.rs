@@ -245,14 +245,7 @@ impl Committed {
 
     /// Sets the offset of `topic[partition]`; the one it replaces, if any.
     pub fn set(&mut self, topic: &str, partition: i32, offset: i64) -> Option<i64> {
-        let parts = self.topic_mut(topic);
-        match parts.binary_search_by_key(&partition, |p| p.0) {
-            Ok(j) => Some(std::mem::replace(&mut parts[j].1, offset)),
-            Err(j) => {
-                parts.insert(j, (partition, offset));
-                None
-            }
-        }
+        put(self.topic_mut(topic), partition, offset)
     }
 
     /// [`Committed::set`] with the key as a map would take it.
@@ -265,10 +258,7 @@ impl Committed {
     pub fn set_topic(&mut self, topic: &str, pairs: impl IntoIterator<Item = (i32, i64)>) {
         let parts = self.topic_mut(topic);
         for (p, o) in pairs {
-            match parts.binary_search_by_key(&p, |x| x.0) {
-                Ok(j) => parts[j].1 = o,
-                Err(j) => parts.insert(j, (p, o)),
-            }
+            put(parts, p, o);
         }
         parts.shrink_to_fit();
         if parts.is_empty() {
@@ -308,6 +298,17 @@ impl Committed {
 
     pub fn is_empty(&self) -> bool {
         self.topics.is_empty()
+    }
+}
+
+/// Sets `partition`'s offset in pairs sorted by partition; the one it replaces, if any.
+fn put(parts: &mut Vec<(i32, i64)>, partition: i32, offset: i64) -> Option<i64> {
+    match parts.binary_search_by_key(&partition, |p| p.0) {
+        Ok(j) => Some(std::mem::replace(&mut parts[j].1, offset)),
+        Err(j) => {
+            parts.insert(j, (partition, offset));
+            None
+        }
     }
 }
 
