@@ -517,6 +517,10 @@ async fn the_poller_reads_groups_through_the_batch_in_a_few_requests() {
     );
     let s = poll(&mut p).await;
     assert_eq!(s.offsets_fallback, None);
+    assert!(
+        !p.has_librdkafka_client(),
+        "a steady poll sends nothing through librdkafka"
+    );
     // ListOffsets EARLIEST, LATEST and read_committed LATEST, DescribeGroups, OffsetFetch,
     // and ConsumerGroupDescribe when the other test's KIP-848 groups are on this broker:
     // however many groups there are.
@@ -524,6 +528,111 @@ async fn the_poller_reads_groups_through_the_batch_in_a_few_requests() {
         p.batch_requests().is_some_and(|n| (5..=6).contains(&n)),
         "{:?} requests",
         p.batch_requests()
+    );
+}
+
+/// The rest of a poll on the wire (Metadata, ListGroups on every broker, DescribeConfigs)
+/// answers what librdkafka's calls do: the brokers, the controller, every partition's
+/// leader, replicas and ISR, the groups listed (a group that only commits offsets too) and
+/// the topics' configs.
+#[tokio::test(flavor = "multi_thread")]
+async fn metadata_listing_and_configs_on_the_wire_equal_librdkafkas() {
+    use opsdeck::sources::kafka::{TOPIC_CONFIG_KEYS, wire};
+    let kafka = shared_kafka();
+    let b = kafka.bootstrap();
+    let prefix = unique_name("wbm");
+    let (t1, t2) = (format!("{prefix}_a"), format!("{prefix}_b"));
+    kafka.create_topic(&t1, 3);
+    kafka.create_topic(&t2, 1);
+    commit(&b, &format!("{prefix}_g1"), &[(&t1, 0, 0)]);
+    join_and_leave(&b, &format!("{prefix}_g2"), &t2);
+
+    let admin = Admin::new(
+        &futures::executor::block_on(client_config(&spec(&b))).expect("config"),
+        Duration::from_secs(30),
+    )
+    .expect("admin");
+    let mut ours = batch(&b);
+    let top = ours
+        .metadata(&wire::bootstrap(&b))
+        .await
+        .expect("metadata on the wire");
+    let md = admin.metadata().expect("librdkafka's metadata");
+    let mut brokers: Vec<(i32, String, i32)> = md
+        .brokers()
+        .iter()
+        .map(|b| (b.id(), b.host().to_string(), b.port()))
+        .collect();
+    brokers.sort();
+    let mut wired = top.brokers.clone();
+    wired.sort();
+    assert_eq!(wired, brokers);
+    let mut cluster = admin
+        .describe_cluster()
+        .expect("librdkafka's DescribeCluster");
+    cluster.nodes.sort_by_key(|n| n.id);
+    assert_eq!(
+        top.cluster, cluster,
+        "brokers with racks and the controller"
+    );
+    let mine = |t: &str| t.starts_with(&prefix);
+    let theirs: Vec<_> = md
+        .topics()
+        .iter()
+        .filter(|t| mine(t.name()))
+        .map(|t| {
+            let mut ps: Vec<_> = t
+                .partitions()
+                .iter()
+                .map(|p| (p.id(), p.leader(), p.replicas().to_vec(), p.isr().to_vec()))
+                .collect();
+            ps.sort_by_key(|p| p.0);
+            (t.name().to_string(), false, ps)
+        })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let wired: Vec<_> = top
+        .topics
+        .iter()
+        .filter(|t| mine(&t.0))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(wired, theirs);
+    assert_eq!(wired.len(), 2);
+    assert!(
+        top.topics
+            .iter()
+            .any(|t| t.0 == "__consumer_offsets" && t.1),
+        "internal topics are listed and marked"
+    );
+
+    let (names, errors) = ours.list_groups().await;
+    let (their_names, their_errors) = admin.list_groups_checked().expect("librdkafka's listing");
+    let own = |v: &[String]| -> Vec<String> { v.iter().filter(|n| mine(n)).cloned().collect() };
+    assert_eq!(own(&names), own(&their_names));
+    assert_eq!(
+        own(&names),
+        vec![format!("{prefix}_g1"), format!("{prefix}_g2")]
+    );
+    assert_eq!((errors.len(), their_errors.len()), (0, 0));
+
+    let topics = vec![t1.clone(), t2.clone()];
+    let configs = ours
+        .topic_configs(&topics, TOPIC_CONFIG_KEYS)
+        .await
+        .expect("configs on the wire");
+    assert_eq!(
+        configs,
+        admin
+            .topic_configs(&topics, TOPIC_CONFIG_KEYS)
+            .expect("librdkafka's configs")
+    );
+    assert_eq!(
+        configs[&t1].get("cleanup.policy").map(String::as_str),
+        Some("delete")
     );
 }
 

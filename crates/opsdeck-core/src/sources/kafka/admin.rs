@@ -196,7 +196,7 @@ pub struct Node {
     pub rack: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub controller: Option<i32>,

@@ -2,7 +2,10 @@
 //! abandonment probes on the batch's own connections, falling back to librdkafka's requests
 //! where the batch cannot run; the sample says when the groups came from the fallback.
 
-use super::{KafkaPoller, Probe, Raw, admin, led_partitions, per_group_offsets, probe_wants, wire};
+use super::{
+    KafkaPoller, Policy, Probe, Raw, TOPIC_CONFIG_KEYS, admin, led_partitions, per_group_offsets,
+    probe_wants, wire,
+};
 
 impl KafkaPoller {
     /// Fills `raw`'s watermarks, stable offsets, groups and offsets (left empty by
@@ -104,20 +107,75 @@ impl KafkaPoller {
         Ok(out)
     }
 
-    /// Runs `f` on the librdkafka client off the runtime, keeping the client.
-    async fn blocking<T: Send + 'static>(
+    /// Runs `f` on the librdkafka client off the runtime, building the client the first
+    /// time and keeping it.
+    pub(super) async fn blocking<T: Send + 'static>(
         &mut self,
         f: impl FnOnce(&admin::Admin) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
-        let a = self.admin.take().ok_or("Kafka client missing")?;
+        let kept = self.admin.take();
+        let cfg = match &kept {
+            Some(_) => None,
+            None => Some(self.cfg.clone().ok_or("Kafka client settings missing")?),
+        };
+        let timeout = self.timeout;
         let (a, r) = tokio::task::spawn_blocking(move || {
+            let a = match (kept, cfg) {
+                (Some(a), _) => a,
+                (None, Some(cfg)) => admin::Admin::new(&cfg, timeout)?,
+                (None, None) => return Err("Kafka client missing".to_string()),
+            };
             let r = f(&a);
-            (a, r)
+            Ok((a, r))
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())??;
         self.admin = Some(a);
         r
+    }
+
+    /// The cluster's topology, the group listing and, `with_configs`, the topics' configs
+    /// on the batch's connections (the rest of the answer is read by `read_batched`). None
+    /// when the batch cannot run: librdkafka reads them.
+    pub(super) async fn read_cluster(
+        &mut self,
+        with_configs: bool,
+        policy: &Policy,
+    ) -> Option<Result<Raw, String>> {
+        let Some(Ok(batch)) = &mut self.batch else {
+            return None;
+        };
+        let started = std::time::Instant::now();
+        let top = match batch.metadata(&wire::bootstrap(&self.spec.brokers)).await {
+            Ok(top) => top,
+            Err(e @ wire::WireError::Unsupported(_)) => {
+                tracing::debug!(error = %e, "batched metadata; using librdkafka's");
+                return None;
+            }
+            Err(e) => return Some(Err(e.to_string())),
+        };
+        let (mut names, listing_errors) = batch.list_groups().await;
+        names.retain(|n| policy.judged(n));
+        let configs = if with_configs {
+            let topics: Vec<String> = top.topics.iter().map(|t| t.0.clone()).collect();
+            batch
+                .topic_configs(&topics, TOPIC_CONFIG_KEYS)
+                .await
+                .map_err(|e| tracing::warn!(error = %e, "topic configs"))
+                .ok()
+        } else {
+            None
+        };
+        Some(Ok(Raw {
+            cluster: Some(top.cluster),
+            topics: top.topics,
+            brokers: top.brokers,
+            group_names: names,
+            listing_errors,
+            configs,
+            elapsed: started.elapsed(),
+            ..Default::default()
+        }))
     }
 }
 

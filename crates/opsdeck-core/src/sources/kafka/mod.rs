@@ -1,22 +1,24 @@
 //! Kafka: brokers, topics, partitions and consumer-group lag.
 //!
-//! Approach (cost that does not grow with groups × partitions): the poller keeps ONE
-//! librdkafka handle per cluster (`admin::Admin`, a producer handle that never produces and
-//! never joins a group) and each cycle, in `spawn_blocking` with timeouts:
-//! - metadata (one request) and `DescribeCluster` (brokers with rack, the controller);
-//! - watermarks and last stable offsets of all partitions through `wire`: per partition
-//!   leader one `ListOffsets` EARLIEST, one LATEST and one LATEST READ_COMMITTED (open
-//!   transactions excluded) for all its partitions (librdkafka's admin `ListOffsets`, the
-//!   fallback, sends the same requests but is slow at 10k partitions);
-//! - `ListConsumerGroups`, then the groups' states, members and committed offsets through
-//!   `wire` (DescribeGroups and OffsetFetch for many groups per request, one connection per
-//!   coordinator). Where that path cannot run, librdkafka's `DescribeConsumerGroups` and
-//!   `ListConsumerGroupOffsets` (one group per request, all sent at once on the same queue),
-//!   and the sample says so (`offsets_fallback`). A group the batch could not read (its
-//!   coordinator did not answer) is an error for that group: its verdict turns stale;
-//! - every tenth cycle, for groups without members, ListOffsets by timestamp (on the same
-//!   connections): whether their oldest unread records are older than `abandoned_after`
-//!   (Kafka keeps no commit times).
+//! Approach (cost that does not grow with groups × partitions): each cycle speaks the few
+//! requests a poll needs itself (`wire`, message types from the `kafka-protocol` crate) over
+//! one async connection per broker, kept between polls:
+//! - `Metadata` (brokers with racks, the controller, every partition) to one broker,
+//!   `ListGroups` to every broker, the topics' configs every tenth cycle;
+//! - per partition leader one `ListOffsets` EARLIEST, one LATEST and one LATEST
+//!   READ_COMMITTED (open transactions excluded) for all its partitions;
+//! - per group coordinator, the groups' states, members and committed offsets
+//!   (`DescribeGroups` and `OffsetFetch` for many groups per request); a group the batch
+//!   could not read (its coordinator did not answer) is an error for that group: its
+//!   verdict turns stale;
+//! - every tenth cycle, for groups without members, ListOffsets by timestamp: whether their
+//!   oldest unread records are older than `abandoned_after` (Kafka keeps no commit times).
+//!
+//! librdkafka's client (`admin::Admin`, a producer handle that never produces and never
+//! joins a group, in `spawn_blocking` with timeouts) is built only where that path cannot
+//! run: settings it cannot honour (OAUTHBEARER), or a request a broker refuses. Its
+//! per-group calls (`DescribeConsumerGroups`, `ListConsumerGroupOffsets`: one group per
+//! request) then read the groups and the sample says so (`offsets_fallback`).
 //!
 //! The raw result goes through `State::ingest` (pure): lag = log end − committed, time lag
 //! from a (high watermark, time) table per partition, and a Burrow-style verdict judged over
@@ -704,8 +706,22 @@ impl State {
 /// Topic configs are re-read every this many polls.
 const CONFIG_EVERY: u64 = 10;
 
+/// Polls with at most this many partitions plus group partitions are judged on the
+/// runtime's worker; bigger ones on a blocking thread.
+const INLINE_INGEST: usize = 5_000;
+
+/// Partitions plus committed group partitions of a poll's answer.
+fn raw_size(raw: &Raw) -> usize {
+    let committed: usize = raw.offsets.values().flatten().map(|c| c.len()).sum();
+    raw.watermarks.len() + committed
+}
+
 pub struct KafkaPoller {
     spec: KafkaSpec,
+    /// librdkafka's settings for this entry, built once per connection (they may run
+    /// `password_command`); the batch is made from them.
+    cfg: Option<ClientConfig>,
+    /// librdkafka's client, built only when the batch cannot read something.
     admin: Option<admin::Admin>,
     /// The batched groups path; Err: why it cannot run with this entry's settings.
     batch: Option<Result<wire::Batch, String>>,
@@ -750,6 +766,7 @@ impl KafkaPoller {
         };
         Self {
             spec,
+            cfg: None,
             admin: None,
             batch: None,
             per_group_only: false,
@@ -786,6 +803,12 @@ impl KafkaPoller {
         self
     }
 
+    /// Whether librdkafka's client is alive: only after the batch could not read something
+    /// (or with `per_group_only`).
+    pub fn has_librdkafka_client(&self) -> bool {
+        self.admin.is_some()
+    }
+
     /// Requests the last poll's batched groups fetch sent (None: it did not run).
     pub fn batch_requests(&self) -> Option<usize> {
         self.batch_requests
@@ -810,40 +833,37 @@ impl KafkaPoller {
         if let Some(e) = &self.policy_error {
             return Err(e.clone());
         }
-        let admin = match self.admin.take() {
-            Some(a) => a,
-            None => {
-                // librdkafka retries a refused broker until its timeout; a refused TCP
-                // connect to every bootstrap address is a faster, clearer answer.
-                if let Some(e) = refused(&self.spec.brokers).await {
-                    return Err(e);
-                }
-                let cfg = client_config(&self.spec).await?;
-                if self.batch.is_none() && !self.per_group_only {
-                    self.batch = Some(
-                        wire::Batch::new(&wire::properties(&cfg), self.timeout).map_err(|u| u.0),
-                    );
-                }
-                admin::Admin::new(&cfg, self.timeout)?
+        if self.cfg.is_none() {
+            // librdkafka retries a refused broker until its timeout; a refused TCP connect
+            // to every bootstrap address is a faster, clearer answer.
+            if let Some(e) = refused(&self.spec.brokers).await {
+                return Err(e);
             }
-        };
+            let cfg = client_config(&self.spec).await?;
+            if self.batch.is_none() && !self.per_group_only {
+                self.batch =
+                    Some(wire::Batch::new(&wire::properties(&cfg), self.timeout).map_err(|u| u.0));
+            }
+            self.cfg = Some(cfg);
+        }
         let with_configs = self.state.polls.is_multiple_of(CONFIG_EVERY);
-        let batched = matches!(self.batch, Some(Ok(_)));
         let policy = self.state.policy.clone();
         let now = clock();
-        let (admin, raw) = tokio::task::spawn_blocking(move || {
-            let r = if batched {
-                collect_parts(&admin, with_configs, &policy, false)
-            } else {
-                collect_with(&admin, with_configs, &policy, now)
-            };
-            (admin, r)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        // Kept across polls (one long-lived client); dropped by `reset` after errors.
-        self.admin = Some(admin);
-        let mut raw = raw?;
+        let mut raw = match self.read_cluster(with_configs, &policy).await {
+            Some(raw) => raw?,
+            None => {
+                let batched = matches!(self.batch, Some(Ok(_)));
+                self.blocking(move |a| {
+                    if batched {
+                        collect_parts(a, with_configs, &policy, false)
+                    } else {
+                        collect_with(a, with_configs, &policy, now)
+                    }
+                })
+                .await?
+            }
+        };
+        let batched = matches!(self.batch, Some(Ok(_)));
         let started = std::time::Instant::now();
         let probe_at = (batched && with_configs).then_some(now);
         self.read_batched(&mut raw, batched, probe_at).await?;
@@ -851,22 +871,27 @@ impl KafkaPoller {
         raw.elapsed += started.elapsed();
         self.state.polls += 1;
         let fresh_dirs = raw.log_dirs.is_some();
-        // At 10k partitions and 1k groups ingest takes hundreds of milliseconds of CPU: off
-        // the runtime's workers, so the other sources' futures are not held up meanwhile.
-        // The state waits in `judging` meanwhile: a poll cut by its timeout here leaves it
-        // there for the next poll, so the verdicts' history survives.
-        let slot = Arc::new(Mutex::new(Some(std::mem::take(&mut self.state))));
-        self.judging = Some(slot.clone());
         let (at, show_internal) = (clock(), self.spec.show_internal);
-        let judged = tokio::task::spawn_blocking(move || {
-            let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
-            st.as_mut().map(|st| st.ingest(raw, at, show_internal))
-        })
-        .await;
-        self.reclaim_state().await;
-        let mut sample = judged
-            .map_err(|e| format!("judging the Kafka poll failed: {e}"))?
-            .ok_or("the Kafka poll was judged after a later poll had started; it is dropped")?;
+        let mut sample = if raw_size(&raw) <= INLINE_INGEST {
+            // Microseconds: a thread hop would cost more than the work.
+            self.state.ingest(raw, at, show_internal)
+        } else {
+            // At 10k partitions and 1k groups ingest takes hundreds of milliseconds of CPU:
+            // off the runtime's workers, so the other sources' futures are not held up
+            // meanwhile. The state waits in `judging`: a poll cut by its timeout here leaves
+            // it there for the next poll, so the verdicts' history survives.
+            let slot = Arc::new(Mutex::new(Some(std::mem::take(&mut self.state))));
+            self.judging = Some(slot.clone());
+            let judged = tokio::task::spawn_blocking(move || {
+                let mut st = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                st.as_mut().map(|st| st.ingest(raw, at, show_internal))
+            })
+            .await;
+            self.reclaim_state().await;
+            judged
+                .map_err(|e| format!("judging the Kafka poll failed: {e}"))?
+                .ok_or("the Kafka poll was judged after a later poll had started; it is dropped")?
+        };
         self.finish_balance(&mut sample, fresh_dirs).await;
         Ok(sample)
     }
@@ -917,6 +942,7 @@ impl Poller for KafkaPoller {
     }
 
     fn reset(&mut self) {
+        self.cfg = None;
         self.admin = None;
         // Reconnects too, and checks again whether the brokers support the batched path.
         self.batch = None;

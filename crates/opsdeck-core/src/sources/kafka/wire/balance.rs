@@ -19,7 +19,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::time::Instant;
 
-use super::conn::{Conn, WireError};
+use super::conn::{WireError, pipeline};
 use super::{Batch, code_text};
 
 /// One log directory of one broker, as `DescribeLogDirs` reports it.
@@ -68,32 +68,30 @@ fn topic_name(t: &str) -> TopicName {
 impl Batch {
     /// Runs `f` on the connection to broker `node` (kept, or opened), within the batch's
     /// timeout; a kept connection that turns out broken is reopened once.
-    async fn on_node<R: Request>(
+    pub(super) async fn on_node<R: Request>(
         &mut self,
         node: i32,
         req: &R,
         min_version: i16,
     ) -> Result<R::Response, WireError> {
         let deadline = Instant::now() + self.timeout;
-        let mut conn = self.conns.remove(&node);
-        loop {
-            let cached = conn.is_some();
-            let left = deadline.saturating_duration_since(Instant::now());
-            let mut c: Conn = match conn.take() {
-                Some(c) => c,
-                None => self.open(node, left).await?,
-            };
-            let v = c.version::<R>(min_version)?;
-            match tokio::time::timeout(left, c.call(req, v)).await {
-                Ok(Ok(r)) => {
-                    self.conns.insert(node, c);
-                    return Ok(r);
-                }
-                Ok(Err(WireError::Io(_))) if cached => {}
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(WireError::Timeout),
-            }
-        }
+        let conn = self.conns.remove(&node);
+        let addr = self.nodes.get(&node).cloned();
+        let reqs = std::slice::from_ref(req);
+        let (c, mut answers) = pipeline(
+            addr,
+            conn,
+            reqs,
+            min_version,
+            &self.security,
+            &self.sent,
+            deadline,
+        )
+        .await?;
+        self.conns.insert(node, c);
+        answers
+            .pop()
+            .ok_or_else(|| WireError::Protocol(format!("broker {node} sent no answer")))
     }
 
     /// The brokers of this poll's metadata ((id, host, port)), for the calls below.

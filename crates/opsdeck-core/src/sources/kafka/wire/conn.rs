@@ -290,3 +290,48 @@ impl Conn {
         Ok(r.auth_bytes)
     }
 }
+
+/// `reqs` pipelined on the connection to `addr` (the kept `conn`, or a new one) and their
+/// answers in order, by `deadline`. A kept connection that turns out broken (the broker
+/// restarted, or closed it while idle) is reopened once.
+pub async fn pipeline<R: Request>(
+    addr: Option<(String, u16)>,
+    mut conn: Option<Conn>,
+    reqs: &[R],
+    min_version: i16,
+    sec: &Security,
+    sent: &Arc<AtomicUsize>,
+    deadline: tokio::time::Instant,
+) -> Result<(Conn, Vec<R::Response>), WireError> {
+    let (host, port) = addr.ok_or_else(|| WireError::Io("broker not in the metadata".into()))?;
+    loop {
+        let cached = conn.is_some();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let mut c = match conn.take() {
+            Some(c) => c,
+            None => Conn::open(&host, port, sec, left, sent.clone()).await?,
+        };
+        let exchange = async {
+            let v = c.version::<R>(min_version)?;
+            let mut ids = Vec::with_capacity(reqs.len());
+            for r in reqs {
+                ids.push(c.send(r, v).await?);
+            }
+            let mut answers = Vec::with_capacity(reqs.len());
+            for id in ids {
+                answers.push(c.recv::<R>(id, v).await?);
+            }
+            Ok::<_, WireError>(answers)
+        };
+        match tokio::time::timeout(left, exchange).await {
+            Ok(Ok(answers)) => return Ok((c, answers)),
+            Ok(Err(WireError::Io(_))) if cached => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(WireError::Io(format!(
+                    "{host}:{port}: no answer within {left:.0?}"
+                )));
+            }
+        }
+    }
+}

@@ -25,6 +25,7 @@
 //! instead of librdkafka's slow admin ListOffsets.
 
 mod balance;
+mod cluster;
 mod conn;
 mod scram;
 mod security;
@@ -43,10 +44,11 @@ use kafka_protocol::messages::{
     FindCoordinatorRequest, GroupId, OffsetFetchRequest,
     offset_fetch_request::OffsetFetchRequestGroup,
 };
-use kafka_protocol::protocol::{Decodable, Message, StrBytes};
+use kafka_protocol::protocol::{Decodable, Message, Request, StrBytes};
 use tokio::time::Instant;
 
 pub use balance::{BROKER, ConfigChange, LogDirRead, Ongoing, TOPIC};
+pub use cluster::{Topology, bootstrap};
 pub use conn::WireError;
 pub use security::{Security, Unsupported};
 pub use watermarks::Ends;
@@ -370,6 +372,40 @@ impl Batch {
             }
         }
         Err(last)
+    }
+
+    /// Each job's requests pipelined on its broker's connection, the brokers asked at once
+    /// (at most `MAX_IN_FLIGHT`), by `deadline`; the connections that answered are kept.
+    async fn on_nodes<R: Request>(
+        &mut self,
+        jobs: Vec<(i32, Vec<R>)>,
+        min_version: i16,
+        deadline: Instant,
+    ) -> Vec<(i32, Result<Vec<R::Response>, WireError>)> {
+        let asks: Vec<_> = jobs
+            .into_iter()
+            .map(|(node, reqs)| {
+                let conn = self.conns.remove(&node);
+                let addr = self.nodes.get(&node).cloned();
+                let (sec, sent) = (self.security.clone(), self.sent.clone());
+                async move {
+                    let r = conn::pipeline(addr, conn, &reqs, min_version, &sec, &sent, deadline);
+                    (node, r.await)
+                }
+            })
+            .collect();
+        let mut results = futures::stream::iter(asks).buffer_unordered(MAX_IN_FLIGHT);
+        let mut out = Vec::new();
+        while let Some((node, r)) = results.next().await {
+            out.push((
+                node,
+                r.map(|(c, answers)| {
+                    self.conns.insert(node, c);
+                    answers
+                }),
+            ));
+        }
+        out
     }
 
     async fn open(&self, id: i32, timeout: Duration) -> Result<Conn, WireError> {

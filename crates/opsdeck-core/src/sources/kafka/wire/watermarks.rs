@@ -5,18 +5,15 @@
 //! partitions on its own bookkeeping; on the wire the requests take milliseconds.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
-use futures::StreamExt;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{BrokerId, ListOffsetsRequest, ListOffsetsResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
-use super::conn::{Conn, WireError};
-use super::security::Security;
-use super::{Batch, MAX_IN_FLIGHT};
+use super::Batch;
+use super::conn::WireError;
 use crate::sources::kafka::admin::{Offsets, Watermarks};
 
 const EARLIEST: i64 = -2;
@@ -117,30 +114,22 @@ impl Batch {
                 .or_default()
                 .push(*p);
         }
-        let jobs: Vec<_> = by_leader
+        let jobs: Vec<(i32, Vec<ListOffsetsRequest>)> = by_leader
             .into_iter()
             .map(|(node, topics)| {
-                let conn = self.conns.remove(&node);
-                let addr = self.nodes.get(&node).cloned();
-                let sec = self.security.clone();
-                let sent = self.sent.clone();
-                let reqs: Vec<ListOffsetsRequest> = queries
+                let reqs = queries
                     .iter()
                     .map(|q| request(&topics, *q, self.timeout))
                     .collect();
-                async move {
-                    let r = leader_offsets(addr, conn, &reqs, &sec, &sent, deadline).await;
-                    (node, r)
-                }
+                (node, reqs)
             })
             .collect();
         let leaders = jobs.len();
-        let mut results = futures::stream::iter(jobs).buffer_unordered(MAX_IN_FLIGHT);
         let mut failed = Vec::new();
-        while let Some((node, r)) = results.next().await {
+        // v2 (Kafka 0.11) has the isolation level.
+        for (node, r) in self.on_nodes(jobs, 2, deadline).await {
             match r {
-                Ok((conn, answers)) => {
-                    self.conns.insert(node, conn);
+                Ok(answers) => {
                     for ((o, a), q) in out.iter_mut().zip(answers).zip(&queries) {
                         o.extend(offsets(a, q.spec >= 0));
                     }
@@ -204,47 +193,4 @@ fn offsets(r: ListOffsetsResponse, by_time: bool) -> Offsets {
         }
     }
     m
-}
-
-/// Every request on the leader's connection (reopened once if the kept one broke).
-async fn leader_offsets(
-    addr: Option<(String, u16)>,
-    mut conn: Option<Conn>,
-    reqs: &[ListOffsetsRequest],
-    sec: &Security,
-    sent: &Arc<AtomicUsize>,
-    deadline: Instant,
-) -> Result<(Conn, Vec<ListOffsetsResponse>), WireError> {
-    let (host, port) = addr.ok_or_else(|| WireError::Io("leader not in the metadata".into()))?;
-    loop {
-        let cached = conn.is_some();
-        let left = deadline.saturating_duration_since(Instant::now());
-        let mut c = match conn.take() {
-            Some(c) => c,
-            None => Conn::open(&host, port, sec, left, sent.clone()).await?,
-        };
-        let exchange = async {
-            // v2 (Kafka 0.11) has the isolation level.
-            let v = c.version::<ListOffsetsRequest>(2)?;
-            let mut ids = Vec::with_capacity(reqs.len());
-            for r in reqs {
-                ids.push(c.send(r, v).await?);
-            }
-            let mut answers = Vec::with_capacity(reqs.len());
-            for id in ids {
-                answers.push(c.recv::<ListOffsetsRequest>(id, v).await?);
-            }
-            Ok::<_, WireError>(answers)
-        };
-        match tokio::time::timeout(left, exchange).await {
-            Ok(Ok(answers)) => return Ok((c, answers)),
-            Ok(Err(WireError::Io(_))) if cached => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                return Err(WireError::Io(format!(
-                    "{host}:{port}: no answer within {left:.0?}"
-                )));
-            }
-        }
-    }
 }
