@@ -347,6 +347,32 @@ pub mod fmt {
         format!("{cut}…")
     }
 
+    /// `text` on one line (each run of whitespace one space), cut to `max` characters with
+    /// "…". Reads only as far as it keeps: a query of many kilobytes costs its first line.
+    pub fn one_line(text: &str, max: usize) -> String {
+        let mut out = String::with_capacity(text.len().min(max + 4));
+        let mut n = 0;
+        for word in text.split_whitespace() {
+            if n > 0 {
+                if n >= max {
+                    out.push('…');
+                    return out;
+                }
+                out.push(' ');
+                n += 1;
+            }
+            for c in word.chars() {
+                if n >= max {
+                    out.push('…');
+                    return out;
+                }
+                out.push(c);
+                n += 1;
+            }
+        }
+        out
+    }
+
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
     /// A sparkline of the last `width` points, scaled to their maximum.
@@ -361,6 +387,25 @@ pub mod fmt {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn one_line_joins_whitespace_and_cuts_where_the_joined_text_would() {
+            let joined = |q: &str, max: usize| {
+                let s = q.split_whitespace().collect::<Vec<_>>().join(" ");
+                if s.chars().count() > max {
+                    format!("{}…", s.chars().take(max).collect::<String>())
+                } else {
+                    s
+                }
+            };
+            let q = "  SELECT *\n\tFROM  événements\r\n WHERE id = $1  ";
+            for max in 0..45 {
+                assert_eq!(one_line(q, max), joined(q, max), "max {max}");
+            }
+            assert_eq!(one_line(q, 200), "SELECT * FROM événements WHERE id = $1");
+            assert_eq!(one_line("", 5), "");
+        }
+
         #[test]
         fn formats() {
             assert_eq!(bytes(512), "512 B");

@@ -61,6 +61,10 @@ fn take<P: Poller, D>(
     }
 }
 
+/// A view model that took at most this long last time is built on the source's task; a
+/// longer one (a sample of 10k partitions) on a blocking thread, off the runtime's workers.
+const INLINE_MODEL: Duration = Duration::from_millis(2);
+
 /// Longest a single poll may take before it counts as hung.
 pub fn poll_timeout(interval: Duration) -> Duration {
     // A first Kafka poll of 10k partitions takes ~7 s on a loaded 2-core machine.
@@ -90,6 +94,8 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
     }
     let model = Arc::new(model);
     let mut failures = 0u32;
+    // How long the last view model took to build: small ones are built in place.
+    let mut last_build: Option<Duration> = None;
     loop {
         while let Ok(c) = control.try_recv() {
             take(&mut poller, c, &pick);
@@ -108,8 +114,29 @@ pub async fn run<P: Poller, D, S: Send + 'static>(
         let keep_going = match result {
             Ok(sample) => {
                 failures = 0;
-                let model = Arc::clone(&model);
-                match tokio::task::spawn_blocking(move || model(sample)).await {
+                let built = if last_build.is_some_and(|t| t <= INLINE_MODEL) {
+                    // Microseconds: a hop to a blocking thread (and its wake-up) would cost
+                    // more than the work.
+                    let t = std::time::Instant::now();
+                    let r =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model(sample)))
+                            .map_err(|_| "the view model panicked".to_string());
+                    last_build = Some(t.elapsed());
+                    r
+                } else {
+                    let model = Arc::clone(&model);
+                    tokio::task::spawn_blocking(move || {
+                        let t = std::time::Instant::now();
+                        (model(sample), t.elapsed())
+                    })
+                    .await
+                    .map(|(r, took)| {
+                        last_build = Some(took);
+                        r
+                    })
+                    .map_err(|e| e.to_string())
+                };
+                match built {
                     Ok((sample, m)) => send(Update::Modelled(sample, Box::new(m))),
                     Err(e) => send(Update::Status(Status::Error(format!(
                         "building the view failed: {e}"

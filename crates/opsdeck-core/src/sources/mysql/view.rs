@@ -21,15 +21,6 @@ pub const BEHIND_WARN_SECS: i64 = 30;
 pub const CONNECTIONS_WARN: f64 = 0.8;
 pub const CONNECTIONS_CRIT: f64 = 0.95;
 
-fn one_line(q: &str, max: usize) -> String {
-    let s: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() > max {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    } else {
-        s
-    }
-}
-
 fn opt_secs(s: Option<f64>) -> String {
     s.map(fmt::secs).unwrap_or_else(|| "-".into())
 }
@@ -125,7 +116,7 @@ impl MysqlSample {
             let err = [&c.last_io_error, &c.last_sql_error]
                 .into_iter()
                 .find(|e| !e.is_empty())
-                .map(|e| format!(": {}", one_line(e, 60)))
+                .map(|e| format!(": {}", fmt::one_line(e, 60)))
                 .unwrap_or_default();
             return Some((
                 format!(
@@ -374,7 +365,7 @@ impl MysqlSample {
                             ),
                             opt_secs(t.trx_seconds).into(),
                             Cell::level(state, if muted { Level::Muted } else { label_level }),
-                            one_line(&t.info, 200).into(),
+                            fmt::one_line(&t.info, 200).into(),
                         ],
                     )
                 })
@@ -427,7 +418,7 @@ impl MysqlSample {
                             n.host.as_str().into(),
                             state.into(),
                             n.lock.as_str().into(),
-                            one_line(&n.info, 200).into(),
+                            fmt::one_line(&n.info, 200).into(),
                         ],
                     )
                 })
@@ -471,7 +462,7 @@ impl MysqlSample {
                         ),
                         fmt::count(s.rows_examined.max(0) as u64).into(),
                         s.schema.as_str().into(),
-                        one_line(&s.text, 200).into(),
+                        fmt::one_line(&s.text, 200).into(),
                     ],
                 )
             })
@@ -546,7 +537,7 @@ impl MysqlSample {
                         }
                         .into(),
                         Cell::level(
-                            one_line(&error, 200),
+                            fmt::one_line(&error, 200),
                             if error.is_empty() {
                                 Level::Normal
                             } else {
@@ -635,7 +626,7 @@ impl MysqlSample {
                 t.id,
                 t.user,
                 t.host,
-                one_line(&t.info, 80)
+                fmt::one_line(&t.info, 80)
             ),
             _ => format!(
                 "thread {}",

@@ -14,7 +14,8 @@ use crate::timeline::{Severity, TimelineEvent};
 use crate::views::fmt;
 
 fn one_line(q: &str) -> String {
-    fmt::fit(&q.split_whitespace().collect::<Vec<_>>().join(" "), 120)
+    // One character past the width: `fit` then cuts at a word.
+    fmt::fit(&fmt::one_line(q, 121), 120)
 }
 
 fn roots(s: &PgSample) -> HashMap<i32, &LockNode> {

@@ -6,6 +6,7 @@
 //! statement, so one that fails (a superuser's session, a missing privilege) does not stop
 //! the others, and the result reports every pid.
 
+use crate::views::fmt;
 use chrono::{Local, TimeZone};
 use serde::Serialize;
 use sqlx::postgres::PgConnection;
@@ -35,7 +36,7 @@ impl Target {
             backend_start: s.backend_start,
             user: s.user.clone(),
             database: s.database.clone(),
-            query: one_line(&redact_secrets(&s.query), 80),
+            query: fmt::one_line(&redact_secrets(&s.query), 80),
         }
     }
 
@@ -95,15 +96,6 @@ pub fn redact_secrets(q: &str) -> String {
     }
     out.push_str(&q[i..]);
     out
-}
-
-fn one_line(q: &str, max: usize) -> String {
-    let s: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() > max {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    } else {
-        s
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -53,15 +53,6 @@ fn ago(s: Option<f64>) -> String {
         .unwrap_or_else(|| "not yet".into())
 }
 
-fn one_line(q: &str, max: usize) -> String {
-    let s: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() > max {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    } else {
-        s
-    }
-}
-
 fn pgbouncer_table(pools: &[super::pgbouncer::Pool]) -> Table {
     Table {
         title: "PgBouncer".into(),
@@ -455,7 +446,7 @@ impl PgSample {
                             if s.hidden() {
                                 Cell::level(NEEDS_STATS, Level::Muted)
                             } else {
-                                one_line(&s.query, 200).into()
+                                fmt::one_line(&s.query, 200).into()
                             },
                         ],
                     )
@@ -544,7 +535,7 @@ impl PgSample {
                             n.state.as_str().into(),
                             n.user.as_str().into(),
                             n.database.as_str().into(),
-                            one_line(&n.query, 200).into(),
+                            fmt::one_line(&n.query, 200).into(),
                         ],
                     )
                 })
@@ -592,7 +583,7 @@ impl PgSample {
                                     Level::Muted,
                                 )
                             } else {
-                                one_line(&s.query, 200).into()
+                                fmt::one_line(&s.query, 200).into()
                             },
                         ],
                     )
