@@ -348,12 +348,13 @@ async fn main() {
          | path | requests | of which |\n|---|---|---|\n{requests}\n\
          One poll's phases, each alone on a fresh client:\n\n\
          | phase | time |\n|---|---|\n{phases}\n\
-         A poll sends, through librdkafka: 1 Metadata, 1 DescribeCluster (a Metadata request too),\n\
-         1 ListConsumerGroups per broker; then on its own connections, per partition leader one\n\
+         A poll sends, on its own connections (no librdkafka client unless something falls back):\n\
+         1 Metadata, 1 ListGroups per broker, per partition leader one\n\
          ListOffsets EARLIEST, one LATEST and one read_committed LATEST (last stable offsets) for all\n\
          its partitions, per group coordinator one\n\
          DescribeGroups for all its groups and their OffsetFetch in up to four pieces past 250 groups\n\
-         (FindCoordinator only for groups whose coordinator is not known yet). The fallback sends librdkafka's ListOffsets (one request per\n\
+         (FindCoordinator only for groups whose coordinator is not known yet), and one\n\
+         ListPartitionReassignments. The fallback sends librdkafka's ListOffsets (one request per\n\
          leader and end, but seconds of client time at this size), DescribeConsumerGroups (a\n\
          ConsumerGroupDescribe and a DescribeGroups per group) and one OffsetFetch per group instead.\n\
          Topic configs (DescribeConfigs, one call) and, for groups without members that lag, the\n\
@@ -377,7 +378,9 @@ async fn main() {
 /// Runs `benches/idle.py` on the release console with a config holding only this cluster.
 fn console_figures(bootstrap: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
-    let binary = format!("{root}/target/release/opsdeck");
+    // OPSDECK_BIN: another build of the console (its figures then describe that build).
+    let binary = std::env::var("OPSDECK_BIN")
+        .unwrap_or_else(|_| format!("{root}/target/release/opsdeck"));
     if !std::path::Path::new(&binary).exists() {
         return format!("\n(console figures skipped: build {binary} first)\n");
     }

@@ -144,29 +144,44 @@ impl Conn {
 
     /// Writes one request; its answer is read by `recv` with the returned id.
     pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> Result<i32, WireError> {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1);
-        let mut header = RequestHeader::default();
-        header.request_api_key = R::KEY;
-        header.request_api_version = version;
-        header.correlation_id = id;
-        header.client_id = Some(self.client_id.clone());
+        Ok(self.send_all(std::slice::from_ref(req), version).await?[0])
+    }
+
+    /// Writes `reqs` in one write (one segment on the wire, one wake-up of the broker);
+    /// their answers are read by `recv` with the returned ids, in order.
+    pub async fn send_all<R: Request>(
+        &mut self,
+        reqs: &[R],
+        version: i16,
+    ) -> Result<Vec<i32>, WireError> {
         let mut buf = BytesMut::new();
-        buf.put_i32(0);
-        header
-            .encode(&mut buf, R::header_version(version))
-            .map_err(proto)?;
-        req.encode(&mut buf, version).map_err(proto)?;
-        let len = i32::try_from(buf.len() - 4).map_err(proto)?;
-        buf[..4].copy_from_slice(&len.to_be_bytes());
+        let mut ids = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let id = self.next_id;
+            self.next_id = self.next_id.wrapping_add(1);
+            let mut header = RequestHeader::default();
+            header.request_api_key = R::KEY;
+            header.request_api_version = version;
+            header.correlation_id = id;
+            header.client_id = Some(self.client_id.clone());
+            let start = buf.len();
+            buf.put_i32(0);
+            header
+                .encode(&mut buf, R::header_version(version))
+                .map_err(proto)?;
+            req.encode(&mut buf, version).map_err(proto)?;
+            let len = i32::try_from(buf.len() - start - 4).map_err(proto)?;
+            buf[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            ids.push(id);
+        }
         let addr = self.addr.clone();
         self.io
             .write_all(&buf)
             .await
             .map_err(io("write to", &addr))?;
         self.io.flush().await.map_err(io("write to", &addr))?;
-        self.sent.fetch_add(1, Ordering::Relaxed);
-        Ok(id)
+        self.sent.fetch_add(reqs.len(), Ordering::Relaxed);
+        Ok(ids)
     }
 
     /// Reads the answer to request `id` (answers come in the order of the requests).
@@ -313,10 +328,7 @@ pub async fn pipeline<R: Request>(
         };
         let exchange = async {
             let v = c.version::<R>(min_version)?;
-            let mut ids = Vec::with_capacity(reqs.len());
-            for r in reqs {
-                ids.push(c.send(r, v).await?);
-            }
+            let ids = c.send_all(reqs, v).await?;
             let mut answers = Vec::with_capacity(reqs.len());
             for id in ids {
                 answers.push(c.recv::<R>(id, v).await?);

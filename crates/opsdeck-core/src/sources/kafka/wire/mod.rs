@@ -465,21 +465,24 @@ async fn exchange(c: &mut Conn, groups: &[String]) -> Result<Vec<Answer>, WireEr
     let mut describe = DescribeGroupsRequest::default();
     describe.groups = ids.clone();
     let d_id = c.send(&describe, dv).await?;
-    let mut o_ids = Vec::new();
-    for piece in ids.chunks(piece_len(ids.len())) {
-        let mut fetch = OffsetFetchRequest::default();
-        fetch.groups = piece
-            .iter()
-            .map(|g| {
-                let mut r = OffsetFetchRequestGroup::default();
-                r.group_id = g.clone();
-                // null: every partition the group has committed.
-                r.topics = None;
-                r
-            })
-            .collect();
-        o_ids.push(c.send(&fetch, ov).await?);
-    }
+    let fetches: Vec<OffsetFetchRequest> = ids
+        .chunks(piece_len(ids.len()))
+        .map(|piece| {
+            let mut fetch = OffsetFetchRequest::default();
+            fetch.groups = piece
+                .iter()
+                .map(|g| {
+                    let mut r = OffsetFetchRequestGroup::default();
+                    r.group_id = g.clone();
+                    // null: every partition the group has committed.
+                    r.topics = None;
+                    r
+                })
+                .collect();
+            fetch
+        })
+        .collect();
+    let o_ids = c.send_all(&fetches, ov).await?;
     let described = c.recv::<DescribeGroupsRequest>(d_id, dv).await?;
     // Each piece is read, decoded and consumed before the next (answers come in order).
     let mut offsets: HashMap<String, Result<Committed, i16>> = HashMap::new();
