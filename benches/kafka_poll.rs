@@ -379,8 +379,8 @@ async fn main() {
 fn console_figures(bootstrap: &str) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     // OPSDECK_BIN: another build of the console (its figures then describe that build).
-    let binary = std::env::var("OPSDECK_BIN")
-        .unwrap_or_else(|_| format!("{root}/target/release/opsdeck"));
+    let binary =
+        std::env::var("OPSDECK_BIN").unwrap_or_else(|_| format!("{root}/target/release/opsdeck"));
     if !std::path::Path::new(&binary).exists() {
         return format!("\n(console figures skipped: build {binary} first)\n");
     }
