@@ -32,9 +32,17 @@ impl State {
         Some((at, self.row(at)?))
     }
 
+    /// Brings a view left stale by `update::step` up to date (before a frame is drawn).
+    pub fn settle(&mut self) {
+        if self.alerts_stale {
+            self.refresh(Pane::Alerts);
+        }
+    }
+
     /// Rebuilds what a pane shows after its sources, tab, filter or selection changed.
     pub fn refresh(&mut self, pane: Pane) {
         if pane == Pane::Alerts {
+            self.alerts_stale = false;
             self.rebuild_alerts_model();
         }
         if pane == Pane::Timeline {

@@ -271,12 +271,12 @@ async fn event_loop(
         if let Some(ev) = event {
             in_flight.note(&ev);
             awaited |= ev.awaited();
-            let mut effects = super::update(&mut state, ev, Utc::now());
+            let mut effects = super::update::step(&mut state, ev, Utc::now());
             // Fold everything already queued into this frame.
             while let Ok(ev) = rx.try_recv() {
                 in_flight.note(&ev);
                 awaited |= ev.awaited();
-                effects.extend(super::update(&mut state, ev, Utc::now()));
+                effects.extend(super::update::step(&mut state, ev, Utc::now()));
             }
             for effect in effects {
                 match effect {
@@ -409,6 +409,7 @@ async fn event_loop(
         // A key that changed nothing leaves no one waiting for the next poll's frame.
         awaited &= state.dirty;
         if state.dirty && Instant::now() >= frame_due(last_frame, dirty_since, awaited) {
+            state.settle();
             term.draw(|f| crate::ui::draw(f, &state))?;
             state.dirty = false;
             awaited = false;
@@ -575,6 +576,7 @@ impl InFlight {
             ),
             crate::views::Level::Warn,
         ));
+        state.settle();
         let _ = term.draw(|f| crate::ui::draw(f, state));
         let deadline = tokio::time::Instant::now() + QUIT_WAIT;
         while !self.running.is_empty() {

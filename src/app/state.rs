@@ -152,6 +152,9 @@ pub struct State {
     pub views: [PaneView; Pane::ALL.len()],
     /// The Alerts pane's model, rebuilt when alerts or its selection change.
     pub alerts_model: PaneModel,
+    /// A source's answer changed the alerts: the Alerts pane is rebuilt once before the
+    /// next frame or the next other event, not once per answer of the same tick.
+    pub alerts_stale: bool,
     /// Every state change of every source, all contexts (the file's and this run's).
     pub timeline: crate::timeline::Timeline,
     /// The Timeline pane's model, rebuilt when an event arrives or its selection changes.
@@ -204,6 +207,7 @@ impl State {
             panes: Default::default(),
             views: Default::default(),
             alerts_model: PaneModel::default(),
+            alerts_stale: false,
             timeline: Default::default(),
             timeline_model: PaneModel::default(),
             no_config: false,

@@ -18,8 +18,20 @@ use crate::theme::Theme;
 use crate::views::Level;
 
 /// Applies one event at `now` (time enters here, so `update` stays pure and its tests
-/// choose the clock).
+/// choose the clock); every view is up to date after it.
 pub fn update(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
+    let fx = step(state, event, now);
+    state.settle();
+    fx
+}
+
+/// `update` for the loop: a source's answer may leave the Alerts pane stale, so the
+/// answers of one tick rebuild it once; the loop settles before it draws, and any other
+/// event settles first, so keys always act on what was drawn.
+pub fn step(state: &mut State, event: Event, now: DateTime<Utc>) -> Vec<Effect> {
+    if !matches!(event, Event::Source { .. }) {
+        state.settle();
+    }
     let mut fx = apply(state, event, now);
     // The sources whose tab on screen changed are told (costly lists follow what is shown).
     fx.extend(super::visibility::effects(state));
@@ -237,7 +249,7 @@ fn on_source(state: &mut State, index: usize, update: Update) -> Vec<Effect> {
     ));
     let alerts_changed = state.alerts != before || !outcome.transitions.is_empty();
     if alerts_changed || state.focus == Pane::Alerts {
-        state.refresh(Pane::Alerts);
+        state.alerts_stale = true;
     }
     if (changed && visible) || alerts_changed || (state.focus == Pane::Alerts && state.zoomed) {
         state.dirty = true;

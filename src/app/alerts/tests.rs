@@ -218,3 +218,47 @@ fn the_header_and_the_pane_show_the_current_value_of_a_firing_alert() {
         .collect();
     assert!(pane.iter().any(|r| r.contains("97%")), "{pane:?}");
 }
+
+#[test]
+fn a_ticks_answers_leave_the_alerts_pane_to_be_rebuilt_once_before_the_next_key() {
+    let mut s = state();
+    let i = s
+        .sources
+        .iter()
+        .position(|x| x.kind == SourceKind::Host)
+        .unwrap();
+    let full = HostSample {
+        disks: vec![DiskInfo {
+            mount: "/".into(),
+            total: 100,
+            available: 1,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let answer = |h: &HostSample| Event::Source {
+        generation: 0,
+        index: i,
+        update: Update::Sample(Sample::Host(Box::new(h.clone()))),
+    };
+    let rows = |s: &State| s.alerts_model.tables.first().map_or(0, |t| t.rows.len());
+    let before = rows(&s);
+    // The loop's step: the alert fires, the pane waits for the frame or the next key.
+    crate::app::update::step(&mut s, answer(&full), Utc::now());
+    assert!(!s.alerts.is_empty(), "the disk alert fires at once");
+    assert!(s.alerts_stale);
+    assert_eq!(rows(&s), before, "not rebuilt per answer");
+    crate::app::update::step(&mut s, answer(&full), Utc::now());
+    assert!(s.alerts_stale);
+    // A key settles first: it acts on the pane as it is now.
+    crate::app::update::step(
+        &mut s,
+        Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)),
+        Utc::now(),
+    );
+    assert!(!s.alerts_stale);
+    assert!(rows(&s) > before, "rebuilt before the key");
+    // `update` (what every other caller uses) leaves nothing stale.
+    update(&mut s, answer(&full));
+    assert!(!s.alerts_stale);
+}
