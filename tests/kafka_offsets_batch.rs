@@ -1086,6 +1086,22 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
             assert_eq!(c, vec![i as i64, 100 + i as i64], "{g}");
         }
     }
+    // Every broker hung: the metadata error names each address once, though each is both
+    // a broker of the last metadata and a bootstrap address.
+    let boot = opsdeck::sources::kafka::wire::bootstrap(&b);
+    short.metadata(&boot).await.expect("metadata before the pause");
+    for n in &cluster.brokers {
+        n.pause();
+    }
+    let hung_all = short.metadata(&boot).await;
+    for n in &cluster.brokers {
+        n.resume();
+    }
+    let e = hung_all.expect_err("no broker answers").to_string();
+    for n in &cluster.brokers {
+        let addr = format!("{}:", n.bootstrap());
+        assert_eq!(e.matches(addr.as_str()).count(), 1, "{addr} once in: {e}");
+    }
     // Back: every group readable again (its coordinator may have moved meanwhile).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

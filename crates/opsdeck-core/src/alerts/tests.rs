@@ -400,6 +400,26 @@ fn redis_memory(ratio: f64) -> Sample {
     }))
 }
 
+#[test]
+fn a_quiet_point_is_observed_only_when_its_alert_is_known_by_its_full_key() {
+    let rules = memory_rules(0);
+    let s = redis_memory(0.1);
+    let st = Status::Ok;
+    let seen = |known: &dyn Fn(&str) -> bool| {
+        rules.observe(&[view(SourceKind::Redis, &st, Some(&s))], known)
+    };
+    let breached = rules.observe(
+        &[view(SourceKind::Redis, &st, Some(&redis_memory(0.95)))],
+        &|_| false,
+    );
+    let key = breached[0].alert.key();
+    assert!(seen(&|_| false).is_empty(), "never raised: not observed");
+    let quiet = seen(&|k| k == key);
+    assert_eq!(quiet.len(), 1, "raised before: observed, to resolve it");
+    assert!(!quiet[0].breached && !quiet[0].held);
+    assert!(seen(&|k| k == format!("{key}x")).is_empty());
+}
+
 fn memory_rules(for_secs: u64) -> RuleSet {
     let mut rules = RuleSet::default();
     rules.rules.retain(|r| r.name == "redis_memory");

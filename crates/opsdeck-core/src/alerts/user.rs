@@ -119,12 +119,20 @@ impl Rule {
             return;
         }
         let unit = self.unit();
+        // The keys of quiet points are asked for in one buffer: the rule and source part
+        // once, each subject appended (a format per quiet point was most of this cost).
+        let mut key = super::key_of(&self.name, s.kind, s.name, "");
+        let stem = key.len();
         out.extend(measure(self.metric, s).into_iter().filter_map(|p| {
             let breached = self.cmp.holds(p.value, self.threshold);
             let held = self.cmp.still_holds(p.value, self.threshold, margin);
             let quiet = !breached && !held;
-            if quiet && !known(&super::key_of(&self.name, s.kind, s.name, &p.subject)) {
-                return None;
+            if quiet {
+                key.truncate(stem);
+                key.push_str(&p.subject);
+                if !known(&key) {
+                    return None;
+                }
             }
             let flag = unit == Unit::Flag;
             // Words only for a condition that holds (a resolved alert keeps its firing

@@ -59,6 +59,9 @@ pub struct PgPoller {
     /// `data_directory` as the role may read it (None: not asked since the connect).
     data_directory: Option<Option<String>>,
     disk: schedule::Slow<Option<model::DataDisk>>,
+    /// Whether the server runs on this machine (its data disk can be read): from the URL,
+    /// which does not change, so parsed once (parsing it each poll was a tenth of a poll).
+    local: bool,
     capacity: crate::capacity::CapacitySpec,
     tracker: crate::capacity::Tracker,
     backfill: crate::capacity::prometheus::Backfill,
@@ -74,6 +77,9 @@ impl PgPoller {
             .unwrap_or(schedule::DEFAULT_SLOW);
         let mut prev = sample::Previous::default();
         prev.log = serverlog::Reader::new(spec.log_path.as_ref().map(std::path::PathBuf::from));
+        let local = connect_options(&spec, None)
+            .map(|o| capacity::local_host(o.get_host()))
+            .unwrap_or(false);
         Self {
             conn: shared::register(&spec),
             spec,
@@ -85,6 +91,7 @@ impl PgPoller {
             advice: Default::default(),
             data_directory: None,
             disk: Default::default(),
+            local,
             capacity: Default::default(),
             tracker: Default::default(),
             backfill: Default::default(),
@@ -127,10 +134,7 @@ impl PgPoller {
     /// The capacity figures' forecasts, from the history including this sample.
     async fn forecast(&mut self, s: &mut PgSample) {
         let now = std::time::Instant::now();
-        let local = connect_options(&self.spec, None)
-            .map(|o| capacity::local_host(o.get_host()))
-            .unwrap_or(false);
-        let dir = self.data_directory.clone().flatten().filter(|_| local);
+        let dir = self.data_directory.clone().flatten().filter(|_| self.local);
         if let Some(dir) = dir
             && self.disk.due(now, self.slow_every)
         {

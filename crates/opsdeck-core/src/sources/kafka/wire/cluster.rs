@@ -54,7 +54,13 @@ impl Batch {
             .into_iter()
             .filter_map(|id| Some((Some(id), self.nodes.get(&id)?.clone())))
             .collect();
-        tries.extend(bootstrap.iter().map(|a| (None, a.clone())));
+        // A bootstrap address that is also a known broker is asked once: a hung broker then
+        // gets all the time left, and the error names it once.
+        for a in bootstrap {
+            if !tries.iter().any(|(_, t)| t == a) {
+                tries.push((None, a.clone()));
+            }
+        }
         let mut req = MetadataRequest::default();
         // null: every topic.
         req.topics = None;
