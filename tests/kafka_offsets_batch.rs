@@ -1089,7 +1089,10 @@ async fn groups_are_read_again_after_their_coordinator_restarts() {
     // Every broker hung: the metadata error names each address once, though each is both
     // a broker of the last metadata and a bootstrap address.
     let boot = opsdeck::sources::kafka::wire::bootstrap(&b);
-    short.metadata(&boot).await.expect("metadata before the pause");
+    short
+        .metadata(&boot)
+        .await
+        .expect("metadata before the pause");
     for n in &cluster.brokers {
         n.pause();
     }

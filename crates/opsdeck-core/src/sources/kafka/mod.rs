@@ -521,6 +521,10 @@ pub struct State {
     configs: HashMap<String, HashMap<String, String>>,
     /// The last log-dir read and when (unix seconds).
     log_dirs: Option<(f64, balance::LogDirsRead)>,
+    /// The reassignments as last listed (`reassignments_due` says when to ask again).
+    reassignments: Option<Result<Vec<wire::Ongoing>, String>>,
+    /// An action ran on this cluster since: list the reassignments at the next poll.
+    acted: bool,
     plan: balance::PlanCache,
     polls: u64,
 }
@@ -547,6 +551,28 @@ impl State {
         self.log_dirs.is_some()
     }
 
+    /// Whether this poll lists the reassignments again (one round trip to the controller):
+    /// on the slow schedule, after an action, until a listing answers, while one is listed,
+    /// and whenever a partition has a replica out of sync. A reassignment that moves data
+    /// adds replicas that are out of sync until they caught up, so it shows at once; one
+    /// that moves none ends within a poll anyway.
+    pub fn reassignments_due(
+        &self,
+        topics: &[(String, bool, Vec<RawPartition>)],
+        slow: bool,
+    ) -> bool {
+        let listed = match &self.reassignments {
+            Some(Ok(list)) => !list.is_empty(),
+            Some(Err(_)) | None => true,
+        };
+        slow || self.acted
+            || listed
+            || topics
+                .iter()
+                .flat_map(|(_, _, ps)| ps)
+                .any(|(_, _, replicas, isr)| replicas.iter().any(|r| !isr.contains(r)))
+    }
+
     /// Applies one poll at unix time `now` (seconds): pure apart from the sliding windows.
     pub fn ingest(&mut self, mut raw: Raw, now: f64, show_internal: bool) -> KafkaSample {
         let w = self.windows;
@@ -554,6 +580,10 @@ impl State {
         let offsets = std::mem::take(&mut raw.offsets);
         if let Some(d) = raw.log_dirs.take() {
             self.log_dirs = Some((now, d));
+        }
+        if let Some(r) = raw.reassignments.take() {
+            self.reassignments = Some(r);
+            self.acted = false;
         }
         if let Some(c) = &raw.configs {
             self.configs = c.clone();
@@ -653,7 +683,7 @@ impl State {
             self.log_dirs
                 .as_ref()
                 .map(|(at, d)| (d, (now - at).max(0.0))),
-            raw.reassignments.take(),
+            self.reassignments.clone(),
             &mut self.plan,
         );
         balance.unavailable = raw.balance_unavailable.take();
@@ -939,6 +969,11 @@ impl Poller for KafkaPoller {
 
     async fn poll(&mut self) -> Result<KafkaSample, String> {
         self.poll_at(&unix_now).await
+    }
+
+    fn absorb(&mut self, _done: &crate::sources::system::Done<KafkaOp>) {
+        // A reassignment it started is listed at once, not at the slow schedule.
+        self.state.acted = true;
     }
 
     fn reset(&mut self) {

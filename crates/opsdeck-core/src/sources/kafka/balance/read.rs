@@ -1,6 +1,7 @@
-//! The poller's part of the balance: the reassignments every poll, the log directories on
-//! the slow schedule (every poll while a reassignment runs, for its progress), then the
-//! plan file and the log-dir forecasts once the sample is built.
+//! The poller's part of the balance: the reassignments when due
+//! (`State::reassignments_due`), the log directories on the slow schedule (every poll while
+//! a reassignment runs, for its progress), then the plan file and the log-dir forecasts once
+//! the sample is built.
 
 use std::collections::HashMap;
 
@@ -18,7 +19,9 @@ impl KafkaPoller {
         // A hung broker must not cost the poll its lag figures: the balance gets a budget of
         // its own, and what it did not read is said, not waited for.
         let dirs_due = slow || !self.state.has_log_dirs();
-        match tokio::time::timeout(BALANCE_BUDGET, self.read_balance_inner(raw, dirs_due)).await {
+        match tokio::time::timeout(BALANCE_BUDGET, self.read_balance_inner(raw, dirs_due, slow))
+            .await
+        {
             Ok(()) => {}
             Err(_) => {
                 if raw.reassignments.is_none() {
@@ -29,7 +32,7 @@ impl KafkaPoller {
         }
     }
 
-    async fn read_balance_inner(&mut self, raw: &mut Raw, dirs_due: bool) {
+    async fn read_balance_inner(&mut self, raw: &mut Raw, dirs_due: bool, slow: bool) {
         let batch = match &mut self.batch {
             Some(Ok(b)) => b,
             Some(Err(why)) => {
@@ -54,9 +57,13 @@ impl KafkaPoller {
         let Some(node) = node else {
             return;
         };
-        let ongoing = batch.reassignments(node).await.map_err(|e| e.to_string());
-        let reassigning = ongoing.as_ref().is_ok_and(|l| !l.is_empty());
-        raw.reassignments = Some(ongoing);
+        // Not due: none was listed last time and nothing suggests one started.
+        let mut reassigning = false;
+        if self.state.reassignments_due(&raw.topics, slow) {
+            let ongoing = batch.reassignments(node).await.map_err(|e| e.to_string());
+            reassigning = ongoing.as_ref().is_ok_and(|l| !l.is_empty());
+            raw.reassignments = Some(ongoing);
+        }
         if dirs_due || reassigning {
             let mut dirs: LogDirsRead = HashMap::new();
             for id in ids {
@@ -119,4 +126,61 @@ fn file_name(name: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::{Raw, State};
+    use crate::sources::kafka::wire::Ongoing;
+
+    fn topics(isr: Vec<i32>) -> Vec<(String, bool, Vec<crate::sources::kafka::RawPartition>)> {
+        vec![("t".into(), false, vec![(0, 1, vec![1, 2, 3], isr)])]
+    }
+
+    #[test]
+    fn the_reassignments_are_listed_when_one_may_run_and_on_the_slow_schedule() {
+        let mut st = State::default();
+        let in_sync = topics(vec![1, 2, 3]);
+        assert!(st.reassignments_due(&in_sync, false), "never listed yet");
+        let listed = |st: &mut State, r: Result<Vec<Ongoing>, String>| {
+            st.ingest(
+                Raw {
+                    reassignments: Some(r),
+                    ..Default::default()
+                },
+                0.0,
+                false,
+            );
+        };
+        listed(&mut st, Ok(vec![]));
+        assert!(!st.reassignments_due(&in_sync, false), "none, all in sync");
+        assert!(st.reassignments_due(&in_sync, true), "the slow schedule");
+        assert!(
+            st.reassignments_due(&topics(vec![1, 2]), false),
+            "a replica out of sync (a reassignment adding one looks so)"
+        );
+        listed(&mut st, Ok(vec![Ongoing::default()]));
+        assert!(
+            st.reassignments_due(&in_sync, false),
+            "one runs: until it ends"
+        );
+        listed(&mut st, Err("no answer".into()));
+        assert!(
+            st.reassignments_due(&in_sync, false),
+            "until a listing answers"
+        );
+        listed(&mut st, Ok(vec![]));
+        // A poll that did not list them keeps the last listing.
+        st.ingest(Raw::default(), 2.0, false);
+        assert!(!st.reassignments_due(&in_sync, false));
+        st.acted = true;
+        assert!(st.reassignments_due(&in_sync, false), "after an action");
+        st.ingest(Raw::default(), 4.0, false);
+        assert!(
+            st.reassignments_due(&in_sync, false),
+            "until listed after it"
+        );
+        listed(&mut st, Ok(vec![]));
+        assert!(!st.reassignments_due(&in_sync, false));
+    }
 }
