@@ -163,19 +163,20 @@ impl Engine {
 
     /// Firing alerts, worst severity first, then oldest first.
     pub fn firing(&self) -> Vec<&Entry> {
-        let mut v: Vec<&Entry> = self
+        // Ties by key: the map's own (formatting keys in each comparison was most of this).
+        let mut v: Vec<(&String, &Entry)> = self
             .entries
-            .values()
-            .filter(|e| e.phase == Phase::Firing)
+            .iter()
+            .filter(|(_, e)| e.phase == Phase::Firing)
             .collect();
-        v.sort_by(|a, b| {
+        v.sort_by(|(ka, a), (kb, b)| {
             b.alert
                 .severity
                 .cmp(&a.alert.severity)
                 .then_with(|| a.since.cmp(&b.since))
-                .then_with(|| a.alert.key().cmp(&b.alert.key()))
+                .then_with(|| ka.cmp(kb))
         });
-        v
+        v.into_iter().map(|(_, e)| e).collect()
     }
 
     pub fn pending(&self) -> impl Iterator<Item = &Entry> {

@@ -79,12 +79,8 @@ pub fn with_rules(
 ) -> PaneModel {
     let mut items: Vec<Item> = desk.engine.firing().into_iter().map(Item::Own).collect();
     items.extend(desk.external.iter().map(Item::External));
-    items.sort_by(|a, b| {
-        b.severity()
-            .cmp(&a.severity())
-            .then_with(|| a.since().cmp(&b.since()))
-            .then_with(|| a.key().cmp(&b.key()))
-    });
+    // Each item's key formatted once, not in each comparison.
+    items.sort_by_cached_key(|i| (std::cmp::Reverse(i.severity()), i.since(), i.key()));
     let silenced = |k: &str| desk.inbox.silenced_until(k, now);
     // Compact: the ack's note and the silence's end are in the detail above the table.
     let state_of = |k: &str| -> (String, Level) {

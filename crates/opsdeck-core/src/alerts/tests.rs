@@ -1050,3 +1050,40 @@ fn evaluating_one_source_leaves_the_others_alerts_as_they_are() {
         scoped.engine.entries.keys().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn firing_alerts_are_worst_first_then_oldest_then_by_key() {
+    let rules = memory_rules(0);
+    let node = |addr: &str, ratio: f64| NodeInfo {
+        addr: addr.into(),
+        used_memory: (ratio * 1000.0) as u64,
+        maxmemory: 1000,
+        ..Default::default()
+    };
+    let sample = |nodes: Vec<NodeInfo>| {
+        Sample::Redis(Box::new(RedisSample {
+            nodes,
+            ..Default::default()
+        }))
+    };
+    let st = Status::Ok;
+    let mut e = Engine::default();
+    let first = sample(vec![node("n3", 0.95)]);
+    e.step(
+        rules.observe(&[view(SourceKind::Redis, &st, Some(&first))], &|_| false),
+        t(0),
+        |_| Unseen::Resolve,
+    );
+    let all = sample(vec![node("n3", 0.95), node("n2", 0.95), node("n1", 0.95)]);
+    e.step(
+        rules.observe(&[view(SourceKind::Redis, &st, Some(&all))], &|_| false),
+        t(10),
+        |_| Unseen::Resolve,
+    );
+    let order: Vec<&str> = e
+        .firing()
+        .iter()
+        .map(|x| x.alert.subject.as_str())
+        .collect();
+    assert_eq!(order, ["n3", "n1", "n2"], "oldest first, then by key");
+}

@@ -19,12 +19,14 @@ impl KafkaPoller {
         // A hung broker must not cost the poll its lag figures: the balance gets a budget of
         // its own, and what it did not read is said, not waited for.
         let dirs_due = slow || !self.state.has_log_dirs();
-        match tokio::time::timeout(BALANCE_BUDGET, self.read_balance_inner(raw, dirs_due, slow))
-            .await
-        {
+        let listing_due = self.state.reassignments_due(&raw.topics, slow);
+        let read = self.read_balance_inner(raw, dirs_due, listing_due);
+        match tokio::time::timeout(BALANCE_BUDGET, read).await {
             Ok(()) => {}
             Err(_) => {
-                if raw.reassignments.is_none() {
+                // Only a listing that was asked for and did not come is an error; a hung
+                // log-dir read keeps the last listing.
+                if listing_due && raw.reassignments.is_none() {
                     raw.reassignments = Some(Err(format!("no answer within {BALANCE_BUDGET:?}")));
                 }
                 tracing::warn!("partition balance: no answer within {BALANCE_BUDGET:?}");
@@ -32,7 +34,7 @@ impl KafkaPoller {
         }
     }
 
-    async fn read_balance_inner(&mut self, raw: &mut Raw, dirs_due: bool, slow: bool) {
+    async fn read_balance_inner(&mut self, raw: &mut Raw, dirs_due: bool, listing_due: bool) {
         let batch = match &mut self.batch {
             Some(Ok(b)) => b,
             Some(Err(why)) => {
@@ -59,7 +61,7 @@ impl KafkaPoller {
         };
         // Not due: none was listed last time and nothing suggests one started.
         let mut reassigning = false;
-        if self.state.reassignments_due(&raw.topics, slow) {
+        if listing_due {
             let ongoing = batch.reassignments(node).await.map_err(|e| e.to_string());
             reassigning = ongoing.as_ref().is_ok_and(|l| !l.is_empty());
             raw.reassignments = Some(ongoing);
