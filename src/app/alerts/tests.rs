@@ -37,7 +37,8 @@ fn key(s: &mut State, c: char) -> Vec<Effect> {
     )
 }
 
-fn host_full(s: &mut State) -> Vec<Effect> {
+/// The host source's answer with its root disk 99% full.
+fn full_disk(s: &State) -> Event {
     let i = s
         .sources
         .iter()
@@ -52,14 +53,16 @@ fn host_full(s: &mut State) -> Vec<Effect> {
         }],
         ..Default::default()
     };
-    update(
-        s,
-        Event::Source {
-            generation: 0,
-            index: i,
-            update: Update::Sample(Sample::Host(Box::new(h))),
-        },
-    )
+    Event::Source {
+        generation: 0,
+        index: i,
+        update: Update::Sample(Sample::Host(Box::new(h))),
+    }
+}
+
+fn host_full(s: &mut State) -> Vec<Effect> {
+    let e = full_disk(s);
+    update(s, e)
 }
 
 #[test]
@@ -222,33 +225,16 @@ fn the_header_and_the_pane_show_the_current_value_of_a_firing_alert() {
 #[test]
 fn a_ticks_answers_leave_the_alerts_pane_to_be_rebuilt_once_before_the_next_key() {
     let mut s = state();
-    let i = s
-        .sources
-        .iter()
-        .position(|x| x.kind == SourceKind::Host)
-        .unwrap();
-    let full = HostSample {
-        disks: vec![DiskInfo {
-            mount: "/".into(),
-            total: 100,
-            available: 1,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let answer = |h: &HostSample| Event::Source {
-        generation: 0,
-        index: i,
-        update: Update::Sample(Sample::Host(Box::new(h.clone()))),
-    };
     let rows = |s: &State| s.alerts_model.tables.first().map_or(0, |t| t.rows.len());
     let before = rows(&s);
     // The loop's step: the alert fires, the pane waits for the frame or the next key.
-    crate::app::update::step(&mut s, answer(&full), Utc::now());
+    let answer = full_disk(&s);
+    crate::app::update::step(&mut s, answer, Utc::now());
     assert!(!s.alerts.is_empty(), "the disk alert fires at once");
     assert!(s.alerts_stale);
     assert_eq!(rows(&s), before, "not rebuilt per answer");
-    crate::app::update::step(&mut s, answer(&full), Utc::now());
+    let answer = full_disk(&s);
+    crate::app::update::step(&mut s, answer, Utc::now());
     assert!(s.alerts_stale);
     // A key settles first: it acts on the pane as it is now.
     crate::app::update::step(
@@ -259,6 +245,6 @@ fn a_ticks_answers_leave_the_alerts_pane_to_be_rebuilt_once_before_the_next_key(
     assert!(!s.alerts_stale);
     assert!(rows(&s) > before, "rebuilt before the key");
     // `update` (what every other caller uses) leaves nothing stale.
-    update(&mut s, answer(&full));
+    host_full(&mut s);
     assert!(!s.alerts_stale);
 }
