@@ -353,8 +353,8 @@ async fn main() {
          ListOffsets EARLIEST, one LATEST and one read_committed LATEST (last stable offsets) for all\n\
          its partitions, per group coordinator one\n\
          DescribeGroups for all its groups and their OffsetFetch in up to four pieces past 250 groups\n\
-         (FindCoordinator only for groups whose coordinator is not known yet), and one\n\
-         ListPartitionReassignments. The fallback sends librdkafka's ListOffsets (one request per\n\
+         (FindCoordinator only for groups whose coordinator is not known yet);\n\
+         ListPartitionReassignments only every 10th poll or while one may run. The fallback sends librdkafka's ListOffsets (one request per\n\
          leader and end, but seconds of client time at this size), DescribeConsumerGroups (a\n\
          ConsumerGroupDescribe and a DescribeGroups per group) and one OffsetFetch per group instead.\n\
          Topic configs (DescribeConfigs, one call) and, for groups without members that lag, the\n\

@@ -59,7 +59,7 @@ impl KafkaPoller {
         let Some(node) = node else {
             return;
         };
-        // Not due: none was listed last time and nothing suggests one started.
+        // A steady poll skips the listing (`State::reassignments_due`): the last one stands.
         let mut reassigning = false;
         if listing_due {
             let ongoing = batch.reassignments(node).await.map_err(|e| e.to_string());
