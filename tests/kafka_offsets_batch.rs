@@ -46,12 +46,14 @@ fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
             .expect("tpl");
     }
     // A topic just created on the 3-broker cluster may not be known yet to the group's
-    // coordinator: retry that answer for a while, fail on anything else.
+    // coordinator, and a coordinator just started may still be loading its offsets: retry
+    // those answers for a while, fail on anything else.
+    let retried = ["UnknownTopicOrPartition", "CoordinatorLoadInProgress"];
     let mut tries = 0;
     loop {
         match c.commit(&tpl, CommitMode::Sync) {
             Ok(()) => return,
-            Err(e) if tries < 40 && e.to_string().contains("UnknownTopicOrPartition") => {
+            Err(e) if tries < 40 && retried.iter().any(|r| e.to_string().contains(r)) => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(250));
             }
