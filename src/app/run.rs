@@ -14,8 +14,8 @@ use super::event::{Effect, Event};
 use super::state::State;
 use super::terminal;
 use crate::actions::{self, audit};
-use crate::sources::Control;
 use crate::sources::system::Done;
+use crate::sources::{Control, Update};
 use crate::theme::Theme;
 
 /// Renders at most this often; events arriving in between are folded into one frame.
@@ -64,6 +64,9 @@ impl Sources {
                     now.clone(),
                     done_rx,
                     move |update| {
+                        if !reaches_the_loop(&update) {
+                            return !tx.is_closed();
+                        }
                         tx.send(Event::Source {
                             generation,
                             index,
@@ -92,6 +95,12 @@ impl Sources {
         }
         self.done.clear();
     }
+}
+
+/// Whether a source's update is worth waking the loop for: the console shows no poll
+/// durations (the exporter does), so a poll wakes it once, not twice.
+fn reaches_the_loop(update: &Update) -> bool {
+    !matches!(update, Update::Took(_))
 }
 
 /// The fleet's polls while the fleet view is open.
@@ -668,4 +677,19 @@ fn spawn_action(
             outcome,
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Status;
+
+    #[test]
+    fn a_poll_duration_does_not_wake_the_loop_but_everything_it_shows_does() {
+        assert!(!reaches_the_loop(&Update::Took(Duration::from_millis(3))));
+        assert!(reaches_the_loop(&Update::Status(Status::Connecting)));
+        assert!(reaches_the_loop(&Update::Status(Status::Error(
+            "down".into()
+        ))));
+    }
 }

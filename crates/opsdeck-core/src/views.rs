@@ -361,6 +361,12 @@ pub mod fmt {
                 out.push(' ');
                 n += 1;
             }
+            // Whole words while they fit (a query is mostly ASCII: its length is its width).
+            if word.is_ascii() && n + word.len() <= max {
+                out.push_str(word);
+                n += word.len();
+                continue;
+            }
             for c in word.chars() {
                 if n >= max {
                     out.push('…');

@@ -77,10 +77,25 @@ pub fn with_rules(
     now: DateTime<Utc>,
     rules_table: Table,
 ) -> PaneModel {
-    let mut items: Vec<Item> = desk.engine.firing().into_iter().map(Item::Own).collect();
-    items.extend(desk.external.iter().map(Item::External));
-    // Each item's key formatted once, not in each comparison.
-    items.sort_by_cached_key(|i| (std::cmp::Reverse(i.severity()), i.since(), i.key()));
+    // Each item's key formatted once, for the sort, the silence look-ups and its row.
+    let mut keyed: Vec<(Item, String)> = desk
+        .engine
+        .firing()
+        .into_iter()
+        .map(Item::Own)
+        .chain(desk.external.iter().map(Item::External))
+        .map(|i| {
+            let k = i.key();
+            (i, k)
+        })
+        .collect();
+    keyed.sort_by(|(a, ka), (b, kb)| {
+        (std::cmp::Reverse(a.severity()), a.since(), ka).cmp(&(
+            std::cmp::Reverse(b.severity()),
+            b.since(),
+            kb,
+        ))
+    });
     let silenced = |k: &str| desk.inbox.silenced_until(k, now);
     // Compact: the ack's note and the silence's end are in the detail above the table.
     let state_of = |k: &str| -> (String, Level) {
@@ -96,16 +111,16 @@ pub fn with_rules(
     let mut rows = Vec::new();
     let mut level = Level::Ok;
     let mut tile = Vec::new();
-    let loud: Vec<&Item> = items
-        .iter()
-        .filter(|i| silenced(&i.key()).is_none())
-        .collect();
-    for i in &loud {
-        level = level.max(i.severity().level());
-    }
-    for i in &items {
-        let key = i.key();
-        let quiet = silenced(&key).is_some();
+    let mut items: Vec<&Item> = Vec::with_capacity(keyed.len());
+    let mut loud: Vec<&Item> = Vec::with_capacity(keyed.len());
+    for (i, key) in &keyed {
+        let quiet = silenced(key).is_some();
+        items.push(i);
+        if !quiet {
+            loud.push(i);
+            level = level.max(i.severity().level());
+        }
+        let key = key.clone();
         let sev_level = if quiet {
             Level::Muted
         } else {
