@@ -132,6 +132,9 @@ fn pick_context(cli: &Cli, cfg: &Config) -> Result<config::Context, String> {
     })
 }
 
+/// Log lines queued for the log file's writer thread.
+const LOG_QUEUE_LINES: usize = 2_048;
+
 fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let path = cli.log_file.clone().unwrap_or_else(paths::default_log_file);
     let dir = path
@@ -144,7 +147,12 @@ fn init_logging(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         .append(true)
         .open(&path)
         .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // The writer's channel allocates every slot up front: the default 128,000 lines are
+    // 4 MiB resident for the whole session. A burst past this many queued lines is dropped
+    // (lossy, the default) rather than blocking the console.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .finish(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("OPSDECK_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn".into());
     tracing_subscriber::fmt()

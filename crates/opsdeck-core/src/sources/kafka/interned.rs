@@ -5,13 +5,13 @@ use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
+use arcstr::ArcStr;
 use serde::{Serialize, Serializer};
 
 /// A shared, immutable string: a topic, an owner, a reason given as text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(Arc<str>);
+pub struct Name(ArcStr);
 
 impl Name {
     pub fn as_str(&self) -> &str {
@@ -46,7 +46,7 @@ impl fmt::Display for Name {
 
 impl From<&str> for Name {
     fn from(s: &str) -> Name {
-        Name(Arc::from(s))
+        Name(ArcStr::from(s))
     }
 }
 
@@ -74,7 +74,8 @@ impl Interner {
 
     /// Drops the names only the interner still holds (topics deleted, reasons of the past).
     pub fn sweep(&mut self) {
-        self.names.retain(|n| Arc::strong_count(&n.0) > 1);
+        self.names
+            .retain(|n| ArcStr::strong_count(&n.0).is_none_or(|c| c > 1));
     }
 
     pub fn len(&self) -> usize {
