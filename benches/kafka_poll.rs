@@ -5,6 +5,8 @@
 //! groups; writes benches/README-kafka-10k.md). Sizes: BENCH_TOPICS (× 20 partitions),
 //! BENCH_GROUPS. With BENCH_CONSOLE=1 (set by `--large`), the release console then runs
 //! against the same cluster in a 120x40 PTY (benches/idle.py) for its RSS and idle cost.
+//! With BENCH_HOLD=1 it builds the cluster, prints a console config for it and waits
+//! (Ctrl-C ends it and the broker): to profile or compare consoles on it by hand.
 //!
 //! The poll is measured both ways in the same run: groups read by the batched requests
 //! (`sources::kafka::wire`, the default) and by librdkafka's per-group requests (the
@@ -174,6 +176,18 @@ async fn main() {
         topics_per_group: TOPICS_PER_GROUP,
     };
     cluster::build(&b, &shape).await;
+    if std::env::var_os("BENCH_HOLD").is_some() {
+        let name = format!("opsdeck-hold-{}.toml", std::process::id());
+        let config = std::env::temp_dir().join(name);
+        cluster::write_console_config(&config, &b);
+        println!(
+            "holding the cluster: bootstrap {b}, console config {}; Ctrl-C ends",
+            config.display()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = std::fs::remove_file(&config);
+        return;
+    }
 
     // opsdeck, both ways: the first poll connects; the rest reuse the one long-lived client.
     let spec_for_phases = spec.clone();
