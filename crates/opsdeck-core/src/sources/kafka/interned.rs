@@ -74,6 +74,7 @@ impl Interner {
 
     /// Drops the names only the interner still holds (topics deleted, reasons of the past).
     pub fn sweep(&mut self) {
+        // No count: a static literal, never freed (the interner makes none).
         self.names
             .retain(|n| ArcStr::strong_count(&n.0).is_none_or(|c| c > 1));
     }
