@@ -429,9 +429,16 @@ impl ServerProcess {
         self.wait_exit(Duration::from_secs(30));
     }
 
-    /// SIGSTOP: the process stays, holds its port, answers nothing.
+    /// SIGSTOP: the process stays, holds its port, answers nothing. Returns once every
+    /// thread is stopped: the signal is delivered asynchronously, and a request sent at
+    /// once could still be answered by a JVM whose threads had not all stopped yet.
     pub fn pause(&self) {
         self.signal(libc::SIGSTOP);
+        let Some(pid) = self.pid() else { return };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !all_threads_stopped(pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// SIGCONT.
@@ -544,4 +551,18 @@ impl Drop for TestDir {
             let _ = d.close();
         }
     }
+}
+
+/// Whether every thread of `pid` is in the stopped state ("T" in /proc/PID/task/TID/stat).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        fs::read_to_string(t.path().join("stat")).map_or(true, |st| {
+            st.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state == "T" || state == "t")
+        })
+    })
 }
