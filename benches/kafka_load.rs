@@ -175,6 +175,7 @@ fn main() {
         parts: env_num("BENCH_PARTS", 10),
         groups: env_num("BENCH_GROUPS", 1000),
         topics_per_group: env_num("BENCH_TOPICS_PER_GROUP", 4),
+        replication: 1,
     };
     let minutes: f64 = env_num("BENCH_MINUTES", 2.0);
     let seconds = minutes * 60.0;

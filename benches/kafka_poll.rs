@@ -7,6 +7,9 @@
 //! against the same cluster in a 120x40 PTY (benches/idle.py) for its RSS and idle cost.
 //! With BENCH_HOLD=1 it builds the cluster, prints a console config for it and waits
 //! (Ctrl-C ends it and the broker): to profile or compare consoles on it by hand.
+//! BENCH_BROKERS=3 (`--three-brokers`) runs it all on the harness's three-node cluster
+//! instead, its topics replicated three times: leaders, group coordinators and so the
+//! requests of a poll spread over three brokers.
 //!
 //! The poll is measured both ways in the same run: groups read by the batched requests
 //! (`sources::kafka::wire`, the default) and by librdkafka's per-group requests (the
@@ -162,8 +165,21 @@ async fn main() {
     tracing_subscriber::registry().with(sent.clone()).init();
     let topics_n = env_usize("BENCH_TOPICS", 100);
     let groups_n = env_usize("BENCH_GROUPS", 500);
-    let kafka = support::Kafka::start();
-    let b = kafka.bootstrap();
+    let brokers = env_usize("BENCH_BROKERS", 1);
+    // Kept alive for the run: dropping it stops the brokers.
+    let (_kafka, b): (Box<dyn std::any::Any>, String) = match brokers {
+        1 => {
+            let k = support::Kafka::start();
+            let b = k.bootstrap();
+            (Box::new(k), b)
+        }
+        3 => {
+            let c = support::kafka::KafkaCluster::start();
+            let b = c.bootstrap();
+            (Box::new(c), b)
+        }
+        n => panic!("BENCH_BROKERS={n}: the harness runs one broker or a cluster of three"),
+    };
     let spec = KafkaSpec {
         name: "bench".into(),
         brokers: b.clone(),
@@ -174,6 +190,7 @@ async fn main() {
         parts: PARTS,
         groups: groups_n,
         topics_per_group: TOPICS_PER_GROUP,
+        replication: brokers as i32,
     };
     cluster::build(&b, &shape).await;
     if std::env::var_os("BENCH_HOLD").is_some() {
@@ -333,10 +350,24 @@ async fn main() {
         "release"
     };
     let large = topics_n * PARTS as usize >= 10_000;
-    let (script, file) = if large {
-        ("scripts/bench-kafka --large", "README-kafka-10k.md")
+    let (script, file) = match (large, brokers) {
+        (true, 3) => (
+            "scripts/bench-kafka --large --three-brokers",
+            "README-kafka-10k-3brokers.md",
+        ),
+        (true, _) => ("scripts/bench-kafka --large", "README-kafka-10k.md"),
+        (false, 3) => (
+            "scripts/bench-kafka --three-brokers",
+            "README-kafka-3brokers.md",
+        ),
+        (false, _) => ("scripts/bench-kafka", "README-kafka.md"),
+    };
+    let brokers_text = if brokers == 3 {
+        "three local Kafka 4.1\n\
+         brokers (the harness's cluster, each broker also a controller; topics replicated 3 times)"
     } else {
-        ("scripts/bench-kafka", "README-kafka.md")
+        "one local Kafka 4.1\n\
+         broker (harness)"
     };
     let tool_ms = if tool.is_empty() {
         f64::NAN
@@ -350,8 +381,7 @@ async fn main() {
         + &requests_row("per-group (fallback)", &per_group_requests);
     let md = format!(
         "# Kafka poll benchmark\n\n\
-         `{script}`, {date}, on a {cpus}-core VM (shared): one local Kafka 4.1\n\
-         broker (harness), build profile {profile}.\n\
+         `{script}`, {date}, on a {cpus}-core VM (shared): {brokers_text}, build profile {profile}.\n\
          Cluster: {} partitions ({topics_n} topics × {PARTS}), {} consumer groups, {} group-partition lags.\n\n\
          | what | groups batched (default) | groups per group (fallback) |\n|---|---|---|\n\
          | opsdeck first poll (connect + metadata + watermarks + groups + offsets) | {:.0} ms | {:.0} ms |\n\

@@ -19,6 +19,8 @@ pub struct Shape {
     pub groups: usize,
     /// Topics each group commits on (every partition of each).
     pub topics_per_group: usize,
+    /// Replicas of each partition (at most the brokers).
+    pub replication: i32,
 }
 
 impl Shape {
@@ -51,7 +53,7 @@ pub async fn build(bootstrap: &str, shape: &Shape) -> Vec<String> {
         .expect("admin");
     let new: Vec<NewTopic> = topics
         .iter()
-        .map(|t| NewTopic::new(t, shape.parts, TopicReplication::Fixed(1)))
+        .map(|t| NewTopic::new(t, shape.parts, TopicReplication::Fixed(shape.replication)))
         .collect();
     // KRaft refuses one operation of more than 10,000 records (PolicyViolation): batches.
     for chunk in new.chunks(100) {
