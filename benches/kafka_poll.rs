@@ -350,18 +350,19 @@ async fn main() {
         "release"
     };
     let large = topics_n * PARTS as usize >= 10_000;
-    let (script, file) = match (large, brokers) {
-        (true, 3) => (
-            "scripts/bench-kafka --large --three-brokers",
-            "README-kafka-10k-3brokers.md",
-        ),
-        (true, _) => ("scripts/bench-kafka --large", "README-kafka-10k.md"),
-        (false, 3) => (
-            "scripts/bench-kafka --three-brokers",
-            "README-kafka-3brokers.md",
-        ),
-        (false, _) => ("scripts/bench-kafka", "README-kafka.md"),
+    // One flag and one file-name part per variant: `--large` / -10k, `--three-brokers` / -3brokers.
+    let (large_flag, large_part) = if large {
+        (" --large", "-10k")
+    } else {
+        ("", "")
     };
+    let (brokers_flag, brokers_part) = if brokers == 3 {
+        (" --three-brokers", "-3brokers")
+    } else {
+        ("", "")
+    };
+    let script = format!("scripts/bench-kafka{large_flag}{brokers_flag}");
+    let file = format!("README-kafka{large_part}{brokers_part}.md");
     let brokers_text = if brokers == 3 {
         "three local Kafka 4.1\n\
          brokers (the harness's cluster, each broker also a controller; topics replicated 3 times)"
