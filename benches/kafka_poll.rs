@@ -8,8 +8,9 @@
 //! With BENCH_HOLD=1 it builds the cluster, prints a console config for it and waits
 //! (Ctrl-C ends it and the broker): to profile or compare consoles on it by hand.
 //! BENCH_BROKERS=3 (`--three-brokers`) runs it all on the harness's three-node cluster
-//! instead, its topics replicated three times: leaders, group coordinators and so the
-//! requests of a poll spread over three brokers.
+//! instead, its topics replicated three times (BENCH_REPLICATION sets it; `--large
+//! --three-brokers` uses 1): leaders, group coordinators and so the requests of a poll
+//! spread over three brokers.
 //!
 //! The poll is measured both ways in the same run: groups read by the batched requests
 //! (`sources::kafka::wire`, the default) and by librdkafka's per-group requests (the
@@ -185,14 +186,14 @@ async fn main() {
         brokers: b.clone(),
         ..Default::default()
     };
-    let shape = cluster::Shape {
+    let built = cluster::Shape {
         topics: topics_n,
         parts: PARTS,
         groups: groups_n,
         topics_per_group: TOPICS_PER_GROUP,
-        replication: brokers as i32,
+        replication: env_usize("BENCH_REPLICATION", brokers) as i32,
     };
-    cluster::build(&b, &shape).await;
+    cluster::build(&b, &built).await;
     if std::env::var_os("BENCH_HOLD").is_some() {
         let name = format!("opsdeck-hold-{}.toml", std::process::id());
         let config = std::env::temp_dir().join(name);
@@ -364,11 +365,16 @@ async fn main() {
     let script = format!("scripts/bench-kafka{large_flag}{brokers_flag}");
     let file = format!("README-kafka{large_part}{brokers_part}.md");
     let brokers_text = if brokers == 3 {
-        "three local Kafka 4.1\n\
-         brokers (the harness's cluster, each broker also a controller; topics replicated 3 times)"
+        format!(
+            "three local Kafka 4.1\n\
+             brokers (the harness's cluster, each broker also a controller; topics replicated \
+             {} times)",
+            built.replication
+        )
     } else {
         "one local Kafka 4.1\n\
          broker (harness)"
+            .to_string()
     };
     let tool_ms = if tool.is_empty() {
         f64::NAN

@@ -68,8 +68,13 @@ pub async fn build(bootstrap: &str, shape: &Shape) -> Vec<String> {
             r.expect("topic");
         }
     }
+    wait_for_replicas(bootstrap, &topics, shape);
+    // The leader's acknowledgement is enough for a bench's two records a partition: waiting
+    // for every follower of 30,000 replicas on one small machine outlasts any flush.
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
+        .set("acks", "1")
+        .set("message.timeout.ms", "900000")
         .create()
         .expect("producer");
     for t in &topics {
@@ -83,7 +88,7 @@ pub async fn build(bootstrap: &str, shape: &Shape) -> Vec<String> {
             }
         }
     }
-    if let Err(e) = producer.flush(Duration::from_secs(180)) {
+    if let Err(e) = producer.flush(Duration::from_secs(600)) {
         panic!(
             "flush: {e} ({} messages in flight)",
             producer.in_flight_count()
@@ -117,6 +122,41 @@ pub async fn build(bootstrap: &str, shape: &Shape) -> Vec<String> {
     }
     eprintln!("setup took {:.1}s", setup.elapsed().as_secs_f64());
     topics
+}
+
+/// Waits until every partition of `topics` has a leader and all its replicas in sync: a
+/// cluster still electing leaders of thousands of new partitions leaves records waiting
+/// past any flush. Panics after ten minutes saying how many partitions are not ready.
+fn wait_for_replicas(bootstrap: &str, topics: &[String], shape: &Shape) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("metadata client");
+    let wanted: std::collections::HashSet<&str> = topics.iter().map(String::as_str).collect();
+    let since = Instant::now();
+    loop {
+        let ready = match consumer.fetch_metadata(None, Duration::from_secs(60)) {
+            Ok(md) => md
+                .topics()
+                .iter()
+                .filter(|t| wanted.contains(t.name()))
+                .flat_map(|t| t.partitions())
+                .filter(|p| p.leader() >= 0 && p.isr().len() as i32 >= shape.replication)
+                .count(),
+            Err(_) => 0,
+        };
+        if ready == shape.partitions() {
+            return;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(600),
+            "{} of {} partitions still without a leader or a full ISR after 10 minutes",
+            shape.partitions() - ready,
+            shape.partitions()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
 }
 
 /// The console's config for a bench: the Kafka source `bench` on `bootstrap` alone, 2 s
