@@ -134,6 +134,44 @@ fn a_dead_backend_shows_its_error_and_keys_still_answer() {
     c.assert_restored();
 }
 
+/// The frame follows the terminal's size: the console draws a fixed area, resized from the
+/// terminal's resize events (it does not ask the terminal its size before every frame).
+#[test]
+fn a_resized_terminal_gets_frames_of_its_new_size() {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let mut c = Console::start(&["--config", &cfg], 80, 24);
+    c.wait_for("cache ok");
+    wait_for_frame_of(&c, 80, 24);
+    // Larger: the tiles' right borders move out to the new last column, the hint bar down
+    // to the new last line; then smaller again.
+    c.resize(130, 40);
+    wait_for_frame_of(&c, 130, 40);
+    c.resize(70, 20);
+    wait_for_frame_of(&c, 70, 20);
+    c.send("q");
+    assert!(c.wait_exit().success());
+    c.assert_restored();
+}
+
+/// Waits until the screen's text reaches its last column and its last line.
+fn wait_for_frame_of(c: &Console, cols: usize, rows: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let s = c.screen();
+        let widest = s.lines().map(|l| l.trim_end().chars().count()).max();
+        if widest == Some(cols) && s.lines().count() == rows {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {cols}x{rows} frame:\n{s}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn signal_restores(sig: nix::sys::signal::Signal) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "[contexts.t]\nhost = true\n");

@@ -105,6 +105,12 @@ async fn database_sizes_are_read_only_on_their_slow_schedule() {
     let names = calls(pg, &role, "oid::int8, rolname::text from pg_roles");
     assert!((1..=2).contains(&names), "{names} name lookups");
     assert_eq!(calls(pg, &role, "pg_stat_get_wal_senders()"), 5);
+    // The vital figures ride on the sessions' statement: one round trip a poll for both.
+    assert_eq!(
+        calls(pg, &role, "pg_is_in_recovery()%from pg_stat_get_activity"),
+        5
+    );
+    assert_eq!(calls(pg, &role, "pg_is_in_recovery()"), 5);
     assert_eq!(calls(pg, &role, "from pg_stat_replication"), 0);
     let s = poll(&mut p).await;
     assert!(s.ages.sizes.is_some_and(|a| a > 0.0), "{:?}", s.ages);

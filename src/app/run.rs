@@ -223,7 +223,7 @@ async fn event_loop(
         }
     });
     // The first frame goes out before any source is even started.
-    term.draw(|f| crate::ui::draw(f, &state))?;
+    terminal::draw(term, state.size, |f| crate::ui::draw(f, &state))?;
     state.dirty = false;
     let mut last_frame = Instant::now();
     spawn_input(tx.clone());
@@ -297,6 +297,7 @@ async fn event_loop(
                     }
                     Effect::Suspend => {
                         terminal::suspend(term)?;
+                        state.size = terminal::size()?;
                         state.dirty = true;
                         awaited = true;
                     }
@@ -419,7 +420,7 @@ async fn event_loop(
         awaited &= state.dirty;
         if state.dirty && Instant::now() >= frame_due(last_frame, dirty_since, awaited) {
             state.settle();
-            term.draw(|f| crate::ui::draw(f, &state))?;
+            terminal::draw(term, state.size, |f| crate::ui::draw(f, &state))?;
             state.dirty = false;
             awaited = false;
             last_frame = Instant::now();
@@ -586,7 +587,7 @@ impl InFlight {
             crate::views::Level::Warn,
         ));
         state.settle();
-        let _ = term.draw(|f| crate::ui::draw(f, state));
+        let _ = terminal::draw(term, state.size, |f| crate::ui::draw(f, state));
         let deadline = tokio::time::Instant::now() + QUIT_WAIT;
         while !self.running.is_empty() {
             match tokio::time::timeout_at(deadline, rx.recv()).await {

@@ -8,8 +8,9 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 
 pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
@@ -21,11 +22,30 @@ pub fn enter() -> std::io::Result<Term> {
         EnableMouseCapture,
         cursor::Hide
     )?;
-    // Buffered so a frame leaves in one write: fewer syscalls and bytes over SSH.
-    Terminal::new(CrosstermBackend::new(BufWriter::with_capacity(
-        64 * 1024,
-        stdout(),
-    )))
+    // Buffered so a frame leaves in one write: fewer syscalls and bytes over SSH. A fixed
+    // viewport, resized from the terminal's resize events (`draw`): a full-screen one asks
+    // the terminal its size before every frame, opening /dev/tty each time.
+    let (w, h) = crossterm::terminal::size()?;
+    Terminal::with_options(
+        CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, stdout())),
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+        },
+    )
+}
+
+/// Draws a frame of `size` (the last resize event's): the viewport follows it first.
+pub fn draw(
+    term: &mut Term,
+    size: (u16, u16),
+    render: impl FnOnce(&mut ratatui::Frame),
+) -> std::io::Result<()> {
+    let area = Rect::new(0, 0, size.0, size.1);
+    if term.get_frame().area() != area {
+        term.resize(area)?;
+    }
+    term.draw(render)?;
+    Ok(())
 }
 
 pub fn leave() {
@@ -56,4 +76,9 @@ pub fn suspend(term: &mut Term) -> std::io::Result<()> {
         cursor::Hide
     )?;
     term.clear()
+}
+
+/// The terminal's size now (after a suspend, which may have missed resize events).
+pub fn size() -> std::io::Result<(u16, u16)> {
+    crossterm::terminal::size()
 }

@@ -81,6 +81,23 @@ impl Console {
         c
     }
 
+    /// Resizes the terminal, as a person dragging the window would (the kernel sends
+    /// SIGWINCH to the console).
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self.parser.lock().expect("parser").set_size(
+            std::num::NonZeroU16::new(rows).expect("rows"),
+            std::num::NonZeroU16::new(cols).expect("cols"),
+        );
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+    }
+
     pub fn screen(&self) -> String {
         self.parser.lock().expect("parser").screen().contents()
     }

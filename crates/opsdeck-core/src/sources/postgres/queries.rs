@@ -12,22 +12,19 @@ pub const SETTINGS: &str = "select version(), current_setting('server_version_nu
     pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'), \
     exists(select 1 from pg_extension where extname = 'pg_stat_statements')";
 
-/// Every poll, one round trip: recovery, uptime, the pg_stat_database totals the rates
-/// come from, and the WAL senders, counted from shared memory (no scan of every backend, as
-/// pg_stat_replication does: ~12 ms at 2,000 sessions), so the standbys are read only when
-/// there is one.
-pub const VITALS: &str = "select pg_is_in_recovery(), \
-    extract(epoch from now() - pg_postmaster_start_time())::float8, \
-    coalesce(sum(xact_commit), 0)::bigint, \
-    coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(blks_hit), 0)::bigint, \
-    coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
-    coalesce(sum(temp_bytes), 0)::bigint, \
-    (select count(*) from pg_stat_get_wal_senders()) from pg_stat_database";
-
-/// Client backends, one scan of the backends (`pg_stat_get_activity`, whose cost grows with
-/// the sessions: ~15-25 ms at 2,000; the `pg_stat_activity` view's joins with pg_database
-/// and pg_authid were planned as a nested loop and cost more than the scan, so database
-/// and role come as oids, named from `OID_NAMES` kept between polls). Without
+/// Every poll, one round trip: the vital figures and the sessions.
+///
+/// Vitals: recovery, uptime, the pg_stat_database totals the rates come from, and the WAL
+/// senders, counted from shared memory (no scan of every backend, as pg_stat_replication
+/// does: ~12 ms at 2,000 sessions), so the standbys are read only when there is one. They
+/// come as one row of their own, first column NULL, their nine figures in the last
+/// columns (NULL in the other rows): a query of their own would cost a round trip (and
+/// its wake-ups on both sides) every poll.
+///
+/// Sessions: client backends, one scan of the backends (`pg_stat_get_activity`, whose cost
+/// grows with the sessions: ~15-25 ms at 2,000; the `pg_stat_activity` view's joins with
+/// pg_database and pg_authid were planned as a nested loop and cost more than the scan, so
+/// database and role come as oids, named from `OID_NAMES` kept between polls). Without
 /// pg_read_all_stats, other roles' sessions show NULL state and backend_type and
 /// `<insufficient privilege>` as query: they are kept (counted as "unknown") when they
 /// have a user, so the total stays right.
@@ -37,9 +34,16 @@ pub const VITALS: &str = "select pg_is_in_recovery(), \
 /// waiter, the pids in `$1` (the last poll's lock tree, so a blocker that went idle is still
 /// told apart from one that ended), then the `$2` first of the others by state and age (not
 /// idle first, each oldest query first). Then counts of all sessions per database, role,
-/// application, client and state (first column false, the count last), so the counts stay
-/// exact without shipping and parsing thousands of idle rows.
-pub const ACTIVITY: &str = "with a as materialized (select pid, \
+/// application, client and state (first column false, the count in column 14), so the
+/// counts stay exact without shipping and parsing thousands of idle rows.
+pub const ACTIVITY: &str = "with v as (select pg_is_in_recovery(), \
+    extract(epoch from now() - pg_postmaster_start_time())::float8, \
+    coalesce(sum(xact_commit), 0)::bigint, \
+    coalesce(sum(xact_rollback), 0)::bigint, coalesce(sum(blks_hit), 0)::bigint, \
+    coalesce(sum(blks_read), 0)::bigint, coalesce(sum(deadlocks), 0)::bigint, \
+    coalesce(sum(temp_bytes), 0)::bigint, \
+    (select count(*) from pg_stat_get_wal_senders()) from pg_stat_database), \
+    a as materialized (select pid, \
     coalesce(datid, 0)::int8 as db, coalesce(usesysid, 0)::int8 as usr, \
     coalesce(application_name, '') as app, \
     coalesce(host(client_addr), case when client_port = -1 then 'local' else '' end) as client, \
@@ -57,16 +61,25 @@ pub const ACTIVITY: &str = "with a as materialized (select pid, \
     extract(epoch from now() - xact_start)::float8, \
     extract(epoch from now() - query_start)::float8, \
     extract(epoch from now() - state_change)::float8, \
-    coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8 \
+    coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8, \
+    null::bool, null::float8, null::int8, null::int8, null::int8, null::int8, null::int8, \
+    null::int8, null::int8 \
     from m where must) \
     union all (select true, pid, db, usr, app, client, label, wait, \
     extract(epoch from now() - xact_start)::float8, \
     extract(epoch from now() - query_start)::float8, \
     extract(epoch from now() - state_change)::float8, \
-    coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8 \
+    coalesce(query, ''), own, (extract(epoch from backend_start) * 1000000)::int8, 1::int8, \
+    null, null, null, null, null, null, null, null, null \
     from m where not must order by label = 'idle', query_start nulls last, pid limit $2) \
     union all select false, 0, db, usr, app, client, label, '', null, null, null, '', false, \
-    null, count(*)::int8 from a group by db, usr, app, client, label";
+    null, count(*)::int8, null, null, null, null, null, null, null, null, null \
+    from a group by db, usr, app, client, label \
+    union all select null, null, null, null, null, null, null, null, null, null, null, null, \
+    null, null, null, v.* from v";
+
+/// Column of `ACTIVITY` where the vital figures start (in the row whose first is NULL).
+pub const VITALS_AT: usize = 15;
 
 /// Run only when some session waits on a heavyweight lock (or when other roles' sessions
 /// are hidden, so we cannot tell), once per poll: pg_blocking_pids takes every lock-manager

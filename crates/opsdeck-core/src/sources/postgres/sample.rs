@@ -89,19 +89,28 @@ pub async fn collect(
     let st = prev.settings.value.clone().unwrap_or_default();
     let version_num = st.version_num;
 
-    let r = sqlx::query(queries::VITALS).fetch_one(&mut *conn).await?;
-    let in_recovery: bool = r.try_get(0)?;
+    let rows = sqlx::query(queries::ACTIVITY)
+        .bind(&prev.lock_pids)
+        .bind(prev.session_rows.unwrap_or(SESSION_ROWS))
+        .fetch_all(&mut *conn)
+        .await?;
+    let r = rows
+        .iter()
+        .find(|r| matches!(r.try_get::<Option<bool>, _>(0), Ok(None)))
+        .ok_or_else(|| sqlx::Error::RowNotFound)?;
+    let v = queries::VITALS_AT;
+    let in_recovery: bool = r.try_get(v)?;
     let mut totals = [0i64; 6];
     for (i, t) in totals.iter_mut().enumerate() {
-        *t = r.try_get(i + 2)?;
+        *t = r.try_get(v + 2 + i)?;
     }
-    let senders: i64 = r.try_get(8)?;
+    let senders: i64 = r.try_get(v + 8)?;
     let mut s = PgSample {
         version: st.version.clone(),
         version_num,
         in_recovery,
         role: if in_recovery { "standby" } else { "primary" }.into(),
-        uptime_seconds: r.try_get(1)?,
+        uptime_seconds: r.try_get(v + 1)?,
         connected_as: st.connected_as.clone(),
         max_connections: st.max_connections,
         reserved_connections: st.reserved,
@@ -120,11 +129,6 @@ pub async fn collect(
     }
     prev.totals = Some((now, totals));
 
-    let rows = sqlx::query(queries::ACTIVITY)
-        .bind(&prev.lock_pids)
-        .bind(prev.session_rows.unwrap_or(SESSION_ROWS))
-        .fetch_all(&mut *conn)
-        .await?;
     let oids = |i: usize| rows.iter().filter_map(move |r| r.try_get::<i64, _>(i).ok());
     prev.names
         .refresh(conn, oids(2), oids(3), now, every)
@@ -560,7 +564,10 @@ fn sessions(rows: &[PgRow], names: &Names) -> Result<(Vec<Session>, Connections)
     let mut listed: Vec<Session> = Vec::new();
     let mut c = Connections::default();
     for r in rows {
-        if r.try_get(0)? {
+        let Some(full) = r.try_get::<Option<bool>, _>(0)? else {
+            continue; // the vital figures' row
+        };
+        if full {
             // A session both required and in the top rows comes once.
             let s = session(r, names)?;
             if !listed.iter().any(|x| x.pid == s.pid) {
