@@ -25,8 +25,43 @@ pub fn limit_arenas() {
     }
 }
 
-/// How often freed memory inside the heap is handed back to the system.
+/// How often the heap is looked at for freed memory to hand back to the system.
 pub const TRIM_EVERY: Duration = Duration::from_secs(10);
+
+/// A trim is worth its system calls once the heap's free bytes moved this much since the
+/// last one (a big poll's old sample freed); a small console's heap barely moves, and
+/// trimming it again would only repeat the last trim's work (and wake a thread for it).
+const TRIM_WHEN_MOVED: usize = 1 << 20;
+
+/// Decides when the heap is worth trimming (`due`), from glibc's count of free bytes.
+#[derive(Debug, Default)]
+pub struct Trimmer {
+    free_after_last: usize,
+}
+
+impl Trimmer {
+    /// True when the free bytes inside the heap moved by `TRIM_WHEN_MOVED` since the last
+    /// `trimmed`. Counts the free chunks only: no system call.
+    pub fn due(&self) -> bool {
+        free_bytes().abs_diff(self.free_after_last) >= TRIM_WHEN_MOVED
+    }
+
+    /// Notes the heap as a trim left it.
+    pub fn trimmed(&mut self) {
+        self.free_after_last = free_bytes();
+    }
+}
+
+/// Bytes free inside glibc's arenas (0 with another allocator).
+pub fn free_bytes() -> usize {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallinfo2 only reads the allocator's statistics; it is thread-safe.
+    unsafe {
+        libc::mallinfo2().fordblks
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    0
+}
 
 /// Hands the free pages inside glibc's arenas back to the system (`malloc_trim`): after a
 /// large poll the memory it freed stays in the process otherwise, counted in its RSS.

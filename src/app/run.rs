@@ -217,9 +217,13 @@ async fn event_loop(
     // terminal, not kill the process on the alternate screen.
     spawn_signals(tx.clone())?;
     tokio::spawn(async {
+        let mut trimmer = crate::memory::Trimmer::default();
         loop {
             tokio::time::sleep(crate::memory::TRIM_EVERY).await;
-            let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
+            if trimmer.due() {
+                let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
+                trimmer.trimmed();
+            }
         }
     });
     // The first frame goes out before any source is even started.
