@@ -367,9 +367,13 @@ async fn main() {
     let brokers_text = if brokers == 3 {
         format!(
             "three local Kafka 4.1\n\
-             brokers (the harness's cluster, each broker also a controller; topics replicated \
-             {} times)",
-            built.replication
+             brokers (the harness's cluster, each broker also a controller; {} per \
+             partition)",
+            if built.replication == 1 {
+                "one replica".to_string()
+            } else {
+                format!("{} replicas", built.replication)
+            }
         )
     } else {
         "one local Kafka 4.1\n\
