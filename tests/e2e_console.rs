@@ -155,13 +155,46 @@ fn a_resized_terminal_gets_frames_of_its_new_size() {
     c.assert_restored();
 }
 
-/// Waits until the screen's text reaches its last column and its last line.
-fn wait_for_frame_of(c: &Console, cols: usize, rows: usize) {
+/// A key and a resize that arrive together are both answered: the console is stopped while
+/// the terminal is resized and a key is typed, so both are waiting when it reads its input.
+/// (An edge-triggered reader answers one and keeps the other until the next key.)
+#[test]
+fn a_key_typed_while_the_terminal_is_resized_is_answered_with_the_resize() {
+    use nix::sys::signal::{Signal, kill};
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let mut c = Console::start(&["--config", &cfg], 80, 24);
+    c.wait_for("cache ok");
+    wait_for_frame_of(&c, 80, 24);
+    let pid = nix::unistd::Pid::from_raw(c.pid());
+    for (cols, rows) in [(100, 28), (90, 30), (120, 36)] {
+        kill(pid, Signal::SIGSTOP).unwrap();
+        // Give the stop a moment to land before the input does.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        c.resize(cols, rows);
+        c.send("?");
+        kill(pid, Signal::SIGCONT).unwrap();
+        c.wait_for("Help — keymap");
+        wait_for_frame_of(&c, cols, rows);
+        c.send("?");
+        c.wait_gone("Help — keymap");
+    }
+    c.send("q");
+    assert!(c.wait_exit().success());
+    c.assert_restored();
+}
+
+/// Waits until the screen's text reaches its last column and its last line is the hint bar
+/// (after a shrink, the old frame cut to the new size reaches both edges too).
+fn wait_for_frame_of(c: &Console, cols: u16, rows: u16) {
+    let (cols, rows) = (usize::from(cols), usize::from(rows));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let s = c.screen();
         let widest = s.lines().map(|l| l.trim_end().chars().count()).max();
-        if widest == Some(cols) && s.lines().count() == rows {
+        let hints_last = s.lines().last().is_some_and(|l| l.contains("? help"));
+        if widest == Some(cols) && s.lines().count() == rows && hints_last {
             return;
         }
         assert!(
