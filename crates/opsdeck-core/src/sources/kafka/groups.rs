@@ -40,12 +40,23 @@ const UNLISTED_GRACE_SECS: f64 = 30.0;
 /// A partition's track; the last poll that answered for it is `Track::answered_at`.
 type Tracked = Track;
 
+/// A partition of the poll's metadata and its offsets as the poll answered them: looked up
+/// once a poll, not once for each group that reads it (80,000 lookups at 1,000 groups on
+/// 10,000 partitions, each hashing a topic name).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PartEnds {
+    pub id: i32,
+    /// (low, high) watermarks; None: not answered this poll.
+    pub watermarks: Option<(i64, i64)>,
+    pub stable: Option<i64>,
+}
+
 /// One poll's input to the group verdicts.
 pub(super) struct Input<'a> {
     pub raw: &'a Raw,
     pub now: f64,
     pub policy: &'a Policy,
-    pub topic_parts: &'a HashMap<&'a str, Vec<i32>>,
+    pub topic_parts: &'a HashMap<&'a str, Vec<PartEnds>>,
     pub hwm: &'a lag::HwmTables,
     pub trend_len: usize,
 }
@@ -179,16 +190,19 @@ fn judge_group(
         .find(|p| p.abandoned_after == gp.abandoned_after);
     for t in topics {
         let unread = knows_assignments && !assigned.contains(t);
-        let ids = inp.topic_parts.get(t).cloned().unwrap_or_default();
-        let mut prev_topic = prev_tracks.remove(t).unwrap_or_default();
+        let parts = inp.topic_parts.get(t).map_or(&[][..], Vec::as_slice);
+        let hwm = inp.hwm.topic(t);
+        let (topic_key, mut prev_topic) = prev_tracks
+            .remove_entry(t)
+            .unwrap_or_else(|| (t.to_string(), Vec::new()));
         let mut next_topic: Vec<Option<Tracked>> = Vec::new();
-        for p in ids {
+        for pe in parts {
+            let p = pe.id;
             let Ok(i) = usize::try_from(p) else { continue };
-            let key = (t.to_string(), p);
             let c = committed.get(t, p);
             let owner = owners.get(&(t, p)).cloned();
             let mut tracked = prev_topic.get_mut(i).and_then(Option::take);
-            let Some(&(low, high)) = inp.raw.watermarks.get(&key) else {
+            let Some((low, high)) = pe.watermarks else {
                 // Not answered for this partition: its last state stands, its track waits.
                 if let Some(tr) = &tracked {
                     stale_parts += 1;
@@ -207,7 +221,7 @@ fn judge_group(
                 put(&mut next_topic, i, tracked);
                 continue;
             };
-            let stable = inp.raw.stable.get(&key).copied().filter(|s| *s <= high);
+            let stable = pe.stable.filter(|s| *s <= high);
             let (shown_end, judged_end) = ends(gp.isolation, high, stable);
             let mut gpart = GroupPartition {
                 topic: t.to_string(),
@@ -227,7 +241,8 @@ fn judge_group(
                     let track = tracked.get_or_insert_with(|| Track::new(now));
                     track.answered(now);
                     track.observe(now, c, judged_end, gp.stall_after);
-                    if let Some(o) = probe.and_then(|pr| pr.offsets.get(&key)) {
+                    let probed = probe.and_then(|pr| pr.offsets.get(&(t.to_string(), p)));
+                    if let Some(o) = probed {
                         // The oldest unread record still in the log: below the log start
                         // the records were deleted, and the probe cannot date those (they
                         // may be minutes old), only the first one left, written after them.
@@ -237,7 +252,7 @@ fn judge_group(
                             track.note_written_before(c, probe.map_or(now, |pr| pr.before));
                         }
                     }
-                    let written = inp.hwm.get(t, p).and_then(|tab| tab.time_of(c));
+                    let written = hwm.and_then(|v| v.get(i)).and_then(|tab| tab.time_of(c));
                     gpart.lag_seconds = track.lag_seconds(c, judged, written, now);
                     let v = track.evaluate(now, judged, judge);
                     let (idle, seen) = track.idle(now);
@@ -286,7 +301,7 @@ fn judge_group(
             // Grown one partition at a time, the vector's doubling left up to half its
             // slots (112 bytes each) empty: 5 MiB at 1,000 groups on 10,000 partitions.
             next_topic.shrink_to_fit();
-            m.tracks.insert(t.to_string(), next_topic);
+            m.tracks.insert(topic_key, next_topic);
         }
     }
     let was_abandoned = m.last.as_ref().is_some_and(|l| l.abandoned);

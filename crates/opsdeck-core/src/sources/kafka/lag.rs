@@ -235,6 +235,11 @@ impl HwmTables {
         }
     }
 
+    /// A topic's tables, indexed by partition id.
+    pub fn topic(&self, topic: &str) -> Option<&[HwmTable]> {
+        self.by_topic.get(topic).map(Vec::as_slice)
+    }
+
     pub fn get(&self, topic: &str, partition: i32) -> Option<&HwmTable> {
         self.by_topic
             .get(topic)?

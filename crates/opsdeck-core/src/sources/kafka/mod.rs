@@ -607,9 +607,9 @@ impl State {
             .collect();
         let mut leaders: HashMap<i32, usize> = HashMap::new();
         let mut topics = Vec::new();
-        let mut topic_parts: HashMap<&str, Vec<i32>> = HashMap::new();
+        let mut topic_parts: HashMap<&str, Vec<groups::PartEnds>> = HashMap::new();
         for (name, internal, parts) in &raw.topics {
-            topic_parts.insert(name, parts.iter().map(|p| p.0).collect());
+            let mut ends = Vec::with_capacity(parts.len());
             let mut rate = None::<f64>;
             let mut partitions: Vec<PartitionInfo> = parts
                 .iter()
@@ -622,6 +622,11 @@ impl State {
                         *rate.get_or_insert(0.0) += r;
                     }
                     let wm = raw.watermarks.get(&key);
+                    ends.push(groups::PartEnds {
+                        id: *id,
+                        watermarks: wm.copied(),
+                        stable: raw.stable.get(&key).copied(),
+                    });
                     PartitionInfo {
                         partition: *id,
                         leader: *leader,
@@ -637,6 +642,7 @@ impl State {
                     }
                 })
                 .collect();
+            topic_parts.insert(name, ends);
             partitions.sort_by_key(|p| p.partition);
             let conf = self.configs.get(name);
             let get = |k: &str| conf.and_then(|c| c.get(k)).cloned();
