@@ -82,7 +82,7 @@ fn kafka(stalled: bool) -> KafkaSample {
             committed: Some(1_000_000),
             high: Some(1_000_000 + lag),
             lag: Some(lag),
-            owner: Some(format!("{name}-1@/10.0.1.4")),
+            owner: Some(format!("{name}-1@/10.0.1.4").as_str().into()),
             ..Default::default()
         }]
         .into(),

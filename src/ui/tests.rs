@@ -327,7 +327,7 @@ fn kafka_state() -> State {
             high: Some(high),
             lag: committed.map(|c| high - c),
             lag_seconds: secs,
-            owner: owner.map(str::to_string),
+            owner: owner.map(Into::into),
             status,
             reason: String::new(),
             ..Default::default()

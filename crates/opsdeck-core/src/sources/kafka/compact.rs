@@ -119,7 +119,8 @@ pub struct Partitions {
 }
 
 impl Partitions {
-    /// Packs rows, sharing names through `names`.
+    /// Packs rows; a reason given as text is shared through `names` (the topic and the
+    /// owner come interned: the verdicts intern them once a topic and once a member).
     pub fn pack(rows: Vec<GroupPartition>, names: &mut Interner) -> Partitions {
         Partitions {
             rows: rows.into_iter().map(|p| rec(p, names)).collect(),
@@ -224,12 +225,13 @@ fn rec(p: GroupPartition, names: &mut Interner) -> Rec {
         flags |= UNREAD;
     }
     Rec {
-        topic: names.get(&p.topic),
+        // Already interned where the rows are judged (`groups`): shared, not looked up.
+        topic: p.topic,
         reason: match p.why {
             Why::Text => Stored::Text(names.get(&p.reason)),
             why => Stored::Why(why),
         },
-        owner: p.owner.as_deref().map(|o| names.get(o)),
+        owner: p.owner,
         committed: pack(p.committed),
         low: pack(p.low),
         high: pack(p.high),
@@ -254,7 +256,7 @@ fn row(r: &Rec) -> GroupPartition {
             .map_or(0, |(e, c)| (sign * (e - c)).max(0))
     };
     GroupPartition {
-        topic: r.topic.to_string(),
+        topic: r.topic.clone(),
         partition: r.partition,
         committed,
         low: unpack(r.low),
@@ -263,7 +265,7 @@ fn row(r: &Rec) -> GroupPartition {
         lag: unpack(r.lag),
         stable_lag: unpack(r.stable).and_then(|s| super::lag::offset_lag(s, committed)),
         lag_seconds: unpack_s(r.lag_seconds),
-        owner: r.owner.as_ref().map(Name::to_string),
+        owner: r.owner.clone(),
         status: r.status,
         judging: r.flags & JUDGING != 0,
         reason: match &r.reason {
@@ -362,12 +364,17 @@ mod tests {
     #[test]
     fn names_are_stored_once_and_forgotten_when_unused() {
         let mut names = Interner::default();
+        // As the verdicts make rows: topic and owner interned once, shared by every row.
+        let (topic, owner) = (names.get("orders"), names.get("c-1@/10.0.0.7"));
         let rows = (0..100)
             .map(|i| GroupPartition {
                 partition: i,
+                topic: topic.clone(),
+                owner: Some(owner.clone()),
                 ..full()
             })
             .collect();
+        drop((topic, owner));
         let p = Partitions::pack(rows, &mut names);
         assert_eq!(names.len(), 3, "topic, reason, owner");
         assert_eq!(p.len(), 100);

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use super::compact::{Interner, Partitions};
+use super::compact::{Interner, Name, Partitions};
 use super::lag::{self, Judge, Track};
 use super::policy::{GroupPolicy, Isolation, Policy};
 use super::why::Why;
@@ -160,10 +160,12 @@ fn judge_group(
         stall_after: gp.stall_after,
         active,
     };
-    let mut owners: HashMap<(&str, i32), String> = HashMap::new();
+    // A member's label is made and interned once, not once for each partition it owns.
+    let mut owners: HashMap<(&str, i32), Name> = HashMap::new();
     for mb in &g.members {
+        let label = names.get(&format!("{}@{}", mb.client_id, mb.host));
         for (t, p) in &mb.assignment {
-            owners.insert((t.as_str(), *p), format!("{}@{}", mb.client_id, mb.host));
+            owners.insert((t.as_str(), *p), label.clone());
         }
     }
     // Every partition of every topic the group commits to or is assigned.
@@ -191,6 +193,7 @@ fn judge_group(
     for t in topics {
         let unread = knows_assignments && !assigned.contains(t);
         let parts = inp.topic_parts.get(t).map_or(&[][..], Vec::as_slice);
+        let topic = names.get(t);
         let hwm = inp.hwm.topic(t);
         let (topic_key, mut prev_topic) = prev_tracks
             .remove_entry(t)
@@ -207,10 +210,10 @@ fn judge_group(
                 if let Some(tr) = &tracked {
                     stale_parts += 1;
                     let age = now - tr.answered_at();
-                    partitions.push(last_partition(m, t, p, owner, age));
+                    partitions.push(last_partition(m, &topic, p, owner, age));
                 } else {
                     partitions.push(GroupPartition {
-                        topic: t.to_string(),
+                        topic: topic.clone(),
                         partition: p,
                         committed: c,
                         owner,
@@ -224,7 +227,7 @@ fn judge_group(
             let stable = pe.stable.filter(|s| *s <= high);
             let (shown_end, judged_end) = ends(gp.isolation, high, stable);
             let mut gpart = GroupPartition {
-                topic: t.to_string(),
+                topic: topic.clone(),
                 partition: p,
                 committed: c,
                 low: Some(low),
@@ -336,16 +339,16 @@ fn put(v: &mut Vec<Option<Tracked>>, i: usize, t: Option<Tracked>) {
 /// The last shown state of one partition, marked stale.
 fn last_partition(
     m: &GroupMemo,
-    topic: &str,
+    topic: &Name,
     p: i32,
-    owner: Option<String>,
+    owner: Option<Name>,
     age: f64,
 ) -> GroupPartition {
     let last = m.last.as_ref().and_then(|g| g.partitions.find(topic, p));
     GroupPartition {
         stale_secs: Some(age),
         ..last.unwrap_or_else(|| GroupPartition {
-            topic: topic.to_string(),
+            topic: topic.clone(),
             partition: p,
             owner,
             judging: true,

@@ -203,7 +203,8 @@ pub struct GroupInfo {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GroupPartition {
-    pub topic: String,
+    /// Interned: the rows of a poll share one copy of each topic's name.
+    pub topic: compact::Name,
     pub partition: i32,
     /// None: the group never committed this partition.
     pub committed: Option<i64>,
@@ -217,8 +218,8 @@ pub struct GroupPartition {
     /// Against the last stable offset.
     pub stable_lag: Option<i64>,
     pub lag_seconds: Option<f64>,
-    /// The member owning the partition: "client-id@host".
-    pub owner: Option<String>,
+    /// The member owning the partition: "client-id@host" (interned, as `topic`).
+    pub owner: Option<compact::Name>,
     pub status: LagStatus,
     pub judging: bool,
     pub reason: String,

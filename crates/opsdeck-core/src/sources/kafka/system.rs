@@ -571,7 +571,7 @@ fn with_impact(s: &KafkaSample, p: Planned<KafkaOp>) -> Planned<KafkaOp> {
             let groups = s
                 .groups
                 .iter()
-                .filter(|g| g.partitions.iter().any(|x| &x.topic == topic))
+                .filter(|g| g.partitions.iter().any(|x| x.topic == *topic))
                 .count();
             Some(format!(
                 "every record of {topic} is lost; {groups} consumer group(s) read it"
