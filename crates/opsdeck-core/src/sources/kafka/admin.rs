@@ -267,13 +267,17 @@ impl Committed {
     }
 
     pub fn get(&self, topic: &str, partition: i32) -> Option<i64> {
+        offset_in(self.topic(topic)?, partition)
+    }
+
+    /// A topic's (partition, offset) pairs, sorted by partition (`offset_in` reads one):
+    /// the topic's name is looked up once for all its partitions.
+    pub fn topic(&self, topic: &str) -> Option<&[(i32, i64)]> {
         let i = self
             .topics
             .binary_search_by(|(t, _)| t.as_str().cmp(topic))
             .ok()?;
-        let parts = &self.topics[i].1;
-        let j = parts.binary_search_by_key(&partition, |p| p.0).ok()?;
-        Some(parts[j].1)
+        Some(&self.topics[i].1)
     }
 
     /// ((topic, partition), offset), by topic then partition.
@@ -299,6 +303,12 @@ impl Committed {
     pub fn is_empty(&self) -> bool {
         self.topics.is_empty()
     }
+}
+
+/// `partition`'s offset in pairs sorted by partition (`Committed::topic`).
+pub fn offset_in(parts: &[(i32, i64)], partition: i32) -> Option<i64> {
+    let j = parts.binary_search_by_key(&partition, |p| p.0).ok()?;
+    Some(parts[j].1)
 }
 
 /// Sets `partition`'s offset in pairs sorted by partition; the one it replaces, if any.

@@ -160,23 +160,26 @@ fn judge_group(
         stall_after: gp.stall_after,
         active,
     };
-    // A member's label is made and interned once, not once for each partition it owns.
-    let mut owners: HashMap<(&str, i32), Name> = HashMap::new();
+    // By topic, then partition id: a member's label is made and interned once, and a
+    // topic's name hashed once, not once for each partition.
+    let mut owners: HashMap<&str, Vec<Option<Name>>> = HashMap::new();
     for mb in &g.members {
         let label = names.get(&format!("{}@{}", mb.client_id, mb.host));
         for (t, p) in &mb.assignment {
-            owners.insert((t.as_str(), *p), label.clone());
+            let Ok(i) = usize::try_from(*p) else { continue };
+            let of_topic = owners.entry(t.as_str()).or_default();
+            if of_topic.len() <= i {
+                of_topic.resize(i + 1, None);
+            }
+            of_topic[i] = Some(label.clone());
         }
     }
     // Every partition of every topic the group commits to or is assigned.
-    let topics: BTreeSet<&str> = committed
-        .topics()
-        .chain(owners.keys().map(|(t, _)| *t))
-        .collect();
+    let topics: BTreeSet<&str> = committed.topics().chain(owners.keys().copied()).collect();
     // A Stable group's members read what they are assigned: a topic it has offsets for but
     // no member is assigned is one it no longer reads (offsets left from an earlier
     // subscription, kept by the broker for days). Judging those would page for a week.
-    let assigned: BTreeSet<&str> = owners.keys().map(|(t, _)| *t).collect();
+    let assigned: BTreeSet<&str> = owners.keys().copied().collect();
     let knows_assignments = active && g.state == "Stable" && !owners.is_empty();
     let mut prev_tracks = std::mem::take(&mut m.tracks);
     let mut partitions = Vec::new();
@@ -194,6 +197,8 @@ fn judge_group(
         let unread = knows_assignments && !assigned.contains(t);
         let parts = inp.topic_parts.get(t).map_or(&[][..], Vec::as_slice);
         let topic = names.get(t);
+        let topic_owners = owners.get(t).map_or(&[][..], Vec::as_slice);
+        let topic_committed = committed.topic(t).unwrap_or_default();
         let hwm = inp.hwm.topic(t);
         let (topic_key, mut prev_topic) = prev_tracks
             .remove_entry(t)
@@ -202,8 +207,8 @@ fn judge_group(
         for pe in parts {
             let p = pe.id;
             let Ok(i) = usize::try_from(p) else { continue };
-            let c = committed.get(t, p);
-            let owner = owners.get(&(t, p)).cloned();
+            let c = admin::offset_in(topic_committed, p);
+            let owner = topic_owners.get(i).cloned().flatten();
             let mut tracked = prev_topic.get_mut(i).and_then(Option::take);
             let Some((low, high)) = pe.watermarks else {
                 // Not answered for this partition: its last state stands, its track waits.
