@@ -138,12 +138,7 @@ fn a_dead_backend_shows_its_error_and_keys_still_answer() {
 /// terminal's resize events (it does not ask the terminal its size before every frame).
 #[test]
 fn a_resized_terminal_gets_frames_of_its_new_size() {
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &redis, "");
-    let mut c = Console::start(&["--config", &cfg], 80, 24);
-    c.wait_for("cache ok");
-    wait_for_frame_of(&c, 80, 24);
+    let (_redis, _dir, mut c) = console_on_redis_at_80x24();
     // Larger: the tiles' right borders move out to the new last column, the hint bar down
     // to the new last line; then smaller again.
     c.resize(130, 40);
@@ -161,12 +156,7 @@ fn a_resized_terminal_gets_frames_of_its_new_size() {
 #[test]
 fn a_key_typed_while_the_terminal_is_resized_is_answered_with_the_resize() {
     use nix::sys::signal::{Signal, kill};
-    let redis = Redis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &redis, "");
-    let mut c = Console::start(&["--config", &cfg], 80, 24);
-    c.wait_for("cache ok");
-    wait_for_frame_of(&c, 80, 24);
+    let (_redis, _dir, mut c) = console_on_redis_at_80x24();
     let pid = nix::unistd::Pid::from_raw(c.pid());
     for (cols, rows) in [(100, 28), (90, 30), (120, 36)] {
         kill(pid, Signal::SIGSTOP).unwrap();
@@ -183,6 +173,18 @@ fn a_key_typed_while_the_terminal_is_resized_is_answered_with_the_resize() {
     c.send("q");
     assert!(c.wait_exit().success());
     c.assert_restored();
+}
+
+/// A console watching a fresh Redis in an 80x24 terminal, its first full frame drawn (the
+/// server and config dir are returned to outlive it).
+fn console_on_redis_at_80x24() -> (Redis, tempfile::TempDir, Console) {
+    let redis = Redis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &redis, "");
+    let c = Console::start(&["--config", &cfg], 80, 24);
+    c.wait_for("cache ok");
+    wait_for_frame_of(&c, 80, 24);
+    (redis, dir, c)
 }
 
 /// Waits until the screen's text reaches its last column and its last line is the hint bar
