@@ -5,7 +5,7 @@ use opsdeck::memory::{Trimmer, trim};
 
 #[test]
 fn a_trim_is_due_after_a_big_free_and_not_again_until_the_next() {
-    let mut t = Trimmer::default();
+    let t = Trimmer::default();
     trim();
     t.trimmed();
     assert!(!t.due(), "due with nothing freed since the trim");

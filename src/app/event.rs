@@ -39,6 +39,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// Whether a source's new sample comes with it (the old one is freed as it is applied).
+    pub fn brings_a_sample(&self) -> bool {
+        matches!(
+            self,
+            Event::Source {
+                update: Update::Sample(_) | Update::Modelled(..),
+                ..
+            }
+        )
+    }
+
     /// Whether a person waits for the frame this event brings (a key, a result they asked
     /// for). The others (polls, the clock, alert syncs) may wait a moment to share a frame.
     pub fn awaited(&self) -> bool {

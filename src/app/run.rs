@@ -216,16 +216,7 @@ async fn event_loop(
     // Signals first: a SIGTERM that arrives once the first frame is up must restore the
     // terminal, not kill the process on the alternate screen.
     spawn_signals(tx.clone())?;
-    tokio::spawn(async {
-        let mut trimmer = crate::memory::Trimmer::default();
-        loop {
-            tokio::time::sleep(crate::memory::TRIM_EVERY).await;
-            if trimmer.due() {
-                let _ = tokio::task::spawn_blocking(crate::memory::trim).await;
-                trimmer.trimmed();
-            }
-        }
-    });
+    let trimmer = std::sync::Arc::new(crate::memory::Trimmer::default());
     // The first frame goes out before any source is even started.
     terminal::draw(term, state.size, |f| crate::ui::draw(f, &state))?;
     state.dirty = false;
@@ -284,12 +275,17 @@ async fn event_loop(
         if let Some(ev) = event {
             in_flight.note(&ev);
             awaited |= ev.awaited();
+            let mut sampled = ev.brings_a_sample();
             let mut effects = super::update::step(&mut state, ev, Utc::now());
             // Fold everything already queued into this frame.
             while let Ok(ev) = rx.try_recv() {
                 in_flight.note(&ev);
                 awaited |= ev.awaited();
+                sampled |= ev.brings_a_sample();
                 effects.extend(super::update::step(&mut state, ev, Utc::now()));
+            }
+            if sampled {
+                trimmer.after_sample();
             }
             for effect in effects {
                 match effect {
