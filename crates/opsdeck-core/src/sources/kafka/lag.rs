@@ -412,7 +412,8 @@ const NO_T: f32 = f32::NAN;
 /// What opsdeck remembers of one partition of one group between polls (80,000 of them at
 /// 1,000 groups on 10,000 partitions). Times are `f32` seconds after `first_seen` (NaN:
 /// none), optional pairs are split so no field pads another, and the points are kept at
-/// exactly their number: 112 bytes (136 before) plus 16 a point (24 before).
+/// exactly their number, and what few partitions ever have (a rewind, an assignment without
+/// a commit) is kept out of line: 88 bytes (136, then 112 before) plus 16 a point (24 before).
 #[derive(Debug, Clone)]
 pub struct Track {
     /// Commit points, oldest first, spanning at least `stall_after`.
@@ -422,24 +423,42 @@ pub struct Track {
     changed_at: f32,
     /// The last poll that found the partition caught up.
     caught_up_at: f32,
-    /// When, from, to.
-    rewind_at: f32,
-    rewind: (i64, i64),
     /// (earliest write time estimated for its record, committed): monotonic lag seconds.
     /// Absolute: an estimate may lie long before the first sight, with fractions.
     written: Maybe<i64>,
     /// The record at `old_before_c` was written before this (a timestamp probe).
     old_before: f32,
     old_before_c: i64,
-    /// Since when assigned to a member but never committed, and the high watermark then.
-    uncommitted: f32,
-    uncommitted_h: i64,
+    /// A rewind seen and an assignment without a commit (None: neither).
+    rare: Option<Box<Rare>>,
     /// The log end the previous poll saw (`i64::MIN`: none yet).
     last_end: i64,
     /// Windows in a row, one per new commit point, whose lag trend rose.
     rising_streak: u32,
     /// The last poll that answered for the partition (in what would be padding).
     answered_at: f32,
+}
+
+/// The fields of a track that most partitions never set.
+#[derive(Debug, Clone, Copy)]
+struct Rare {
+    /// When, from, to.
+    rewind_at: f32,
+    rewind: (i64, i64),
+    /// Since when assigned to a member but never committed, and the high watermark then.
+    uncommitted: f32,
+    uncommitted_h: i64,
+}
+
+impl Default for Rare {
+    fn default() -> Self {
+        Rare {
+            rewind_at: NO_T,
+            rewind: (0, 0),
+            uncommitted: NO_T,
+            uncommitted_h: 0,
+        }
+    }
 }
 
 impl Track {
@@ -449,17 +468,23 @@ impl Track {
             first_seen: now,
             changed_at: NO_T,
             caught_up_at: NO_T,
-            rewind_at: NO_T,
-            rewind: (0, 0),
             written: Maybe::none(),
             old_before: NO_T,
             old_before_c: 0,
-            uncommitted: NO_T,
-            uncommitted_h: 0,
+            rare: None,
             last_end: i64::MIN,
             rising_streak: 0,
             answered_at: 0.0,
         }
+    }
+
+    fn rare(&self) -> Rare {
+        self.rare.as_deref().copied().unwrap_or_default()
+    }
+
+    /// Sets the rare fields, dropping their box when none is set.
+    fn set_rare(&mut self, r: Rare) {
+        self.rare = (!r.rewind_at.is_nan() || !r.uncommitted.is_nan()).then(|| Box::new(r));
     }
 
     /// Notes that a poll answered for the partition at `now`.
@@ -516,7 +541,13 @@ impl Track {
             committed,
             lag: at_commit,
         };
-        self.uncommitted = NO_T;
+        if self.rare.is_some() {
+            let r = self.rare();
+            self.set_rare(Rare {
+                uncommitted: NO_T,
+                ..r
+            });
+        }
         let mut new_point = false;
         match self.points.last().map(|&k| self.obs(k)) {
             None => {
@@ -529,8 +560,12 @@ impl Track {
             Some(last) if last.committed == committed => {}
             Some(last) => {
                 if committed < last.committed {
-                    self.rewind_at = self.rel(now);
-                    self.rewind = (last.committed, committed);
+                    let r = self.rare();
+                    self.set_rare(Rare {
+                        rewind_at: self.rel(now),
+                        rewind: (last.committed, committed),
+                        ..r
+                    });
                 }
                 self.changed_at = self.rel(now);
                 // Commits closer together than an eighth of the window replace the newest
@@ -586,19 +621,29 @@ impl Track {
     /// No committed offset this poll: remembers since when the partition has been assigned
     /// without one, and the high watermark then.
     pub fn observe_uncommitted(&mut self, now: f64, assigned: bool, high: i64) {
+        let r = self.rare();
         if !assigned {
-            self.uncommitted = NO_T;
-        } else if self.uncommitted.is_nan() {
-            self.uncommitted = self.rel(now);
-            self.uncommitted_h = high;
+            if self.rare.is_some() {
+                self.set_rare(Rare {
+                    uncommitted: NO_T,
+                    ..r
+                });
+            }
+        } else if r.uncommitted.is_nan() {
+            self.set_rare(Rare {
+                uncommitted: self.rel(now),
+                uncommitted_h: high,
+                ..r
+            });
         }
     }
 
     /// Seconds assigned without a commit while records arrived (a consumer reset to the
     /// latest offset on a silent partition has nothing to commit, which is no fault).
     pub fn uncommitted_for(&self, now: f64, high: i64) -> Option<f64> {
-        self.abs(self.uncommitted)
-            .filter(|_| high > self.uncommitted_h)
+        let r = self.rare();
+        self.abs(r.uncommitted)
+            .filter(|_| high > r.uncommitted_h)
             .map(|t| now - t)
     }
 
@@ -664,10 +709,11 @@ impl Track {
 
     /// The verdict at `now` for the current `lag` (see the module comment for the rules).
     pub fn evaluate(&self, now: f64, lag: i64, j: Judge) -> Verdict {
-        let rewind = self.abs(self.rewind_at).map(|t| Rewind {
+        let r = self.rare();
+        let rewind = self.abs(r.rewind_at).map(|t| Rewind {
             t,
-            from: self.rewind.0,
-            to: self.rewind.1,
+            from: r.rewind.0,
+            to: r.rewind.1,
         });
         if let Some(r) = rewind.filter(|r| now - r.t < j.stall_after) {
             return Verdict::new(
@@ -1128,7 +1174,7 @@ mod tests {
     #[test]
     fn a_track_is_small() {
         assert!(
-            std::mem::size_of::<Track>() <= 112,
+            std::mem::size_of::<Track>() <= 88,
             "{}",
             std::mem::size_of::<Track>()
         );

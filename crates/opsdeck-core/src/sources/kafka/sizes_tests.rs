@@ -55,6 +55,6 @@ fn sizes_of_what_is_kept_and_what_a_poll_decodes() {
         println!("{n:>5} B  {what}");
     }
     const { assert!(compact::ROW_BYTES <= 120, "a row grew past 120 bytes") };
-    assert!(size_of::<lag::Track>() <= 112);
+    assert!(size_of::<lag::Track>() <= 88);
     assert!(hwm_point <= 12 && commit_point <= 16);
 }
