@@ -325,7 +325,7 @@ fn judge_group(
         }
         if !slots.is_empty() {
             // Grown one partition at a time, the vector's doubling left up to half its
-            // slots (112 bytes each) empty: 5 MiB at 1,000 groups on 10,000 partitions.
+            // slots (a track each) empty: 5 MiB at 1,000 groups on 10,000 partitions.
             slots.shrink_to_fit();
             m.tracks.insert(topic_key, slots);
         }
